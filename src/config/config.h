@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace stackhouse::config {
+
+// Where agents and operators reach the server.
+struct NetworkConfig {
+  std::string grpc_host = "0.0.0.0";
+  int grpc_port = 11800;  // 0 = any free port
+  std::string http_host = "0.0.0.0";
+  int http_port = 12800;  // 0 = any free port
+  int64_t grpc_max_message_size = 52428800;  // bytes (OAP: 50 MiB)
+  int grpc_thread_pool_size = 0;             // 0 = gRPC's default (number of cores)
+  int shutdown_grace_seconds = 10;           // in-flight calls get this long on SIGTERM
+};
+
+// Agent-facing behaviour.
+struct ReceiverConfig {
+  std::string authentication;  // shared token; empty = no check
+  int service_name_max_length = 70;
+  int instance_name_max_length = 70;
+  int endpoint_name_max_length = 150;
+};
+
+// The embedded RocksDB.
+struct StorageConfig {
+  std::string data_dir = "data";
+  bool sync_writes = false;  // fsync the WAL on every acknowledged write (power-loss safety)
+  int64_t block_cache_bytes = 128LL << 20;
+  int record_ttl_days = 3;   // segments, snapshots, samples, logs
+  int metrics_ttl_days = 7;  // services, instances, processes, meters
+};
+
+// GraphQL endpoint limits (used from issue 3 on).
+struct QueryConfig {
+  int64_t max_body_bytes = 4LL << 20;
+  int max_depth = 32;
+  int max_fields = 3000;
+  int max_tokens = 50000;
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+// The whole validated configuration. Built once at start-up by LoadConfig; never re-read.
+struct Config {
+  NetworkConfig network;
+  ReceiverConfig receiver;
+  StorageConfig storage;
+  QueryConfig query;
+  LogConfig log;
+};
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment (getenv).
+EnvLookup ProcessEnv();
+
+// Replaces every `${NAME:default}` in `value` with NAME's value from `env`, or with `default`
+// when NAME is unset. `${NAME}` without a default is an error when NAME is unset, as is an
+// unterminated `${`. Text outside the placeholders is kept.
+absl::StatusOr<std::string> SubstituteEnv(const std::string& value, const EnvLookup& env);
+
+// Parses and validates YAML text. Errors are InvalidArgument, one line per problem, each
+// starting with the key path (e.g. `storage.recordDataTTL: expected an integer, got "x"`).
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const EnvLookup& env);
+
+// Reads and parses the file at `path`; a missing or unreadable file is an error naming it.
+absl::StatusOr<Config> LoadConfig(const std::string& path, const EnvLookup& env);
+
+}  // namespace stackhouse::config

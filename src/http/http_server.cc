@@ -1,0 +1,79 @@
+#include "http/http_server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "httplib.h"
+
+namespace stackhouse::http {
+
+HttpResponse MethodNotAllowed() {
+  return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
+}
+
+HttpServer::HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads)
+    : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
+  server_->set_payload_max_length(static_cast<size_t>(max_body_bytes));
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  server_->set_read_timeout(30, 0);
+  server_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("internal error\n", "text/plain; charset=utf-8");
+      });
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    auto route = routes_.find(req.path);
+    std::string label_path = route == routes_.end() ? "other" : req.path;
+    HttpResponse response;
+    if (route == routes_.end()) {
+      response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n"};
+    } else {
+      HttpRequest request;
+      request.method = req.method;
+      request.path = req.path;
+      request.body = req.body;
+      for (const auto& [key, value] : req.params) request.params.emplace(key, value);
+      request.header = [&req](const std::string& name) { return req.get_header_value(name); };
+      response = route->second(request);
+    }
+    res.status = response.status;
+    res.set_content(std::move(response.body), response.content_type.c_str());
+    metrics_
+        ->GetCounter("stackhouse_http_requests_total", "HTTP requests by path, method and status",
+                     {{"path", label_path}, {"method", req.method},
+                      {"code", absl::StrCat(response.status)}})
+        ->Increment();
+    return httplib::Server::HandlerResponse::Handled;
+  });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Route(const std::string& path, HttpHandler handler) {
+  routes_[path] = std::move(handler);
+}
+
+absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
+  int bound = port == 0 ? server_->bind_to_any_port(host)
+                        : (server_->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", host, ":", port,
+                                               " (address in use or not available)"));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // Stop() only takes effect once the accept loop runs; wait for it so Stop never hangs.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return bound;
+}
+
+void HttpServer::Stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace stackhouse::http

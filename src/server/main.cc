@@ -1,0 +1,101 @@
+// The stackhouse binary: parses flags, loads the config, runs the server until SIGTERM or
+// SIGINT. The only code tests do not link.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "config/config.h"
+#include "server/server.h"
+
+#ifndef STACKHOUSE_VERSION
+#define STACKHOUSE_VERSION "dev"
+#endif
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: stackhouse [--config PATH] [--version] [--help]\n"
+    "\n"
+    "Stackhouse: a profiling backend for Apache SkyWalking agents and Rover.\n"
+    "  gRPC (agents, skywalking.v3)   default port 11800\n"
+    "  HTTP (/graphql, /healthz, /metrics) default port 12800\n"
+    "\n"
+    "Options:\n"
+    "  --config PATH  configuration file (default: config/application.yml)\n"
+    "  --version      print the version and exit\n"
+    "  --help         print this help and exit\n"
+    "\n"
+    "Every value in the configuration file may be overridden through the environment\n"
+    "variable named in it, e.g. SW_CORE_GRPC_PORT=11801. See docs/configuration.md.\n";
+
+int Run(int argc, char** argv) {
+  std::string config_path = "config/application.yml";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("stackhouse %s\n", STACKHOUSE_VERSION);
+      return 0;
+    }
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      config_path = arg.substr(std::strlen("--config="));
+    } else {
+      std::fprintf(stderr, "stackhouse: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+
+  auto config = stackhouse::config::LoadConfig(config_path, stackhouse::config::ProcessEnv());
+  if (!config.ok()) {
+    std::fprintf(stderr, "stackhouse: invalid configuration: %s\n",
+                 std::string(config.status().message()).c_str());
+    return 1;
+  }
+  if (auto s = stackhouse::SetLogLevel(config->log.level); !s.ok()) {
+    std::fprintf(stderr, "stackhouse: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  auto log = stackhouse::GetLogger("server");
+
+  // Block the stop signals in every thread (threads inherit the mask) and wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto server = stackhouse::server::Server::Start(*config, &stackhouse::SystemClock::Instance());
+  if (!server.ok()) {
+    log->critical("cannot start: {}", server.status().message());
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log->info("received {}, shutting down (grace period {} s)", strsignal(signal),
+            config->network.shutdown_grace_seconds);
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stackhouse: fatal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "stackhouse: fatal error\n");
+  }
+  return 1;
+}

@@ -1,0 +1,173 @@
+#include "server/server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "http/http_server.h"
+#include "receiver/auth.h"
+#include "receiver/management_service.h"
+#include "server/grpc_metrics_interceptor.h"
+#include "storage/database.h"
+#include "storage/rocks_metadata_store.h"
+
+#ifndef STACKHOUSE_VERSION
+#define STACKHOUSE_VERSION "dev"
+#endif
+
+namespace stackhouse::server {
+namespace {
+
+constexpr int64_t kMillisPerDay = 24LL * 3600 * 1000;
+constexpr int kHttpThreads = 8;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::Config& config,
+                                                      const Clock* clock) {
+  std::unique_ptr<Server> server(new Server(config, clock));
+  absl::Status status = server->StartInternal();
+  if (!status.ok()) {
+    server->Shutdown();
+    return status;
+  }
+  return server;
+}
+
+Server::Server(const config::Config& config, const Clock* clock)
+    : config_(config), clock_(clock), start_ms_(clock->NowMillis()) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::Status Server::StartInternal() {
+  auto log = GetLogger("server");
+  storage::DatabaseOptions db_options;
+  db_options.data_dir = config_.storage.data_dir;
+  db_options.sync_writes = config_.storage.sync_writes;
+  db_options.block_cache_bytes = config_.storage.block_cache_bytes;
+  db_options.record_ttl_ms = config_.storage.record_ttl_days * kMillisPerDay;
+  db_options.metrics_ttl_ms = config_.storage.metrics_ttl_days * kMillisPerDay;
+  auto db = storage::Database::Open(db_options, clock_);
+  if (!db.ok()) return db.status();
+  db_ = std::move(*db);
+  metadata_store_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), clock_);
+
+  auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
+  management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
+                                                              &config_.receiver);
+  services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
+  services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  std::string grpc_address =
+      absl::StrCat(config_.network.grpc_host, ":", config_.network.grpc_port);
+  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.network.grpc_max_message_size));
+  if (config_.network.grpc_thread_pool_size > 0) {
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                config_.network.grpc_thread_pool_size);
+  }
+  for (auto& service : services_) builder.RegisterService(service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&metrics_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", grpc_address,
+                                               " (address in use or not available)"));
+  }
+
+  http_server_ = std::make_unique<http::HttpServer>(&metrics_, config_.query.max_body_bytes,
+                                                    kHttpThreads);
+  http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
+    if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n"};
+    return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  });
+  http_server_->Route("/metrics", [this](const http::HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
+    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                              metrics_.RenderPrometheus()};
+  });
+  RegisterGauges();
+  auto http_port = http_server_->Start(config_.network.http_host, config_.network.http_port);
+  if (!http_port.ok()) return http_port.status();
+  http_port_ = *http_port;
+
+  grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  ready_.store(true);
+  log->info("Stackhouse {} ready: gRPC on {}:{}, HTTP on {}:{}, data in {}", STACKHOUSE_VERSION,
+            config_.network.grpc_host, grpc_port_, config_.network.http_host, http_port_,
+            config_.storage.data_dir);
+  if (auth_->enabled()) log->info("agent authentication is on");
+  return absl::OkStatus();
+}
+
+void Server::RegisterGauges() {
+  metrics_.AddGauge("stackhouse_build_info", "Build information", [] {
+    return std::vector<MetricsRegistry::GaugeSample>{{{{"version", STACKHOUSE_VERSION}}, 1}};
+  });
+  metrics_.AddGauge("stackhouse_uptime_seconds", "Seconds since the server started", [this] {
+    double uptime = static_cast<double>(clock_->NowMillis() - start_ms_) / 1000.0;
+    return std::vector<MetricsRegistry::GaugeSample>{{{}, uptime}};
+  });
+  metrics_.AddGauge("stackhouse_ready", "1 once storage is open and both servers listen", [this] {
+    return std::vector<MetricsRegistry::GaugeSample>{{{}, ready_.load() ? 1.0 : 0.0}};
+  });
+  storage::Database* db = db_.get();
+  auto family_gauge = [db](uint64_t storage::FamilyStats::*field) {
+    return [db, field] {
+      std::vector<MetricsRegistry::GaugeSample> samples;
+      for (const storage::FamilyStats& stats : db->Stats()) {
+        samples.push_back({{{"family", storage::GetFamilyInfo(stats.family).name}},
+                           static_cast<double>(stats.*field)});
+      }
+      return samples;
+    };
+  };
+  metrics_.AddGauge("stackhouse_storage_estimated_keys",
+                    "RocksDB's estimate of the number of keys per column family",
+                    family_gauge(&storage::FamilyStats::estimated_keys));
+  metrics_.AddGauge("stackhouse_storage_live_data_bytes",
+                    "RocksDB's estimate of live data size per column family",
+                    family_gauge(&storage::FamilyStats::live_data_bytes));
+  metrics_.AddGauge("stackhouse_storage_sst_bytes", "Size of SST files per column family",
+                    family_gauge(&storage::FamilyStats::sst_file_bytes));
+  metrics_.AddGauge("stackhouse_storage_memtable_bytes", "Size of memtables per column family",
+                    family_gauge(&storage::FamilyStats::memtable_bytes));
+}
+
+void Server::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  auto log = GetLogger("server");
+  ready_.store(false);
+  if (grpc_server_) {
+    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+    auto deadline = std::chrono::system_clock::now() +
+                    std::chrono::seconds(config_.network.shutdown_grace_seconds);
+    grpc_server_->Shutdown(deadline);
+    grpc_server_->Wait();
+  }
+  if (http_server_) http_server_->Stop();
+  if (db_) {
+    absl::Status flushed = db_->Flush();
+    if (!flushed.ok()) log->error("flushing storage at shutdown: {}", flushed.message());
+  }
+  grpc_server_.reset();
+  http_server_.reset();
+  services_.clear();
+  management_.reset();
+  metadata_store_.reset();
+  const bool was_open = db_ != nullptr;
+  db_.reset();
+  if (was_open) log->info("stopped");
+}
+
+}  // namespace stackhouse::server

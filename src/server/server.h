@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "config/config.h"
+
+namespace grpc {
+class Server;
+class Service;
+}  // namespace grpc
+
+namespace stackhouse::storage {
+class Database;
+class MetadataStore;
+}  // namespace stackhouse::storage
+
+namespace stackhouse::http {
+class HttpServer;
+}
+
+namespace stackhouse::receiver {
+class AuthGuard;
+class ManagementHandler;
+}  // namespace stackhouse::receiver
+
+namespace stackhouse::server {
+
+// The composition root: config → storage → stores → receivers → gRPC and HTTP servers.
+// Start once, Shutdown once, from the same thread.
+class Server {
+ public:
+  // Opens storage and starts both servers. Errors name the cause (data directory in use,
+  // port taken, ...); on error nothing keeps running.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const config::Config& config,
+                                                       const Clock* clock);
+  ~Server();
+
+  // Stops accepting, gives in-flight calls up to the configured grace period, flushes and
+  // closes storage. Idempotent.
+  void Shutdown();
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_port_; }
+
+ private:
+  Server(const config::Config& config, const Clock* clock);
+  absl::Status StartInternal();
+  void RegisterGauges();
+
+  // Constant after construction.
+  const config::Config config_;
+  const Clock* const clock_;
+  const int64_t start_ms_;
+
+  MetricsRegistry metrics_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::MetadataStore> metadata_store_;
+  std::unique_ptr<receiver::AuthGuard> auth_;
+  std::unique_ptr<receiver::ManagementHandler> management_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<http::HttpServer> http_server_;
+  int grpc_port_ = 0;
+  int http_port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace stackhouse::server

@@ -1,0 +1,363 @@
+#include "storage/database.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/key_codec.h"
+
+namespace stackhouse::storage {
+namespace {
+
+constexpr FamilyInfo kFamilies[] = {
+    {"metadata", Retention::kMetrics},     {"task", Retention::kNone},
+    {"task_log", Retention::kRecord},      {"segment", Retention::kRecord},
+    {"snapshot", Retention::kRecord},      {"ebpf_schedule", Retention::kMetrics},
+    {"ebpf_stack", Retention::kNone},      {"ebpf_sample", Retention::kRecord},
+    {"meter", Retention::kMetrics},
+};
+static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
+
+constexpr size_t kTimestampBytes = 8;
+constexpr uint64_t kPeriodicCompactionSeconds = 24 * 3600;
+
+// The single translation point from RocksDB's status model to absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(message);
+  if (s.IsIOError()) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+void EncodeValue(std::string* out, int64_t timestamp_ms, absl::string_view value) {
+  out->reserve(kTimestampBytes + value.size());
+  AppendInt64(out, timestamp_ms);
+  out->append(value.data(), value.size());
+}
+
+bool DecodeTimestamp(absl::string_view stored, int64_t* timestamp_ms) {
+  KeyReader reader(stored);
+  return reader.ReadInt64(timestamp_ms);
+}
+
+// Drops records whose embedded timestamp is older than the family's TTL. RocksDB may call
+// Filter from several compaction threads at once; it only reads the clock.
+class RetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  RetentionFilter(const Clock* clock, int64_t ttl_ms, std::string name)
+      : clock_(clock), ttl_ms_(ttl_ms), name_(std::move(name)) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    int64_t timestamp_ms;
+    if (!DecodeTimestamp(absl::string_view(value.data(), value.size()), &timestamp_ms)) {
+      return false;  // keep what we cannot read rather than lose it
+    }
+    return timestamp_ms + ttl_ms_ <= clock_->NowMillis();
+  }
+
+  const char* Name() const override { return name_.c_str(); }
+
+ private:
+  const Clock* const clock_;
+  const int64_t ttl_ms_;
+  const std::string name_;
+};
+
+// Holds an exclusive flock on <dir>/stackhouse.lock for the life of the object.
+class DirectoryLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<DirectoryLock>> Acquire(const std::string& dir) {
+    std::string path = dir + "/stackhouse.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return absl::PermissionDeniedError(absl::StrCat("data directory ", dir,
+                                                      " is not writable: cannot create ", path,
+                                                      ": ", std::strerror(errno)));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int error = errno;
+      char buffer[32] = {0};
+      ssize_t n = ::pread(fd, buffer, sizeof(buffer) - 1, 0);
+      std::string owner = n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "unknown";
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      ::close(fd);
+      if (error == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "data directory ", dir, " is in use by another Stackhouse process (pid ", owner,
+            "); stop it or set storage.dataDir to another directory"));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("cannot lock ", path, ": ", std::strerror(error)));
+    }
+    std::string pid = absl::StrCat(::getpid(), "\n");
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+      ::close(fd);
+      return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ",
+                                                 std::strerror(errno)));
+    }
+    return std::unique_ptr<DirectoryLock>(new DirectoryLock(fd));
+  }
+
+  ~DirectoryLock() { ::close(fd_); }  // closing releases the flock
+
+ private:
+  explicit DirectoryLock(int fd) : fd_(fd) {}
+  const int fd_;
+};
+
+}  // namespace
+
+const FamilyInfo& GetFamilyInfo(Family family) { return kFamilies[static_cast<int>(family)]; }
+
+struct WriteBatch::Rep {
+  struct Op {
+    Family family;
+    std::string key;
+    std::optional<std::string> value;  // nullopt = delete
+  };
+  std::vector<Op> ops;
+};
+
+WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::Put(Family family, absl::string_view key, int64_t timestamp_ms,
+                     absl::string_view value) {
+  std::string stored;
+  EncodeValue(&stored, timestamp_ms, value);
+  rep_->ops.push_back({family, std::string(key), std::move(stored)});
+}
+
+void WriteBatch::Delete(Family family, absl::string_view key) {
+  rep_->ops.push_back({family, std::string(key), std::nullopt});
+}
+
+size_t WriteBatch::Count() const { return rep_->ops.size(); }
+
+struct Database::Impl {
+  std::unique_ptr<DirectoryLock> lock;
+  std::vector<std::unique_ptr<RetentionFilter>> filters;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family; owned, see ~Database
+
+  rocksdb::ColumnFamilyHandle* Handle(Family family) const {
+    return handles[static_cast<size_t>(family)];
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
+                                                         const Clock* clock) {
+  auto log = GetLogger("storage");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create data directory ",
+                                                    options.data_dir, ": ", ec.message()));
+  }
+  if (!std::filesystem::is_directory(options.data_dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", options.data_dir, " is not a directory"));
+  }
+  auto impl = std::make_unique<Impl>();
+  auto lock = DirectoryLock::Acquire(options.data_dir);
+  if (!lock.ok()) return lock.status();
+  impl->lock = std::move(*lock);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+  db_options.max_total_wal_size = 256ull << 20;
+
+  rocksdb::BlockBasedTableOptions table_options;
+  if (options.block_cache_bytes > 0) {
+    table_options.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
+  } else {
+    table_options.no_block_cache = true;
+  }
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  auto table_factory =
+      std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table_options));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+    const FamilyInfo& info = kFamilies[i];
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory = table_factory;
+    cf.compression = rocksdb::kLZ4Compression;
+    cf.bottommost_compression = rocksdb::kZSTD;
+    int64_t ttl_ms = info.retention == Retention::kRecord    ? options.record_ttl_ms
+                     : info.retention == Retention::kMetrics ? options.metrics_ttl_ms
+                                                             : 0;
+    if (ttl_ms > 0) {
+      impl->filters.push_back(std::make_unique<RetentionFilter>(
+          clock, ttl_ms, absl::StrCat("stackhouse.retention.", info.name)));
+      cf.compaction_filter = impl->filters.back().get();
+      cf.periodic_compaction_seconds = kPeriodicCompactionSeconds;
+    }
+    descriptors.emplace_back(info.name, cf);
+  }
+
+  std::string db_path = options.data_dir + "/db";
+  rocksdb::DB* raw_db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw_db);
+  if (!s.ok() && s.IsInvalidArgument() &&
+      s.ToString().find("Compression type") != std::string::npos) {
+    // A RocksDB build without LZ4/ZSTD: fall back to Snappy/none rather than refuse to run.
+    for (auto& d : descriptors) {
+      d.options.compression = rocksdb::kSnappyCompression;
+      d.options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    }
+    s = rocksdb::DB::Open(db_options, db_path, descriptors, &handles, &raw_db);
+  }
+  if (!s.ok()) return FromRocks(s, absl::StrCat("cannot open RocksDB in ", db_path));
+  impl->db.reset(raw_db);
+  // handles[0] is the default family, which we do not use.
+  impl->handles.assign(handles.begin() + 1, handles.end());
+  raw_db->DestroyColumnFamilyHandle(handles[0]);
+  log->info("opened RocksDB in {} ({} column families)", db_path, impl->handles.size());
+  return std::unique_ptr<Database>(new Database(options, clock, std::move(impl)));
+}
+
+Database::Database(const DatabaseOptions& options, const Clock* clock,
+                   std::unique_ptr<Impl> impl)
+    : options_(options), clock_(clock), impl_(std::move(impl)) {}
+
+Database::~Database() {
+  if (!impl_ || !impl_->db) return;
+  for (auto* handle : impl_->handles) impl_->db->DestroyColumnFamilyHandle(handle);
+  rocksdb::Status s = impl_->db->Close();
+  if (!s.ok()) GetLogger("storage")->error("closing RocksDB: {}", s.ToString());
+  impl_->db.reset();
+}
+
+bool Database::IsExpired(Family family, int64_t timestamp_ms) const {
+  switch (GetFamilyInfo(family).retention) {
+    case Retention::kNone:
+      return false;
+    case Retention::kRecord:
+      return timestamp_ms + options_.record_ttl_ms <= clock_->NowMillis();
+    case Retention::kMetrics:
+      return timestamp_ms + options_.metrics_ttl_ms <= clock_->NowMillis();
+  }
+  return false;
+}
+
+absl::Status Database::Write(WriteBatch batch) {
+  rocksdb::WriteBatch rocks_batch;
+  for (const auto& op : batch.rep_->ops) {
+    rocksdb::Status s = op.value ? rocks_batch.Put(impl_->Handle(op.family), op.key, *op.value)
+                                 : rocks_batch.Delete(impl_->Handle(op.family), op.key);
+    if (!s.ok()) return FromRocks(s, "building write batch");
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  return FromRocks(impl_->db->Write(write_options, &rocks_batch), "write");
+}
+
+absl::Status Database::Put(Family family, absl::string_view key, int64_t timestamp_ms,
+                           absl::string_view value) {
+  WriteBatch batch;
+  batch.Put(family, key, timestamp_ms, value);
+  return Write(std::move(batch));
+}
+
+absl::StatusOr<std::optional<Record>> Database::Get(Family family, absl::string_view key) const {
+  std::string stored;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->Handle(family),
+                                  rocksdb::Slice(key.data(), key.size()), &stored);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "read");
+  Record record;
+  if (!DecodeTimestamp(stored, &record.timestamp_ms)) {
+    return absl::DataLossError(absl::StrCat("record without timestamp in family ",
+                                            GetFamilyInfo(family).name));
+  }
+  if (IsExpired(family, record.timestamp_ms)) return std::nullopt;
+  record.key = std::string(key);
+  record.value = stored.substr(kTimestampBytes);
+  return record;
+}
+
+absl::Status Database::Scan(Family family, absl::string_view begin, absl::string_view end,
+                            const std::function<bool(const Record&)>& visit) const {
+  rocksdb::ReadOptions read_options;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) read_options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options,
+                                                               impl_->Handle(family)));
+  Record record;
+  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
+    rocksdb::Slice value = it->value();
+    if (!DecodeTimestamp(absl::string_view(value.data(), value.size()), &record.timestamp_ms)) {
+      continue;
+    }
+    if (IsExpired(family, record.timestamp_ms)) continue;
+    record.key.assign(it->key().data(), it->key().size());
+    record.value.assign(value.data() + kTimestampBytes, value.size() - kTimestampBytes);
+    if (!visit(record)) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+absl::Status Database::ScanPrefix(Family family, absl::string_view prefix,
+                                  const std::function<bool(const Record&)>& visit) const {
+  return Scan(family, prefix, PrefixSuccessor(prefix), visit);
+}
+
+absl::Status Database::CompactAll() {
+  rocksdb::CompactRangeOptions compact_options;
+  compact_options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* handle : impl_->handles) {
+    absl::Status s = FromRocks(impl_->db->CompactRange(compact_options, handle, nullptr, nullptr),
+                               "compaction");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::Flush() {
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  return FromRocks(impl_->db->Flush(flush_options, impl_->handles), "flush");
+}
+
+std::vector<FamilyStats> Database::Stats() const {
+  std::vector<FamilyStats> stats;
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+    FamilyStats s;
+    s.family = static_cast<Family>(i);
+    auto* handle = impl_->handles[static_cast<size_t>(i)];
+    impl_->db->GetIntProperty(handle, "rocksdb.estimate-num-keys", &s.estimated_keys);
+    impl_->db->GetIntProperty(handle, "rocksdb.estimate-live-data-size", &s.live_data_bytes);
+    impl_->db->GetIntProperty(handle, "rocksdb.total-sst-files-size", &s.sst_file_bytes);
+    impl_->db->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &s.memtable_bytes);
+    stats.push_back(s);
+  }
+  return stats;
+}
+
+}  // namespace stackhouse::storage

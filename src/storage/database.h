@@ -1,0 +1,151 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+
+namespace stackhouse::storage {
+
+// Which retention period applies to the records of a family.
+enum class Retention {
+  kNone,     // kept until deleted (tasks, policies, dictionaries)
+  kRecord,   // storage.recordDataTTL (segments, snapshots, samples, logs)
+  kMetrics,  // storage.metricsDataTTL (services, instances, processes, meters)
+};
+
+// The kinds of record, one RocksDB column family each. The order is fixed forever: append
+// new families at the end (before kCount).
+enum class Family : int {
+  kMetadata = 0,   // services, instances, endpoints, processes
+  kTask,           // trace-profiling and eBPF tasks, continuous policies
+  kTaskLog,        // trace-profiling task logs
+  kSegment,        // trace segments and their indexes
+  kSnapshot,       // thread snapshots
+  kEbpfSchedule,   // eBPF schedules
+  kEbpfStack,      // eBPF stack dictionary (distinct stacks and symbols)
+  kEbpfSample,     // eBPF samples (time, stack id, value)
+  kMeter,          // meters from Rover and agents
+  kCount,
+};
+
+// Static description of a family.
+struct FamilyInfo {
+  const char* name;  // RocksDB column family name
+  Retention retention;
+};
+
+// The description of `family`.
+const FamilyInfo& GetFamilyInfo(Family family);
+
+// Options of Database::Open, filled from the storage section of the config.
+struct DatabaseOptions {
+  std::string data_dir;
+  bool sync_writes = false;
+  int64_t block_cache_bytes = 128LL << 20;
+  int64_t record_ttl_ms = 3LL * 24 * 3600 * 1000;
+  int64_t metrics_ttl_ms = 7LL * 24 * 3600 * 1000;
+};
+
+// Size figures of one family, for /metrics.
+struct FamilyStats {
+  Family family;
+  uint64_t estimated_keys = 0;
+  uint64_t live_data_bytes = 0;
+  uint64_t sst_file_bytes = 0;
+  uint64_t memtable_bytes = 0;
+};
+
+// A set of writes applied atomically by Database::Write. Not thread-safe.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  // Stores `value` under `key`. `timestamp_ms` is the record's time; the record expires
+  // `ttl` after it when the family has a retention.
+  void Put(Family family, absl::string_view key, int64_t timestamp_ms, absl::string_view value);
+  void Delete(Family family, absl::string_view key);
+  size_t Count() const;
+
+ private:
+  friend class Database;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+// One stored record as seen by readers.
+struct Record {
+  std::string key;
+  int64_t timestamp_ms = 0;
+  std::string value;
+};
+
+// The embedded RocksDB under one data directory: one column family per Family, values
+// prefixed with their timestamp, expired records hidden from readers at once and removed
+// by a compaction filter (no scan). Holds an exclusive lock on the directory for its
+// lifetime. Thread-safe.
+class Database {
+ public:
+  // Opens (creating if needed) the database in `options.data_dir`. Errors: the directory
+  // cannot be created or written (naming it), another process holds it (FailedPrecondition,
+  // naming the pid), RocksDB refuses to open (its message). `clock` must outlive the result.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
+                                                        const Clock* clock);
+  ~Database();
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies `batch` atomically; once OK, the writes survive a crash of the process (WAL).
+  absl::Status Write(WriteBatch batch);
+
+  // Convenience for a one-record batch.
+  absl::Status Put(Family family, absl::string_view key, int64_t timestamp_ms,
+                   absl::string_view value);
+
+  // The live record under `key`, or nullopt when absent or expired.
+  absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const;
+
+  // Calls `visit` for each live record with begin <= key < end (end "" = no bound), in key
+  // order, until it returns false.
+  absl::Status Scan(Family family, absl::string_view begin, absl::string_view end,
+                    const std::function<bool(const Record&)>& visit) const;
+
+  // Like Scan over every key starting with `prefix`.
+  absl::Status ScanPrefix(Family family, absl::string_view prefix,
+                          const std::function<bool(const Record&)>& visit) const;
+
+  // Compacts every family, which also drops expired records. For tests and operations.
+  absl::Status CompactAll();
+
+  // Flushes memtables to SST files (used before a clean shutdown).
+  absl::Status Flush();
+
+  // Size figures of every family.
+  std::vector<FamilyStats> Stats() const;
+
+  // True if a record written at `timestamp_ms` into `family` is expired now.
+  bool IsExpired(Family family, int64_t timestamp_ms) const;
+
+  const std::string& data_dir() const { return options_.data_dir; }
+
+ private:
+  struct Impl;
+  Database(const DatabaseOptions& options, const Clock* clock, std::unique_ptr<Impl> impl);
+
+  const DatabaseOptions options_;
+  const Clock* const clock_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stackhouse::storage

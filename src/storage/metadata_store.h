@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/entities.h"
+
+namespace stackhouse::storage {
+
+// Services and their instances, as agents report them. Implementations are thread-safe.
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // Creates or refreshes `instance` and its service (`service_name`, normal). When
+  // `replace_properties` is false the stored properties are kept (a heartbeat); otherwise
+  // they are replaced. The instance's layer joins the service's layers. Durable when OK.
+  virtual absl::Status UpsertInstance(const std::string& service_name,
+                                      const model::ServiceInstance& instance,
+                                      bool replace_properties) = 0;
+
+  // Every live service, ordered by id.
+  virtual absl::StatusOr<std::vector<model::Service>> ListServices() const = 0;
+
+  // The live service with `service_id`, or nullopt.
+  virtual absl::StatusOr<std::optional<model::Service>> GetService(
+      const std::string& service_id) const = 0;
+
+  // Every live instance of `service_id`, ordered by id.
+  virtual absl::StatusOr<std::vector<model::ServiceInstance>> ListInstances(
+      const std::string& service_id) const = 0;
+
+  // The live instance with `instance_id`, or nullopt.
+  virtual absl::StatusOr<std::optional<model::ServiceInstance>> GetInstance(
+      const std::string& instance_id) const = 0;
+};
+
+}  // namespace stackhouse::storage

@@ -1,0 +1,200 @@
+#include "config/config.h"
+
+#include <fstream>
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stackhouse::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> values) {
+  return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string ErrorOf(const std::string& yaml, std::map<std::string, std::string> env = {}) {
+  auto config = ParseConfig(yaml, FakeEnv(std::move(env)));
+  EXPECT_FALSE(config.ok()) << yaml;
+  return config.ok() ? "" : std::string(config.status().message());
+}
+
+TEST(SubstituteEnvTest, UsesEnvironmentThenDefault) {
+  auto env = FakeEnv({{"PORT", "9000"}, {"EMPTY", ""}});
+  EXPECT_EQ(*SubstituteEnv("${PORT:11800}", env), "9000");
+  EXPECT_EQ(*SubstituteEnv("${MISSING:11800}", env), "11800");
+  EXPECT_EQ(*SubstituteEnv("${MISSING:}", env), "");
+  EXPECT_EQ(*SubstituteEnv("${EMPTY:x}", env), "");  // set-but-empty wins, as in OAP
+  EXPECT_EQ(*SubstituteEnv("${MISSING:a:b}", env), "a:b");
+  EXPECT_EQ(*SubstituteEnv("host-${PORT:1}-${MISSING:2}", env), "host-9000-2");
+  EXPECT_EQ(*SubstituteEnv("plain", env), "plain");
+}
+
+TEST(SubstituteEnvTest, RejectsMalformedPlaceholders) {
+  auto env = FakeEnv({});
+  EXPECT_THAT(SubstituteEnv("${MISSING}", env).status().message(),
+              HasSubstr("MISSING is not set"));
+  EXPECT_THAT(SubstituteEnv("${PORT:1", env).status().message(), HasSubstr("unterminated"));
+  EXPECT_THAT(SubstituteEnv("${:1}", env).status().message(), HasSubstr("empty"));
+}
+
+TEST(ParseConfigTest, EmptyDocumentMeansDefaults) {
+  auto config = ParseConfig("", FakeEnv({}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->network.grpc_port, 11800);
+  EXPECT_EQ(config->network.http_port, 12800);
+  EXPECT_EQ(config->network.grpc_max_message_size, 52428800);
+  EXPECT_EQ(config->storage.record_ttl_days, 3);
+  EXPECT_EQ(config->storage.metrics_ttl_days, 7);
+  EXPECT_EQ(config->receiver.authentication, "");
+  EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(ParseConfigTest, ReadsEveryKeyWithEnvironmentOverrides) {
+  const std::string yaml = R"(
+core:
+  gRPCHost: ${SW_CORE_GRPC_HOST:0.0.0.0}
+  gRPCPort: ${SW_CORE_GRPC_PORT:11800}
+  restHost: 127.0.0.1
+  restPort: 0
+  maxMessageSize: 1048576
+  gRPCThreadPoolSize: 4
+  shutdownGracePeriod: 3
+receiver:
+  authentication: ${SW_AUTHENTICATION:}
+  serviceNameMaxLength: 10
+  instanceNameMaxLength: 11
+  endpointNameMaxLength: 12
+storage:
+  dataDir: /tmp/x
+  syncWrites: true
+  blockCacheSize: 0
+  recordDataTTL: 1
+  metricsDataTTL: 2
+query:
+  maxRequestBodySize: 2048
+  maxQueryDepth: 5
+  maxQueryFields: 6
+  maxQueryTokens: 700
+log:
+  level: ${SW_LOG_LEVEL:info}
+)";
+  auto config = ParseConfig(
+      yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"}, {"SW_AUTHENTICATION", "secret"},
+                     {"SW_LOG_LEVEL", "debug"}}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->network.grpc_host, "0.0.0.0");
+  EXPECT_EQ(config->network.grpc_port, 1234);
+  EXPECT_EQ(config->network.http_host, "127.0.0.1");
+  EXPECT_EQ(config->network.http_port, 0);
+  EXPECT_EQ(config->network.grpc_max_message_size, 1048576);
+  EXPECT_EQ(config->network.grpc_thread_pool_size, 4);
+  EXPECT_EQ(config->network.shutdown_grace_seconds, 3);
+  EXPECT_EQ(config->receiver.authentication, "secret");
+  EXPECT_EQ(config->receiver.service_name_max_length, 10);
+  EXPECT_EQ(config->receiver.instance_name_max_length, 11);
+  EXPECT_EQ(config->receiver.endpoint_name_max_length, 12);
+  EXPECT_EQ(config->storage.data_dir, "/tmp/x");
+  EXPECT_TRUE(config->storage.sync_writes);
+  EXPECT_EQ(config->storage.block_cache_bytes, 0);
+  EXPECT_EQ(config->storage.record_ttl_days, 1);
+  EXPECT_EQ(config->storage.metrics_ttl_days, 2);
+  EXPECT_EQ(config->query.max_body_bytes, 2048);
+  EXPECT_EQ(config->query.max_depth, 5);
+  EXPECT_EQ(config->query.max_fields, 6);
+  EXPECT_EQ(config->query.max_tokens, 700);
+  EXPECT_EQ(config->log.level, "debug");
+}
+
+TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
+  auto config = LoadConfig(STACKHOUSE_APPLICATION_YML, FakeEnv({}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  Config defaults;
+  EXPECT_EQ(config->network.grpc_port, defaults.network.grpc_port);
+  EXPECT_EQ(config->network.http_port, defaults.network.http_port);
+  EXPECT_EQ(config->network.grpc_max_message_size, defaults.network.grpc_max_message_size);
+  EXPECT_EQ(config->storage.data_dir, defaults.storage.data_dir);
+  EXPECT_EQ(config->storage.record_ttl_days, defaults.storage.record_ttl_days);
+  EXPECT_EQ(config->storage.metrics_ttl_days, defaults.storage.metrics_ttl_days);
+  EXPECT_EQ(config->receiver.authentication, "");
+  EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(ParseConfigTest, UnknownKeysNameTheirPath) {
+  EXPECT_EQ(ErrorOf("core:\n  grpcPort: 1\n"), "core.grpcPort: unknown key");
+  EXPECT_THAT(ErrorOf("cor:\n  gRPCPort: 1\n"), HasSubstr("cor: unknown section"));
+  EXPECT_EQ(ErrorOf("storage:\n  ttl: 1\n"), "storage.ttl: unknown key");
+}
+
+TEST(ParseConfigTest, WrongTypesNameTheirPath) {
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: abc\n"),
+            "core.gRPCPort: expected an integer, got \"abc\"");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: 1.5\n"),
+            "core.gRPCPort: expected an integer, got \"1.5\"");
+  EXPECT_EQ(ErrorOf("storage:\n  syncWrites: maybe\n"),
+            "storage.syncWrites: expected true or false, got \"maybe\"");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: [1, 2]\n"),
+            "core.gRPCPort: expected a single value, got a list or a mapping");
+  EXPECT_EQ(ErrorOf("core: 5\n"), "core: expected a mapping");
+  EXPECT_EQ(ErrorOf("- a\n- b\n"), "the top level must be a mapping");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: ${SW_PORT:x}\n"),
+            "core.gRPCPort: expected an integer, got \"x\"");
+}
+
+TEST(ParseConfigTest, OutOfRangeValuesNameTheirPath) {
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: 70000\n"),
+            "core.gRPCPort: value 70000 is out of range [0, 65535]");
+  EXPECT_EQ(ErrorOf("core:\n  restPort: -1\n"),
+            "core.restPort: value -1 is out of range [0, 65535]");
+  EXPECT_EQ(ErrorOf("storage:\n  recordDataTTL: 0\n"),
+            "storage.recordDataTTL: value 0 is out of range [1, 3650]");
+  EXPECT_EQ(ErrorOf("core:\n  maxMessageSize: 10\n"),
+            "core.maxMessageSize: value 10 is out of range [1024, 2147483647]");
+  EXPECT_EQ(ErrorOf("log:\n  level: loud\n"),
+            "log.level: invalid value \"loud\" (expected trace, debug, info, warn, error, "
+            "critical or off)");
+  EXPECT_EQ(ErrorOf("storage:\n  dataDir: \"\"\n"), "storage.dataDir: must not be empty");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: ${SW_CORE_GRPC_PORT:1}\n", {{"SW_CORE_GRPC_PORT", "99999"}}),
+            "core.gRPCPort: value 99999 is out of range [0, 65535]");
+}
+
+TEST(ParseConfigTest, ReportsEveryProblemAtOnce) {
+  std::string error = ErrorOf("core:\n  gRPCPort: x\n  bogus: 1\nlog:\n  level: loud\n");
+  EXPECT_THAT(error, HasSubstr("core.gRPCPort: expected an integer"));
+  EXPECT_THAT(error, HasSubstr("core.bogus: unknown key"));
+  EXPECT_THAT(error, HasSubstr("log.level: invalid value"));
+}
+
+TEST(ParseConfigTest, MissingEnvironmentWithoutDefault) {
+  EXPECT_EQ(ErrorOf("receiver:\n  authentication: ${SW_TOKEN}\n"),
+            "receiver.authentication: environment variable SW_TOKEN is not set and "
+            "\"${SW_TOKEN}\" has no default");
+}
+
+TEST(ParseConfigTest, InvalidYamlGivesPosition) {
+  EXPECT_THAT(ErrorOf("core:\n  gRPCPort: [1\n"), HasSubstr("invalid YAML at line"));
+}
+
+TEST(LoadConfigTest, MissingFileIsNamed) {
+  auto config = LoadConfig("/nonexistent/application.yml", FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "cannot read config file /nonexistent/application.yml");
+}
+
+TEST(LoadConfigTest, ErrorsNameTheFile) {
+  std::string path = testing::TempDir() + "/bad.yml";
+  std::ofstream(path) << "core:\n  gRPCPort: nope\n";
+  auto config = LoadConfig(path, FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr(path));
+  EXPECT_THAT(config.status().message(), HasSubstr("core.gRPCPort: expected an integer"));
+}
+
+}  // namespace
+}  // namespace stackhouse::config

@@ -1,0 +1,150 @@
+#include "server_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+extern char** environ;
+
+namespace stackhouse::testing {
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+ServerProcess::ServerProcess(std::string data_dir, int grpc_port, int http_port,
+                             std::map<std::string, std::string> env)
+    : data_dir_(std::move(data_dir)),
+      grpc_port_(grpc_port),
+      http_port_(http_port),
+      env_(std::move(env)),
+      log_path_(absl::StrCat(::testing::TempDir(), "/stackhouse-", getpid(), "-", grpc_port, ".log")) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+pid_t ServerProcess::Spawn(const std::vector<std::string>& extra_args) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  env["SW_CORE_GRPC_HOST"] = "127.0.0.1";
+  env["SW_CORE_GRPC_PORT"] = std::to_string(grpc_port_);
+  env["SW_CORE_REST_HOST"] = "127.0.0.1";
+  env["SW_CORE_REST_PORT"] = std::to_string(http_port_);
+  env["SW_STORAGE_DATA_DIR"] = data_dir_;
+  env["SW_CORE_SHUTDOWN_GRACE_PERIOD"] = "2";
+  for (const auto& [k, v] : env_) env[k] = v;
+
+  std::vector<std::string> args = {STACKHOUSE_BINARY, "--config", STACKHOUSE_APPLICATION_YML};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::optional<int> ServerProcess::WaitExit(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return -WTERMSIG(status);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
+}
+
+bool ServerProcess::Start(int timeout_ms) {
+  pid_ = Spawn({});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (HttpGet("/healthz").first == 200) return true;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+int ServerProcess::RunToExit(const std::vector<std::string>& extra_args, int timeout_ms) {
+  pid_ = Spawn(extra_args);
+  auto code = WaitExit(timeout_ms);
+  return code.value_or(-1);
+}
+
+std::optional<int> ServerProcess::Stop(int signal, int timeout_ms) {
+  if (pid_ <= 0) return std::nullopt;
+  kill(pid_, signal);
+  return WaitExit(timeout_ms);
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string ServerProcess::GrpcTarget() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+
+std::pair<int, std::string> ServerProcess::HttpGet(const std::string& path) const {
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(5, 0);
+  auto result = client.Get(path.c_str());
+  if (!result) return {-1, ""};
+  return {result->status, result->body};
+}
+
+}  // namespace stackhouse::testing

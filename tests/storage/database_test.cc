@@ -1,0 +1,169 @@
+#include "storage/database.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+constexpr int64_t kStart = 1700000000000;
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Database> OpenDb() {
+    DatabaseOptions options;
+    options.data_dir = dir_.path();
+    options.record_ttl_ms = 3 * kDay;
+    options.metrics_ttl_ms = 7 * kDay;
+    auto db = Database::Open(options, &clock_);
+    EXPECT_TRUE(db.ok()) << db.status();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+
+  std::optional<Record> Get(Database& db, Family family, const std::string& key) {
+    auto record = db.Get(family, key);
+    EXPECT_TRUE(record.ok()) << record.status();
+    return record.ok() ? *record : std::nullopt;
+  }
+
+  testing::TestDir dir_;
+  SimulatedClock clock_{kStart};
+};
+
+TEST_F(DatabaseTest, PutGetAndPersistAcrossReopen) {
+  {
+    auto db = OpenDb();
+    ASSERT_TRUE(db->Put(Family::kTask, "k1", kStart, "v1").ok());
+    WriteBatch batch;
+    batch.Put(Family::kTask, "k2", kStart, "v2");
+    batch.Put(Family::kSegment, "k1", kStart, "other family");
+    batch.Delete(Family::kTask, "k1");
+    EXPECT_EQ(batch.Count(), 3u);
+    ASSERT_TRUE(db->Write(std::move(batch)).ok());
+  }
+  auto db = OpenDb();
+  EXPECT_FALSE(Get(*db, Family::kTask, "k1").has_value());
+  auto k2 = Get(*db, Family::kTask, "k2");
+  ASSERT_TRUE(k2.has_value());
+  EXPECT_EQ(k2->value, "v2");
+  EXPECT_EQ(k2->timestamp_ms, kStart);
+  EXPECT_EQ(Get(*db, Family::kSegment, "k1")->value, "other family");
+}
+
+TEST_F(DatabaseTest, ScansInKeyOrderWithinBounds) {
+  auto db = OpenDb();
+  for (std::string key : {"b2", "a1", "b1", "c1", "b3"}) {
+    ASSERT_TRUE(db->Put(Family::kTask, key, kStart, "v" + key).ok());
+  }
+  std::vector<std::string> seen;
+  ASSERT_TRUE(db->ScanPrefix(Family::kTask, "b", [&](const Record& r) {
+                  seen.push_back(r.key + "=" + r.value);
+                  return true;
+                }).ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("b1=vb1", "b2=vb2", "b3=vb3"));
+  seen.clear();
+  ASSERT_TRUE(db->Scan(Family::kTask, "a", "", [&](const Record& r) {
+                  seen.push_back(r.key);
+                  return seen.size() < 2;  // stop early
+                }).ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("a1", "b1"));
+}
+
+TEST_F(DatabaseTest, RecordsExpireAfterTheirTtl) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db->Put(Family::kSegment, "old", kStart, "record").ok());
+  ASSERT_TRUE(db->Put(Family::kSegment, "new", kStart + 2 * kDay, "record").ok());
+  ASSERT_TRUE(db->Put(Family::kMetadata, "svc", kStart, "metrics").ok());
+  ASSERT_TRUE(db->Put(Family::kTask, "task", kStart, "kept forever").ok());
+
+  clock_.SetMillis(kStart + 3 * kDay - 1);
+  EXPECT_TRUE(Get(*db, Family::kSegment, "old").has_value());
+
+  // Readers stop seeing a record the moment it expires, before any compaction.
+  clock_.SetMillis(kStart + 3 * kDay);
+  EXPECT_FALSE(Get(*db, Family::kSegment, "old").has_value());
+  EXPECT_TRUE(Get(*db, Family::kSegment, "new").has_value());
+  EXPECT_TRUE(Get(*db, Family::kMetadata, "svc").has_value());  // 7-day TTL
+  int scanned = 0;
+  ASSERT_TRUE(db->ScanPrefix(Family::kSegment, "", [&](const Record&) {
+                  ++scanned;
+                  return true;
+                }).ok());
+  EXPECT_EQ(scanned, 1);
+
+  // Compaction removes expired records physically: winding the clock back does not
+  // bring them back.
+  clock_.SetMillis(kStart + 8 * kDay);
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->CompactAll().ok());
+  clock_.SetMillis(kStart);
+  EXPECT_FALSE(Get(*db, Family::kSegment, "old").has_value());
+  EXPECT_FALSE(Get(*db, Family::kSegment, "new").has_value());
+  EXPECT_FALSE(Get(*db, Family::kMetadata, "svc").has_value());
+  EXPECT_EQ(Get(*db, Family::kTask, "task")->value, "kept forever");
+}
+
+TEST_F(DatabaseTest, RecordsWithinTtlSurviveCompaction) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db->Put(Family::kSnapshot, "s", kStart, "x").ok());
+  clock_.SetMillis(kStart + 3 * kDay - 1);
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->CompactAll().ok());
+  EXPECT_TRUE(Get(*db, Family::kSnapshot, "s").has_value());
+}
+
+TEST_F(DatabaseTest, SecondOpenOfTheSameDirectoryIsRefused) {
+  auto db = OpenDb();
+  DatabaseOptions options;
+  options.data_dir = dir_.path();
+  auto second = Database::Open(options, &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use by another Stackhouse process"));
+  EXPECT_THAT(second.status().message(), HasSubstr(std::to_string(getpid())));
+  db.reset();
+  auto third = Database::Open(options, &clock_);
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+TEST_F(DatabaseTest, UnwritableDirectoryIsNamed) {
+  if (geteuid() == 0) {
+    // root ignores permission bits; use a path below a regular file instead.
+    std::string file = dir_.path() + "/file";
+    FILE* f = fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fclose(f);
+    DatabaseOptions options;
+    options.data_dir = file + "/data";
+    auto db = Database::Open(options, &clock_);
+    ASSERT_FALSE(db.ok());
+    EXPECT_THAT(db.status().message(), HasSubstr("cannot create data directory " + file));
+    return;
+  }
+  std::string locked = dir_.path() + "/locked";
+  ASSERT_EQ(mkdir(locked.c_str(), 0500), 0);
+  DatabaseOptions options;
+  options.data_dir = locked;
+  auto db = Database::Open(options, &clock_);
+  ASSERT_FALSE(db.ok());
+  EXPECT_THAT(db.status().message(), HasSubstr("is not writable"));
+}
+
+TEST_F(DatabaseTest, StatsCoverEveryFamily) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db->Put(Family::kTask, "k", kStart, "v").ok());
+  auto stats = db->Stats();
+  ASSERT_EQ(stats.size(), static_cast<size_t>(Family::kCount));
+  EXPECT_GT(stats[static_cast<int>(Family::kTask)].memtable_bytes, 0u);
+  EXPECT_STREQ(GetFamilyInfo(Family::kEbpfSample).name, "ebpf_sample");
+}
+
+}  // namespace
+}  // namespace stackhouse::storage
