@@ -11,8 +11,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates
 )
+# Node.js runs the GraphQL client tests. A machine may already have it from elsewhere (e.g.
+# NodeSource, which bundles npm); only install Debian's when the commands are missing.
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(nodejs npm)
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
