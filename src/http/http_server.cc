@@ -12,6 +12,23 @@ HttpResponse MethodNotAllowed() {
   return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
 }
 
+absl::Status ProbeHealth(const std::string& host, int port) {
+  std::string target = host == "0.0.0.0" || host == "::" || host.empty() ? "127.0.0.1" : host;
+  httplib::Client client(target, port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  auto result = client.Get("/healthz");
+  if (!result) {
+    return absl::UnavailableError(absl::StrCat("no answer from http://", target, ":", port,
+                                               "/healthz: ", httplib::to_string(result.error())));
+  }
+  if (result->status != 200) {
+    return absl::UnavailableError(absl::StrCat("http://", target, ":", port, "/healthz answered ",
+                                               result->status, ": ", result->body));
+  }
+  return absl::OkStatus();
+}
+
 HttpServer::HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads)
     : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
   server_->set_payload_max_length(static_cast<size_t>(max_body_bytes));

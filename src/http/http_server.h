@@ -63,7 +63,11 @@ class HttpServer {
   std::thread thread_;
 };
 
-// A 405 response listing the allowed methods.
+// A 405 response.
 HttpResponse MethodNotAllowed();
+
+// GETs http://host:port/healthz (a wildcard host means loopback); OK on 200, otherwise
+// Unavailable saying what was seen. For the container HEALTHCHECK (`stackhouse --health-check`).
+absl::Status ProbeHealth(const std::string& host, int port);
 
 }  // namespace stackhouse::http

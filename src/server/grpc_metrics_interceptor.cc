@@ -14,6 +14,14 @@ class GrpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
+      // gRPC reports a request it cannot parse as INTERNAL with an empty message (proto3 has
+      // no initialization errors); every INTERNAL of ours carries a message. Tell the agent
+      // what really happened.
+      if (status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty()) {
+        status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "malformed request: not a valid protobuf message for " + method_);
+        methods->ModifySendStatus(status);
+      }
       metrics_
           ->GetCounter("stackhouse_grpc_calls_total", "gRPC calls by full method and status",
                        {{"method", method_}, {"code", GrpcCodeName(status.error_code())}})

@@ -5,8 +5,9 @@
 
 namespace stackhouse::server {
 
-// Counts every gRPC call by full method and status code in `stackhouse_grpc_calls_total`.
-// Thread-safe; one interceptor object per call.
+// Counts every gRPC call by full method and status code in `stackhouse_grpc_calls_total`, and
+// turns gRPC's undescribed INTERNAL for an unparsable request into INVALID_ARGUMENT naming the
+// method. Thread-safe; one interceptor object per call.
 class GrpcMetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "config/config.h"
+#include "http/http_server.h"
 #include "server/server.h"
 
 #ifndef STACKHOUSE_VERSION
@@ -18,7 +19,7 @@
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: stackhouse [--config PATH] [--version] [--help]\n"
+    "Usage: stackhouse [--config PATH] [--health-check] [--version] [--help]\n"
     "\n"
     "Stackhouse: a profiling backend for Apache SkyWalking agents and Rover.\n"
     "  gRPC (agents, skywalking.v3)   default port 11800\n"
@@ -26,6 +27,7 @@ constexpr char kUsage[] =
     "\n"
     "Options:\n"
     "  --config PATH  configuration file (default: config/application.yml)\n"
+    "  --health-check exit 0 if the server configured by --config answers /healthz\n"
     "  --version      print the version and exit\n"
     "  --help         print this help and exit\n"
     "\n"
@@ -34,6 +36,7 @@ constexpr char kUsage[] =
 
 int Run(int argc, char** argv) {
   std::string config_path = "config/application.yml";
+  bool health_check = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -44,7 +47,9 @@ int Run(int argc, char** argv) {
       std::printf("stackhouse %s\n", STACKHOUSE_VERSION);
       return 0;
     }
-    if (arg == "--config" && i + 1 < argc) {
+    if (arg == "--health-check") {
+      health_check = true;
+    } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       config_path = arg.substr(std::strlen("--config="));
@@ -59,6 +64,15 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "stackhouse: invalid configuration: %s\n",
                  std::string(config.status().message()).c_str());
     return 1;
+  }
+  if (health_check) {
+    absl::Status healthy =
+        stackhouse::http::ProbeHealth(config->network.http_host, config->network.http_port);
+    if (!healthy.ok()) {
+      std::fprintf(stderr, "stackhouse: unhealthy: %s\n", std::string(healthy.message()).c_str());
+      return 1;
+    }
+    return 0;
   }
   if (auto s = stackhouse::SetLogLevel(config->log.level); !s.ok()) {
     std::fprintf(stderr, "stackhouse: %s\n", std::string(s.message()).c_str());

@@ -122,6 +122,11 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_EQ(server->HttpGet("/healthz"), std::make_pair(200, std::string("ok\n")));
   EXPECT_EQ(HealthCheck(*server), std::string("\x08\x01", 2));
   EXPECT_EQ(server->HttpGet("/nope").first, 404);
+  {
+    // `stackhouse --health-check` (the container HEALTHCHECK) probes the configured port.
+    ServerProcess probe(dir_.path() + "/probe", FreePort(), server->http_port());
+    EXPECT_EQ(probe.RunToExit({"--health-check"}), 0) << probe.Log();
+  }
 
   ASSERT_TRUE(ReportProperties(*server, "", "order-svc", "pod-1").ok());
   auto [status, metrics] = server->HttpGet("/metrics");
@@ -138,6 +143,11 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
   EXPECT_THAT(server->Log(), HasSubstr("shutting down"));
   EXPECT_THAT(server->Log(), HasSubstr("stopped"));
+  {
+    ServerProcess probe(dir_.path() + "/probe", FreePort(), server->http_port());
+    EXPECT_EQ(probe.RunToExit({"--health-check"}), 1);
+    EXPECT_THAT(probe.Log(), HasSubstr("unhealthy: no answer from http://127.0.0.1:"));
+  }
 }
 
 TEST_F(ServerIntegrationTest, WrongOrMissingTokenIsDeniedAndNothingIsStored) {
@@ -203,6 +213,61 @@ TEST_F(ServerIntegrationTest, AcknowledgedWritesSurviveSigkillAndTheDirectoryIsL
   EXPECT_EQ(stored->service_id, "b3JkZXItc3Zj.1");
   EXPECT_THAT(stored->properties, ::testing::ElementsAre(::testing::Pair("language", "java")));
   EXPECT_GT(stored->last_heartbeat_ms, stored->first_seen_ms - 1);
+}
+
+// Sends raw bytes to a unary method through a generic stub.
+grpc::Status RawUnaryCall(const ServerProcess& server, const std::string& method,
+                          const std::string& bytes) {
+  grpc::GenericStub stub(
+      grpc::CreateChannel(server.GrpcTarget(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  return status;
+}
+
+TEST_F(ServerIntegrationTest, MalformedAndOversizedMessagesAreRefused) {
+  auto server = MakeServer({{"SW_CORE_GRPC_MAX_MESSAGE_SIZE", "4096"}});
+  ASSERT_TRUE(server->Start()) << server->Log();
+  ASSERT_TRUE(ReportProperties(*server, "", "svc", "before").ok());
+
+  // Not a protobuf message: field 1 announced with a length far beyond the buffer.
+  grpc::Status malformed = RawUnaryCall(*server, "/skywalking.v3.ManagementService/keepAlive",
+                                        std::string("\x0a\xff\xff\xff\x0f\x01", 6));
+  EXPECT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(malformed.error_message(),
+            "malformed request: not a valid protobuf message for "
+            "/skywalking.v3.ManagementService/keepAlive");
+
+  grpc::Status oversized =
+      ReportProperties(*server, "", "svc", std::string(8192, 'x'));
+  EXPECT_EQ(oversized.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // The server keeps running and loses nothing.
+  EXPECT_EQ(server->HttpGet("/healthz").first, 200);
+  EXPECT_THAT(server->HttpGet("/metrics").second,
+              HasSubstr("{method=\"/skywalking.v3.ManagementService/keepAlive\","
+                        "code=\"INVALID_ARGUMENT\"} 1"));
+  ASSERT_TRUE(ReportProperties(*server, "", "svc", "after").ok());
+  ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+  EXPECT_TRUE(StoredInstance("svc", "before").has_value());
+  EXPECT_TRUE(StoredInstance("svc", "after").has_value());
 }
 
 TEST_F(ServerIntegrationTest, StartupErrorsAreOneClearMessage) {
