@@ -35,4 +35,12 @@ struct ServiceInstance {
   int64_t last_heartbeat_ms = 0;
 };
 
+// An endpoint of a service (an entry span's operation name).
+struct Endpoint {
+  std::string id;  // EndpointId(service_id, name)
+  std::string service_id;
+  std::string name;
+  int64_t last_seen_ms = 0;
+};
+
 }  // namespace stackhouse::model

@@ -11,9 +11,14 @@
 #include "http/http_server.h"
 #include "receiver/auth.h"
 #include "receiver/management_service.h"
+#include "receiver/profile_service.h"
+#include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_profile_store.h"
+#include "storage/rocks_segment_store.h"
+#include "task/profile_task_service.h"
 
 #ifndef STACKHOUSE_VERSION
 #define STACKHOUSE_VERSION "dev"
@@ -55,12 +60,25 @@ absl::Status Server::StartInternal() {
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   metadata_store_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), clock_);
+  profile_store_ = std::make_unique<storage::RocksProfileStore>(db_.get(), clock_);
+  segment_store_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
+  auto profile_tasks = task::ProfileTaskService::Create(profile_store_.get(), clock_);
+  if (!profile_tasks.ok()) return profile_tasks.status();
+  profile_tasks_ = std::move(*profile_tasks);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
   management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
                                                               &config_.receiver);
   services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
   services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
+  profile_ = std::make_unique<receiver::ProfileHandler>(auth_.get(), profile_tasks_.get(),
+                                                        profile_store_.get());
+  services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get()));
+  services_.push_back(std::make_unique<receiver::ProfileCompatService>(profile_.get()));
+  segments_ = std::make_unique<receiver::TraceSegmentHandler>(
+      auth_.get(), segment_store_.get(), metadata_store_.get(), &config_.receiver);
+  services_.push_back(std::make_unique<receiver::TraceSegmentService>(segments_.get()));
+  services_.push_back(std::make_unique<receiver::TraceSegmentCompatService>(segments_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -163,7 +181,12 @@ void Server::Shutdown() {
   grpc_server_.reset();
   http_server_.reset();
   services_.clear();
+  segments_.reset();
+  profile_.reset();
   management_.reset();
+  profile_tasks_.reset();
+  segment_store_.reset();
+  profile_store_.reset();
   metadata_store_.reset();
   const bool was_open = db_ != nullptr;
   db_.reset();

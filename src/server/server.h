@@ -17,7 +17,13 @@ class Service;
 namespace stackhouse::storage {
 class Database;
 class MetadataStore;
+class RocksProfileStore;
+class SegmentStore;
 }  // namespace stackhouse::storage
+
+namespace stackhouse::task {
+class ProfileTaskService;
+}
 
 namespace stackhouse::http {
 class HttpServer;
@@ -26,6 +32,8 @@ class HttpServer;
 namespace stackhouse::receiver {
 class AuthGuard;
 class ManagementHandler;
+class ProfileHandler;
+class TraceSegmentHandler;
 }  // namespace stackhouse::receiver
 
 namespace stackhouse::server {
@@ -61,8 +69,13 @@ class Server {
   std::atomic<bool> ready_{false};
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::MetadataStore> metadata_store_;
+  std::unique_ptr<storage::RocksProfileStore> profile_store_;
+  std::unique_ptr<storage::SegmentStore> segment_store_;
+  std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::ManagementHandler> management_;
+  std::unique_ptr<receiver::ProfileHandler> profile_;
+  std::unique_ptr<receiver::TraceSegmentHandler> segments_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<http::HttpServer> http_server_;

@@ -26,7 +26,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"task_log", Retention::kRecord},      {"segment", Retention::kRecord},
     {"snapshot", Retention::kRecord},      {"ebpf_schedule", Retention::kMetrics},
     {"ebpf_stack", Retention::kNone},      {"ebpf_sample", Retention::kRecord},
-    {"meter", Retention::kMetrics},
+    {"meter", Retention::kMetrics},        {"profile_stack", Retention::kDictionary},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
 
@@ -124,6 +124,16 @@ class DirectoryLock {
 
 }  // namespace
 
+int64_t TtlMs(const DatabaseOptions& options, Retention retention) {
+  switch (retention) {
+    case Retention::kNone: return 0;
+    case Retention::kRecord: return options.record_ttl_ms;
+    case Retention::kMetrics: return options.metrics_ttl_ms;
+    case Retention::kDictionary: return options.record_ttl_ms + kDictionaryRefreshMs;
+  }
+  return 0;
+}
+
 const FamilyInfo& GetFamilyInfo(Family family) { return kFamilies[static_cast<int>(family)]; }
 
 struct WriteBatch::Rep {
@@ -207,9 +217,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     cf.table_factory = table_factory;
     cf.compression = rocksdb::kLZ4Compression;
     cf.bottommost_compression = rocksdb::kZSTD;
-    int64_t ttl_ms = info.retention == Retention::kRecord    ? options.record_ttl_ms
-                     : info.retention == Retention::kMetrics ? options.metrics_ttl_ms
-                                                             : 0;
+    int64_t ttl_ms = TtlMs(options, info.retention);
     if (ttl_ms > 0) {
       impl->filters.push_back(std::make_unique<RetentionFilter>(
           clock, ttl_ms, absl::StrCat("stackhouse.retention.", info.name)));
@@ -254,15 +262,8 @@ Database::~Database() {
 }
 
 bool Database::IsExpired(Family family, int64_t timestamp_ms) const {
-  switch (GetFamilyInfo(family).retention) {
-    case Retention::kNone:
-      return false;
-    case Retention::kRecord:
-      return timestamp_ms + options_.record_ttl_ms <= clock_->NowMillis();
-    case Retention::kMetrics:
-      return timestamp_ms + options_.metrics_ttl_ms <= clock_->NowMillis();
-  }
-  return false;
+  int64_t ttl_ms = TtlMs(options_, GetFamilyInfo(family).retention);
+  return ttl_ms > 0 && timestamp_ms + ttl_ms <= clock_->NowMillis();
 }
 
 absl::Status Database::Write(WriteBatch batch) {

@@ -19,7 +19,14 @@ enum class Retention {
   kNone,     // kept until deleted (tasks, policies, dictionaries)
   kRecord,   // storage.recordDataTTL (segments, snapshots, samples, logs)
   kMetrics,  // storage.metricsDataTTL (services, instances, processes, meters)
+  // Dictionaries that records refer to (distinct stacks): recordDataTTL plus
+  // kDictionaryRefreshMs. A writer re-puts an entry it uses once it is older than
+  // kDictionaryRefreshMs, so an entry outlives every record written while it was in use.
+  kDictionary,
 };
+
+// How stale a dictionary entry may get before its users refresh it (see kDictionary).
+inline constexpr int64_t kDictionaryRefreshMs = 24LL * 3600 * 1000;
 
 // The kinds of record, one RocksDB column family each. The order is fixed forever: append
 // new families at the end (before kCount).
@@ -33,6 +40,7 @@ enum class Family : int {
   kEbpfStack,      // eBPF stack dictionary (distinct stacks and symbols)
   kEbpfSample,     // eBPF samples (time, stack id, value)
   kMeter,          // meters from Rover and agents
+  kProfileStack,   // trace-profiling stack dictionary (distinct thread stacks)
   kCount,
 };
 
@@ -53,6 +61,9 @@ struct DatabaseOptions {
   int64_t record_ttl_ms = 3LL * 24 * 3600 * 1000;
   int64_t metrics_ttl_ms = 7LL * 24 * 3600 * 1000;
 };
+
+// The TTL of `retention` under `options` in ms; 0 for none.
+int64_t TtlMs(const DatabaseOptions& options, Retention retention);
 
 // Size figures of one family, for /metrics.
 struct FamilyStats {

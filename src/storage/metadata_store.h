@@ -36,6 +36,19 @@ class MetadataStore {
   // The live instance with `instance_id`, or nullopt.
   virtual absl::StatusOr<std::optional<model::ServiceInstance>> GetInstance(
       const std::string& instance_id) const = 0;
+
+  // Creates or refreshes the endpoints `endpoint_names` of `service_id` (seen now).
+  virtual absl::Status TouchEndpoints(const std::string& service_id,
+                                      const std::vector<std::string>& endpoint_names) = 0;
+
+  // Live endpoints of `service_id` whose name contains `keyword` (all when empty), ordered
+  // by name, at most `limit`.
+  virtual absl::StatusOr<std::vector<model::Endpoint>> FindEndpoints(
+      const std::string& service_id, const std::string& keyword, int limit) const = 0;
+
+  // The live endpoint `endpoint_id`, or nullopt.
+  virtual absl::StatusOr<std::optional<model::Endpoint>> GetEndpoint(
+      const std::string& endpoint_id) const = 0;
 };
 
 }  // namespace stackhouse::storage

@@ -13,6 +13,20 @@ namespace {
 
 constexpr char kServicePrefix = 's';
 constexpr char kInstancePrefix = 'i';
+constexpr char kEndpointPrefix = 'e';
+constexpr size_t kMaxTouchEntries = 1 << 20;
+
+std::string EndpointPrefix(absl::string_view service_id) {
+  std::string key(1, kEndpointPrefix);
+  AppendString(&key, service_id);
+  return key;
+}
+
+std::string EndpointKey(absl::string_view service_id, absl::string_view endpoint_id) {
+  std::string key = EndpointPrefix(service_id);
+  AppendString(&key, endpoint_id);
+  return key;
+}
 
 std::string ServiceKey(absl::string_view service_id) {
   std::string key(1, kServicePrefix);
@@ -73,7 +87,35 @@ absl::StatusOr<model::ServiceInstance> DecodeInstance(const Record& record) {
   return instance;
 }
 
+absl::StatusOr<model::Endpoint> DecodeEndpoint(const Record& record) {
+  records::EndpointRecord pb;
+  KeyReader reader(record.key);
+  model::Endpoint endpoint;
+  if (!reader.Skip(1) || !reader.ReadString(&endpoint.service_id) ||
+      !reader.ReadString(&endpoint.id) || !pb.ParseFromString(record.value)) {
+    return Corrupt("endpoint", record.key);
+  }
+  endpoint.name = pb.name();
+  endpoint.last_seen_ms = record.timestamp_ms;
+  return endpoint;
+}
+
 }  // namespace
+
+bool RocksMetadataStore::ShouldTouch(const std::string& key, int64_t now) {
+  absl::MutexLock lock(&touch_mu_);
+  auto [it, inserted] = last_touch_.try_emplace(key, now);
+  if (inserted) {
+    if (last_touch_.size() > kMaxTouchEntries) {
+      last_touch_.clear();
+      last_touch_.emplace(key, now);
+    }
+    return true;
+  }
+  if (now - it->second < kTouchPeriodMs && now >= it->second) return false;
+  it->second = now;
+  return true;
+}
 
 absl::Status RocksMetadataStore::UpsertInstance(const std::string& service_name,
                                                 const model::ServiceInstance& instance,
@@ -81,6 +123,12 @@ absl::Status RocksMetadataStore::UpsertInstance(const std::string& service_name,
   const int64_t now = clock_->NowMillis();
   const std::string service_key = ServiceKey(instance.service_id);
   const std::string instance_key = InstanceKey(instance.service_id, instance.id);
+  if (replace_properties) {
+    absl::MutexLock lock(&touch_mu_);
+    last_touch_[instance_key] = now;
+  } else if (!ShouldTouch(instance_key, now)) {
+    return absl::OkStatus();
+  }
 
   absl::MutexLock lock(&mu_);
   records::ServiceRecord service;
@@ -177,6 +225,58 @@ absl::StatusOr<std::optional<model::ServiceInstance>> RocksMetadataStore::GetIns
   if (!record) return std::nullopt;
   SH_ASSIGN_OR_RETURN(auto instance, DecodeInstance(*record));
   return instance;
+}
+
+absl::Status RocksMetadataStore::TouchEndpoints(const std::string& service_id,
+                                                const std::vector<std::string>& endpoint_names) {
+  const int64_t now = clock_->NowMillis();
+  WriteBatch batch;
+  for (const std::string& name : endpoint_names) {
+    std::string id = model::EndpointId(service_id, name);
+    std::string key = EndpointKey(service_id, id);
+    if (!ShouldTouch(key, now)) continue;
+    records::EndpointRecord pb;
+    pb.set_name(name);
+    batch.Put(Family::kMetadata, key, now, pb.SerializeAsString());
+  }
+  if (batch.Count() == 0) return absl::OkStatus();
+  return db_->Write(std::move(batch));
+}
+
+absl::StatusOr<std::vector<model::Endpoint>> RocksMetadataStore::FindEndpoints(
+    const std::string& service_id, const std::string& keyword, int limit) const {
+  std::vector<model::Endpoint> endpoints;
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(
+      Family::kMetadata, EndpointPrefix(service_id), [&](const Record& record) {
+        auto endpoint = DecodeEndpoint(record);
+        if (!endpoint.ok()) {
+          decode_status = endpoint.status();
+          return false;
+        }
+        if (keyword.empty() || endpoint->name.find(keyword) != std::string::npos) {
+          endpoints.push_back(std::move(*endpoint));
+        }
+        return true;
+      }));
+  SH_RETURN_IF_ERROR(decode_status);
+  std::sort(endpoints.begin(), endpoints.end(),
+            [](const model::Endpoint& a, const model::Endpoint& b) { return a.name < b.name; });
+  if (limit >= 0 && endpoints.size() > static_cast<size_t>(limit)) {
+    endpoints.resize(static_cast<size_t>(limit));
+  }
+  return endpoints;
+}
+
+absl::StatusOr<std::optional<model::Endpoint>> RocksMetadataStore::GetEndpoint(
+    const std::string& endpoint_id) const {
+  auto parts = model::DecodeChildId(endpoint_id);
+  if (!parts.ok()) return std::nullopt;
+  SH_ASSIGN_OR_RETURN(auto record,
+                      db_->Get(Family::kMetadata, EndpointKey(parts->service_id, endpoint_id)));
+  if (!record) return std::nullopt;
+  SH_ASSIGN_OR_RETURN(auto endpoint, DecodeEndpoint(*record));
+  return endpoint;
 }
 
 }  // namespace stackhouse::storage

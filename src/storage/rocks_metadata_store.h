@@ -1,6 +1,7 @@
 #pragma once
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "storage/database.h"
@@ -25,14 +26,31 @@ class RocksMetadataStore final : public MetadataStore {
       const std::string& service_id) const override;
   absl::StatusOr<std::optional<model::ServiceInstance>> GetInstance(
       const std::string& instance_id) const override;
+  absl::Status TouchEndpoints(const std::string& service_id,
+                              const std::vector<std::string>& endpoint_names) override;
+  absl::StatusOr<std::vector<model::Endpoint>> FindEndpoints(const std::string& service_id,
+                                                             const std::string& keyword,
+                                                             int limit) const override;
+  absl::StatusOr<std::optional<model::Endpoint>> GetEndpoint(
+      const std::string& endpoint_id) const override;
+
+  // Heartbeats and endpoint sightings of one entity are written at most once per this period.
+  static constexpr int64_t kTouchPeriodMs = 10000;
 
  private:
+  // True (and records `now`) if `key` was not written within kTouchPeriodMs.
+  bool ShouldTouch(const std::string& key, int64_t now) ABSL_LOCKS_EXCLUDED(touch_mu_);
+
   // Constant after construction.
   Database* const db_;
   const Clock* const clock_;
 
   // Serialises read-modify-write cycles of UpsertInstance.
   absl::Mutex mu_;
+
+  // When each heartbeat/endpoint key was last written (bounded; cleared when full).
+  absl::Mutex touch_mu_;
+  absl::flat_hash_map<std::string, int64_t> last_touch_ ABSL_GUARDED_BY(touch_mu_);
 };
 
 }  // namespace stackhouse::storage

@@ -74,12 +74,15 @@ TEST_F(RocksMetadataStoreTest, RegistersServicesAndInstances) {
 TEST_F(RocksMetadataStoreTest, HeartbeatKeepsPropertiesAndRefreshesTime) {
   auto with_props = Instance("svc", "i", "GENERAL", {{"language", "python"}});
   ASSERT_TRUE(store_->UpsertInstance("svc", with_props, true).ok());
-  clock_.AdvanceMillis(5000);
+  clock_.AdvanceMillis(15000);
+  ASSERT_TRUE(store_->UpsertInstance("svc", Instance("svc", "i", "GENERAL", {}), false).ok());
+  // A second heartbeat within the touch period is not written again.
+  clock_.AdvanceMillis(RocksMetadataStore::kTouchPeriodMs - 1);
   ASSERT_TRUE(store_->UpsertInstance("svc", Instance("svc", "i", "GENERAL", {}), false).ok());
   auto instance = store_->GetInstance(with_props.id);
   ASSERT_TRUE(instance.ok());
   ASSERT_TRUE(instance->has_value());
-  EXPECT_EQ((*instance)->last_heartbeat_ms, kStart + 5000);
+  EXPECT_EQ((*instance)->last_heartbeat_ms, kStart + 15000);
   EXPECT_EQ((*instance)->first_seen_ms, kStart);
   EXPECT_THAT((*instance)->properties,
               ::testing::ElementsAre(::testing::Pair("language", "python")));
@@ -106,6 +109,29 @@ TEST_F(RocksMetadataStoreTest, SilentInstancesExpireWithMetricsTtl) {
   auto instances = store_->ListInstances(model::ServiceId("svc"));
   ASSERT_TRUE(instances.ok());
   EXPECT_TRUE(instances->empty());
+}
+
+TEST_F(RocksMetadataStoreTest, EndpointsAreFoundByKeyword) {
+  const std::string service = model::ServiceId("svc");
+  ASSERT_TRUE(store_->TouchEndpoints(service, {"GET:/orders", "POST:/orders", "GET:/users"}).ok());
+  ASSERT_TRUE(store_->TouchEndpoints(model::ServiceId("other"), {"GET:/orders"}).ok());
+  auto all = store_->FindEndpoints(service, "", 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "GET:/orders");
+  EXPECT_EQ((*all)[0].id, model::EndpointId(service, "GET:/orders"));
+  EXPECT_EQ((*all)[0].service_id, service);
+  auto orders = store_->FindEndpoints(service, "orders", 1);
+  ASSERT_TRUE(orders.ok());
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].name, "GET:/orders");
+  auto one = store_->GetEndpoint(model::EndpointId(service, "GET:/users"));
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->name, "GET:/users");
+  auto none = store_->GetEndpoint(model::EndpointId(service, "nope"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 }  // namespace

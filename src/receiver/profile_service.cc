@@ -1,0 +1,98 @@
+#include "receiver/profile_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/uuid.h"
+#include "receiver/status_convert.h"
+
+namespace stackhouse::receiver {
+namespace {
+
+void AddArg(skywalking::v3::Command* command, const char* key, std::string value) {
+  auto* arg = command->add_args();
+  arg->set_key(key);
+  arg->set_value(std::move(value));
+}
+
+model::ThreadSnapshot ToSnapshot(const skywalking::v3::ThreadSnapshot& proto) {
+  model::ThreadSnapshot snapshot;
+  snapshot.task_id = proto.taskid();
+  snapshot.segment_id = proto.tracesegmentid();
+  snapshot.dump_time_ms = proto.time();
+  snapshot.sequence = proto.sequence();
+  snapshot.frames.assign(proto.stack().codesignatures().begin(),
+                         proto.stack().codesignatures().end());
+  return snapshot;
+}
+
+}  // namespace
+
+void AppendProfileTaskCommand(const model::ProfileTask& task,
+                              skywalking::v3::Commands* commands) {
+  auto* command = commands->add_commands();
+  command->set_command("ProfileTaskQuery");
+  AddArg(command, "SerialNumber", NewUuid());
+  AddArg(command, "TaskId", task.id);
+  AddArg(command, "EndpointName", task.endpoint_name);
+  AddArg(command, "Duration", absl::StrCat(task.duration_minutes));
+  AddArg(command, "MinDurationThreshold", absl::StrCat(task.min_duration_threshold_ms));
+  AddArg(command, "DumpPeriod", absl::StrCat(task.dump_period_ms));
+  AddArg(command, "MaxSamplingCount", absl::StrCat(task.max_sampling_count));
+  AddArg(command, "StartTime", absl::StrCat(task.start_time_ms));
+  AddArg(command, "CreateTime", absl::StrCat(task.create_time_ms));
+}
+
+grpc::Status ProfileHandler::GetProfileTaskCommands(
+    grpc::ServerContext* context, const skywalking::v3::ProfileTaskCommandQuery* request,
+    skywalking::v3::Commands* response) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  for (const model::ProfileTask& task :
+       tasks_->Poll(request->service(), request->serviceinstance(), request->lastcommandtime())) {
+    AppendProfileTaskCommand(task, response);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ProfileHandler::CollectSnapshot(
+    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
+    skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  std::vector<model::ThreadSnapshot> batch;
+  batch.reserve(kSnapshotBatch);
+  skywalking::v3::ThreadSnapshot message;
+  while (reader->Read(&message)) {
+    batch.push_back(ToSnapshot(message));
+    if (batch.size() >= kSnapshotBatch) {
+      if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
+      batch.clear();
+    }
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  return ToGrpcStatus(snapshots_->AddSnapshots(batch));
+}
+
+grpc::Status ProfileHandler::GoProfileReport(
+    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
+    skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  // Go agents' pprof uploads are read and acknowledged, but not analysed yet: storing them
+  // per segment needs a pprof parser (see docs/architecture.md, "Not yet implemented").
+  skywalking::v3::GoProfileData message;
+  size_t bytes = 0;
+  while (reader->Read(&message)) bytes += message.payload().size();
+  if (bytes > 0) {
+    GetLogger("receiver")->warn(
+        "dropped a {}-byte Go pprof upload: Go trace profiling is not supported yet", bytes);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ProfileHandler::ReportTaskFinish(
+    grpc::ServerContext* context, const skywalking::v3::ProfileTaskFinishReport* request,
+    skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  return ToGrpcStatus(
+      tasks_->ReportFinish(request->service(), request->serviceinstance(), request->taskid()));
+}
+
+}  // namespace stackhouse::receiver

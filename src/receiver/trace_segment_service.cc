@@ -1,0 +1,66 @@
+#include "receiver/trace_segment_service.h"
+
+#include "model/ids.h"
+#include "receiver/status_convert.h"
+#include "wire/segment_codec.h"
+
+namespace stackhouse::receiver {
+
+absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObject>* batch) {
+  const model::NameLimits limits{config_->service_name_max_length,
+                                 config_->instance_name_max_length,
+                                 config_->endpoint_name_max_length};
+  std::vector<model::Segment> segments;
+  std::vector<model::SegmentSummary> summaries;
+  for (const skywalking::v3::SegmentObject& object : *batch) {
+    if (object.spans_size() == 0) continue;  // as OAP: nothing to analyse
+    model::Segment segment = wire::SegmentFromProto(object);
+    model::SegmentSummary summary = model::Summarize(segment, limits);
+
+    model::ServiceInstance instance;
+    instance.service_id = summary.service_id;
+    instance.name = model::TruncateName(segment.service_instance, limits.instance);
+    instance.id = summary.instance_id;
+    instance.layer = model::kDefaultLayer;
+    absl::Status registered = metadata_->UpsertInstance(
+        model::TruncateName(segment.service, limits.service), instance, false);
+    if (!registered.ok()) return registered;
+    absl::Status endpoints =
+        metadata_->TouchEndpoints(summary.service_id, model::EntryEndpoints(segment, limits));
+    if (!endpoints.ok()) return endpoints;
+
+    segments.push_back(std::move(segment));
+    summaries.push_back(std::move(summary));
+  }
+  batch->clear();
+  if (segments.empty()) return absl::OkStatus();
+  return segments_->AddSegments(segments, summaries);
+}
+
+grpc::Status TraceSegmentHandler::Collect(
+    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
+    skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  std::vector<skywalking::v3::SegmentObject> batch;
+  skywalking::v3::SegmentObject message;
+  while (reader->Read(&message)) {
+    batch.push_back(std::move(message));
+    message.Clear();
+    if (batch.size() >= kSegmentBatch) {
+      if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
+    }
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  return ToGrpcStatus(Flush(&batch));
+}
+
+grpc::Status TraceSegmentHandler::CollectInSync(grpc::ServerContext* context,
+                                                const skywalking::v3::SegmentCollection* request,
+                                                skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  std::vector<skywalking::v3::SegmentObject> batch(request->segments().begin(),
+                                                   request->segments().end());
+  return ToGrpcStatus(Flush(&batch));
+}
+
+}  // namespace stackhouse::receiver

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/profile.h"
+
+namespace stackhouse::storage {
+
+// One stored thread dump: the stack is a reference into the stack dictionary.
+struct StoredDump {
+  int32_t sequence = 0;
+  int64_t dump_time_ms = 0;
+  uint64_t stack_id = 0;
+  model::SnapshotLanguage language = model::SnapshotLanguage::kJava;
+};
+
+// Trace-profiling tasks and their logs. Implementations are thread-safe.
+class ProfileTaskStore {
+ public:
+  virtual ~ProfileTaskStore() = default;
+
+  // Stores `task` (a new one, or a replacement under the same id). Durable when OK.
+  virtual absl::Status PutTask(const model::ProfileTask& task) = 0;
+
+  // Every stored task, in no particular order.
+  virtual absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const = 0;
+
+  // Appends `log`; it expires with the records written at `task_end_ms`.
+  virtual absl::Status AddLog(const model::ProfileTaskLog& log, int64_t task_end_ms) = 0;
+
+  // The logs of `task_id`, newest operation time first.
+  virtual absl::StatusOr<std::vector<model::ProfileTaskLog>> ListLogs(
+      const std::string& task_id) const = 0;
+};
+
+// Thread snapshots, stored once per distinct stack (a dictionary) plus a small record per
+// dump. Implementations are thread-safe.
+class SnapshotStore {
+ public:
+  virtual ~SnapshotStore() = default;
+
+  // Stores `snapshots` atomically (durable when OK). Snapshots for segments not seen yet are
+  // accepted (agents often send them before the segment).
+  virtual absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) = 0;
+
+  // The ids of the segments profiled by `task_id` (those with a dump of sequence 0), in
+  // order of that dump's time.
+  virtual absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
+      const std::string& task_id) const = 0;
+
+  // Calls `visit` for every live dump of `segment_id` in ascending sequence order.
+  virtual absl::Status ScanDumps(const std::string& segment_id,
+                                 const std::function<void(const StoredDump&)>& visit) const = 0;
+
+  // The frames (root first) of a stack referenced by a dump; NotFound if it has expired.
+  virtual absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const = 0;
+};
+
+}  // namespace stackhouse::storage

@@ -1,0 +1,289 @@
+#include "storage/rocks_profile_store.h"
+
+#include <algorithm>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "stackhouse/records.pb.h"
+#include "storage/key_codec.h"
+#include "storage/stable_hash.h"
+
+namespace stackhouse::storage {
+namespace {
+
+constexpr char kTaskPrefix = 'p';
+constexpr char kLogPrefix = 'l';
+constexpr char kDumpPrefix = 'd';
+constexpr char kProfiledPrefix = 'p';
+constexpr char kStackPrefix = 'k';
+constexpr size_t kMaxCachedStacks = 1 << 20;
+constexpr int kMaxProbes = 64;
+
+std::string TaskKey(absl::string_view task_id) {
+  std::string key(1, kTaskPrefix);
+  AppendString(&key, task_id);
+  return key;
+}
+
+std::string LogPrefix(absl::string_view task_id) {
+  std::string key(1, kLogPrefix);
+  AppendString(&key, task_id);
+  return key;
+}
+
+std::string DumpPrefix(absl::string_view segment_id) {
+  std::string key(1, kDumpPrefix);
+  AppendString(&key, segment_id);
+  return key;
+}
+
+std::string ProfiledPrefix(absl::string_view task_id) {
+  std::string key(1, kProfiledPrefix);
+  AppendString(&key, task_id);
+  return key;
+}
+
+std::string StackKey(uint64_t stack_id) {
+  std::string key(1, kStackPrefix);
+  AppendUint64(&key, stack_id);
+  return key;
+}
+
+uint64_t StackHash(const std::vector<std::string>& frames) {
+  StableHash hash;
+  for (const std::string& frame : frames) hash.AddLengthPrefixed(frame);
+  return hash.value();
+}
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("cannot decode stored ", what));
+}
+
+absl::StatusOr<model::ProfileTask> DecodeTask(const Record& record) {
+  records::ProfileTaskRecord pb;
+  KeyReader reader(record.key);
+  model::ProfileTask task;
+  if (!reader.Skip(1) || !reader.ReadString(&task.id) || !pb.ParseFromString(record.value)) {
+    return Corrupt("profile task");
+  }
+  task.service_id = pb.service_id();
+  task.endpoint_name = pb.endpoint_name();
+  task.start_time_ms = pb.start_time_ms();
+  task.duration_minutes = pb.duration_minutes();
+  task.min_duration_threshold_ms = pb.min_duration_threshold_ms();
+  task.dump_period_ms = pb.dump_period_ms();
+  task.max_sampling_count = pb.max_sampling_count();
+  task.create_time_ms = pb.create_time_ms();
+  return task;
+}
+
+}  // namespace
+
+absl::Status RocksProfileStore::PutTask(const model::ProfileTask& task) {
+  records::ProfileTaskRecord pb;
+  pb.set_service_id(task.service_id);
+  pb.set_endpoint_name(task.endpoint_name);
+  pb.set_start_time_ms(task.start_time_ms);
+  pb.set_duration_minutes(task.duration_minutes);
+  pb.set_min_duration_threshold_ms(task.min_duration_threshold_ms);
+  pb.set_dump_period_ms(task.dump_period_ms);
+  pb.set_max_sampling_count(task.max_sampling_count);
+  pb.set_create_time_ms(task.create_time_ms);
+  return db_->Put(Family::kTask, TaskKey(task.id), task.create_time_ms, pb.SerializeAsString());
+}
+
+absl::StatusOr<std::vector<model::ProfileTask>> RocksProfileStore::ListTasks() const {
+  std::vector<model::ProfileTask> tasks;
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kTask, std::string(1, kTaskPrefix),
+                                     [&](const Record& record) {
+                                       auto task = DecodeTask(record);
+                                       if (!task.ok()) {
+                                         decode_status = task.status();
+                                         return false;
+                                       }
+                                       tasks.push_back(std::move(*task));
+                                       return true;
+                                     }));
+  SH_RETURN_IF_ERROR(decode_status);
+  return tasks;
+}
+
+absl::Status RocksProfileStore::AddLog(const model::ProfileTaskLog& log, int64_t task_end_ms) {
+  std::string key = LogPrefix(log.task_id);
+  AppendInt64(&key, log.operation_time_ms);
+  AppendString(&key, log.instance_id);
+  AppendInt64(&key, static_cast<int64_t>(log.operation));
+  records::ProfileTaskLogRecord pb;
+  pb.set_instance_id(log.instance_id);
+  pb.set_operation(static_cast<int32_t>(log.operation));
+  return db_->Put(Family::kTaskLog, key, task_end_ms, pb.SerializeAsString());
+}
+
+absl::StatusOr<std::vector<model::ProfileTaskLog>> RocksProfileStore::ListLogs(
+    const std::string& task_id) const {
+  std::vector<model::ProfileTaskLog> logs;
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(
+      Family::kTaskLog, LogPrefix(task_id), [&](const Record& record) {
+        KeyReader reader(record.key);
+        std::string stored_task;
+        model::ProfileTaskLog log;
+        records::ProfileTaskLogRecord pb;
+        if (!reader.Skip(1) || !reader.ReadString(&stored_task) ||
+            !reader.ReadInt64(&log.operation_time_ms) || !pb.ParseFromString(record.value)) {
+          decode_status = Corrupt("profile task log");
+          return false;
+        }
+        log.task_id = task_id;
+        log.instance_id = pb.instance_id();
+        log.operation = pb.operation() == 2 ? model::ProfileTaskOperation::kExecutionFinished
+                                            : model::ProfileTaskOperation::kNotified;
+        logs.push_back(std::move(log));
+        return true;
+      }));
+  SH_RETURN_IF_ERROR(decode_status);
+  std::reverse(logs.begin(), logs.end());  // newest first
+  return logs;
+}
+
+absl::StatusOr<uint64_t> RocksProfileStore::ResolveStack(const std::vector<std::string>& frames,
+                                                         int64_t now, WriteBatch* batch) {
+  const uint64_t hash = StackHash(frames);
+  const size_t check = absl::HashOf(frames);
+  auto known = known_stacks_.find(hash);
+  if (known != known_stacks_.end() && known->second.check == check) {
+    uint64_t id = known->second.id;
+    auto written = written_stacks_.find(id);
+    if (written != written_stacks_.end() && now - written->second < kDictionaryRefreshMs &&
+        now >= written->second) {
+      return id;
+    }
+  }
+  // Probe the dictionary: the hash's slot, then the next ones on a collision.
+  for (int probe = 0; probe < kMaxProbes; ++probe) {
+    uint64_t id = hash + static_cast<uint64_t>(probe);
+    SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kProfileStack, StackKey(id)));
+    bool same = false;
+    if (stored) {
+      records::StackRecord pb;
+      if (!pb.ParseFromString(stored->value)) return Corrupt("stack");
+      same = static_cast<size_t>(pb.frames_size()) == frames.size() &&
+             std::equal(frames.begin(), frames.end(), pb.frames().begin());
+      if (!same) continue;  // collision: somebody else's stack
+    }
+    if (!stored || now - stored->timestamp_ms >= kDictionaryRefreshMs) {
+      records::StackRecord pb;
+      for (const std::string& frame : frames) pb.add_frames(frame);
+      batch->Put(Family::kProfileStack, StackKey(id), now, pb.SerializeAsString());
+    }
+    if (known_stacks_.size() >= kMaxCachedStacks) {
+      known_stacks_.clear();
+      written_stacks_.clear();
+    }
+    known_stacks_[hash] = KnownStack{id, check};
+    written_stacks_[id] = (!stored || now - stored->timestamp_ms >= kDictionaryRefreshMs)
+                              ? now
+                              : stored->timestamp_ms;
+    return id;
+  }
+  return absl::ResourceExhaustedError("stack dictionary: too many hash collisions");
+}
+
+absl::Status RocksProfileStore::AddSnapshots(
+    const std::vector<model::ThreadSnapshot>& snapshots) {
+  if (snapshots.empty()) return absl::OkStatus();
+  const int64_t now = clock_->NowMillis();
+  std::vector<uint64_t> stack_ids;
+  stack_ids.reserve(snapshots.size());
+  {
+    // Dictionary entries are written (durably) before the dumps that refer to them.
+    absl::MutexLock lock(&dict_mu_);
+    WriteBatch stacks;
+    // Within one call, identical stacks resolve once.
+    for (const model::ThreadSnapshot& snapshot : snapshots) {
+      SH_ASSIGN_OR_RETURN(uint64_t id, ResolveStack(snapshot.frames, now, &stacks));
+      stack_ids.push_back(id);
+    }
+    if (stacks.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(stacks)));
+  }
+  WriteBatch batch;
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    const model::ThreadSnapshot& snapshot = snapshots[i];
+    std::string key = DumpPrefix(snapshot.segment_id);
+    AppendInt64(&key, snapshot.sequence);
+    std::string value;
+    AppendUint64(&value, stack_ids[i]);
+    value.push_back(static_cast<char>(model::SnapshotLanguage::kJava));
+    batch.Put(Family::kSnapshot, key, snapshot.dump_time_ms, value);
+    if (snapshot.sequence == 0) {
+      std::string index = ProfiledPrefix(snapshot.task_id);
+      AppendInt64(&index, snapshot.dump_time_ms);
+      AppendString(&index, snapshot.segment_id);
+      batch.Put(Family::kSnapshot, index, snapshot.dump_time_ms, "");
+    }
+  }
+  return db_->Write(std::move(batch));
+}
+
+absl::StatusOr<std::vector<std::string>> RocksProfileStore::ListProfiledSegments(
+    const std::string& task_id) const {
+  std::vector<std::string> segments;
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kSnapshot, ProfiledPrefix(task_id),
+                                     [&](const Record& record) {
+                                       KeyReader reader(record.key);
+                                       std::string task, segment;
+                                       int64_t time;
+                                       if (!reader.Skip(1) || !reader.ReadString(&task) ||
+                                           !reader.ReadInt64(&time) ||
+                                           !reader.ReadString(&segment)) {
+                                         decode_status = Corrupt("profiled segment index");
+                                         return false;
+                                       }
+                                       if (std::find(segments.begin(), segments.end(),
+                                                     segment) == segments.end()) {
+                                         segments.push_back(std::move(segment));
+                                       }
+                                       return true;
+                                     }));
+  SH_RETURN_IF_ERROR(decode_status);
+  return segments;
+}
+
+absl::Status RocksProfileStore::ScanDumps(
+    const std::string& segment_id, const std::function<void(const StoredDump&)>& visit) const {
+  const std::string prefix = DumpPrefix(segment_id);
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kSnapshot, prefix, [&](const Record& record) {
+    KeyReader key(absl::string_view(record.key).substr(prefix.size()));
+    KeyReader value(record.value);
+    int64_t sequence;
+    StoredDump dump;
+    if (!key.ReadInt64(&sequence) || !value.ReadUint64(&dump.stack_id) ||
+        record.value.size() < 9) {
+      decode_status = Corrupt("thread dump");
+      return false;
+    }
+    dump.sequence = static_cast<int32_t>(sequence);
+    dump.dump_time_ms = record.timestamp_ms;
+    dump.language = record.value[8] == 1 ? model::SnapshotLanguage::kGo
+                                         : model::SnapshotLanguage::kJava;
+    visit(dump);
+    return true;
+  }));
+  return decode_status;
+}
+
+absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t stack_id) const {
+  SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kProfileStack, StackKey(stack_id)));
+  if (!stored) {
+    return absl::NotFoundError(absl::StrCat("stack ", stack_id, " is not stored (expired?)"));
+  }
+  records::StackRecord pb;
+  if (!pb.ParseFromString(stored->value)) return Corrupt("stack");
+  return std::vector<std::string>(pb.frames().begin(), pb.frames().end());
+}
+
+}  // namespace stackhouse::storage

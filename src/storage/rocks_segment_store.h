@@ -1,0 +1,28 @@
+#pragma once
+
+#include "common/clock.h"
+#include "storage/database.h"
+#include "storage/segment_store.h"
+
+namespace stackhouse::storage {
+
+// SegmentStore on the segment family: `g`+segment id → SegmentRecord (the summary and the
+// segment in its wire encoding), `t`+trace id+instance id+segment id → index. Records expire
+// recordDataTTL after the segment's start time. Thread-safe.
+class RocksSegmentStore final : public SegmentStore {
+ public:
+  // `db` must outlive the store.
+  explicit RocksSegmentStore(Database* db) : db_(db) {}
+
+  absl::Status AddSegments(const std::vector<model::Segment>& segments,
+                           const std::vector<model::SegmentSummary>& summaries) override;
+  absl::StatusOr<std::optional<StoredSegment>> GetSegment(
+      const std::string& segment_id) const override;
+  absl::StatusOr<std::vector<StoredSegment>> ListByTraceAndInstance(
+      const std::string& trace_id, const std::string& instance_id) const override;
+
+ private:
+  Database* const db_;
+};
+
+}  // namespace stackhouse::storage

@@ -1,0 +1,173 @@
+#include "storage/rocks_profile_store.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "stackhouse/records.pb.h"
+#include "storage/key_codec.h"
+#include "storage/stable_hash.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::storage {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr int64_t kStart = 1700000000000;
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+model::ThreadSnapshot Dump(const std::string& task, const std::string& segment, int sequence,
+                           int64_t time, std::vector<std::string> frames) {
+  model::ThreadSnapshot s;
+  s.task_id = task;
+  s.segment_id = segment;
+  s.sequence = sequence;
+  s.dump_time_ms = time;
+  s.frames = std::move(frames);
+  return s;
+}
+
+class RocksProfileStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DatabaseOptions options;
+    options.data_dir = dir_.path();
+    options.record_ttl_ms = 3 * kDay;
+    auto db = Database::Open(options, &clock_);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    store_ = std::make_unique<RocksProfileStore>(db_.get(), &clock_);
+  }
+
+  std::vector<StoredDump> Dumps(const std::string& segment) {
+    std::vector<StoredDump> dumps;
+    EXPECT_TRUE(store_->ScanDumps(segment, [&](const StoredDump& d) { dumps.push_back(d); }).ok());
+    return dumps;
+  }
+
+  testing::TestDir dir_;
+  SimulatedClock clock_{kStart};
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<RocksProfileStore> store_;
+};
+
+TEST_F(RocksProfileStoreTest, TasksAndLogs) {
+  model::ProfileTask task;
+  task.id = "1_c3Zj.1";
+  task.service_id = "c3Zj.1";
+  task.endpoint_name = "GET:/a";
+  task.start_time_ms = kStart;
+  task.duration_minutes = 5;
+  task.min_duration_threshold_ms = 1;
+  task.dump_period_ms = 10;
+  task.max_sampling_count = 5;
+  task.create_time_ms = kStart - 1;
+  ASSERT_TRUE(store_->PutTask(task).ok());
+  auto tasks = store_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].id, task.id);
+  EXPECT_EQ((*tasks)[0].endpoint_name, "GET:/a");
+  EXPECT_EQ((*tasks)[0].EndTimeMs(), kStart + 5 * 60000);
+  EXPECT_EQ((*tasks)[0].dump_period_ms, 10);
+
+  for (int i = 0; i < 3; ++i) {
+    model::ProfileTaskLog log;
+    log.task_id = task.id;
+    log.instance_id = "inst" + std::to_string(i);
+    log.operation = i == 2 ? model::ProfileTaskOperation::kExecutionFinished
+                           : model::ProfileTaskOperation::kNotified;
+    log.operation_time_ms = kStart + i * 1000;
+    ASSERT_TRUE(store_->AddLog(log, task.EndTimeMs()).ok());
+  }
+  auto logs = store_->ListLogs(task.id);
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 3u);
+  EXPECT_EQ((*logs)[0].instance_id, "inst2");  // newest first
+  EXPECT_EQ((*logs)[0].operation, model::ProfileTaskOperation::kExecutionFinished);
+  EXPECT_EQ((*logs)[2].instance_id, "inst0");
+  EXPECT_TRUE(store_->ListLogs("other")->empty());
+
+  // Logs expire recordDataTTL after the task's end.
+  clock_.SetMillis(task.EndTimeMs() + 3 * kDay);
+  EXPECT_TRUE(store_->ListLogs(task.id)->empty());
+}
+
+TEST_F(RocksProfileStoreTest, DumpsReferenceOneStoredCopyOfEachStack) {
+  std::vector<std::string> deep;
+  for (int i = 0; i < 60; ++i) deep.push_back("com.example.Frame.method" + std::to_string(i) + ":1");
+  std::vector<model::ThreadSnapshot> batch;
+  for (int seq = 0; seq < 100; ++seq) {
+    batch.push_back(Dump("t", "seg-1", seq, kStart + seq * 10, seq % 2 ? deep : std::vector<std::string>{"A", "B"}));
+  }
+  ASSERT_TRUE(store_->AddSnapshots(batch).ok());
+  auto dumps = Dumps("seg-1");
+  ASSERT_EQ(dumps.size(), 100u);
+  for (int seq = 0; seq < 100; ++seq) {
+    EXPECT_EQ(dumps[seq].sequence, seq);
+    EXPECT_EQ(dumps[seq].dump_time_ms, kStart + seq * 10);
+    EXPECT_EQ(dumps[seq].stack_id, dumps[seq % 2].stack_id);
+  }
+  EXPECT_NE(dumps[0].stack_id, dumps[1].stack_id);
+  EXPECT_THAT(*store_->GetStack(dumps[0].stack_id), ElementsAre("A", "B"));
+  EXPECT_EQ(*store_->GetStack(dumps[1].stack_id), deep);
+  EXPECT_EQ(store_->GetStack(12345).status().code(), absl::StatusCode::kNotFound);
+
+  // A second store (as after a restart) resolves the same stack to the same id.
+  RocksProfileStore again(db_.get(), &clock_);
+  ASSERT_TRUE(again.AddSnapshots({Dump("t", "seg-2", 0, kStart, deep)}).ok());
+  EXPECT_EQ(Dumps("seg-2")[0].stack_id, dumps[1].stack_id);
+}
+
+TEST_F(RocksProfileStoreTest, ProfiledSegmentsAreThoseWithSequenceZero) {
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),
+                                    Dump("t1", "seg-b", 0, kStart + 10, {"A"}),
+                                    Dump("t1", "seg-a", 0, kStart + 30, {"A"}),
+                                    Dump("t1", "seg-c", 3, kStart + 5, {"A"}),
+                                    Dump("t2", "seg-d", 0, kStart, {"A"})})
+                  .ok());
+  EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-b", "seg-a"));
+  EXPECT_THAT(*store_->ListProfiledSegments("t2"), ElementsAre("seg-d"));
+  EXPECT_TRUE(store_->ListProfiledSegments("t3")->empty());
+}
+
+TEST_F(RocksProfileStoreTest, ACollidingDictionarySlotIsProbedPast) {
+  const std::vector<std::string> frames = {"X.y:1", "X.z:2"};
+  StableHash hash;
+  for (const auto& f : frames) hash.AddLengthPrefixed(f);
+  // Somebody else's stack already sits in this stack's slot.
+  records::StackRecord other;
+  other.add_frames("Other.frame:9");
+  std::string key(1, 'k');
+  AppendUint64(&key, hash.value());
+  ASSERT_TRUE(db_->Put(Family::kProfileStack, key, kStart, other.SerializeAsString()).ok());
+
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s", 0, kStart, frames)}).ok());
+  uint64_t id = Dumps("s")[0].stack_id;
+  EXPECT_EQ(id, hash.value() + 1);
+  EXPECT_EQ(*store_->GetStack(id), frames);
+  EXPECT_THAT(*store_->GetStack(hash.value()), ElementsAre("Other.frame:9"));
+}
+
+TEST_F(RocksProfileStoreTest, StacksInUseOutliveTheDumpsThatUseThem) {
+  const std::vector<std::string> frames = {"A", "B", "C"};
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s1", 0, kStart, frames)}).ok());
+  // Two days later the same stack is dumped again (after the refresh period).
+  clock_.SetMillis(kStart + 2 * kDay);
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s2", 0, kStart + 2 * kDay, frames)}).ok());
+  // Until the second dump expires, its stack is readable.
+  clock_.SetMillis(kStart + 5 * kDay - 1);
+  ASSERT_EQ(Dumps("s1").size(), 0u);
+  auto dumps = Dumps("s2");
+  ASSERT_EQ(dumps.size(), 1u);
+  EXPECT_EQ(*store_->GetStack(dumps[0].stack_id), frames);
+}
+
+TEST_F(RocksProfileStoreTest, DumpsExpireWithRecordTtl) {
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s", 0, kStart, {"A"})}).ok());
+  clock_.SetMillis(kStart + 3 * kDay);
+  EXPECT_TRUE(Dumps("s").empty());
+  EXPECT_TRUE(store_->ListProfiledSegments("t")->empty());
+}
+
+}  // namespace
+}  // namespace stackhouse::storage

@@ -1,0 +1,193 @@
+#include "task/profile_task_service.h"
+
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/ids.h"
+#include "storage/rocks_profile_store.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::task {
+namespace {
+
+constexpr int64_t kNow = 1700000000000;
+constexpr int64_t kMinute = 60000;
+
+ProfileTaskRequest Valid(const std::string& service = "svc") {
+  ProfileTaskRequest r;
+  r.service_id = model::ServiceId(service);
+  r.endpoint_name = "  GET:/orders \t";
+  r.duration_minutes = 5;
+  r.min_duration_threshold_ms = 0;
+  r.dump_period_ms = 10;
+  r.max_sampling_count = 5;
+  return r;
+}
+
+class ProfileTaskServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::DatabaseOptions options;
+    options.data_dir = dir_.path();
+    auto db = storage::Database::Open(options, &clock_);
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    store_ = std::make_unique<storage::RocksProfileStore>(db_.get(), &clock_);
+    auto service = ProfileTaskService::Create(store_.get(), &clock_);
+    ASSERT_TRUE(service.ok());
+    service_ = std::move(*service);
+  }
+
+  std::string Refusal(const ProfileTaskRequest& request) {
+    auto result = service_->CreateTask(request);
+    EXPECT_TRUE(result.ok());
+    EXPECT_FALSE(result->id.has_value());
+    return result->error_reason.value_or("<accepted>");
+  }
+
+  testing::TestDir dir_;
+  SimulatedClock clock_{kNow};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::RocksProfileStore> store_;
+  std::unique_ptr<ProfileTaskService> service_;
+};
+
+TEST_F(ProfileTaskServiceTest, CreatesTaskWithOapIdAndTrimmedEndpoint) {
+  auto result = service_->CreateTask(Valid());
+  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result->id.has_value()) << *result->error_reason;
+  EXPECT_EQ(*result->id, absl::StrCat(kNow, "_", model::ServiceId("svc")));
+  auto task = service_->GetTask(*result->id);
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->endpoint_name, "GET:/orders");
+  EXPECT_EQ(task->start_time_ms, kNow);  // no start time: now
+  EXPECT_EQ(task->create_time_ms, kNow);
+}
+
+TEST_F(ProfileTaskServiceTest, ValidationMessagesInOapOrder) {
+  ProfileTaskRequest r = Valid();
+  r.service_id.reset();
+  r.endpoint_name = "";
+  EXPECT_EQ(Refusal(r), "service cannot be null");
+  r = Valid();
+  r.endpoint_name = " \t ";
+  r.duration_minutes = 0;
+  EXPECT_EQ(Refusal(r), "endpoint name cannot be empty");
+  r = Valid();
+  r.duration_minutes = 0;
+  r.min_duration_threshold_ms = -1;
+  EXPECT_EQ(Refusal(r), "monitor duration must greater than 1 minutes");
+  r = Valid();
+  r.min_duration_threshold_ms = -1;
+  r.max_sampling_count = 0;
+  EXPECT_EQ(Refusal(r), "min duration threshold must greater than or equals zero");
+  r = Valid();
+  r.max_sampling_count = 0;
+  r.duration_minutes = 16;
+  EXPECT_EQ(Refusal(r), "max sampling count must greater than zero");
+  r = Valid();
+  r.duration_minutes = 16;
+  r.dump_period_ms = 9;
+  EXPECT_EQ(Refusal(r), "The duration of the monitoring task cannot be greater than 15 minutes");
+  r = Valid();
+  r.dump_period_ms = 9;
+  r.max_sampling_count = 10;
+  EXPECT_EQ(Refusal(r), "dump period must be greater than or equals 10 milliseconds");
+  r = Valid();
+  r.max_sampling_count = 10;
+  EXPECT_EQ(Refusal(r), "max sampling count must less than 10");
+  EXPECT_TRUE(service_->ListTasks("", "").empty());
+}
+
+TEST_F(ProfileTaskServiceTest, OneTaskPerServiceAtATime) {
+  ASSERT_TRUE(service_->CreateTask(Valid())->id.has_value());
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(Refusal(Valid()), "current service already has monitor task execute at this time");
+  // Another service is independent.
+  ASSERT_TRUE(service_->CreateTask(Valid("other"))->id.has_value());
+  // A task starting right after the first ends (5 min) is still refused at the boundary...
+  ProfileTaskRequest later = Valid();
+  later.start_time_ms = kNow + 5 * kMinute;
+  EXPECT_EQ(Refusal(later), "current service already has monitor task execute at this time");
+  // ...and accepted one millisecond later.
+  later.start_time_ms = kNow + 5 * kMinute + 1;
+  EXPECT_TRUE(service_->CreateTask(later)->id.has_value());
+  // An empty service id compares against the latest task of any service (OAP).
+  ProfileTaskRequest any = Valid();
+  any.service_id = "";
+  EXPECT_EQ(Refusal(any), "current service already has monitor task execute at this time");
+}
+
+TEST_F(ProfileTaskServiceTest, DeliversInWindowOnceByCommandTimeAndLogs) {
+  auto id = *service_->CreateTask(Valid())->id;
+  // The agent's first poll (-1) gets the task and a NOTIFIED log is written.
+  clock_.AdvanceMillis(20000);
+  auto tasks = service_->Poll("svc", "pod-1", -1);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].id, id);
+  // Having seen its CreateTime, the agent does not get it again.
+  EXPECT_TRUE(service_->Poll("svc", "pod-1", tasks[0].create_time_ms).empty());
+  // Other services' agents never see it.
+  EXPECT_TRUE(service_->Poll("other", "pod-1", -1).empty());
+  // Once the start minute is more than 5 minutes ago, it is no longer delivered.
+  clock_.SetMillis(kNow + 6 * kMinute);
+  EXPECT_TRUE(service_->Poll("svc", "pod-2", -1).empty());
+
+  ASSERT_TRUE(service_->ReportFinish("svc", "pod-1", id).ok());
+  ASSERT_TRUE(service_->ReportFinish("svc", "pod-1", "unknown-task").ok());
+  auto logs = service_->ListLogs(id);
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(logs->size(), 2u);
+  const std::string instance = model::InstanceId(model::ServiceId("svc"), "pod-1");
+  EXPECT_EQ((*logs)[0].operation, model::ProfileTaskOperation::kExecutionFinished);
+  EXPECT_EQ((*logs)[0].operation_time_ms, kNow + 6 * kMinute);
+  EXPECT_EQ((*logs)[1].operation, model::ProfileTaskOperation::kNotified);
+  EXPECT_EQ((*logs)[1].instance_id, instance);
+  EXPECT_EQ((*logs)[1].id, absl::StrCat(id, "_", instance, "_1_", kNow + 20000));
+}
+
+TEST_F(ProfileTaskServiceTest, FutureTaskIsDeliveredFiveMinutesBeforeItsStart) {
+  ProfileTaskRequest r = Valid();
+  r.start_time_ms = kNow + 30 * kMinute;
+  ASSERT_TRUE(service_->CreateTask(r)->id.has_value());
+  EXPECT_TRUE(service_->Poll("svc", "i", -1).empty());
+  clock_.SetMillis(kNow + 25 * kMinute);
+  EXPECT_EQ(service_->Poll("svc", "i", -1).size(), 1u);
+}
+
+TEST_F(ProfileTaskServiceTest, ConcurrentPollsEachGetTheTaskAndLogOnce) {
+  auto id = *service_->CreateTask(Valid())->id;
+  constexpr int kAgents = 8;
+  std::vector<std::thread> threads;
+  std::vector<size_t> received(kAgents);
+  for (int i = 0; i < kAgents; ++i) {
+    threads.emplace_back([&, i] {
+      received[i] = service_->Poll("svc", "pod-" + std::to_string(i), -1).size();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t n : received) EXPECT_EQ(n, 1u);
+  auto logs = service_->ListLogs(id);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->size(), static_cast<size_t>(kAgents));
+}
+
+TEST_F(ProfileTaskServiceTest, TasksSurviveARestartAndAreListedNewestFirst) {
+  ASSERT_TRUE(service_->CreateTask(Valid("a"))->id.has_value());
+  clock_.AdvanceMillis(1);
+  ProfileTaskRequest later = Valid("b");
+  later.start_time_ms = kNow + 60 * kMinute;
+  ASSERT_TRUE(service_->CreateTask(later)->id.has_value());
+  auto reloaded = ProfileTaskService::Create(store_.get(), &clock_);
+  ASSERT_TRUE(reloaded.ok());
+  auto all = (*reloaded)->ListTasks("", "");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].service_id, model::ServiceId("b"));
+  EXPECT_EQ((*reloaded)->ListTasks(model::ServiceId("a"), "").size(), 1u);
+  EXPECT_EQ((*reloaded)->ListTasks("", "GET:/orders").size(), 2u);
+  EXPECT_TRUE((*reloaded)->ListTasks("", "GET:/other").empty());
+}
+
+}  // namespace
+}  // namespace stackhouse::task
