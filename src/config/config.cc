@@ -267,6 +267,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int("maxQueryDepth", 2, 1000, &q.max_depth);
     r.Int("maxQueryFields", 1, 1000000, &q.max_fields);
     r.Int("maxQueryTokens", 16, 10000000, &q.max_tokens);
+    r.Int("maxSizeOfAnalyzeProfileSnapshot", 1, 100000000, &q.max_analyze_snapshots);
     r.RejectUnknownKeys();
   }
   {

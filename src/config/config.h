@@ -43,6 +43,9 @@ struct QueryConfig {
   int max_depth = 32;
   int max_fields = 3000;
   int max_tokens = 50000;
+  // Trace-profiling snapshots analysed per query at most (OAP's
+  // maxSizeOfAnalyzeProfileSnapshot); more are cut with a tip.
+  int max_analyze_snapshots = 12000;
 };
 
 struct LogConfig {

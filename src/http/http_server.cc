@@ -9,7 +9,7 @@
 namespace stackhouse::http {
 
 HttpResponse MethodNotAllowed() {
-  return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
+  return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}};
 }
 
 absl::Status ProbeHealth(const std::string& host, int port) {
@@ -41,30 +41,41 @@ HttpServer::HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int thr
         res.status = 500;
         res.set_content("internal error\n", "text/plain; charset=utf-8");
       });
-  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    auto route = routes_.find(req.path);
-    std::string label_path = route == routes_.end() ? "other" : req.path;
-    HttpResponse response;
-    if (route == routes_.end()) {
-      response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n"};
-    } else {
-      HttpRequest request;
-      request.method = req.method;
-      request.path = req.path;
-      request.body = req.body;
-      for (const auto& [key, value] : req.params) request.params.emplace(key, value);
-      request.header = [&req](const std::string& name) { return req.get_header_value(name); };
-      response = route->second(request);
-    }
-    res.status = response.status;
-    res.set_content(std::move(response.body), response.content_type.c_str());
-    metrics_
-        ->GetCounter("stackhouse_http_requests_total", "HTTP requests by path, method and status",
-                     {{"path", label_path}, {"method", req.method},
-                      {"code", absl::StrCat(response.status)}})
-        ->Increment();
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  // Every method of every path goes through Dispatch (bodies are read before handlers run).
+  auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
+    Dispatch(req, res);
+  };
+  server_->Get(".*", dispatch);
+  server_->Post(".*", dispatch);
+  server_->Put(".*", dispatch);
+  server_->Patch(".*", dispatch);
+  server_->Delete(".*", dispatch);
+  server_->Options(".*", dispatch);
+}
+
+void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
+  auto route = routes_.find(req.path);
+  std::string label_path = route == routes_.end() ? "other" : req.path;
+  HttpResponse response;
+  if (route == routes_.end()) {
+    response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n", {}};
+  } else {
+    HttpRequest request;
+    request.method = req.method;
+    request.path = req.path;
+    request.body = req.body;
+    for (const auto& [key, value] : req.params) request.params.emplace(key, value);
+    request.header = [&req](const std::string& name) { return req.get_header_value(name); };
+    response = route->second(request);
+  }
+  res.status = response.status;
+  for (const auto& [name, value] : response.headers) res.set_header(name, value);
+  res.set_content(std::move(response.body), response.content_type.c_str());
+  metrics_
+      ->GetCounter("stackhouse_http_requests_total", "HTTP requests by path, method and status",
+                   {{"path", label_path}, {"method", req.method},
+                    {"code", absl::StrCat(response.status)}})
+      ->Increment();
 }
 
 HttpServer::~HttpServer() { Stop(); }

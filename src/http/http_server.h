@@ -5,13 +5,17 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/metrics.h"
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace stackhouse::http {
 
@@ -29,6 +33,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -57,6 +62,8 @@ class HttpServer {
   void Stop();
 
  private:
+  void Dispatch(const httplib::Request& req, httplib::Response& res);
+
   MetricsRegistry* const metrics_;
   std::unique_ptr<httplib::Server> server_;
   std::map<std::string, HttpHandler> routes_;

@@ -8,7 +8,9 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "graphql/http_endpoint.h"
 #include "http/http_server.h"
+#include "query/query_service.h"
 #include "receiver/auth.h"
 #include "receiver/management_service.h"
 #include "receiver/profile_service.h"
@@ -29,6 +31,7 @@ namespace {
 
 constexpr int64_t kMillisPerDay = 24LL * 3600 * 1000;
 constexpr int kHttpThreads = 8;
+constexpr int64_t kBodyLimitSlack = 1024;
 
 }  // namespace
 
@@ -101,17 +104,42 @@ absl::Status Server::StartInternal() {
                                                " (address in use or not available)"));
   }
 
-  http_server_ = std::make_unique<http::HttpServer>(&metrics_, config_.query.max_body_bytes,
-                                                    kHttpThreads);
+  query::QueryDeps deps;
+  deps.metadata = metadata_store_.get();
+  deps.profile_tasks = profile_tasks_.get();
+  deps.snapshots = profile_store_.get();
+  deps.segments = segment_store_.get();
+  deps.clock = clock_;
+  deps.config = &config_;
+  auto graphql = query::BuildQueryEndpoint(deps);
+  if (!graphql.ok()) return graphql.status();
+  graphql_ = std::move(*graphql);
+
+  // The HTTP library's own body limit sits above the GraphQL one, so that the endpoint
+  // answers an oversized request itself (413 naming the limit).
+  http_server_ = std::make_unique<http::HttpServer>(
+      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads);
+  http_server_->Route("/graphql", [this](const http::HttpRequest& request) {
+    graphql::HttpRequest g;
+    g.method = request.method;
+    std::string content_type = request.header("Content-Type");
+    std::string accept = request.header("Accept");
+    g.content_type = content_type;
+    g.accept = accept;
+    g.body = request.body;
+    for (const auto& [key, value] : request.params) g.query_params.emplace(key, value);
+    graphql::HttpResponse r = graphql_->Handle(g);
+    return http::HttpResponse{r.status, r.content_type, std::move(r.body), std::move(r.headers)};
+  });
   http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
-    if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n"};
-    return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};
+    return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });
   http_server_->Route("/metrics", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.RenderPrometheus()};
+                              metrics_.RenderPrometheus(), {}};
   });
   RegisterGauges();
   auto http_port = http_server_->Start(config_.network.http_host, config_.network.http_port);
@@ -180,6 +208,7 @@ void Server::Shutdown() {
   }
   grpc_server_.reset();
   http_server_.reset();
+  graphql_.reset();
   services_.clear();
   segments_.reset();
   profile_.reset();

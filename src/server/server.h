@@ -29,6 +29,10 @@ namespace stackhouse::http {
 class HttpServer;
 }
 
+namespace stackhouse::graphql {
+class HttpEndpoint;
+}
+
 namespace stackhouse::receiver {
 class AuthGuard;
 class ManagementHandler;
@@ -78,6 +82,7 @@ class Server {
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<graphql::HttpEndpoint> graphql_;
   std::unique_ptr<http::HttpServer> http_server_;
   int grpc_port_ = 0;
   int http_port_ = 0;

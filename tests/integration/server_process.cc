@@ -148,3 +148,28 @@ std::pair<int, std::string> ServerProcess::HttpGet(const std::string& path) cons
 }
 
 }  // namespace stackhouse::testing
+
+namespace stackhouse::testing {
+
+std::pair<int, std::string> ServerProcess::GraphQL(const std::string& query,
+                                                   const std::string& variables_json) const {
+  std::string escaped;
+  for (char c : query) {
+    if (c == '"' || c == '\\') escaped.push_back('\\');
+    if (c == '\n') {
+      escaped.append("\\n");
+      continue;
+    }
+    escaped.push_back(c);
+  }
+  std::string body =
+      absl::StrCat("{\"query\":\"", escaped, "\",\"variables\":", variables_json, "}");
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(30, 0);
+  auto result = client.Post("/graphql", body, "application/json");
+  if (!result) return {-1, ""};
+  return {result->status, result->body};
+}
+
+}  // namespace stackhouse::testing

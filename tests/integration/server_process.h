@@ -44,6 +44,10 @@ class ServerProcess {
   // GET http://127.0.0.1:<http_port><path>; returns (status, body), status -1 on failure.
   std::pair<int, std::string> HttpGet(const std::string& path) const;
 
+  // POSTs a GraphQL request {query, variables} to /graphql; returns (status, body).
+  std::pair<int, std::string> GraphQL(const std::string& query,
+                                      const std::string& variables_json = "{}") const;
+
  private:
   pid_t Spawn(const std::vector<std::string>& extra_args);
   std::optional<int> WaitExit(int timeout_ms);

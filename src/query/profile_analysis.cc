@@ -1,0 +1,140 @@
+#include "query/profile_analysis.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "analysis/fetch_plan.h"
+#include "analysis/thread_dump_merge.h"
+#include "common/status_macros.h"
+
+namespace stackhouse::query {
+namespace {
+
+using graphql::Result;
+
+// A tree element with its code signature, as the GraphQL getters read it.
+struct ElementView {
+  int32_t id;
+  int32_t parent_id;
+  const std::string* code_signature;  // owned by the FrameTable of the result
+  int32_t duration;
+  int32_t duration_child_excluded;
+  int32_t count;
+};
+
+struct TreeHolder {
+  std::shared_ptr<const analysis::FrameTable> frames;
+  std::vector<ElementView> elements;
+};
+
+}  // namespace
+
+absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snapshots,
+                                             const std::vector<SegmentQuery>& queries,
+                                             int32_t max_snapshots) {
+  // Each distinct segment's dumps, read once, in ascending sequence order.
+  std::vector<std::string> segment_ids;
+  std::vector<std::vector<storage::StoredDump>> segment_dumps;
+  std::vector<analysis::QueryWindow> windows;
+  for (const SegmentQuery& query : queries) {
+    auto known = std::find(segment_ids.begin(), segment_ids.end(), query.segment_id);
+    uint32_t index = static_cast<uint32_t>(known - segment_ids.begin());
+    if (known == segment_ids.end()) {
+      segment_ids.push_back(query.segment_id);
+      segment_dumps.emplace_back();
+      auto& dumps = segment_dumps.back();
+      SH_RETURN_IF_ERROR(snapshots.ScanDumps(
+          query.segment_id, [&dumps](const storage::StoredDump& d) { dumps.push_back(d); }));
+    }
+    analysis::QueryWindow window;
+    window.segment_index = index;
+    for (const storage::StoredDump& d : segment_dumps[index]) {
+      if (d.dump_time_ms < query.start_ms || d.dump_time_ms > query.end_ms) continue;
+      if (!window.found) {
+        window.found = true;
+        window.min_sequence = window.max_sequence = d.sequence;
+      }
+      window.min_sequence = std::min(window.min_sequence, d.sequence);
+      window.max_sequence = std::max(window.max_sequence, d.sequence);
+    }
+    windows.push_back(window);
+  }
+  analysis::AnalysisLimits limits;
+  limits.max_snapshots = max_snapshots;
+  SH_ASSIGN_OR_RETURN(analysis::FetchPlan plan, analysis::PlanFetch(windows, limits));
+
+  auto frames = std::make_shared<analysis::FrameTable>();
+  analysis::StackTable stacks;
+  absl::flat_hash_map<uint64_t, int64_t> stack_index;  // store id → table id, -1 = expired
+  std::vector<analysis::ThreadDump> dumps;
+  for (const analysis::FetchRange& range : plan.ranges) {
+    const auto& all = segment_dumps[range.segment_index];
+    auto first = std::lower_bound(all.begin(), all.end(), range.start,
+                                  [](const storage::StoredDump& d, int64_t sequence) {
+                                    return d.sequence < sequence;
+                                  });
+    for (auto it = first; it != all.end() && it->sequence < range.end; ++it) {
+      if (it->language != model::SnapshotLanguage::kJava) continue;
+      auto [slot, inserted] = stack_index.try_emplace(it->stack_id, -1);
+      if (inserted) {
+        auto frames_of = snapshots.GetStack(it->stack_id);
+        if (frames_of.ok()) {
+          std::vector<uint32_t> ids;
+          ids.reserve(frames_of->size());
+          for (const std::string& frame : *frames_of) ids.push_back(frames->Intern(frame));
+          slot->second = stacks.Add(ids);
+        } else if (!absl::IsNotFound(frames_of.status())) {
+          return frames_of.status();
+        }
+      }
+      if (slot->second < 0) continue;
+      dumps.push_back({range.segment_index, it->sequence, it->dump_time_ms,
+                       static_cast<uint32_t>(slot->second)});
+    }
+  }
+  SH_ASSIGN_OR_RETURN(analysis::ProfileAnalysis analyzed,
+                      analysis::AnalyzeThreadDumps(dumps, stacks, *frames, plan.tip));
+
+  std::vector<Result> trees;
+  trees.reserve(analyzed.trees.size());
+  for (const analysis::ProfileTree& tree : analyzed.trees) {
+    auto holder = std::make_shared<TreeHolder>();
+    holder->frames = frames;
+    holder->elements.reserve(tree.elements.size());
+    for (const analysis::ProfileElement& e : tree.elements) {
+      holder->elements.push_back({e.id, e.parent_id, &frames->Signature(e.frame_id), e.duration,
+                                  e.duration_child_excluded, e.count});
+    }
+    std::shared_ptr<const std::vector<ElementView>> elements(holder, &holder->elements);
+    trees.push_back(Result::Map({{"elements", Result::ObjectArray(std::move(elements))}}));
+  }
+  return Result::Map({{"tip", analyzed.tip ? Result::String(*analyzed.tip) : Result::Null()},
+                      {"trees", Result::List(std::move(trees))}});
+}
+
+void BindProfileElementGetters(graphql::SchemaBuilder* builder) {
+  builder->BindGetter<ElementView>("ProfileStackElement.id", [](const ElementView& e) {
+    return Result::String(absl::StrCat(e.id));
+  });
+  builder->BindGetter<ElementView>("ProfileStackElement.parentId", [](const ElementView& e) {
+    return Result::String(absl::StrCat(e.parent_id));
+  });
+  builder->BindGetter<ElementView>("ProfileStackElement.codeSignature",
+                                   [](const ElementView& e) {
+                                     return Result::String(*e.code_signature);
+                                   });
+  builder->BindGetter<ElementView>("ProfileStackElement.duration", [](const ElementView& e) {
+    return Result::Int(e.duration);
+  });
+  builder->BindGetter<ElementView>("ProfileStackElement.durationChildExcluded",
+                                   [](const ElementView& e) {
+                                     return Result::Int(e.duration_child_excluded);
+                                   });
+  builder->BindGetter<ElementView>("ProfileStackElement.count", [](const ElementView& e) {
+    return Result::Int(e.count);
+  });
+}
+
+}  // namespace stackhouse::query

@@ -1,0 +1,41 @@
+#include "query/query_service.h"
+
+#include "absl/strings/match.h"
+#include "common/embedded_files.h"
+#include "common/status_macros.h"
+
+namespace stackhouse::query {
+
+absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& deps) {
+  graphql::SchemaBuilder builder;
+  for (const EmbeddedFile& file : EmbeddedFiles()) {
+    if (!absl::EndsWith(file.name, ".graphqls")) continue;
+    SH_RETURN_IF_ERROR(builder.AddSdl(file.content, file.name));
+  }
+  builder.BindResolver("Query.version", [version = deps.version](
+                                            const graphql::ResolverContext&)
+                                            -> absl::StatusOr<graphql::Result> {
+    return graphql::Result::String(version);
+  });
+  builder.BindResolver("Mutation.version", [version = deps.version](
+                                               const graphql::ResolverContext&)
+                                               -> absl::StatusOr<graphql::Result> {
+    return graphql::Result::String(version);
+  });
+  BindMetadataResolvers(deps, &builder);
+  BindProfileResolvers(deps, &builder);
+  SH_ASSIGN_OR_RETURN(auto schema, builder.Build());
+  return std::shared_ptr<const graphql::Schema>(std::move(schema));
+}
+
+absl::StatusOr<std::unique_ptr<graphql::HttpEndpoint>> BuildQueryEndpoint(const QueryDeps& deps) {
+  SH_ASSIGN_OR_RETURN(auto schema, BuildSchema(deps));
+  graphql::Limits limits;
+  limits.max_body_bytes = static_cast<size_t>(deps.config->query.max_body_bytes);
+  limits.max_query_depth = static_cast<size_t>(deps.config->query.max_depth);
+  limits.max_fields = static_cast<size_t>(deps.config->query.max_fields);
+  limits.max_tokens = static_cast<size_t>(deps.config->query.max_tokens);
+  return std::make_unique<graphql::HttpEndpoint>(std::move(schema), limits);
+}
+
+}  // namespace stackhouse::query

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "graphql/http_endpoint.h"
+#include "graphql/schema.h"
+#include "storage/metadata_store.h"
+#include "storage/profile_store.h"
+#include "storage/segment_store.h"
+#include "task/profile_task_service.h"
+
+namespace stackhouse::query {
+
+// What the resolvers read and write. Everything must outlive the endpoint built from it.
+struct QueryDeps {
+  const storage::MetadataStore* metadata = nullptr;
+  task::ProfileTaskService* profile_tasks = nullptr;
+  const storage::SnapshotStore* snapshots = nullptr;
+  const storage::SegmentStore* segments = nullptr;
+  const Clock* clock = nullptr;
+  const config::Config* config = nullptr;
+  // Reported by `version`; swctl parses a leading "major.minor".
+  std::string version = "10.3.0-stackhouse";
+};
+
+// Binds the resolvers of one part of SkyWalking's schema (one .cc file each).
+void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+
+// SkyWalking's profiling query schema (the embedded *.graphqls) with every resolver bound.
+absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& deps);
+
+// The `/graphql` endpoint over BuildSchema with the configured limits.
+absl::StatusOr<std::unique_ptr<graphql::HttpEndpoint>> BuildQueryEndpoint(const QueryDeps& deps);
+
+}  // namespace stackhouse::query

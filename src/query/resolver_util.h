@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "graphql/resolver.h"
+#include "graphql/value.h"
+
+// Small helpers shared by the resolver files. Header-only, stateless.
+namespace stackhouse::query {
+
+using graphql::Result;
+using Fields = std::vector<std::pair<std::string, Result>>;
+
+// A string argument (ID arguments may arrive as integers); "" for null or absent.
+inline std::string StringArg(const graphql::ResolverContext& context, absl::string_view name) {
+  const graphql::Value& value = context.args().Get(name);
+  if (value.kind() == graphql::Value::Kind::kInt) return absl::StrCat(value.int_value());
+  return value.string_value();
+}
+
+inline Result StringList(const std::vector<std::string>& values) {
+  std::vector<Result> items;
+  items.reserve(values.size());
+  for (const std::string& v : values) items.push_back(Result::String(v));
+  return Result::List(std::move(items));
+}
+
+inline Result KeyValues(const std::vector<std::pair<std::string, std::string>>& pairs,
+                        const char* key_field = "key", const char* value_field = "value") {
+  std::vector<Result> items;
+  items.reserve(pairs.size());
+  for (const auto& [key, value] : pairs) {
+    items.push_back(Result::Map({{key_field, Result::String(key)},
+                                 {value_field, Result::String(value)}}));
+  }
+  return Result::List(std::move(items));
+}
+
+}  // namespace stackhouse::query

@@ -1,0 +1,285 @@
+// Trace profiling end to end against the real binary: an operator creates a task over GraphQL,
+// two Java agents poll it over gRPC, one streams thread snapshots and its segment, the server
+// is killed and restarted in the middle, and the operator reads segments and the merged tree.
+#include <signal.h>
+
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "language-agent/Tracing.grpc.pb.h"
+#include "model/ids.h"
+#include "nlohmann/json.hpp"
+#include "profile/Profile.grpc.pb.h"
+#include "server_process.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+constexpr char kToken[] = "agent-secret";
+constexpr char kService[] = "order-svc";
+
+// A channel of its own (no subchannel shared with channels to an earlier, killed server).
+std::shared_ptr<grpc::Channel> FreshChannel(const ServerProcess& server) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(server.GrpcTarget(), grpc::InsecureChannelCredentials(), args);
+}
+
+class TraceProfilingTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ServerProcess> StartServer() {
+    auto server = std::make_unique<ServerProcess>(dir_.path() + "/data", grpc_port_, http_port_,
+                                                  std::map<std::string, std::string>{
+                                                      {"SW_AUTHENTICATION", kToken}});
+    EXPECT_TRUE(server->Start()) << server->Log();
+    return server;
+  }
+
+  std::unique_ptr<skywalking::v3::ProfileTask::Stub> ProfileStub(const ServerProcess& server) {
+    return skywalking::v3::ProfileTask::NewStub(FreshChannel(server));
+  }
+
+  static void Authenticate(grpc::ClientContext* context, const std::string& token = kToken) {
+    context->AddMetadata("authentication", token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  }
+
+  // Polls like a Java agent; returns the commands' args by key.
+  std::vector<std::map<std::string, std::string>> Poll(const ServerProcess& server,
+                                                       const std::string& instance,
+                                                       int64_t last_command_time) {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    skywalking::v3::ProfileTaskCommandQuery query;
+    query.set_service(kService);
+    query.set_serviceinstance(instance);
+    query.set_lastcommandtime(last_command_time);
+    skywalking::v3::Commands commands;
+    grpc::Status status = ProfileStub(server)->getProfileTaskCommands(&context, query, &commands);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::map<std::string, std::string>> out;
+    for (const auto& command : commands.commands()) {
+      EXPECT_EQ(command.command(), "ProfileTaskQuery");
+      std::map<std::string, std::string> args;
+      for (const auto& kv : command.args()) args[kv.key()] = kv.value();
+      out.push_back(args);
+    }
+    return out;
+  }
+
+  grpc::Status SendSnapshots(const ServerProcess& server, const std::string& task_id,
+                             int first_sequence, const std::vector<std::vector<std::string>>& stacks,
+                             int64_t first_time, const std::string& token = kToken) {
+    grpc::ClientContext context;
+    Authenticate(&context, token);
+    skywalking::v3::Commands response;
+    auto writer = ProfileStub(server)->collectSnapshot(&context, &response);
+    for (size_t i = 0; i < stacks.size(); ++i) {
+      skywalking::v3::ThreadSnapshot snapshot;
+      snapshot.set_taskid(task_id);
+      snapshot.set_tracesegmentid("seg-1");
+      snapshot.set_sequence(first_sequence + static_cast<int>(i));
+      snapshot.set_time(first_time + static_cast<int64_t>(i) * 10);
+      for (const std::string& frame : stacks[i]) snapshot.mutable_stack()->add_codesignatures(frame);
+      if (!writer->Write(snapshot)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  grpc::Status SendSegment(const ServerProcess& server, int64_t start) {
+    auto stub = skywalking::v3::TraceSegmentReportService::NewStub(FreshChannel(server));
+    grpc::ClientContext context;
+    Authenticate(&context);
+    skywalking::v3::Commands response;
+    auto writer = stub->collect(&context, &response);
+    skywalking::v3::SegmentObject segment;
+    segment.set_traceid("trace-1");
+    segment.set_tracesegmentid("seg-1");
+    segment.set_service(kService);
+    segment.set_serviceinstance("pod-1");
+    auto* entry = segment.add_spans();
+    entry->set_spanid(0);
+    entry->set_parentspanid(-1);
+    entry->set_starttime(start);
+    entry->set_endtime(start + 200);
+    entry->set_operationname("GET:/orders");
+    entry->set_spantype(skywalking::v3::Entry);
+    entry->set_spanlayer(skywalking::v3::Http);
+    entry->set_componentid(1);
+    auto* exit = segment.add_spans();
+    exit->set_spanid(1);
+    exit->set_parentspanid(0);
+    exit->set_starttime(start + 10);
+    exit->set_endtime(start + 150);
+    exit->set_operationname("Mysql/JDBC/PreparedStatement/executeQuery");
+    exit->set_peer("db:3306");
+    exit->set_spantype(skywalking::v3::Exit);
+    exit->set_spanlayer(skywalking::v3::Database);
+    exit->set_componentid(33);
+    writer->Write(segment);
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  static json Data(const std::pair<int, std::string>& response) {
+    EXPECT_EQ(response.first, 200) << response.second;
+    json parsed = json::parse(response.second);
+    EXPECT_FALSE(parsed.contains("errors")) << response.second;
+    return parsed["data"];
+  }
+
+  TestDir dir_;
+  const int grpc_port_ = FreePort();
+  const int http_port_ = FreePort();
+};
+
+TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
+  auto server = StartServer();
+  const std::string service_id = model::ServiceId(kService);
+
+  // The operator creates a task; a second, overlapping one is refused with OAP's reason.
+  const std::string create =
+      "mutation($r: ProfileTaskCreationRequest) { task: createProfileTask(creationRequest: $r) "
+      "{ id errorReason } }";
+  const std::string request = json{{"r",
+                                    {{"serviceId", service_id},
+                                     {"endpointName", "GET:/orders"},
+                                     {"startTime", 0},
+                                     {"duration", 5},
+                                     {"minDurationThreshold", 0},
+                                     {"dumpPeriod", 10},
+                                     {"maxSamplingCount", 5}}}}
+                                  .dump();
+  json created = Data(server->GraphQL(create, request));
+  ASSERT_TRUE(created["task"]["errorReason"].is_null()) << created.dump();
+  const std::string task_id = created["task"]["id"];
+  EXPECT_THAT(task_id, ::testing::EndsWith("_" + service_id));
+  EXPECT_EQ(Data(server->GraphQL(create, request))["task"]["errorReason"],
+            "current service already has monitor task execute at this time");
+
+  // Two agents poll the same task; each gets it once, with its own serial number.
+  auto pod1 = Poll(*server, "pod-1", -1);
+  auto pod2 = Poll(*server, "pod-2", -1);
+  ASSERT_EQ(pod1.size(), 1u);
+  ASSERT_EQ(pod2.size(), 1u);
+  EXPECT_EQ(pod1[0]["TaskId"], task_id);
+  EXPECT_EQ(pod1[0]["EndpointName"], "GET:/orders");
+  EXPECT_EQ(pod1[0]["Duration"], "5");
+  EXPECT_EQ(pod1[0]["DumpPeriod"], "10");
+  EXPECT_EQ(pod1[0]["MaxSamplingCount"], "5");
+  EXPECT_EQ(pod1[0]["MinDurationThreshold"], "0");
+  EXPECT_NE(pod1[0]["SerialNumber"], pod2[0]["SerialNumber"]);
+  const int64_t create_time = std::stoll(pod1[0]["CreateTime"]);
+  const int64_t start_time = std::stoll(pod1[0]["StartTime"]);
+  EXPECT_TRUE(Poll(*server, "pod-1", create_time).empty());
+
+  // A wrong token is refused and stores nothing.
+  grpc::ClientContext denied;
+  Authenticate(&denied, "wrong");
+  skywalking::v3::ProfileTaskCommandQuery query;
+  query.set_service(kService);
+  skywalking::v3::Commands commands;
+  EXPECT_EQ(ProfileStub(*server)->getProfileTaskCommands(&denied, query, &commands).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(SendSnapshots(*server, task_id, 100, {{"X"}}, start_time, "wrong").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // pod-1 dumps its slow request: snapshots arrive before the segment.
+  const std::vector<std::string> abc = {"Thread.run", "Controller.get", "Repo.find"};
+  const std::vector<std::string> ab = {"Thread.run", "Controller.get"};
+  ASSERT_TRUE(SendSnapshots(*server, task_id, 0, {abc, abc, ab}, start_time + 20).ok());
+
+  // The server dies; acknowledged snapshots and the task survive.
+  EXPECT_EQ(server->Stop(SIGKILL), std::optional<int>(-SIGKILL));
+  server = StartServer();
+  grpc::Status after_restart = SendSnapshots(*server, task_id, 3, {abc, abc}, start_time + 50);
+  ASSERT_TRUE(after_restart.ok()) << after_restart.error_code() << " "
+                                  << after_restart.error_message() << server->Log();
+  ASSERT_TRUE(SendSegment(*server, start_time + 10).ok());
+  // A restarted agent (lastCommandTime -1) is handed the task again.
+  EXPECT_EQ(Poll(*server, "pod-2", -1).size(), 1u);
+  {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    skywalking::v3::ProfileTaskFinishReport finish;
+    finish.set_service(kService);
+    finish.set_serviceinstance("pod-1");
+    finish.set_taskid(task_id);
+    grpc::Status finished = ProfileStub(*server)->reportTaskFinish(&context, finish, &commands);
+    ASSERT_TRUE(finished.ok()) << finished.error_code() << " " << finished.error_message();
+  }
+
+  json tasks = Data(server->GraphQL(
+      "query($s: ID) { taskList: getProfileTaskList(serviceId: $s, endpointName: \"\") "
+      "{ id serviceName endpointName duration logs { instanceName operationType } } }",
+      json{{"s", service_id}}.dump()));
+  ASSERT_EQ(tasks["taskList"].size(), 1u);
+  EXPECT_EQ(tasks["taskList"][0]["id"], task_id);
+  EXPECT_EQ(tasks["taskList"][0]["serviceName"], kService);
+  std::multiset<std::string> logs;
+  for (const auto& log : tasks["taskList"][0]["logs"]) {
+    logs.insert(log["instanceName"].get<std::string>() + ":" +
+                log["operationType"].get<std::string>());
+  }
+  EXPECT_EQ(logs, (std::multiset<std::string>{"pod-1:NOTIFIED", "pod-2:NOTIFIED",
+                                               "pod-2:NOTIFIED", "pod-1:EXECUTION_FINISHED"}));
+
+  // The profiled trace, with its spans marked profiled.
+  json segments = Data(server->GraphQL(
+      "query($t: ID!) { segmentList: getProfileTaskSegments(taskID: $t) { traceId instanceName "
+      "endpointNames duration start spans { spanId segmentId endpointName type layer component "
+      "peer profiled } } }",
+      json{{"t", task_id}}.dump()));
+  ASSERT_EQ(segments["segmentList"].size(), 1u);
+  const json& trace = segments["segmentList"][0];
+  EXPECT_EQ(trace["traceId"], "trace-1");
+  EXPECT_EQ(trace["instanceName"], "pod-1");
+  EXPECT_EQ(trace["endpointNames"], json::array({"GET:/orders"}));
+  EXPECT_EQ(trace["duration"], 200);
+  EXPECT_EQ(trace["start"], std::to_string(start_time + 10));
+  ASSERT_EQ(trace["spans"].size(), 2u);
+  EXPECT_EQ(trace["spans"][1]["type"], "Exit");
+  EXPECT_EQ(trace["spans"][1]["layer"], "Database");
+  EXPECT_EQ(trace["spans"][1]["component"], "mysql-connector-java");  // id 33
+  EXPECT_EQ(trace["spans"][0]["component"], "Tomcat");
+  EXPECT_TRUE(trace["spans"][0]["profiled"].get<bool>());
+
+  // The merged tree over the whole span: 5 dumps at 10 ms apart, sequences 0..4.
+  json analysis = Data(server->GraphQL(
+      "query($q: [SegmentProfileAnalyzeQuery!]!) { analyze: getSegmentsProfileAnalyze(queries: "
+      "$q) { tip trees { elements { id parentId codeSignature duration durationChildExcluded "
+      "count } } } }",
+      json{{"q",
+            {{{"segmentId", "seg-1"},
+              {"timeRange", {{"start", start_time}, {"end", start_time + 1000}}}}}}}
+          .dump()));
+  EXPECT_TRUE(analysis["analyze"]["tip"].is_null());
+  ASSERT_EQ(analysis["analyze"]["trees"].size(), 1u);
+  const json& elements = analysis["analyze"]["trees"][0]["elements"];
+  ASSERT_EQ(elements.size(), 3u);
+  EXPECT_EQ(elements[0], (json{{"id", "1"}, {"parentId", "0"}, {"codeSignature", "Thread.run"},
+                               {"duration", 40}, {"durationChildExcluded", 0}, {"count", 5}}));
+  EXPECT_EQ(elements[1], (json{{"id", "2"}, {"parentId", "1"}, {"codeSignature", "Controller.get"},
+                               {"duration", 40}, {"durationChildExcluded", 20}, {"count", 5}}));
+  // Repo.find is in sequences 0, 1, 3, 4: two runs of 10 ms.
+  EXPECT_EQ(elements[2], (json{{"id", "3"}, {"parentId", "2"}, {"codeSignature", "Repo.find"},
+                               {"duration", 20}, {"durationChildExcluded", 20}, {"count", 4}}));
+
+  // The endpoint registered from the segment is found by the UI's picker.
+  json endpoints = Data(server->GraphQL(
+      "query($s: ID!) { pods: findEndpoint(serviceId: $s, keyword: \"orders\", limit: 20) "
+      "{ id value: name } }",
+      json{{"s", service_id}}.dump()));
+  ASSERT_EQ(endpoints["pods"].size(), 1u);
+  EXPECT_EQ(endpoints["pods"][0]["value"], "GET:/orders");
+  ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+}
+
+}  // namespace
+}  // namespace stackhouse::testing
