@@ -25,7 +25,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"metadata", Retention::kMetrics},     {"task", Retention::kNone},
     {"task_log", Retention::kRecord},      {"segment", Retention::kRecord},
     {"snapshot", Retention::kRecord},      {"ebpf_schedule", Retention::kMetrics},
-    {"ebpf_stack", Retention::kNone},      {"ebpf_sample", Retention::kRecord},
+    {"ebpf_stack", Retention::kDictionary},      {"ebpf_sample", Retention::kRecord},
     {"meter", Retention::kMetrics},        {"profile_stack", Retention::kDictionary},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));

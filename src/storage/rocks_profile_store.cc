@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
-#include "storage/stable_hash.h"
 
 namespace stackhouse::storage {
 namespace {
@@ -16,9 +14,6 @@ constexpr char kTaskPrefix = 'p';
 constexpr char kLogPrefix = 'l';
 constexpr char kDumpPrefix = 'd';
 constexpr char kProfiledPrefix = 'p';
-constexpr char kStackPrefix = 'k';
-constexpr size_t kMaxCachedStacks = 1 << 20;
-constexpr int kMaxProbes = 64;
 
 std::string TaskKey(absl::string_view task_id) {
   std::string key(1, kTaskPrefix);
@@ -42,18 +37,6 @@ std::string ProfiledPrefix(absl::string_view task_id) {
   std::string key(1, kProfiledPrefix);
   AppendString(&key, task_id);
   return key;
-}
-
-std::string StackKey(uint64_t stack_id) {
-  std::string key(1, kStackPrefix);
-  AppendUint64(&key, stack_id);
-  return key;
-}
-
-uint64_t StackHash(const std::vector<std::string>& frames) {
-  StableHash hash;
-  for (const std::string& frame : frames) hash.AddLengthPrefixed(frame);
-  return hash.value();
 }
 
 absl::Status Corrupt(absl::string_view what) {
@@ -148,66 +131,14 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> RocksProfileStore::ListLogs(
   return logs;
 }
 
-absl::StatusOr<uint64_t> RocksProfileStore::ResolveStack(const std::vector<std::string>& frames,
-                                                         int64_t now, WriteBatch* batch) {
-  const uint64_t hash = StackHash(frames);
-  const size_t check = absl::HashOf(frames);
-  auto known = known_stacks_.find(hash);
-  if (known != known_stacks_.end() && known->second.check == check) {
-    uint64_t id = known->second.id;
-    auto written = written_stacks_.find(id);
-    if (written != written_stacks_.end() && now - written->second < kDictionaryRefreshMs &&
-        now >= written->second) {
-      return id;
-    }
-  }
-  // Probe the dictionary: the hash's slot, then the next ones on a collision.
-  for (int probe = 0; probe < kMaxProbes; ++probe) {
-    uint64_t id = hash + static_cast<uint64_t>(probe);
-    SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kProfileStack, StackKey(id)));
-    bool same = false;
-    if (stored) {
-      records::StackRecord pb;
-      if (!pb.ParseFromString(stored->value)) return Corrupt("stack");
-      same = static_cast<size_t>(pb.frames_size()) == frames.size() &&
-             std::equal(frames.begin(), frames.end(), pb.frames().begin());
-      if (!same) continue;  // collision: somebody else's stack
-    }
-    if (!stored || now - stored->timestamp_ms >= kDictionaryRefreshMs) {
-      records::StackRecord pb;
-      for (const std::string& frame : frames) pb.add_frames(frame);
-      batch->Put(Family::kProfileStack, StackKey(id), now, pb.SerializeAsString());
-    }
-    if (known_stacks_.size() >= kMaxCachedStacks) {
-      known_stacks_.clear();
-      written_stacks_.clear();
-    }
-    known_stacks_[hash] = KnownStack{id, check};
-    written_stacks_[id] = (!stored || now - stored->timestamp_ms >= kDictionaryRefreshMs)
-                              ? now
-                              : stored->timestamp_ms;
-    return id;
-  }
-  return absl::ResourceExhaustedError("stack dictionary: too many hash collisions");
-}
-
 absl::Status RocksProfileStore::AddSnapshots(
     const std::vector<model::ThreadSnapshot>& snapshots) {
   if (snapshots.empty()) return absl::OkStatus();
   const int64_t now = clock_->NowMillis();
-  std::vector<uint64_t> stack_ids;
-  stack_ids.reserve(snapshots.size());
-  {
-    // Dictionary entries are written (durably) before the dumps that refer to them.
-    absl::MutexLock lock(&dict_mu_);
-    WriteBatch stacks;
-    // Within one call, identical stacks resolve once.
-    for (const model::ThreadSnapshot& snapshot : snapshots) {
-      SH_ASSIGN_OR_RETURN(uint64_t id, ResolveStack(snapshot.frames, now, &stacks));
-      stack_ids.push_back(id);
-    }
-    if (stacks.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(stacks)));
-  }
+  std::vector<const std::vector<std::string>*> frames;
+  frames.reserve(snapshots.size());
+  for (const model::ThreadSnapshot& snapshot : snapshots) frames.push_back(&snapshot.frames);
+  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> stack_ids, stacks_.Resolve(frames, now));
   WriteBatch batch;
   for (size_t i = 0; i < snapshots.size(); ++i) {
     const model::ThreadSnapshot& snapshot = snapshots[i];
@@ -277,13 +208,7 @@ absl::Status RocksProfileStore::ScanDumps(
 }
 
 absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t stack_id) const {
-  SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kProfileStack, StackKey(stack_id)));
-  if (!stored) {
-    return absl::NotFoundError(absl::StrCat("stack ", stack_id, " is not stored (expired?)"));
-  }
-  records::StackRecord pb;
-  if (!pb.ParseFromString(stored->value)) return Corrupt("stack");
-  return std::vector<std::string>(pb.frames().begin(), pb.frames().end());
+  return stacks_.Get(stack_id);
 }
 
 }  // namespace stackhouse::storage

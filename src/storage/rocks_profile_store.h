@@ -1,11 +1,9 @@
 #pragma once
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "storage/database.h"
 #include "storage/profile_store.h"
+#include "storage/stack_dictionary.h"
 
 namespace stackhouse::storage {
 
@@ -19,7 +17,8 @@ namespace stackhouse::storage {
 class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
  public:
   // `db` and `clock` must outlive the store.
-  RocksProfileStore(Database* db, const Clock* clock) : db_(db), clock_(clock) {}
+  RocksProfileStore(Database* db, const Clock* clock)
+      : db_(db), clock_(clock), stacks_(db, Family::kProfileStack) {}
 
   absl::Status PutTask(const model::ProfileTask& task) override;
   absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const override;
@@ -35,26 +34,11 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
   absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const override;
 
  private:
-  // Finds or creates the dictionary entry of `frames`, adding new or stale entries to
-  // `batch`; returns its id.
-  absl::StatusOr<uint64_t> ResolveStack(const std::vector<std::string>& frames, int64_t now,
-                                        WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(dict_mu_);
-
   // Constant after construction.
   Database* const db_;
   const Clock* const clock_;
 
-  // Serialises dictionary look-ups and inserts, so two new stacks never take one id.
-  absl::Mutex dict_mu_;
-  // Stack id → when this process last wrote its entry (bounded; cleared when full).
-  absl::flat_hash_map<uint64_t, int64_t> written_stacks_ ABSL_GUARDED_BY(dict_mu_);
-  // Stable content hash → (id, a second, process-local hash of the content), for stacks this
-  // process resolved; the second hash tells a collision from a hit without a read.
-  struct KnownStack {
-    uint64_t id;
-    size_t check;
-  };
-  absl::flat_hash_map<uint64_t, KnownStack> known_stacks_ ABSL_GUARDED_BY(dict_mu_);
+  StackDictionary stacks_;
 };
 
 }  // namespace stackhouse::storage

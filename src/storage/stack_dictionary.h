@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/database.h"
+
+namespace stackhouse::storage {
+
+// A dictionary of distinct stacks (lists of frame strings) in one column family of
+// retention kDictionary: `k` + 8-byte id → StackRecord. The id is a stable 64-bit hash of the
+// frames, probing past a slot taken by different frames, so one stack always gets the same id
+// and is stored once. Entries a writer uses are re-put once older than kDictionaryRefreshMs, so
+// they outlive every record written while they were in use. Thread-safe.
+class StackDictionary {
+ public:
+  // `db` must outlive the dictionary.
+  StackDictionary(Database* db, Family family) : db_(db), family_(family) {}
+
+  // Resolves each stack of `stacks` to its id (same order), writing new or stale entries
+  // durably before returning.
+  absl::StatusOr<std::vector<uint64_t>> Resolve(const std::vector<const std::vector<std::string>*>& stacks,
+                                                int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The frames of `id`; NotFound when absent or expired.
+  absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
+
+ private:
+  absl::StatusOr<uint64_t> ResolveOne(const std::vector<std::string>& frames, int64_t now,
+                                      WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Database* const db_;
+  const Family family_;
+
+  absl::Mutex mu_;
+  // Stable content hash → (id, a second, process-local hash of the content), for stacks this
+  // process resolved; the second hash tells a collision from a hit without a read.
+  struct Known {
+    uint64_t id;
+    size_t check;
+  };
+  absl::flat_hash_map<uint64_t, Known> known_ ABSL_GUARDED_BY(mu_);
+  // Id → when this process last wrote (or saw written) its entry.
+  absl::flat_hash_map<uint64_t, int64_t> written_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace stackhouse::storage
