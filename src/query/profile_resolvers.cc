@@ -1,5 +1,6 @@
 // Trace profiling queries and mutation (graphql-protocol.md §2.5, §4).
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -113,8 +114,9 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
     if (std::find(groups.begin(), groups.end(), key) == groups.end()) groups.push_back(key);
   }
 
-  // Keeps the segments alive while the result is built.
-  auto storage = std::make_shared<std::vector<storage::StoredSegment>>();
+  // Keeps the segments alive while the result is built; a deque, because entries point into
+  // segments of earlier groups while later groups are appended.
+  std::deque<storage::StoredSegment> storage;
   std::vector<std::shared_ptr<TraceEntry>> results;
   for (const auto& [trace_id, instance_id] : groups) {
     SH_ASSIGN_OR_RETURN(auto segments,
@@ -123,14 +125,14 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
               [](const storage::StoredSegment& a, const storage::StoredSegment& b) {
                 return a.summary.start_time_ms < b.summary.start_time_ms;
               });
-    size_t first = storage->size();
-    for (auto& s : segments) storage->push_back(std::move(s));
+    size_t first = storage.size();
+    for (auto& s : segments) storage.push_back(std::move(s));
 
     // Step C.1: one entry per segment with spans.
     std::vector<std::string> keys;
     absl::flat_hash_map<std::string, std::shared_ptr<TraceEntry>> entries;
-    for (size_t i = first; i < storage->size(); ++i) {
-      const storage::StoredSegment& s = (*storage)[i];
+    for (size_t i = first; i < storage.size(); ++i) {
+      const storage::StoredSegment& s = storage[i];
       if (s.segment.spans.empty()) continue;
       auto entry = std::make_shared<TraceEntry>();
       entry->trace_id = s.summary.trace_id;

@@ -24,6 +24,7 @@ absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDe
   });
   BindMetadataResolvers(deps, &builder);
   BindProfileResolvers(deps, &builder);
+  BindEbpfResolvers(deps, &builder);
   SH_ASSIGN_OR_RETURN(auto schema, builder.Build());
   return std::shared_ptr<const graphql::Schema>(std::move(schema));
 }

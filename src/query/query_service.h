@@ -11,6 +11,8 @@
 #include "storage/metadata_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
+#include "storage/ebpf_store.h"
+#include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 
 namespace stackhouse::query {
@@ -21,6 +23,8 @@ struct QueryDeps {
   task::ProfileTaskService* profile_tasks = nullptr;
   const storage::SnapshotStore* snapshots = nullptr;
   const storage::SegmentStore* segments = nullptr;
+  task::EbpfService* ebpf = nullptr;
+  const storage::EbpfStore* ebpf_store = nullptr;
   const Clock* clock = nullptr;
   const config::Config* config = nullptr;
   // Reported by `version`; swctl parses a leading "major.minor".
@@ -30,6 +34,7 @@ struct QueryDeps {
 // Binds the resolvers of one part of SkyWalking's schema (one .cc file each).
 void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 
 // SkyWalking's profiling query schema (the embedded *.graphqls) with every resolver bound.
 absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& deps);

@@ -12,14 +12,17 @@
 #include "http/http_server.h"
 #include "query/query_service.h"
 #include "receiver/auth.h"
+#include "receiver/ebpf_services.h"
 #include "receiver/management_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
+#include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 
 #ifndef STACKHOUSE_VERSION
@@ -68,6 +71,14 @@ absl::Status Server::StartInternal() {
   auto profile_tasks = task::ProfileTaskService::Create(profile_store_.get(), clock_);
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
+  ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
+  auto ebpf = task::EbpfService::Create(
+      ebpf_store_.get(), metadata_store_.get(), clock_,
+      model::NameLimits{config_.receiver.service_name_max_length,
+                        config_.receiver.instance_name_max_length,
+                        config_.receiver.endpoint_name_max_length});
+  if (!ebpf.ok()) return ebpf.status();
+  ebpf_ = std::move(*ebpf);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
   management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
@@ -82,6 +93,9 @@ absl::Status Server::StartInternal() {
       auth_.get(), segment_store_.get(), metadata_store_.get(), &config_.receiver);
   services_.push_back(std::make_unique<receiver::TraceSegmentService>(segments_.get()));
   services_.push_back(std::make_unique<receiver::TraceSegmentCompatService>(segments_.get()));
+  services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
+  services_.push_back(std::make_unique<receiver::EbpfProfilingService>(auth_.get(), ebpf_.get(),
+                                                                       ebpf_store_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -109,6 +123,8 @@ absl::Status Server::StartInternal() {
   deps.profile_tasks = profile_tasks_.get();
   deps.snapshots = profile_store_.get();
   deps.segments = segment_store_.get();
+  deps.ebpf = ebpf_.get();
+  deps.ebpf_store = ebpf_store_.get();
   deps.clock = clock_;
   deps.config = &config_;
   auto graphql = query::BuildQueryEndpoint(deps);
@@ -214,6 +230,8 @@ void Server::Shutdown() {
   profile_.reset();
   management_.reset();
   profile_tasks_.reset();
+  ebpf_.reset();
+  ebpf_store_.reset();
   segment_store_.reset();
   profile_store_.reset();
   metadata_store_.reset();

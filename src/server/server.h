@@ -19,11 +19,13 @@ class Database;
 class MetadataStore;
 class RocksProfileStore;
 class SegmentStore;
+class EbpfStore;
 }  // namespace stackhouse::storage
 
 namespace stackhouse::task {
 class ProfileTaskService;
-}
+class EbpfService;
+}  // namespace stackhouse::task
 
 namespace stackhouse::http {
 class HttpServer;
@@ -76,6 +78,8 @@ class Server {
   std::unique_ptr<storage::RocksProfileStore> profile_store_;
   std::unique_ptr<storage::SegmentStore> segment_store_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
+  std::unique_ptr<storage::EbpfStore> ebpf_store_;
+  std::unique_ptr<task::EbpfService> ebpf_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::ManagementHandler> management_;
   std::unique_ptr<receiver::ProfileHandler> profile_;

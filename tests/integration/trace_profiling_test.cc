@@ -74,7 +74,8 @@ class TraceProfilingTest : public ::testing::Test {
 
   grpc::Status SendSnapshots(const ServerProcess& server, const std::string& task_id,
                              int first_sequence, const std::vector<std::vector<std::string>>& stacks,
-                             int64_t first_time, const std::string& token = kToken) {
+                             int64_t first_time, const std::string& token = kToken,
+                             const std::string& segment_id = "seg-1") {
     grpc::ClientContext context;
     Authenticate(&context, token);
     skywalking::v3::Commands response;
@@ -82,7 +83,7 @@ class TraceProfilingTest : public ::testing::Test {
     for (size_t i = 0; i < stacks.size(); ++i) {
       skywalking::v3::ThreadSnapshot snapshot;
       snapshot.set_taskid(task_id);
-      snapshot.set_tracesegmentid("seg-1");
+      snapshot.set_tracesegmentid(segment_id);
       snapshot.set_sequence(first_sequence + static_cast<int>(i));
       snapshot.set_time(first_time + static_cast<int64_t>(i) * 10);
       for (const std::string& frame : stacks[i]) snapshot.mutable_stack()->add_codesignatures(frame);
@@ -92,17 +93,20 @@ class TraceProfilingTest : public ::testing::Test {
     return writer->Finish();
   }
 
-  grpc::Status SendSegment(const ServerProcess& server, int64_t start) {
+  grpc::Status SendSegment(const ServerProcess& server, int64_t start,
+                           const std::string& trace_id = "trace-1",
+                           const std::string& segment_id = "seg-1",
+                           const std::string& instance = "pod-1") {
     auto stub = skywalking::v3::TraceSegmentReportService::NewStub(FreshChannel(server));
     grpc::ClientContext context;
     Authenticate(&context);
     skywalking::v3::Commands response;
     auto writer = stub->collect(&context, &response);
     skywalking::v3::SegmentObject segment;
-    segment.set_traceid("trace-1");
-    segment.set_tracesegmentid("seg-1");
+    segment.set_traceid(trace_id);
+    segment.set_tracesegmentid(segment_id);
     segment.set_service(kService);
-    segment.set_serviceinstance("pod-1");
+    segment.set_serviceinstance(instance);
     auto* entry = segment.add_spans();
     entry->set_spanid(0);
     entry->set_parentspanid(-1);
@@ -202,6 +206,10 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
   ASSERT_TRUE(after_restart.ok()) << after_restart.error_code() << " "
                                   << after_restart.error_message() << server->Log();
   ASSERT_TRUE(SendSegment(*server, start_time + 10).ok());
+  // pod-2 profiles a request of another trace (two profiled traces: a regression test for
+  // segments of several groups being kept alive together).
+  ASSERT_TRUE(SendSnapshots(*server, task_id, 0, {ab}, start_time + 5, kToken, "seg-2").ok());
+  ASSERT_TRUE(SendSegment(*server, start_time + 5, "trace-2", "seg-2", "pod-2").ok());
   // A restarted agent (lastCommandTime -1) is handed the task again.
   EXPECT_EQ(Poll(*server, "pod-2", -1).size(), 1u);
   {
@@ -236,7 +244,10 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
       "endpointNames duration start spans { spanId segmentId endpointName type layer component "
       "peer profiled } } }",
       json{{"t", task_id}}.dump()));
-  ASSERT_EQ(segments["segmentList"].size(), 1u);
+  ASSERT_EQ(segments["segmentList"].size(), 2u);
+  // Newest start first.
+  EXPECT_EQ(segments["segmentList"][1]["traceId"], "trace-2");
+  EXPECT_EQ(segments["segmentList"][1]["instanceName"], "pod-2");
   const json& trace = segments["segmentList"][0];
   EXPECT_EQ(trace["traceId"], "trace-1");
   EXPECT_EQ(trace["instanceName"], "pod-1");

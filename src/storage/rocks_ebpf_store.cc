@@ -1,0 +1,319 @@
+#include "storage/rocks_ebpf_store.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "stackhouse/records.pb.h"
+#include "storage/key_codec.h"
+#include "storage/varint.h"
+
+namespace stackhouse::storage {
+namespace {
+
+constexpr char kProcessPrefix = 'r';
+constexpr char kTaskPrefix = 'e';
+constexpr char kSchedulePrefix = 'S';
+constexpr char kTaskSchedulePrefix = 'T';
+constexpr char kBlockPrefix = 'b';
+constexpr uint8_t kBlockVersion = 1;
+
+std::string Key(char prefix, absl::string_view id) {
+  std::string key(1, prefix);
+  AppendString(&key, id);
+  return key;
+}
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("cannot decode stored ", what));
+}
+
+std::string EncodeFrame(const model::EbpfSymbol& symbol) {
+  std::string frame(1, symbol.type == model::StackType::kKernel ? 'k' : 'u');
+  frame.append(symbol.name);
+  return frame;
+}
+
+uint64_t ToUnsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+}  // namespace
+
+absl::Status RocksEbpfStore::PutProcesses(const std::vector<model::Process>& processes) {
+  WriteBatch batch;
+  for (const model::Process& p : processes) {
+    records::ProcessRecord pb;
+    pb.set_name(p.name);
+    pb.set_service_id(p.service_id);
+    pb.set_service_name(p.service_name);
+    pb.set_instance_id(p.instance_id);
+    pb.set_instance_name(p.instance_name);
+    pb.set_layer(p.layer);
+    pb.set_agent_id(p.agent_id);
+    pb.set_detect_type(static_cast<int32_t>(p.detect_type));
+    pb.set_profiling_supported(p.profiling_supported);
+    for (const auto& [key, value] : p.properties) {
+      auto* kv = pb.add_properties();
+      kv->set_key(key);
+      kv->set_value(value);
+    }
+    for (const std::string& label : p.labels) pb.add_labels(label);
+    pb.set_first_seen_ms(p.first_seen_ms);
+    batch.Put(Family::kMetadata, Key(kProcessPrefix, p.id), p.last_ping_ms,
+              pb.SerializeAsString());
+  }
+  return db_->Write(std::move(batch));
+}
+
+absl::StatusOr<std::vector<model::Process>> RocksEbpfStore::ListProcesses() const {
+  std::vector<model::Process> processes;
+  absl::Status status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(
+      Family::kMetadata, std::string(1, kProcessPrefix), [&](const Record& record) {
+        KeyReader reader(record.key);
+        records::ProcessRecord pb;
+        model::Process p;
+        if (!reader.Skip(1) || !reader.ReadString(&p.id) || !pb.ParseFromString(record.value)) {
+          status = Corrupt("process");
+          return false;
+        }
+        p.name = pb.name();
+        p.service_id = pb.service_id();
+        p.service_name = pb.service_name();
+        p.instance_id = pb.instance_id();
+        p.instance_name = pb.instance_name();
+        p.layer = pb.layer();
+        p.agent_id = pb.agent_id();
+        p.detect_type = static_cast<model::DetectType>(pb.detect_type() & 3);
+        p.profiling_supported = pb.profiling_supported();
+        for (const auto& kv : pb.properties()) p.properties.emplace_back(kv.key(), kv.value());
+        p.labels.assign(pb.labels().begin(), pb.labels().end());
+        p.first_seen_ms = pb.first_seen_ms();
+        p.last_ping_ms = record.timestamp_ms;
+        processes.push_back(std::move(p));
+        return true;
+      }));
+  SH_RETURN_IF_ERROR(status);
+  return processes;
+}
+
+absl::Status RocksEbpfStore::PutTask(const model::EbpfTask& task) {
+  std::string key = Key(kTaskPrefix, task.logical_id);
+  AppendInt64(&key, task.create_time_ms);
+  records::EbpfTaskRecord pb;
+  pb.set_service_id(task.service_id);
+  for (const std::string& label : task.process_labels) pb.add_process_labels(label);
+  pb.set_instance_id(task.instance_id);
+  pb.set_start_time_ms(task.start_time_ms);
+  pb.set_trigger_type(static_cast<int32_t>(task.trigger_type));
+  pb.set_fixed_trigger_duration_s(task.fixed_trigger_duration_s);
+  pb.set_target_type(static_cast<int32_t>(task.target_type));
+  pb.set_last_update_time_ms(task.last_update_time_ms);
+  pb.set_extension_config_json(task.extension_config_json);
+  return db_->Put(Family::kTask, key, task.create_time_ms, pb.SerializeAsString());
+}
+
+absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
+  std::vector<model::EbpfTask> tasks;
+  absl::Status status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(
+      Family::kTask, std::string(1, kTaskPrefix), [&](const Record& record) {
+        KeyReader reader(record.key);
+        records::EbpfTaskRecord pb;
+        model::EbpfTask t;
+        if (!reader.Skip(1) || !reader.ReadString(&t.logical_id) ||
+            !reader.ReadInt64(&t.create_time_ms) || !pb.ParseFromString(record.value)) {
+          status = Corrupt("eBPF task");
+          return false;
+        }
+        t.service_id = pb.service_id();
+        t.process_labels.assign(pb.process_labels().begin(), pb.process_labels().end());
+        t.instance_id = pb.instance_id();
+        t.start_time_ms = pb.start_time_ms();
+        t.trigger_type = pb.trigger_type() == 2 ? model::EbpfTriggerType::kContinuousProfiling
+                                                : model::EbpfTriggerType::kFixedTime;
+        t.fixed_trigger_duration_s = pb.fixed_trigger_duration_s();
+        t.target_type = pb.target_type() == 2   ? model::EbpfTargetType::kOffCpu
+                        : pb.target_type() == 3 ? model::EbpfTargetType::kNetwork
+                                                : model::EbpfTargetType::kOnCpu;
+        t.last_update_time_ms = pb.last_update_time_ms();
+        t.extension_config_json = pb.extension_config_json();
+        tasks.push_back(std::move(t));
+        return true;
+      }));
+  SH_RETURN_IF_ERROR(status);
+  return tasks;
+}
+
+absl::Status RocksEbpfStore::PutSchedule(const model::EbpfSchedule& schedule) {
+  records::EbpfScheduleRecord pb;
+  pb.set_task_id(schedule.task_id);
+  pb.set_process_id(schedule.process_id);
+  pb.set_start_time_ms(schedule.start_time_ms);
+  pb.set_end_time_ms(schedule.end_time_ms);
+  std::string index = Key(kTaskSchedulePrefix, schedule.task_id);
+  AppendString(&index, schedule.schedule_id);
+  WriteBatch batch;
+  batch.Put(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule.schedule_id),
+            schedule.end_time_ms, pb.SerializeAsString());
+  batch.Put(Family::kEbpfSchedule, index, schedule.end_time_ms, "");
+  return db_->Write(std::move(batch));
+}
+
+absl::StatusOr<std::optional<model::EbpfSchedule>> RocksEbpfStore::GetSchedule(
+    const std::string& schedule_id) const {
+  SH_ASSIGN_OR_RETURN(auto record,
+                      db_->Get(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule_id)));
+  if (!record) return std::nullopt;
+  records::EbpfScheduleRecord pb;
+  if (!pb.ParseFromString(record->value)) return Corrupt("eBPF schedule");
+  model::EbpfSchedule s;
+  s.schedule_id = schedule_id;
+  s.task_id = pb.task_id();
+  s.process_id = pb.process_id();
+  s.start_time_ms = pb.start_time_ms();
+  s.end_time_ms = pb.end_time_ms();
+  return s;
+}
+
+absl::StatusOr<std::vector<model::EbpfSchedule>> RocksEbpfStore::ListSchedules(
+    const std::string& task_id) const {
+  const std::string prefix = Key(kTaskSchedulePrefix, task_id);
+  std::vector<std::string> ids;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kEbpfSchedule, prefix, [&](const Record& record) {
+    KeyReader reader(absl::string_view(record.key).substr(prefix.size()));
+    std::string id;
+    if (reader.ReadString(&id)) ids.push_back(std::move(id));
+    return true;
+  }));
+  std::vector<model::EbpfSchedule> schedules;
+  for (const std::string& id : ids) {
+    SH_ASSIGN_OR_RETURN(auto schedule, GetSchedule(id));
+    if (schedule) schedules.push_back(std::move(*schedule));
+  }
+  return schedules;
+}
+
+absl::Status RocksEbpfStore::AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
+                                        const std::vector<model::EbpfSample>& samples) {
+  if (samples.empty()) return absl::OkStatus();
+  std::vector<std::vector<std::string>> frames(samples.size());
+  std::vector<const std::vector<std::string>*> frame_ptrs;
+  frame_ptrs.reserve(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    frames[i].reserve(samples[i].stack.size());
+    for (const model::EbpfSymbol& symbol : samples[i].stack) {
+      frames[i].push_back(EncodeFrame(symbol));
+    }
+    frame_ptrs.push_back(&frames[i]);
+  }
+  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, stacks_.Resolve(frame_ptrs, clock_->NowMillis()));
+
+  // One block per target type present (Rover sends one type per task, but be exact).
+  WriteBatch batch;
+  thread_local absl::BitGen gen;
+  for (model::EbpfTargetType type :
+       {model::EbpfTargetType::kOnCpu, model::EbpfTargetType::kOffCpu}) {
+    std::string block;
+    uint64_t count = 0;
+    for (size_t i = 0; i < samples.size(); ++i) count += samples[i].target_type == type;
+    if (count == 0) continue;
+    block.push_back(static_cast<char>(kBlockVersion));
+    block.push_back(static_cast<char>(type));
+    PutVarint64(&block, count);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const model::EbpfSample& s = samples[i];
+      if (s.target_type != type) continue;
+      PutFixed64(&block, ids[i]);
+      if (type == model::EbpfTargetType::kOnCpu) {
+        PutVarint64(&block, ToUnsigned(s.dump_count));
+      } else {
+        PutVarint64(&block, ToUnsigned(s.switch_count));
+        PutVarint64(&block, ToUnsigned(s.duration_ns));
+      }
+    }
+    std::string key = Key(kBlockPrefix, schedule_id);
+    AppendInt64(&key, upload_time_ms);
+    AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two uploads never share a key
+    batch.Put(Family::kEbpfSample, key, upload_time_ms, block);
+  }
+  return db_->Write(std::move(batch));
+}
+
+bool EbpfSampleBlock::Next(StoredEbpfSample* sample) {
+  if (remaining_ == 0 || corrupt_) return false;
+  uint64_t a = 0, b = 0;
+  bool ok = GetFixed64(&encoded_, &sample->stack_id) && GetVarint64(&encoded_, &a);
+  if (ok && target_type_ == model::EbpfTargetType::kOffCpu) ok = GetVarint64(&encoded_, &b);
+  if (!ok) {
+    corrupt_ = true;
+    return false;
+  }
+  --remaining_;
+  sample->upload_time_ms = upload_time_ms_;
+  sample->target_type = target_type_;
+  if (target_type_ == model::EbpfTargetType::kOnCpu) {
+    sample->dump_count = static_cast<int64_t>(a);
+  } else {
+    sample->switch_count = static_cast<int64_t>(a);
+    sample->duration_ns = static_cast<int64_t>(b);
+  }
+  return true;
+}
+
+absl::Status RocksEbpfStore::ScanSampleBlocks(
+    const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+    const std::function<void(EbpfSampleBlock&)>& visit) const {
+  if (from_ms >= to_ms) return absl::OkStatus();
+  const std::string prefix = Key(kBlockPrefix, schedule_id);
+  std::string begin = prefix;
+  AppendInt64(&begin, from_ms);
+  std::string end = prefix;
+  AppendInt64(&end, to_ms);
+  absl::Status status;
+  SH_RETURN_IF_ERROR(db_->Scan(Family::kEbpfSample, begin, end, [&](const Record& record) {
+    absl::string_view in(record.value);
+    uint64_t count = 0;
+    if (in.size() < 2 || static_cast<uint8_t>(in[0]) != kBlockVersion) {
+      status = Corrupt("eBPF sample block");
+      return false;
+    }
+    auto type = static_cast<uint8_t>(in[1]) == static_cast<uint8_t>(model::EbpfTargetType::kOffCpu)
+                    ? model::EbpfTargetType::kOffCpu
+                    : model::EbpfTargetType::kOnCpu;
+    in.remove_prefix(2);
+    if (!GetVarint64(&in, &count)) {
+      status = Corrupt("eBPF sample block");
+      return false;
+    }
+    EbpfSampleBlock block(record.timestamp_ms, type, count, in);
+    visit(block);
+    if (block.corrupt()) {
+      status = Corrupt("eBPF sample block");
+      return false;
+    }
+    return true;
+  }));
+  return status;
+}
+
+absl::Status RocksEbpfStore::ScanSamples(
+    const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+    const std::function<void(const StoredEbpfSample&)>& visit) const {
+  return ScanSampleBlocks(schedule_id, from_ms, to_ms, [&](EbpfSampleBlock& block) {
+    StoredEbpfSample sample;
+    while (block.Next(&sample)) visit(sample);
+  });
+}
+
+absl::StatusOr<std::vector<model::EbpfSymbol>> RocksEbpfStore::GetStack(uint64_t stack_id) const {
+  SH_ASSIGN_OR_RETURN(std::vector<std::string> frames, stacks_.Get(stack_id));
+  std::vector<model::EbpfSymbol> symbols;
+  symbols.reserve(frames.size());
+  for (const std::string& frame : frames) {
+    if (frame.empty()) return Corrupt("eBPF stack frame");
+    symbols.push_back({frame.substr(1), frame[0] == 'k' ? model::StackType::kKernel
+                                                        : model::StackType::kUser});
+  }
+  return symbols;
+}
+
+}  // namespace stackhouse::storage

@@ -1,0 +1,335 @@
+#include "task/ebpf_service.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "model/ids.h"
+
+namespace stackhouse::task {
+namespace {
+
+constexpr int64_t kMinuteMs = 60000;
+constexpr int64_t kProcessWritePeriodMs = 10000;
+constexpr size_t kMaxCachedSchedules = 100000;
+constexpr size_t kMaxLabelsJson = 1000;
+
+int64_t Minute(int64_t ms) { return ms >= 0 ? ms / kMinuteMs : (ms - kMinuteMs + 1) / kMinuteMs; }
+
+bool ContainsAll(const std::vector<std::string>& have, const std::vector<std::string>& wanted) {
+  for (const std::string& label : wanted) {
+    if (std::find(have.begin(), have.end(), label) == have.end()) return false;
+  }
+  return true;
+}
+
+bool SupportsProfiling(const model::KeyValueList& properties, bool fallback) {
+  for (const auto& [key, value] : properties) {
+    if (key == "support_ebpf_profiling") return value == "true";
+  }
+  return fallback;
+}
+
+}  // namespace
+
+std::vector<model::EbpfTask> MergeTaskRecords(std::vector<model::EbpfTask> records) {
+  std::sort(records.begin(), records.end(), [](const model::EbpfTask& a, const model::EbpfTask& b) {
+    return a.create_time_ms < b.create_time_ms;
+  });
+  std::vector<model::EbpfTask> merged;
+  absl::flat_hash_map<std::string, size_t> index;
+  for (model::EbpfTask& record : records) {
+    auto [it, inserted] = index.try_emplace(record.logical_id, merged.size());
+    if (inserted) {
+      merged.push_back(std::move(record));
+      continue;
+    }
+    model::EbpfTask& task = merged[it->second];
+    task.fixed_trigger_duration_s =
+        std::max(task.fixed_trigger_duration_s, record.fixed_trigger_duration_s);
+    task.last_update_time_ms = std::max(task.last_update_time_ms, record.last_update_time_ms);
+  }
+  std::stable_sort(merged.begin(), merged.end(),
+                   [](const model::EbpfTask& a, const model::EbpfTask& b) {
+                     return a.create_time_ms > b.create_time_ms;
+                   });
+  return merged;
+}
+
+absl::StatusOr<std::unique_ptr<EbpfService>> EbpfService::Create(storage::EbpfStore* store,
+                                                                 storage::MetadataStore* metadata,
+                                                                 const Clock* clock,
+                                                                 model::NameLimits limits) {
+  std::unique_ptr<EbpfService> service(new EbpfService(store, metadata, clock, limits));
+  SH_ASSIGN_OR_RETURN(auto processes, store->ListProcesses());
+  SH_ASSIGN_OR_RETURN(auto tasks, store->ListTasks());
+  absl::MutexLock lock(&service->mu_);
+  for (model::Process& p : processes) {
+    std::string id = p.id;
+    service->processes_.emplace(std::move(id), std::move(p));
+  }
+  service->tasks_ = std::move(tasks);
+  return service;
+}
+
+std::vector<model::Process> EbpfService::Upsert(const std::string& agent_id,
+                                                const std::vector<ReportedProcess>& reported,
+                                                bool force, std::vector<std::string>* ids) {
+  const int64_t now = clock_->NowMillis();
+  std::vector<model::Process> changed;
+  absl::MutexLock lock(&mu_);
+  for (const ReportedProcess& r : reported) {
+    std::string service_name = model::TruncateName(r.service_name, limits_.service);
+    std::string instance_name = model::TruncateName(r.instance_name, limits_.instance);
+    std::string service_id = model::ServiceId(service_name);
+    std::string instance_id = model::InstanceId(service_id, instance_name);
+    std::string id = model::ProcessId(r.process_name, instance_id);
+    if (ids != nullptr) ids->push_back(id);
+
+    auto [it, inserted] = processes_.try_emplace(id);
+    model::Process& p = it->second;
+    if (inserted) {
+      p.id = id;
+      p.name = r.process_name;
+      p.service_id = service_id;
+      p.service_name = service_name;
+      p.instance_id = instance_id;
+      p.instance_name = instance_name;
+      p.first_seen_ms = now;
+    }
+    if (!model::IsBlank(agent_id)) p.agent_id = agent_id;
+    if (!r.layer.empty()) p.layer = r.layer;
+    for (const auto& [key, value] : r.properties) {
+      auto existing = std::find_if(p.properties.begin(), p.properties.end(),
+                                   [&](const auto& kv) { return kv.first == key; });
+      if (existing != p.properties.end()) {
+        existing->second = value;
+      } else {
+        p.properties.emplace_back(key, value);
+      }
+    }
+    if (!r.labels.empty()) p.labels = r.labels;
+    if (r.detect_type != model::DetectType::kUndefined) p.detect_type = r.detect_type;
+    p.profiling_supported = SupportsProfiling(r.properties, p.profiling_supported);
+    p.last_ping_ms = now;
+    int64_t& written = process_written_[id];
+    if (force || inserted || now - written >= kProcessWritePeriodMs || now < written) {
+      written = now;
+      changed.push_back(p);
+    }
+  }
+  return changed;
+}
+
+absl::StatusOr<std::vector<std::string>> EbpfService::ReportProcesses(
+    const std::string& agent_id, const std::vector<ReportedProcess>& processes) {
+  std::vector<std::string> ids;
+  std::vector<model::Process> changed = Upsert(agent_id, processes, true, &ids);
+  SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
+  return ids;
+}
+
+absl::Status EbpfService::KeepAlive(const std::string& agent_id,
+                                    const std::vector<ReportedProcess>& processes) {
+  std::vector<model::Process> changed = Upsert(agent_id, processes, false, nullptr);
+  if (changed.empty()) return absl::OkStatus();
+  SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
+  for (const model::Process& p : changed) {
+    model::ServiceInstance instance;
+    instance.service_id = p.service_id;
+    instance.name = p.instance_name;
+    instance.id = p.instance_id;
+    instance.layer = p.layer.empty() ? model::kDefaultLayer : p.layer;
+    SH_RETURN_IF_ERROR(metadata_->UpsertInstance(p.service_name, instance, false));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id,
+                                                     int64_t latest_update_time) const {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  std::vector<const model::Process*> mine;
+  absl::flat_hash_set<std::string> services;
+  for (const auto& [id, p] : processes_) {
+    if (p.agent_id != agent_id || p.detect_type == model::DetectType::kVirtual) continue;
+    if (Minute(p.last_ping_ms) < Minute(now - kAliveWindowMs)) continue;
+    if (Minute(p.first_seen_ms) > Minute(now)) continue;
+    mine.push_back(&p);
+    services.insert(p.service_id);
+  }
+  if (mine.empty()) return {};
+  std::sort(mine.begin(), mine.end(),
+            [](const model::Process* a, const model::Process* b) { return a->id < b->id; });
+
+  std::vector<model::EbpfTask> records;
+  for (const model::EbpfTask& t : tasks_) {
+    if (!services.contains(t.service_id)) continue;
+    if (t.trigger_type != model::EbpfTriggerType::kFixedTime) continue;
+    if (latest_update_time > 0 && t.last_update_time_ms <= latest_update_time) continue;
+    records.push_back(t);
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const model::EbpfTask& a, const model::EbpfTask& b) {
+                     return a.create_time_ms > b.create_time_ms;
+                   });
+  if (records.size() > kMaxTaskRecords) records.resize(kMaxTaskRecords);
+
+  std::vector<EbpfTaskCommand> commands;
+  for (const model::EbpfTask& task : MergeTaskRecords(std::move(records))) {
+    if (task.target_type == model::EbpfTargetType::kNetwork) continue;  // not supported yet
+    for (const model::Process* p : mine) {
+      if (p->service_id != task.service_id || !p->profiling_supported) continue;
+      if (!ContainsAll(p->labels, task.process_labels)) continue;
+      commands.push_back({task, {p->id}});
+    }
+  }
+  return commands;
+}
+
+absl::StatusOr<std::string> EbpfService::RecordSchedule(const std::string& task_id,
+                                                        const std::string& process_id,
+                                                        int64_t profiling_start_ms,
+                                                        int64_t current_time_ms) {
+  std::string id = model::EbpfScheduleId(task_id, process_id, profiling_start_ms);
+  model::EbpfSchedule schedule;
+  {
+    absl::MutexLock lock(&mu_);
+    auto cached = schedules_.find(id);
+    if (cached == schedules_.end()) {
+      SH_ASSIGN_OR_RETURN(auto stored, store_->GetSchedule(id));
+      if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
+      cached = schedules_
+                   .emplace(id, stored ? *stored
+                                       : model::EbpfSchedule{id, task_id, process_id,
+                                                             profiling_start_ms, 0})
+                   .first;
+    }
+    if (cached->second.end_time_ms >= current_time_ms) return id;
+    cached->second.end_time_ms = current_time_ms;
+    schedule = cached->second;
+  }
+  SH_RETURN_IF_ERROR(store_->PutSchedule(schedule));
+  return id;
+}
+
+absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
+    const EbpfFixedTimeRequest& request) {
+  const int64_t now = clock_->NowMillis();
+  const int64_t start = request.start_time_ms <= 0 ? now : request.start_time_ms;
+  auto refuse = [](std::string reason) { return EbpfTaskCreation{std::nullopt, std::move(reason)}; };
+  if (request.service_id.empty()) return refuse("service could not be empty");
+  if (!request.process_labels.empty()) {
+    std::vector<std::string> have = ServiceLabels(request.service_id);
+    std::vector<std::string> missing;
+    for (const std::string& label : request.process_labels) {
+      if (std::find(have.begin(), have.end(), label) == have.end()) missing.push_back(label);
+    }
+    if (!missing.empty()) {
+      return refuse(absl::StrCat("The service doesn't have processes with label(s) ",
+                                 absl::StrJoin(missing, ", "), "."));
+    }
+    if (model::GsonStringArray(request.process_labels).size() > kMaxLabelsJson) {
+      return refuse("The labels length is bigger than 1000, please reduce the labels count");
+    }
+  }
+  if (!request.target_type) return refuse("the profiling target could not be null");
+  if (request.duration_s < 60) {
+    return refuse("the fixed time duration must be greater than or equals 60s");
+  }
+  if (*request.target_type == model::EbpfTargetType::kNetwork) {
+    return refuse(
+        "NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU");
+  }
+  // OAP's overlap check (§5.2 #6) can never fail as written; like OAP, none is applied.
+  model::EbpfTask task;
+  task.logical_id = model::EbpfTaskLogicalId(request.service_id, request.process_labels, start);
+  task.service_id = request.service_id;
+  task.process_labels = request.process_labels;
+  task.start_time_ms = start;
+  task.trigger_type = model::EbpfTriggerType::kFixedTime;
+  task.fixed_trigger_duration_s = request.duration_s;
+  task.target_type = *request.target_type;
+  task.create_time_ms = now;
+  task.last_update_time_ms = now;
+  SH_RETURN_IF_ERROR(store_->PutTask(task));
+  {
+    absl::MutexLock lock(&mu_);
+    tasks_.push_back(task);
+  }
+  return EbpfTaskCreation{task.logical_id, std::nullopt};
+}
+
+std::vector<model::EbpfTask> EbpfService::ListTasks(
+    const std::string& service_id, const std::string& instance_id,
+    const std::vector<model::EbpfTargetType>& targets, model::EbpfTriggerType trigger) const {
+  std::vector<model::EbpfTask> records;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const model::EbpfTask& t : tasks_) {
+      if (!service_id.empty() && t.service_id != service_id) continue;
+      if (!instance_id.empty() && t.instance_id != instance_id) continue;
+      if (!targets.empty() &&
+          std::find(targets.begin(), targets.end(), t.target_type) == targets.end()) {
+        continue;
+      }
+      if (t.trigger_type != trigger) continue;
+      records.push_back(t);
+    }
+  }
+  return MergeTaskRecords(std::move(records));
+}
+
+std::vector<model::Process> EbpfService::ListProcesses(const std::string& service_id,
+                                                       const std::string& instance_id) const {
+  std::vector<model::Process> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, p] : processes_) {
+      if (!service_id.empty() && p.service_id != service_id) continue;
+      if (!instance_id.empty() && p.instance_id != instance_id) continue;
+      out.push_back(p);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const model::Process& a, const model::Process& b) {
+    return std::tie(a.instance_name, a.name, a.id) < std::tie(b.instance_name, b.name, b.id);
+  });
+  return out;
+}
+
+std::optional<model::Process> EbpfService::GetProcess(const std::string& process_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = processes_.find(process_id);
+  if (it == processes_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> EbpfService::ServiceLabels(const std::string& service_id) const {
+  std::vector<std::string> labels;
+  for (const model::Process& p : ListProcesses(service_id, "")) {
+    for (const std::string& label : p.labels) {
+      if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(label);
+    }
+  }
+  return labels;
+}
+
+int64_t EbpfService::EstimateScale(const std::string& service_id,
+                                   const std::vector<std::string>& labels) const {
+  if (service_id.empty()) return 0;
+  const int64_t now = clock_->NowMillis();
+  int64_t count = 0;
+  for (const model::Process& p : ListProcesses(service_id, "")) {
+    if (p.detect_type == model::DetectType::kVirtual || !p.profiling_supported) continue;
+    if (Minute(p.last_ping_ms) < Minute(now - kRecentWindowMs)) continue;
+    if (Minute(p.first_seen_ms) > Minute(now)) continue;
+    if (!ContainsAll(p.labels, labels)) continue;
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace stackhouse::task

@@ -1,0 +1,138 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "model/ebpf.h"
+#include "model/trace.h"
+#include "storage/ebpf_store.h"
+#include "storage/metadata_store.h"
+
+namespace stackhouse::task {
+
+// A process as Rover reports it (grpc-protocol.md §2.6), names not yet normalised.
+struct ReportedProcess {
+  model::DetectType detect_type = model::DetectType::kUndefined;  // kUndefined: keep stored
+  std::string layer;
+  std::string service_name;
+  std::string instance_name;
+  std::string process_name;
+  std::vector<std::string> labels;
+  model::KeyValueList properties;
+};
+
+// An ON_CPU/OFF_CPU task for one process, as handed to Rover (§3.3).
+struct EbpfTaskCommand {
+  model::EbpfTask task;  // merged over its records
+  std::vector<std::string> process_ids;
+};
+
+// What an operator asks for (graphql EBPFProfilingTaskFixedTimeCreationRequest).
+struct EbpfFixedTimeRequest {
+  std::string service_id;
+  std::vector<std::string> process_labels;
+  int64_t start_time_ms = 0;  // <= 0: now
+  int64_t duration_s = 0;
+  std::optional<model::EbpfTargetType> target_type;
+};
+
+// Either the new task's logical id or the reason for refusing it.
+struct EbpfTaskCreation {
+  std::optional<std::string> id;
+  std::optional<std::string> error_reason;
+};
+
+// eBPF profiling's state: the processes Rover registers (in memory, written through), tasks
+// and their delivery, schedules and samples. Thread-safe.
+class EbpfService {
+ public:
+  // Processes count as alive for task delivery while pinged within this window.
+  static constexpr int64_t kAliveWindowMs = 5 * 60 * 1000;
+  // ... and for task preparation / scale estimates within this one.
+  static constexpr int64_t kRecentWindowMs = 10 * 60 * 1000;
+  // Most task records considered per Rover query (OAP's profileTaskQueryMaxSize).
+  static constexpr size_t kMaxTaskRecords = 200;
+
+  // Loads stored processes and tasks. Dependencies must outlive the service.
+  static absl::StatusOr<std::unique_ptr<EbpfService>> Create(storage::EbpfStore* store,
+                                                             storage::MetadataStore* metadata,
+                                                             const Clock* clock,
+                                                             model::NameLimits limits);
+
+  // reportProcesses: registers `processes` for Rover `agent_id`; returns their ids in order.
+  absl::StatusOr<std::vector<std::string>> ReportProcesses(
+      const std::string& agent_id, const std::vector<ReportedProcess>& processes);
+
+  // keepAlive: refreshes the processes and registers their services and instances.
+  absl::Status KeepAlive(const std::string& agent_id,
+                         const std::vector<ReportedProcess>& processes);
+
+  // queryTasks: the ON_CPU/OFF_CPU commands for Rover `agent_id` updated after
+  // `latest_update_time` (all when <= 0), one per (task, process), newest task first.
+  std::vector<EbpfTaskCommand> QueryTasks(const std::string& agent_id,
+                                          int64_t latest_update_time) const;
+
+  // collectProfilingData: creates or extends the schedule of (task, process, start) to
+  // `current_time_ms`; returns its id.
+  absl::StatusOr<std::string> RecordSchedule(const std::string& task_id,
+                                             const std::string& process_id,
+                                             int64_t profiling_start_ms, int64_t current_time_ms);
+
+  // createEBPFProfilingFixedTimeTask with OAP's validation (§5.2).
+  absl::StatusOr<EbpfTaskCreation> CreateFixedTimeTask(const EbpfFixedTimeRequest& request);
+
+  // queryEBPFProfilingTasks: merged tasks filtered by service, instance, targets (empty =
+  // all) and trigger type, newest first.
+  std::vector<model::EbpfTask> ListTasks(const std::string& service_id,
+                                         const std::string& instance_id,
+                                         const std::vector<model::EbpfTargetType>& targets,
+                                         model::EbpfTriggerType trigger) const;
+
+  // The live processes, optionally of one service or instance (empty = any).
+  std::vector<model::Process> ListProcesses(const std::string& service_id,
+                                            const std::string& instance_id) const;
+  std::optional<model::Process> GetProcess(const std::string& process_id) const;
+
+  // Distinct labels of the service's processes, in first-seen order.
+  std::vector<std::string> ServiceLabels(const std::string& service_id) const;
+
+  // Non-virtual, eBPF-capable processes of the service pinged in the last 10 minutes whose
+  // labels contain all of `labels`.
+  int64_t EstimateScale(const std::string& service_id,
+                        const std::vector<std::string>& labels) const;
+
+ private:
+  EbpfService(storage::EbpfStore* store, storage::MetadataStore* metadata, const Clock* clock,
+              model::NameLimits limits)
+      : store_(store), metadata_(metadata), clock_(clock), limits_(limits) {}
+
+  // Merges `reported` into the registry; returns the processes to write.
+  std::vector<model::Process> Upsert(const std::string& agent_id,
+                                     const std::vector<ReportedProcess>& reported, bool force,
+                                     std::vector<std::string>* ids) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Constant after construction.
+  storage::EbpfStore* const store_;
+  storage::MetadataStore* const metadata_;
+  const Clock* const clock_;
+  const model::NameLimits limits_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int64_t> process_written_ ABSL_GUARDED_BY(mu_);
+  std::vector<model::EbpfTask> tasks_ ABSL_GUARDED_BY(mu_);  // every record
+  absl::flat_hash_map<std::string, model::EbpfSchedule> schedules_ ABSL_GUARDED_BY(mu_);
+};
+
+// Merges task records sharing a logical id (§5.0): duration and update time are the maxima,
+// everything else comes from the earliest-created record. Order: newest create time first.
+std::vector<model::EbpfTask> MergeTaskRecords(std::vector<model::EbpfTask> records);
+
+}  // namespace stackhouse::task

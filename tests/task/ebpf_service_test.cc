@@ -1,0 +1,202 @@
+#include "task/ebpf_service.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/ids.h"
+#include "storage/rocks_ebpf_store.h"
+#include "storage/rocks_metadata_store.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::task {
+namespace {
+
+constexpr int64_t kNow = 1700000000000;
+
+ReportedProcess Rover(const std::string& service, const std::string& pod,
+                      const std::string& process, std::vector<std::string> labels,
+                      bool supported = true) {
+  ReportedProcess r;
+  r.detect_type = model::DetectType::kKubernetes;
+  r.layer = "K8S_SERVICE";
+  r.service_name = service;
+  r.instance_name = pod;
+  r.process_name = process;
+  r.labels = std::move(labels);
+  r.properties = {{"pid", "42"}, {"support_ebpf_profiling", supported ? "true" : "false"}};
+  return r;
+}
+
+class EbpfServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::DatabaseOptions options;
+    options.data_dir = dir_.path();
+    auto db = storage::Database::Open(options, &clock_);
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), &clock_);
+    metadata_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), &clock_);
+    Reload();
+  }
+  void Reload() {
+    auto service = EbpfService::Create(store_.get(), metadata_.get(), &clock_, {});
+    ASSERT_TRUE(service.ok());
+    service_ = std::move(*service);
+  }
+  EbpfFixedTimeRequest Request(std::vector<std::string> labels = {}) {
+    EbpfFixedTimeRequest r;
+    r.service_id = model::ServiceId("svc");
+    r.process_labels = std::move(labels);
+    r.duration_s = 60;
+    r.target_type = model::EbpfTargetType::kOnCpu;
+    return r;
+  }
+
+  testing::TestDir dir_;
+  SimulatedClock clock_{kNow};
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::RocksEbpfStore> store_;
+  std::unique_ptr<storage::RocksMetadataStore> metadata_;
+  std::unique_ptr<EbpfService> service_;
+};
+
+TEST_F(EbpfServiceTest, ReportsReturnSpecIdsAndSurviveReload) {
+  auto ids = service_->ReportProcesses(
+      "rover-1", {Rover("order-svc", "pod-1", "java", {"mesh-application"})});
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_EQ((*ids)[0], "59a6a9ff97c729a2ae83821976fb43308959ce0a5daf1f0d710317a0151f14e8");
+  Reload();
+  auto p = service_->GetProcess((*ids)[0]);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->agent_id, "rover-1");
+  EXPECT_EQ(p->service_name, "order-svc");
+  EXPECT_TRUE(p->profiling_supported);
+  EXPECT_THAT(service_->ServiceLabels(model::ServiceId("order-svc")),
+              ::testing::ElementsAre("mesh-application"));
+}
+
+TEST_F(EbpfServiceTest, KeepAliveRegistersServiceAndInstance) {
+  ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "pod-1", "java", {})}).ok());
+  auto service = metadata_->GetService(model::ServiceId("svc"));
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE(service->has_value());
+  EXPECT_THAT((*service)->layers, ::testing::ElementsAre("K8S_SERVICE"));
+  EXPECT_EQ(metadata_->ListInstances(model::ServiceId("svc"))->size(), 1u);
+}
+
+TEST_F(EbpfServiceTest, FixedTimeTaskValidation) {
+  ASSERT_TRUE(service_->ReportProcesses("r", {Rover("svc", "p", "java", {"a", "b"})}).ok());
+  auto refused = [&](EbpfFixedTimeRequest r) {
+    auto result = service_->CreateFixedTimeTask(r);
+    EXPECT_TRUE(result.ok());
+    return result->error_reason.value_or("<accepted>");
+  };
+  EbpfFixedTimeRequest r = Request();
+  r.service_id = "";
+  EXPECT_EQ(refused(r), "service could not be empty");
+  EXPECT_EQ(refused(Request({"a", "x", "y"})),
+            "The service doesn't have processes with label(s) x, y.");
+  r = Request();
+  r.target_type.reset();
+  EXPECT_EQ(refused(r), "the profiling target could not be null");
+  r = Request();
+  r.duration_s = 59;
+  EXPECT_EQ(refused(r), "the fixed time duration must be greater than or equals 60s");
+  r = Request();
+  r.target_type = model::EbpfTargetType::kNetwork;
+  EXPECT_THAT(refused(r), ::testing::HasSubstr("NETWORK profiling is not supported"));
+
+  auto created = service_->CreateFixedTimeTask(Request({"a"}));
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(created->id.has_value());
+  EXPECT_EQ(*created->id, model::EbpfTaskLogicalId(model::ServiceId("svc"), {"a"}, kNow));
+}
+
+TEST_F(EbpfServiceTest, QueryTasksMatchesProcessesLikeOap) {
+  ASSERT_TRUE(service_
+                  ->ReportProcesses("rover-1", {Rover("svc", "p1", "envoy", {"mesh-envoy"}),
+                                                Rover("svc", "p1", "java", {"mesh-application"}),
+                                                Rover("svc", "p2", "cant", {}, false),
+                                                Rover("other", "p3", "java", {})})
+                  .ok());
+  ASSERT_TRUE(service_->ReportProcesses("rover-2", {Rover("svc", "p9", "java", {})}).ok());
+  auto all = service_->CreateFixedTimeTask(Request());
+  clock_.AdvanceMillis(1000);
+  auto labelled = service_->CreateFixedTimeTask(Request({"mesh-application"}));
+  ASSERT_TRUE(all->id && labelled->id);
+
+  auto commands = service_->QueryTasks("rover-1", 0);
+  // Newest task first; one command per matching, eBPF-capable process of this Rover.
+  ASSERT_EQ(commands.size(), 3u);
+  EXPECT_EQ(commands[0].task.logical_id, *labelled->id);
+  EXPECT_EQ(commands[0].process_ids,
+            std::vector<std::string>{model::ProcessId("java", model::InstanceId(model::ServiceId("svc"), "p1"))});
+  EXPECT_EQ(commands[1].task.logical_id, *all->id);
+  EXPECT_EQ(commands[2].task.logical_id, *all->id);
+  // latestUpdateTime is strict.
+  EXPECT_EQ(service_->QueryTasks("rover-1", kNow).size(), 1u);
+  EXPECT_TRUE(service_->QueryTasks("rover-1", kNow + 1000).empty());
+  // rover-2's process has no label: only the unlabelled task applies.
+  EXPECT_EQ(service_->QueryTasks("rover-2", 0).size(), 1u);
+  // A Rover silent for more than 5 minutes gets nothing.
+  clock_.AdvanceMillis(6 * 60 * 1000);
+  EXPECT_TRUE(service_->QueryTasks("rover-1", 0).empty());
+}
+
+TEST_F(EbpfServiceTest, SchedulesKeepTheLatestEnd) {
+  auto id = service_->RecordSchedule("task", "proc", kNow, kNow + 5000);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, model::EbpfScheduleId("task", "proc", kNow));
+  ASSERT_TRUE(service_->RecordSchedule("task", "proc", kNow, kNow + 10000).ok());
+  ASSERT_TRUE(service_->RecordSchedule("task", "proc", kNow, kNow + 7000).ok());
+  Reload();
+  ASSERT_TRUE(service_->RecordSchedule("task", "proc", kNow, kNow + 8000).ok());
+  auto schedules = store_->ListSchedules("task");
+  ASSERT_EQ(schedules->size(), 1u);
+  EXPECT_EQ((*schedules)[0].end_time_ms, kNow + 10000);
+  EXPECT_EQ((*schedules)[0].start_time_ms, kNow);
+}
+
+TEST_F(EbpfServiceTest, EstimateScaleAndMergedTaskList) {
+  ASSERT_TRUE(service_
+                  ->ReportProcesses("r", {Rover("svc", "p1", "a", {"x"}), Rover("svc", "p1", "b", {"x", "y"}),
+                                          Rover("svc", "p1", "c", {"y"}, false)})
+                  .ok());
+  EXPECT_EQ(service_->EstimateScale(model::ServiceId("svc"), {}), 2);
+  EXPECT_EQ(service_->EstimateScale(model::ServiceId("svc"), {"x", "y"}), 1);
+  EXPECT_EQ(service_->EstimateScale("", {}), 0);
+  ASSERT_TRUE(service_->CreateFixedTimeTask(Request()).ok());
+  auto tasks = service_->ListTasks(model::ServiceId("svc"), "", {model::EbpfTargetType::kOffCpu},
+                                   model::EbpfTriggerType::kFixedTime);
+  EXPECT_TRUE(tasks.empty());
+  tasks = service_->ListTasks(model::ServiceId("svc"), "", {}, model::EbpfTriggerType::kFixedTime);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].fixed_trigger_duration_s, 60);
+}
+
+TEST(MergeTaskRecordsTest, MaximaOverRecordsOfOneLogicalTask) {
+  model::EbpfTask a;
+  a.logical_id = "t";
+  a.create_time_ms = 1;
+  a.start_time_ms = 100;
+  a.fixed_trigger_duration_s = 600;
+  a.last_update_time_ms = 1;
+  model::EbpfTask b = a;
+  b.create_time_ms = 5;
+  b.start_time_ms = 999;
+  b.fixed_trigger_duration_s = 1200;
+  b.last_update_time_ms = 5;
+  model::EbpfTask c;
+  c.logical_id = "u";
+  c.create_time_ms = 3;
+  auto merged = MergeTaskRecords({b, c, a});
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_EQ(merged[0].logical_id, "u");  // newest create time first: u (3) vs t (1)
+  EXPECT_EQ(merged[1].start_time_ms, 100);
+  EXPECT_EQ(merged[1].fixed_trigger_duration_s, 1200);
+  EXPECT_EQ(merged[1].last_update_time_ms, 5);
+}
+
+}  // namespace
+}  // namespace stackhouse::task
