@@ -59,15 +59,14 @@ Workload MakeWorkload(int64_t samples, int distinct_stacks) {
     std::vector<EbpfFrame> frames;
     for (int d = 0; d < depth; ++d) {
       // Root first: user frames, then kernel frames (spec §5.7 step 3).
-      frames.push_back({symbol_at(d), d < depth / 2 ? StackType::kUserSpace
-                                                    : StackType::kKernelSpace});
+      frames.push_back(
+          {symbol_at(d), d < depth / 2 ? StackType::kUserSpace : StackType::kKernelSpace});
     }
     w.stacks.Add(frames);
   }
   w.samples.reserve(samples);
   for (int64_t i = 0; i < samples; ++i) {
-    const auto stack_id =
-        static_cast<uint32_t>(i < distinct_stacks ? i : rng() % distinct_stacks);
+    const auto stack_id = static_cast<uint32_t>(i < distinct_stacks ? i : rng() % distinct_stacks);
     w.samples.push_back({stack_id, static_cast<int64_t>(rng() % 100)});
   }
   return w;

@@ -40,9 +40,8 @@ class TreeBuilder {
     for (const EbpfFrame& frame : stacks_.Frames(total.stack_id)) {
       // The second bound keeps ChildKey unique; no FrameTable that fits in memory reaches it.
       if (frame.symbol >= symbols_.size() || frame.symbol > kMaxSymbol) {
-        return absl::InvalidArgumentError(absl::StrCat("stack ", total.stack_id,
-                                                       " refers to symbol ", frame.symbol, " of ",
-                                                       symbols_.size()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "stack ", total.stack_id, " refers to symbol ", frame.symbol, " of ", symbols_.size()));
       }
       node = Child(node, frame);
     }

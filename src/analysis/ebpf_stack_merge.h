@@ -68,8 +68,8 @@ absl::StatusOr<std::vector<StackTotal>> AggregateSamples(absl::Span<const EbpfSa
 
 // The totals of a read order cut into consecutive parts, from the totals of each part in read
 // order: AggregateSamples(p1 ++ p2 ++ ...) == CombineStackTotals({AggregateSamples(p1),
-// AggregateSamples(p2), ...}). Parts may be empty. O(total entries + largest stack id). Pure;
-// thread-safe.
+// AggregateSamples(p2), ...}). Parts may be empty. O(total entries + largest stack id) time,
+// 4 bytes of scratch memory per stack id up to the largest. Pure; thread-safe.
 std::vector<StackTotal> CombineStackTotals(absl::Span<const std::vector<StackTotal>> parts);
 
 // AggregateSamples with the samples cut into up to `threads` consecutive parts aggregated on
@@ -80,7 +80,8 @@ std::vector<StackTotal> CombineStackTotals(absl::Span<const std::vector<StackTot
 absl::StatusOr<std::vector<StackTotal>> AggregateSamplesInParallel(
     absl::Span<const EbpfSample> samples, size_t stack_count, int threads);
 
-// Below this many samples per thread AggregateSamplesInParallel does not start another thread.
+// Below this many samples per thread AggregateSamplesInParallel does not start another thread:
+// starting and joining one costs tens of microseconds, aggregating 2^18 samples about 0.3 ms.
 inline constexpr size_t kMinSamplesPerThread = 1 << 18;
 
 // Spec §5.7 steps 5–8 for `totals` (as AggregateSamples returns them; in general, each entry adds
@@ -89,7 +90,7 @@ inline constexpr size_t kMinSamplesPerThread = 1 << 18;
 // nodes are numbered breadth-first per tree. O(distinct stacks × depth); memory grows with tree
 // nodes. Pure; thread-safe for concurrent calls.
 // Errors: InvalidArgument if a stack id is not in `stacks` or a stack holds a symbol id not in
-// `symbols`.
+// `symbols` (or >= 2^31); ResourceExhausted with 2^31 or more tree nodes.
 absl::StatusOr<EbpfAnalysis> BuildEbpfTrees(absl::Span<const StackTotal> totals,
                                             const EbpfStackTable& stacks,
                                             const FrameTable& symbols);

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "graphql/json_writer.h"
 
 namespace stackhouse::graphql {
 namespace {
@@ -23,35 +23,6 @@ const Value& NullValue() {
   return *kNull;
 }
 
-void AppendQuoted(absl::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04X", static_cast<unsigned char>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void AppendLiteral(const Value& v, std::string* out) {
   switch (v.kind()) {
@@ -71,7 +42,7 @@ void AppendLiteral(const Value& v, std::string* out) {
       return;
     }
     case Value::Kind::kString:
-      AppendQuoted(v.string_value(), out);
+      JsonWriter::AppendQuoted(v.string_value(), out);  // JSON strings are GraphQL strings
       return;
     case Value::Kind::kEnum:
       out->append(v.string_value());

@@ -14,11 +14,6 @@ namespace {
 
 using Context = graphql::ResolverContext;
 
-std::string NameOfChildId(const std::string& id) {
-  auto parts = model::DecodeChildId(id);
-  return parts.ok() ? parts->name : "";
-}
-
 Result ProcessResult(const model::Process& p) {
   return Result::Map({{"id", Result::String(p.id)},
                       {"name", Result::String(p.name)},
@@ -48,12 +43,11 @@ std::optional<model::EbpfTargetType> TargetType(const std::string& name) {
 }
 
 Result TaskResult(const model::EbpfTask& t) {
-  auto service = model::DecodeServiceId(t.service_id);
   bool has_instance = !t.instance_id.empty();
   return Result::Map(
       {{"taskId", Result::String(t.logical_id)},
        {"serviceId", Result::String(t.service_id)},
-       {"serviceName", Result::String(service.ok() ? service->name : "")},
+       {"serviceName", Result::String(NameOfServiceId(t.service_id))},
        {"serviceInstanceId", has_instance ? Result::String(t.instance_id) : Result::Null()},
        {"serviceInstanceName",
         has_instance ? Result::String(NameOfChildId(t.instance_id)) : Result::Null()},

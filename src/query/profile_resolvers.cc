@@ -19,16 +19,6 @@ namespace {
 
 using Context = graphql::ResolverContext;
 
-std::string NameOfChildId(const std::string& id) {
-  auto parts = model::DecodeChildId(id);
-  return parts.ok() ? parts->name : "";
-}
-
-std::string NameOfServiceId(const std::string& id) {
-  auto parts = model::DecodeServiceId(id);
-  return parts.ok() ? parts->name : "";
-}
-
 Result LogResult(const model::ProfileTaskLog& log) {
   return Result::Map({{"id", Result::String(log.id)},
                       {"instanceId", Result::String(log.instance_id)},

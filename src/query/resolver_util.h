@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "graphql/resolver.h"
 #include "graphql/value.h"
+#include "model/ids.h"
 
 // Small helpers shared by the resolver files. Header-only, stateless.
 namespace stackhouse::query {
@@ -37,6 +38,18 @@ inline Result KeyValues(const std::vector<std::pair<std::string, std::string>>& 
                                  {value_field, Result::String(value)}}));
   }
   return Result::List(std::move(items));
+}
+
+// The name inside an instance or endpoint id, "" when the id is malformed.
+inline std::string NameOfChildId(const std::string& id) {
+  auto parts = model::DecodeChildId(id);
+  return parts.ok() ? parts->name : "";
+}
+
+// The name inside a service id, "" when the id is malformed.
+inline std::string NameOfServiceId(const std::string& id) {
+  auto parts = model::DecodeServiceId(id);
+  return parts.ok() ? parts->name : "";
 }
 
 }  // namespace stackhouse::query

@@ -34,10 +34,14 @@ class ManagementHandler {
   const config::ReceiverConfig* const config_;
 };
 
-// `/skywalking.v3.ManagementService/*`.
-class ManagementService final : public skywalking::v3::ManagementService::Service {
+// The gRPC service over a ManagementHandler. `Base` is the generated service class: either
+// `skywalking::v3::ManagementService::Service` (`/skywalking.v3.ManagementService/*`) or the
+// package-less `::ManagementService::Service` (`/ManagementService/*`) old agents (8.0-8.2)
+// call; both have the same methods.
+template <typename Base>
+class ManagementServiceImpl final : public Base {
  public:
-  explicit ManagementService(ManagementHandler* handler) : handler_(handler) {}
+  explicit ManagementServiceImpl(ManagementHandler* handler) : handler_(handler) {}
 
   grpc::Status reportInstanceProperties(grpc::ServerContext* context,
                                         const skywalking::v3::InstanceProperties* request,
@@ -54,24 +58,7 @@ class ManagementService final : public skywalking::v3::ManagementService::Servic
   ManagementHandler* const handler_;
 };
 
-// `/ManagementService/*`: the package-less variant old agents (8.0-8.2) call.
-class ManagementCompatService final : public ::ManagementService::Service {
- public:
-  explicit ManagementCompatService(ManagementHandler* handler) : handler_(handler) {}
-
-  grpc::Status reportInstanceProperties(grpc::ServerContext* context,
-                                        const skywalking::v3::InstanceProperties* request,
-                                        skywalking::v3::Commands* response) override {
-    return handler_->ReportInstanceProperties(context, request, response);
-  }
-  grpc::Status keepAlive(grpc::ServerContext* context,
-                         const skywalking::v3::InstancePingPkg* request,
-                         skywalking::v3::Commands* response) override {
-    return handler_->KeepAlive(context, request, response);
-  }
-
- private:
-  ManagementHandler* const handler_;
-};
+using ManagementService = ManagementServiceImpl<skywalking::v3::ManagementService::Service>;
+using ManagementCompatService = ManagementServiceImpl<::ManagementService::Service>;
 
 }  // namespace stackhouse::receiver

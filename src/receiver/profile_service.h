@@ -42,10 +42,13 @@ class ProfileHandler {
 // Appends the `ProfileTaskQuery` command for `task` (§3.2) with a fresh SerialNumber.
 void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Commands* commands);
 
-// `/skywalking.v3.ProfileTask/*`.
-class ProfileService final : public skywalking::v3::ProfileTask::Service {
+// The gRPC service over a ProfileHandler. `Base` is the generated service class: either
+// `skywalking::v3::ProfileTask::Service` (`/skywalking.v3.ProfileTask/*`) or the package-less
+// `::ProfileTask::Service` (`/ProfileTask/*`) of old agents, which lacks goProfileReport.
+template <typename Base>
+class ProfileServiceImpl final : public Base {
  public:
-  explicit ProfileService(ProfileHandler* handler) : handler_(handler) {}
+  explicit ProfileServiceImpl(ProfileHandler* handler) : handler_(handler) {}
 
   grpc::Status getProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
@@ -57,9 +60,11 @@ class ProfileService final : public skywalking::v3::ProfileTask::Service {
                                skywalking::v3::Commands* response) override {
     return handler_->CollectSnapshot(context, reader, response);
   }
+  // Overrides the method where `Base` declares it (the packaged service) and is unused where
+  // it does not (the compat one).
   grpc::Status goProfileReport(grpc::ServerContext* context,
                                grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
-                               skywalking::v3::Commands* response) override {
+                               skywalking::v3::Commands* response) {
     return handler_->GoProfileReport(context, reader, response);
   }
   grpc::Status reportTaskFinish(grpc::ServerContext* context,
@@ -72,29 +77,7 @@ class ProfileService final : public skywalking::v3::ProfileTask::Service {
   ProfileHandler* const handler_;
 };
 
-// `/ProfileTask/*`: the package-less variant of old agents (no goProfileReport).
-class ProfileCompatService final : public ::ProfileTask::Service {
- public:
-  explicit ProfileCompatService(ProfileHandler* handler) : handler_(handler) {}
-
-  grpc::Status getProfileTaskCommands(grpc::ServerContext* context,
-                                      const skywalking::v3::ProfileTaskCommandQuery* request,
-                                      skywalking::v3::Commands* response) override {
-    return handler_->GetProfileTaskCommands(context, request, response);
-  }
-  grpc::Status collectSnapshot(grpc::ServerContext* context,
-                               grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
-                               skywalking::v3::Commands* response) override {
-    return handler_->CollectSnapshot(context, reader, response);
-  }
-  grpc::Status reportTaskFinish(grpc::ServerContext* context,
-                                const skywalking::v3::ProfileTaskFinishReport* request,
-                                skywalking::v3::Commands* response) override {
-    return handler_->ReportTaskFinish(context, request, response);
-  }
-
- private:
-  ProfileHandler* const handler_;
-};
+using ProfileService = ProfileServiceImpl<skywalking::v3::ProfileTask::Service>;
+using ProfileCompatService = ProfileServiceImpl<::ProfileTask::Service>;
 
 }  // namespace stackhouse::receiver

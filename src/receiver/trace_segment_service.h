@@ -38,10 +38,13 @@ class TraceSegmentHandler {
   const config::ReceiverConfig* const config_;
 };
 
-// `/skywalking.v3.TraceSegmentReportService/*`.
-class TraceSegmentService final : public skywalking::v3::TraceSegmentReportService::Service {
+// The gRPC service over a TraceSegmentHandler. `Base` is the generated service class: either
+// `skywalking::v3::TraceSegmentReportService::Service` or the package-less
+// `::TraceSegmentReportService::Service` of old agents; both have the same methods.
+template <typename Base>
+class TraceSegmentServiceImpl final : public Base {
  public:
-  explicit TraceSegmentService(TraceSegmentHandler* handler) : handler_(handler) {}
+  explicit TraceSegmentServiceImpl(TraceSegmentHandler* handler) : handler_(handler) {}
 
   grpc::Status collect(grpc::ServerContext* context,
                        grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
@@ -58,24 +61,8 @@ class TraceSegmentService final : public skywalking::v3::TraceSegmentReportServi
   TraceSegmentHandler* const handler_;
 };
 
-// `/TraceSegmentReportService/*`: the package-less variant of old agents.
-class TraceSegmentCompatService final : public ::TraceSegmentReportService::Service {
- public:
-  explicit TraceSegmentCompatService(TraceSegmentHandler* handler) : handler_(handler) {}
-
-  grpc::Status collect(grpc::ServerContext* context,
-                       grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
-                       skywalking::v3::Commands* response) override {
-    return handler_->Collect(context, reader, response);
-  }
-  grpc::Status collectInSync(grpc::ServerContext* context,
-                             const skywalking::v3::SegmentCollection* request,
-                             skywalking::v3::Commands* response) override {
-    return handler_->CollectInSync(context, request, response);
-  }
-
- private:
-  TraceSegmentHandler* const handler_;
-};
+using TraceSegmentService =
+    TraceSegmentServiceImpl<skywalking::v3::TraceSegmentReportService::Service>;
+using TraceSegmentCompatService = TraceSegmentServiceImpl<::TraceSegmentReportService::Service>;
 
 }  // namespace stackhouse::receiver

@@ -84,8 +84,7 @@ TEST(MergeEbpfSamplesTest, ZeroValuesStillMakeNodes) {
   EbpfStackTable stacks;
   const std::vector<EbpfFrame> a = {{symbols.Intern("A"), kUser}};
   const uint32_t stack = stacks.Add(a);
-  EXPECT_EQ(RenderEbpfTrees(Merge({{stack, 0}}, stacks, symbols), symbols),
-            "tree 1\n1 A (p0) 0\n");
+  EXPECT_EQ(RenderEbpfTrees(Merge({{stack, 0}}, stacks, symbols), symbols), "tree 1\n1 A (p0) 0\n");
 }
 
 TEST(MergeEbpfSamplesTest, SumsSaturateWhateverTheOrder) {
@@ -95,23 +94,22 @@ TEST(MergeEbpfSamplesTest, SumsSaturateWhateverTheOrder) {
   const std::vector<EbpfFrame> ac = {ab[0], {symbols.Intern("C"), kUser}};
   const uint32_t ab_id = stacks.Add(ab);
   const uint32_t ac_id = stacks.Add(ac);
-  const std::string expected = "tree 1\n1 A (p0) 9223372036854775807\n"
-                               "2 B (p1) 9223372036854775807\n3 C (p1) -9223372036854775808\n";
   // Exactly: B = 2·MAX + 5, C = 2·MIN + MAX = MIN − 1, A = B + C = MAX + 3. Adding with
   // saturation sample by sample would give A = 4 in the first order and MAX in the second.
-  EXPECT_EQ(RenderEbpfTrees(
-                Merge({{ab_id, kMax}, {ab_id, kMax}, {ac_id, kMin}, {ac_id, kMin}, {ab_id, 5},
-                       {ac_id, kMax}},
-                      stacks, symbols),
-                symbols),
-            expected);
-  EXPECT_EQ(RenderEbpfTrees(
-                Merge({{ac_id, kMin}, {ab_id, 5}, {ac_id, kMin}, {ac_id, kMax}, {ab_id, kMax},
-                       {ab_id, kMax}},
-                      stacks, symbols),
-                symbols),
-            "tree 1\n1 A (p0) 9223372036854775807\n"
-            "2 C (p1) -9223372036854775808\n3 B (p1) 9223372036854775807\n");
+  const std::vector<EbpfSample> b_first = {{ab_id, kMax}, {ab_id, kMax}, {ac_id, kMin},
+                                           {ac_id, kMin}, {ab_id, 5},    {ac_id, kMax}};
+  const std::vector<EbpfSample> c_first = {{ac_id, kMin}, {ab_id, 5},    {ac_id, kMin},
+                                           {ac_id, kMax}, {ab_id, kMax}, {ab_id, kMax}};
+  EXPECT_EQ(RenderEbpfTrees(Merge(b_first, stacks, symbols), symbols),
+            "tree 1\n"
+            "1 A (p0) 9223372036854775807\n"
+            "2 B (p1) 9223372036854775807\n"
+            "3 C (p1) -9223372036854775808\n");
+  EXPECT_EQ(RenderEbpfTrees(Merge(c_first, stacks, symbols), symbols),
+            "tree 1\n"
+            "1 A (p0) 9223372036854775807\n"
+            "2 C (p1) -9223372036854775808\n"
+            "3 B (p1) 9223372036854775807\n");
 }
 
 TEST(MergeEbpfSamplesTest, RejectsUnknownStacksAndSymbols) {
@@ -143,9 +141,8 @@ TEST(AggregateSamplesTest, SumsPerStackInOrderOfFirstAppearance) {
 TEST(CombineStackTotalsTest, KeepsFirstAppearanceAcrossParts) {
   const std::vector<std::vector<StackTotal>> parts = {
       {{3, 1}, {1, 2}}, {}, {{1, 4}, {7, 8}, {3, 16}}, {{0, 32}}};
-  EXPECT_THAT(CombineStackTotals(parts),
-              ElementsAre(StackTotal{3, 17}, StackTotal{1, 6}, StackTotal{7, 8},
-                          StackTotal{0, 32}));
+  EXPECT_THAT(CombineStackTotals(parts), ElementsAre(StackTotal{3, 17}, StackTotal{1, 6},
+                                                     StackTotal{7, 8}, StackTotal{0, 32}));
   EXPECT_THAT(CombineStackTotals({}), IsEmpty());
 }
 
@@ -238,8 +235,8 @@ TEST(MergeEbpfSamplesTest, MatchesTheReferenceOnRandomInput) {
     std::vector<std::vector<StackTotal>> parts;
     for (size_t begin = 0; begin < samples.size();) {
       const size_t length = 1 + uniform(static_cast<int>(samples.size() - begin));
-      absl::StatusOr<std::vector<StackTotal>> part = AggregateSamples(
-          absl::MakeConstSpan(samples).subspan(begin, length), stacks.size());
+      absl::StatusOr<std::vector<StackTotal>> part =
+          AggregateSamples(absl::MakeConstSpan(samples).subspan(begin, length), stacks.size());
       ASSERT_TRUE(part.ok()) << part.status();
       parts.push_back(*std::move(part));
       if (uniform(4) == 0) parts.emplace_back();

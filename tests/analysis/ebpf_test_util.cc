@@ -53,10 +53,10 @@ absl::StatusOr<TextEbpfSample> ParseEbpfSample(absl::string_view line) {
   }
   const size_t slash = head[1].find('/');
   sample.off_cpu = slash != absl::string_view::npos;
-  const bool value_ok =
-      sample.off_cpu ? absl::SimpleAtoi(head[1].substr(0, slash), &sample.switch_count) &&
-                           absl::SimpleAtoi(head[1].substr(slash + 1), &sample.duration)
-                     : absl::SimpleAtoi(head[1], &sample.dump_count);
+  const bool value_ok = sample.off_cpu
+                            ? absl::SimpleAtoi(head[1].substr(0, slash), &sample.switch_count) &&
+                                  absl::SimpleAtoi(head[1].substr(slash + 1), &sample.duration)
+                            : absl::SimpleAtoi(head[1], &sample.dump_count);
   if (!value_ok) return ParseError(line, "expected '<dumpCount>' or '<switchCount>/<duration>'");
   for (absl::string_view word : Words(line.substr(colon + 1))) {
     sample.stack.push_back(ParseFrame(word));
@@ -168,8 +168,7 @@ std::string RenderEbpfTrees(const EbpfAnalysis& analysis, const FrameTable& symb
   for (size_t t = 0; t < analysis.trees.size(); ++t) {
     absl::StrAppend(&out, "tree ", t + 1, "\n");
     for (const EbpfElement& e : analysis.trees[t].elements) {
-      RenderElement(e.id, e.parent_id, symbols.Signature(e.symbol_id), e.type, e.dump_count,
-                    &out);
+      RenderElement(e.id, e.parent_id, symbols.Signature(e.symbol_id), e.type, e.dump_count, &out);
     }
   }
   return out;

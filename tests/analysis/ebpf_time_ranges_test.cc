@@ -26,18 +26,16 @@ std::vector<ReadWindow> Split(const std::vector<EbpfTimeRange>& ranges,
 }
 
 TEST(SplitTimeRangesTest, SpecCaseK) {
-  EXPECT_THAT(Split({{0, 25000}}),
-              ElementsAre(ReadWindow{0, 10000}, ReadWindow{10000, 20000},
-                          ReadWindow{20000, 25001}));
+  EXPECT_THAT(Split({{0, 25000}}), ElementsAre(ReadWindow{0, 10000}, ReadWindow{10000, 20000},
+                                               ReadWindow{20000, 25001}));
 }
 
 TEST(SplitTimeRangesTest, OneRangeIsSplitLikeTheOap) {
   EXPECT_THAT(Split({{5, 9999}}), ElementsAre(ReadWindow{5, 10000}));
   EXPECT_THAT(Split({{5, 10004}}), ElementsAre(ReadWindow{5, 10005}));
   EXPECT_THAT(Split({{5, 10005}}), ElementsAre(ReadWindow{5, 10005}, ReadWindow{10005, 10006}));
-  EXPECT_THAT(Split({{-25000, -1}}),
-              ElementsAre(ReadWindow{-25000, -15000}, ReadWindow{-15000, -5000},
-                          ReadWindow{-5000, 0}));
+  EXPECT_THAT(Split({{-25000, -1}}), ElementsAre(ReadWindow{-25000, -15000},
+                                                 ReadWindow{-15000, -5000}, ReadWindow{-5000, 0}));
 }
 
 TEST(SplitTimeRangesTest, SkipsEmptyAndReversedRanges) {
@@ -48,9 +46,9 @@ TEST(SplitTimeRangesTest, SkipsEmptyAndReversedRanges) {
 
 TEST(SplitTimeRangesTest, OverlappingRangesAreReadOnce) {
   // [0,15000] ∪ [12000,20000] ∪ [3000,4000] = [0,20000], split from its start.
-  EXPECT_THAT(Split({{0, 15000}, {12000, 20000}, {3000, 4000}}),
-              ElementsAre(ReadWindow{0, 10000}, ReadWindow{10000, 20000},
-                          ReadWindow{20000, 20001}));
+  EXPECT_THAT(
+      Split({{0, 15000}, {12000, 20000}, {3000, 4000}}),
+      ElementsAre(ReadWindow{0, 10000}, ReadWindow{10000, 20000}, ReadWindow{20000, 20001}));
   // Equal ranges.
   EXPECT_THAT(Split({{100, 200}, {100, 200}}), ElementsAre(ReadWindow{100, 201}));
   // Sharing one instant.
@@ -76,9 +74,9 @@ TEST(SplitTimeRangesTest, ExtremeTimesDoNotOverflow) {
               ElementsAre(ReadWindow{kMax - 15000, kMax - 5000}, ReadWindow{kMax - 5000, kMax}));
   EXPECT_THAT(Split({{kMax - 1, kMax}}), ElementsAre(ReadWindow{kMax - 1, kMax}));
   EXPECT_THAT(Split({{kMin, kMin + 3}}), ElementsAre(ReadWindow{kMin, kMin + 4}));
-  EXPECT_THAT(Split({{kMin, kMax}}, {kMax, 10}),
-              ElementsAre(ReadWindow{kMin, -1}, ReadWindow{-1, kMax - 1},
-                          ReadWindow{kMax - 1, kMax}));
+  EXPECT_THAT(
+      Split({{kMin, kMax}}, {kMax, 10}),
+      ElementsAre(ReadWindow{kMin, -1}, ReadWindow{-1, kMax - 1}, ReadWindow{kMax - 1, kMax}));
 }
 
 TEST(SplitTimeRangesTest, ConfigurableWindowLength) {
