@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/embedded_files.h"
 #include "common/logging.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -147,6 +149,21 @@ absl::Status Server::StartInternal() {
     graphql::HttpResponse r = graphql_->Handle(g);
     return http::HttpResponse{r.status, r.content_type, std::move(r.body), std::move(r.headers)};
   });
+  // The web page (web/, compiled in): "/" and "/web/<file>".
+  for (const EmbeddedFile& file : EmbeddedFiles()) {
+    absl::string_view name = file.name;
+    std::string content_type;
+    if (absl::EndsWith(name, ".html")) content_type = "text/html; charset=utf-8";
+    if (absl::EndsWith(name, ".js")) content_type = "text/javascript; charset=utf-8";
+    if (absl::EndsWith(name, ".css")) content_type = "text/css; charset=utf-8";
+    if (content_type.empty()) continue;
+    http::HttpHandler serve = [file, content_type](const http::HttpRequest& request) {
+      if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
+      return http::HttpResponse{200, content_type, file.content, {}};
+    };
+    http_server_->Route(absl::StrCat("/web/", name), serve);
+    if (name == "index.html") http_server_->Route("/", serve);
+  }
   http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};

@@ -122,6 +122,11 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_EQ(server->HttpGet("/healthz"), std::make_pair(200, std::string("ok\n")));
   EXPECT_EQ(HealthCheck(*server), std::string("\x08\x01", 2));
   EXPECT_EQ(server->HttpGet("/nope").first, 404);
+  // The web page is served from the binary.
+  auto [page_status, page] = server->HttpGet("/");
+  EXPECT_EQ(page_status, 200);
+  EXPECT_THAT(page, HasSubstr("<title>Stackhouse</title>"));
+  EXPECT_EQ(server->HttpGet("/web/app.js").first, 200);
   {
     // `stackhouse --health-check` (the container HEALTHCHECK) probes the configured port.
     ServerProcess probe(dir_.path() + "/probe", FreePort(), server->http_port());
