@@ -40,6 +40,7 @@ struct Endpoint {
   std::string id;  // EndpointId(service_id, name)
   std::string service_id;
   std::string name;
+  int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
 };
 

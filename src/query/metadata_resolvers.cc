@@ -120,7 +120,10 @@ absl::StatusOr<Result> EndpointsOf(const storage::MetadataStore* metadata,
   std::vector<Result> items;
   for (const model::Endpoint& endpoint : endpoints) {
     if (static_cast<int64_t>(items.size()) >= limit) break;
-    if (range && MinuteFloor(endpoint.last_seen_ms) < MinuteFloor(range->start_ms)) continue;
+    if (range && (MinuteFloor(endpoint.last_seen_ms) < MinuteFloor(range->start_ms) ||
+                  MinuteFloor(endpoint.first_seen_ms) > MinuteFloor(range->end_ms))) {
+      continue;
+    }
     items.push_back(EndpointResult(endpoint));
   }
   return Result::List(std::move(items));

@@ -35,13 +35,6 @@ absl::StatusOr<Result> LogsResult(task::ProfileTaskService* tasks, const std::st
   return Result::List(std::move(items));
 }
 
-// One span of a profiled trace, with the segment it came from.
-struct SpanView {
-  const model::Span* span;
-  const model::Segment* segment;
-  bool drop_cross_process_refs = false;
-};
-
 // A segment's entry in the merge of §4.4 step C.
 struct TraceEntry {
   std::string trace_id;
@@ -49,7 +42,7 @@ struct TraceEntry {
   std::string endpoint_name;
   int32_t duration = 0;
   int64_t start = 0;
-  bool profiled = false;
+  bool profiled = false;  // the group holds a profiled segment (§4.4 C.2-C.3)
   std::vector<const model::Span*> spans;
   std::vector<const model::Segment*> span_segments;  // parallel to `spans`
 };
@@ -185,7 +178,10 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
   for (const auto& entry : results) {
     std::vector<Result> spans;
     for (size_t i = 0; i < entry->spans.size(); ++i) {
-      spans.push_back(SpanResult(*entry->spans[i], *entry->span_segments[i], entry->profiled));
+      // A span is profiled when its own segment is (§4.4 C.1), whatever its group.
+      const model::Segment& segment = *entry->span_segments[i];
+      spans.push_back(
+          SpanResult(*entry->spans[i], segment, profiled.contains(segment.segment_id)));
     }
     items.push_back(Result::Map(
         {{"traceId", Result::String(entry->trace_id)},

@@ -41,8 +41,8 @@ class MetadataStore {
   virtual absl::Status TouchEndpoints(const std::string& service_id,
                                       const std::vector<std::string>& endpoint_names) = 0;
 
-  // Live endpoints of `service_id` whose name contains `keyword` (all when empty), ordered
-  // by name, at most `limit`.
+  // Live endpoints of `service_id` whose name contains `keyword` (all when empty), newest
+  // first-seen time first (then by name), at most `limit` (negative: no limit).
   virtual absl::StatusOr<std::vector<model::Endpoint>> FindEndpoints(
       const std::string& service_id, const std::string& keyword, int limit) const = 0;
 

@@ -96,6 +96,7 @@ absl::StatusOr<model::Endpoint> DecodeEndpoint(const Record& record) {
     return Corrupt("endpoint", record.key);
   }
   endpoint.name = pb.name();
+  endpoint.first_seen_ms = pb.first_seen_ms();
   endpoint.last_seen_ms = record.timestamp_ms;
   return endpoint;
 }
@@ -227,6 +228,22 @@ absl::StatusOr<std::optional<model::ServiceInstance>> RocksMetadataStore::GetIns
   return instance;
 }
 
+absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string& key,
+                                                              int64_t now) {
+  absl::MutexLock lock(&touch_mu_);
+  auto known = first_seen_.find(key);
+  if (known != first_seen_.end()) return known->second;
+  SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kMetadata, key));
+  int64_t first_seen = now;
+  if (stored) {
+    records::EndpointRecord pb;
+    if (pb.ParseFromString(stored->value) && pb.first_seen_ms() > 0) first_seen = pb.first_seen_ms();
+  }
+  if (first_seen_.size() > kMaxTouchEntries) first_seen_.clear();
+  first_seen_.emplace(key, first_seen);
+  return first_seen;
+}
+
 absl::Status RocksMetadataStore::TouchEndpoints(const std::string& service_id,
                                                 const std::vector<std::string>& endpoint_names) {
   const int64_t now = clock_->NowMillis();
@@ -235,8 +252,10 @@ absl::Status RocksMetadataStore::TouchEndpoints(const std::string& service_id,
     std::string id = model::EndpointId(service_id, name);
     std::string key = EndpointKey(service_id, id);
     if (!ShouldTouch(key, now)) continue;
+    SH_ASSIGN_OR_RETURN(int64_t first_seen, EndpointFirstSeen(key, now));
     records::EndpointRecord pb;
     pb.set_name(name);
+    pb.set_first_seen_ms(first_seen);
     batch.Put(Family::kMetadata, key, now, pb.SerializeAsString());
   }
   if (batch.Count() == 0) return absl::OkStatus();
@@ -261,7 +280,10 @@ absl::StatusOr<std::vector<model::Endpoint>> RocksMetadataStore::FindEndpoints(
       }));
   SH_RETURN_IF_ERROR(decode_status);
   std::sort(endpoints.begin(), endpoints.end(),
-            [](const model::Endpoint& a, const model::Endpoint& b) { return a.name < b.name; });
+            [](const model::Endpoint& a, const model::Endpoint& b) {
+              if (a.first_seen_ms != b.first_seen_ms) return a.first_seen_ms > b.first_seen_ms;
+              return a.name < b.name;
+            });
   if (limit >= 0 && endpoints.size() > static_cast<size_t>(limit)) {
     endpoints.resize(static_cast<size_t>(limit));
   }

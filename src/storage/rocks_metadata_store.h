@@ -38,6 +38,10 @@ class RocksMetadataStore final : public MetadataStore {
   static constexpr int64_t kTouchPeriodMs = 10000;
 
  private:
+  // When the endpoint under `key` was first seen: remembered, read once, or `now` if new.
+  absl::StatusOr<int64_t> EndpointFirstSeen(const std::string& key, int64_t now)
+      ABSL_LOCKS_EXCLUDED(touch_mu_);
+
   // True (and records `now`) if `key` was not written within kTouchPeriodMs.
   bool ShouldTouch(const std::string& key, int64_t now) ABSL_LOCKS_EXCLUDED(touch_mu_);
 
@@ -51,6 +55,8 @@ class RocksMetadataStore final : public MetadataStore {
   // When each heartbeat/endpoint key was last written (bounded; cleared when full).
   absl::Mutex touch_mu_;
   absl::flat_hash_map<std::string, int64_t> last_touch_ ABSL_GUARDED_BY(touch_mu_);
+  // First-seen time of each endpoint key this process wrote (bounded; cleared when full).
+  absl::flat_hash_map<std::string, int64_t> first_seen_ ABSL_GUARDED_BY(touch_mu_);
 };
 
 }  // namespace stackhouse::storage

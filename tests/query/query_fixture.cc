@@ -1,0 +1,489 @@
+#include "query_fixture.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "model/ids.h"
+#include "model/trace.h"
+#include "query/query_service.h"
+
+namespace stackhouse::testing {
+namespace {
+
+constexpr int64_t kSecond = 1000;
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kHour = 60 * kMinute;
+
+const std::string kOrder = "order-svc";
+const std::string kBilling = "billing::api";
+
+model::ServiceInstance Instance(const std::string& service, const std::string& name,
+                                model::KeyValueList properties = {}) {
+  model::ServiceInstance instance;
+  instance.service_id = model::ServiceId(service);
+  instance.name = name;
+  instance.id = model::InstanceId(instance.service_id, name);
+  instance.layer = model::kDefaultLayer;
+  instance.properties = std::move(properties);
+  return instance;
+}
+
+model::SegmentRef Ref(model::RefType type, const std::string& trace_id,
+                      const std::string& parent_segment, int32_t parent_span,
+                      const std::string& parent_service, const std::string& parent_instance,
+                      const std::string& parent_endpoint) {
+  model::SegmentRef ref;
+  ref.type = type;
+  ref.trace_id = trace_id;
+  ref.parent_segment_id = parent_segment;
+  ref.parent_span_id = parent_span;
+  ref.parent_service = parent_service;
+  ref.parent_instance = parent_instance;
+  ref.parent_endpoint = parent_endpoint;
+  ref.network_address = type == model::RefType::kCrossProcess ? "order-svc:8080" : "";
+  return ref;
+}
+
+model::Span Span(int32_t id, int32_t parent, model::SpanType type, const std::string& operation,
+                 int64_t start, int64_t end) {
+  model::Span span;
+  span.span_id = id;
+  span.parent_span_id = parent;
+  span.type = type;
+  span.operation_name = operation;
+  span.start_time_ms = start;
+  span.end_time_ms = end;
+  return span;
+}
+
+model::Segment Segment(const std::string& trace_id, const std::string& segment_id,
+                       const std::string& instance, std::vector<model::Span> spans) {
+  model::Segment segment;
+  segment.trace_id = trace_id;
+  segment.segment_id = segment_id;
+  segment.service = kOrder;
+  segment.service_instance = instance;
+  segment.spans = std::move(spans);
+  return segment;
+}
+
+// One thread dump per stack, `sequence` 0, 1, ... every 10 ms from `first_dump_ms`.
+std::vector<model::ThreadSnapshot> Dumps(const std::string& task_id, const std::string& segment_id,
+                                         int64_t first_dump_ms,
+                                         const std::vector<std::vector<std::string>>& stacks) {
+  std::vector<model::ThreadSnapshot> dumps;
+  for (size_t i = 0; i < stacks.size(); ++i) {
+    dumps.push_back({task_id, segment_id, first_dump_ms + static_cast<int64_t>(i) * 10,
+                     static_cast<int32_t>(i), stacks[i]});
+  }
+  return dumps;
+}
+
+// A user-space stack from root-first symbol names.
+std::vector<model::EbpfSymbol> User(const std::vector<std::string>& names) {
+  std::vector<model::EbpfSymbol> stack;
+  for (const std::string& name : names) stack.push_back({name, model::StackType::kUser});
+  return stack;
+}
+
+task::ReportedProcess Process(model::DetectType type, const std::string& layer,
+                              const std::string& service, const std::string& instance,
+                              const std::string& name, std::vector<std::string> labels,
+                              model::KeyValueList properties) {
+  task::ReportedProcess p;
+  p.detect_type = type;
+  p.layer = layer;
+  p.service_name = service;
+  p.instance_name = instance;
+  p.process_name = name;
+  p.labels = std::move(labels);
+  p.properties = std::move(properties);
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::string& dir) {
+  std::unique_ptr<QueryFixture> f(new QueryFixture());
+  storage::DatabaseOptions options;
+  options.data_dir = dir;
+  options.record_ttl_ms = int64_t{f->config_.storage.record_ttl_days} * 24 * kHour;
+  options.metrics_ttl_ms = int64_t{f->config_.storage.metrics_ttl_days} * 24 * kHour;
+  f->At(-3 * kHour);
+  SH_ASSIGN_OR_RETURN(f->db_, storage::Database::Open(options, &f->clock_));
+  f->metadata_ = std::make_unique<storage::RocksMetadataStore>(f->db_.get(), &f->clock_);
+  f->profiles_ = std::make_unique<storage::RocksProfileStore>(f->db_.get(), &f->clock_);
+  f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
+  f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
+  SH_ASSIGN_OR_RETURN(f->profile_tasks_,
+                      task::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
+  SH_ASSIGN_OR_RETURN(f->ebpf_, task::EbpfService::Create(f->ebpf_store_.get(), f->metadata_.get(),
+                                                          &f->clock_, {}));
+  SH_RETURN_IF_ERROR(f->Seed());
+  f->At(0);
+
+  query::QueryDeps deps;
+  deps.metadata = f->metadata_.get();
+  deps.profile_tasks = f->profile_tasks_.get();
+  deps.snapshots = f->profiles_.get();
+  deps.segments = f->segments_.get();
+  deps.ebpf = f->ebpf_.get();
+  deps.ebpf_store = f->ebpf_store_.get();
+  deps.clock = &f->clock_;
+  deps.config = &f->config_;
+  SH_ASSIGN_OR_RETURN(f->endpoint_, query::BuildQueryEndpoint(deps));
+  return f;
+}
+
+graphql::HttpResponse QueryFixture::Post(absl::string_view body) const {
+  graphql::HttpRequest request;
+  request.method = "POST";
+  request.content_type = "application/json";
+  request.accept = "application/json";
+  request.body = body;
+  return endpoint_->Handle(request);
+}
+
+// The timeline of testdata/FIXTURE.md, in clock order (a heartbeat or a sighting stamps the
+// record with the clock, so the order of writes is the order of time).
+absl::Status QueryFixture::Seed() {
+  const std::string order_id = model::ServiceId(kOrder);
+  const std::string billing_id = model::ServiceId(kBilling);
+  const model::ServiceInstance pod1 = Instance(kOrder, "pod-1",
+                                               {{"language", "java"},
+                                                {"ipv4", "10.0.0.11"},
+                                                {"ipv4", "172.16.0.11"},
+                                                {"hostname", "order-7d9f-abcde"},
+                                                {"OS Name", "Linux"}});
+  const model::ServiceInstance pod2 =
+      Instance(kOrder, "pod-2", {{"language", "python"}, {"hostname", "order-7d9f-fghij"}});
+  const model::ServiceInstance billing1 = Instance(kBilling, "billing-1");
+
+  // -2h: the agents of order-svc register; POST:/orders is first seen.
+  At(-2 * kHour);
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod1, true));
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod2, true));
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"POST:/orders"}));
+  // -100min: POST:/orders is last seen.
+  At(-100 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"POST:/orders"}));
+
+  // -60min: trace-profiling task P1; both instances fetch it, pod-1 finishes it at -49min.
+  At(-60 * kMinute);
+  task::ProfileTaskRequest p1;
+  p1.service_id = order_id;
+  p1.endpoint_name = "GET:/orders";
+  p1.duration_minutes = 10;
+  p1.min_duration_threshold_ms = 0;
+  p1.dump_period_ms = 10;
+  p1.max_sampling_count = 5;
+  SH_ASSIGN_OR_RETURN(task::ProfileTaskCreation created, profile_tasks_->CreateTask(p1));
+  if (!created.id) return absl::InternalError(*created.error_reason);
+  const std::string p1_id = *created.id;
+  At(-60 * kMinute + 30 * kSecond);
+  profile_tasks_->Poll(kOrder, "pod-1", 0);
+  At(-60 * kMinute + 45 * kSecond);
+  profile_tasks_->Poll(kOrder, "pod-2", 0);
+
+  // -59min: trace-b on pod-1: the profiled entry segment (spec §10.2 case B), a cross-thread
+  // child, a later cross-process entry of the same trace (not profiled), and a segment of the
+  // same trace on pod-2 (another instance: never merged).
+  At(-59 * kMinute);
+  const int64_t t1 = clock_.NowMillis();
+  std::vector<model::Segment> segments;
+  {
+    model::Span entry = Span(0, -1, model::SpanType::kEntry, "GET:/orders", t1, t1 + 300);
+    entry.layer = model::SpanLayer::kHttp;
+    entry.component_id = 1;
+    entry.refs = {Ref(model::RefType::kCrossProcess, "trace-b", "seg-gateway", 2, "gateway",
+                      "gateway-1", "/api/orders")};
+    entry.tags = {{"url", "http://order-svc:8080/orders"},
+                  {"http.method", "GET"},
+                  {"http.status_code", "200"}};
+    model::Span local = Span(1, 0, model::SpanType::kLocal, "OrderService.list", t1 + 10, t1 + 280);
+    model::Span exit = Span(2, 1, model::SpanType::kExit,
+                            "Mysql/JDBC/PreparedStatement/executeQuery", t1 + 20, t1 + 120);
+    exit.layer = model::SpanLayer::kDatabase;
+    exit.component_id = 33;
+    exit.peer = "mysql.default:3306";
+    exit.is_error = true;
+    exit.tags = {{"db.type", "sql"},
+                 {"db.instance", "orders"},
+                 {"db.statement", "SELECT * FROM orders WHERE user_id = ?"}};
+    exit.logs = {{t1 + 119,
+                  {{"event", "error"},
+                   {"error.kind", "java.sql.SQLTimeoutException"},
+                   {"message", "query timed out"}}}};
+    segments.push_back(Segment("trace-b", "seg-b-entry", "pod-1", {entry, local, exit}));
+
+    model::Span run =
+        Span(0, -1, model::SpanType::kLocal, "Thread/OrderNotifier.run", t1 + 30, t1 + 200);
+    run.refs = {Ref(model::RefType::kCrossThread, "trace-b", "seg-b-entry", 1, kOrder, "pod-1",
+                    "GET:/orders")};
+    model::Span notify = Span(1, 0, model::SpanType::kExit, "/notify", t1 + 40, t1 + 190);
+    notify.layer = model::SpanLayer::kHttp;
+    notify.component_id = 2;
+    notify.peer = "notifier:8080";
+    notify.tags = {{"http.method", "POST"}};
+    segments.push_back(Segment("trace-b", "seg-b-async", "pod-1", {run, notify}));
+
+    model::Span callback =
+        Span(0, -1, model::SpanType::kEntry, "POST:/orders/callback", t1 + 400, t1 + 450);
+    callback.layer = model::SpanLayer::kHttp;
+    callback.component_id = 14;
+    callback.refs = {Ref(model::RefType::kCrossProcess, "trace-b", "seg-billing-1", 1, kBilling,
+                         "billing-1", "POST:/charge")};
+    segments.push_back(Segment("trace-b", "seg-b-callback", "pod-1", {callback}));
+
+    model::Span other = Span(0, -1, model::SpanType::kEntry, "GET:/orders", t1 + 500, t1 + 520);
+    other.layer = model::SpanLayer::kHttp;
+    other.component_id = 1;
+    other.refs = {Ref(model::RefType::kCrossProcess, "trace-b", "seg-billing-1", 2, kBilling,
+                      "billing-1", "POST:/charge")};
+    segments.push_back(Segment("trace-b", "seg-b-pod2", "pod-2", {other}));
+  }
+  SH_RETURN_IF_ERROR(profiles_->AddSnapshots(
+      Dumps(p1_id, "seg-b-entry", t1 + 5,
+            {{"A", "B", "C"}, {"A", "B", "C", "A"}, {"A", "C", "A"}, {"A", "B", "C", "B"}})));
+
+  // -58min: trace-c on pod-2, a single profiled entry segment (spec §10.2 case C).
+  At(-58 * kMinute);
+  const int64_t t2 = clock_.NowMillis();
+  {
+    model::Span entry = Span(0, -1, model::SpanType::kEntry, "GET:/orders", t2, t2 + 40);
+    entry.layer = model::SpanLayer::kHttp;
+    entry.component_id = 1;
+    entry.tags = {{"http.method", "GET"}};
+    segments.push_back(Segment("trace-c", "seg-c-entry", "pod-2", {entry}));
+  }
+  SH_RETURN_IF_ERROR(profiles_->AddSnapshots(
+      Dumps(p1_id, "seg-c-entry", t2 + 5,
+            {{"A", "B", "C"}, {"A", "B", "B", "C"}, {"A", "B", "B", "B"}, {"A", "C", "B"}})));
+  std::vector<model::SegmentSummary> summaries;
+  for (const model::Segment& segment : segments) {
+    summaries.push_back(model::Summarize(segment, model::NameLimits{}));
+  }
+  SH_RETURN_IF_ERROR(segments_->AddSegments(segments, summaries));
+
+  // -55min: pod-2's last heartbeat; Rover rover-1 registers the processes of pod-1.
+  At(-55 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod2, false));
+  const std::vector<task::ReportedProcess> pod1_processes = {
+      Process(model::DetectType::kKubernetes, "K8S_SERVICE", kOrder, "pod-1", "java",
+              {"mesh-application"},
+              {{"support_ebpf_profiling", "true"},
+               {"command_line", "java -jar /app/order.jar"},
+               {"pid", "42"}}),
+      Process(model::DetectType::kKubernetes, "K8S_SERVICE", kOrder, "pod-1", "envoy",
+              {"mesh-envoy"},
+              {{"support_ebpf_profiling", "true"},
+               {"command_line", "envoy -c /etc/envoy/envoy.yaml"},
+               {"pid", "43"}}),
+      Process(model::DetectType::kKubernetes, "K8S_SERVICE", kOrder, "pod-1", "istio-agent",
+              {"mesh-application", "sidecar"},
+              {{"support_ebpf_profiling", "false"}, {"pid", "44"}}),
+      Process(model::DetectType::kVirtual, "K8S_SERVICE", kOrder, "pod-1", "mysql.default:3306", {},
+              {{"support_ebpf_profiling", "true"}}),
+  };
+  SH_RETURN_IF_ERROR(ebpf_->ReportProcesses("rover-1", pod1_processes).status());
+  const std::string pod1_id = model::InstanceId(order_id, "pod-1");
+  const std::string java = model::ProcessId("java", pod1_id);
+  const std::string envoy = model::ProcessId("envoy", pod1_id);
+
+  // -52min: eBPF task E0 (ON_CPU, processes labelled mesh-application, starting now).
+  At(-52 * kMinute);
+  task::EbpfFixedTimeRequest e0;
+  e0.service_id = order_id;
+  e0.process_labels = {"mesh-application"};
+  e0.start_time_ms = 0;
+  e0.duration_s = 120;
+  e0.target_type = model::EbpfTargetType::kOnCpu;
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e0_created, ebpf_->CreateFixedTimeTask(e0));
+  if (!e0_created.id) return absl::InternalError(*e0_created.error_reason);
+
+  // -50min: eBPF task E1 (ON_CPU, all processes, 10 minutes); GET:/users is first seen.
+  At(-50 * kMinute);
+  const int64_t s1 = clock_.NowMillis();
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/users"}));
+  task::EbpfFixedTimeRequest e1;
+  e1.service_id = order_id;
+  e1.start_time_ms = s1;
+  e1.duration_s = 600;
+  e1.target_type = model::EbpfTargetType::kOnCpu;
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e1_created, ebpf_->CreateFixedTimeTask(e1));
+  if (!e1_created.id) return absl::InternalError(*e1_created.error_reason);
+  const std::string e1_id = *e1_created.id;
+
+  // E1's schedules: java (spec §10.3 case G), envoy (case H), java again after a restart
+  // (case I), and one of a process nobody reported (skipped by queryEBPFProfilingSchedules).
+  struct Upload {
+    int64_t time;  // offset from the task start
+    const std::string* process;
+    int64_t profiling_start;  // offset from the task start
+    std::vector<std::string> stack;
+    int64_t dump_count;
+  };
+  const std::string ghost = model::ProcessId("ghost", pod1_id);
+  const std::vector<Upload> uploads = {
+      {8000, &ghost, 7000, {"X"}, 1},
+      {10000, &java, 5000, {"A", "B", "C"}, 3},
+      {15000, &envoy, 6000, {"A", "B", "C"}, 2},
+      {20000, &java, 5000, {"A", "B"}, 5},
+      {25000, &envoy, 6000, {"A", "C", "B"}, 3},
+      {30000, &java, 5000, {"A", "B"}, 3},
+      {35000, &envoy, 6000, {"A", "B", "A"}, 4},
+      {110000, &java, 100000, {"A", "B"}, 2},
+      {120000, &java, 100000, {"A", "B", "B"}, 3},
+      {130000, &java, 100000, {"A", "B", "B"}, 4},
+      {140000, &java, 100000, {"A", "B", "B", "B"}, 5},
+      {150000, &java, 100000, {"A", "B", "C"}, 6},
+  };
+  for (const Upload& upload : uploads) {
+    At(s1 - kFixtureNow + upload.time);
+    SH_ASSIGN_OR_RETURN(std::string schedule,
+                        ebpf_->RecordSchedule(e1_id, *upload.process, s1 + upload.profiling_start,
+                                              s1 + upload.time));
+    model::EbpfSample sample;
+    sample.upload_time_ms = s1 + upload.time;
+    sample.target_type = model::EbpfTargetType::kOnCpu;
+    sample.stack = User(upload.stack);
+    sample.dump_count = upload.dump_count;
+    SH_RETURN_IF_ERROR(ebpf_store_->AddSamples(schedule, sample.upload_time_ms, {sample}));
+  }
+
+  // -49min: pod-1 reports P1 finished.
+  At(-49 * kMinute);
+  SH_RETURN_IF_ERROR(profile_tasks_->ReportFinish(kOrder, "pod-1", p1_id));
+
+  // -40min: billing::api's agent registers; POST:/charge is first seen.
+  At(-40 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, true));
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"POST:/charge"}));
+
+  // -35min: eBPF task E2 (OFF_CPU, all processes, starting now) and java's schedule, with
+  // kernel frames below the user ones.
+  At(-35 * kMinute);
+  const int64_t s2 = clock_.NowMillis();
+  task::EbpfFixedTimeRequest e2;
+  e2.service_id = order_id;
+  e2.start_time_ms = 0;
+  e2.duration_s = 300;
+  e2.target_type = model::EbpfTargetType::kOffCpu;
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e2_created, ebpf_->CreateFixedTimeTask(e2));
+  if (!e2_created.id) return absl::InternalError(*e2_created.error_reason);
+  struct OffCpu {
+    int64_t time;  // offset from the task start
+    std::vector<std::string> user;
+    std::vector<std::string> kernel;
+    int64_t switches;
+    int64_t duration_ns;
+  };
+  const std::vector<OffCpu> off_cpu = {
+      {10000, {"main", "readLoop"}, {"sys_read", "schedule"}, 2, 5000000},
+      {20000, {"main", "writeLoop"}, {"sys_write", "schedule"}, 1, 7000000},
+      {30000, {"main", "readLoop"}, {"sys_read", "schedule"}, 3, 1000000},
+  };
+  for (const OffCpu& upload : off_cpu) {
+    At(s2 - kFixtureNow + upload.time);
+    SH_ASSIGN_OR_RETURN(std::string schedule,
+                        ebpf_->RecordSchedule(*e2_created.id, java, s2 + 5000, s2 + upload.time));
+    model::EbpfSample sample;
+    sample.upload_time_ms = s2 + upload.time;
+    sample.target_type = model::EbpfTargetType::kOffCpu;
+    sample.stack = User(upload.user);
+    for (const std::string& name : upload.kernel) {
+      sample.stack.push_back({name, model::StackType::kKernel});
+    }
+    sample.switch_count = upload.switches;
+    sample.duration_ns = upload.duration_ns;
+    SH_RETURN_IF_ERROR(ebpf_store_->AddSamples(schedule, sample.upload_time_ms, {sample}));
+  }
+
+  // -30min: trace-profiling task P2 (billing::api, starting at -25min); Rover rover-2 registers
+  // pod-2's only process (never pinged again).
+  At(-30 * kMinute);
+  task::ProfileTaskRequest p2;
+  p2.service_id = billing_id;
+  p2.endpoint_name = "POST:/charge";
+  p2.start_time_ms = kFixtureNow - 25 * kMinute;
+  p2.duration_minutes = 5;
+  p2.min_duration_threshold_ms = 100;
+  p2.dump_period_ms = 20;
+  p2.max_sampling_count = 9;
+  SH_ASSIGN_OR_RETURN(created, profile_tasks_->CreateTask(p2));
+  if (!created.id) return absl::InternalError(*created.error_reason);
+  const std::string p2_id = *created.id;
+  const task::ReportedProcess python =
+      Process(model::DetectType::kVm, "OS_LINUX", kOrder, "pod-2", "python", {"batch"},
+              {{"support_ebpf_profiling", "true"}, {"command_line", "python worker.py"}});
+  SH_RETURN_IF_ERROR(ebpf_->ReportProcesses("rover-2", {python}).status());
+
+  // -25min: Rover rover-3 registers billing::api's process (never pinged again), with 23
+  // Kubernetes labels whose Gson JSON is longer than 1000 characters.
+  At(-25 * kMinute);
+  std::vector<std::string> billing_labels = {"payments"};
+  for (int i = 1; i <= 23; ++i) {
+    billing_labels.push_back(
+        absl::StrCat("app.kubernetes.io/instance=billing-", i < 10 ? "0" : "", i));
+  }
+  const task::ReportedProcess billing_java =
+      Process(model::DetectType::kKubernetes, "K8S_SERVICE", kBilling, "billing-1", "billing-java",
+              billing_labels, {{"support_ebpf_profiling", "true"}});
+  SH_RETURN_IF_ERROR(ebpf_->ReportProcesses("rover-3", {billing_java}).status());
+
+  // -24min: 12,100 thread dumps of one P2 segment whose segment never arrived (spec §10.2
+  // case F: more than the 12,000 analysed).
+  At(-24 * kMinute);
+  {
+    std::vector<std::vector<std::string>> stacks;
+    for (int i = 0; i < 12100; ++i) {
+      std::vector<std::string> stack = {"java.lang.Thread.run: 840",
+                                        "com.example.billing.ChargeService.charge: 57"};
+      if (i % 2 == 1) stack.push_back("com.example.billing.FraudCheck.score: 112");
+      stacks.push_back(std::move(stack));
+    }
+    SH_RETURN_IF_ERROR(
+        profiles_->AddSnapshots(Dumps(p2_id, "seg-f-charge", clock_.NowMillis(), stacks)));
+  }
+
+  // -20min: trace-profiling task P3 (order-svc GET:/users, 5 minutes from now), eBPF task E3
+  // (billing::api, label payments, starting at -15min); GET:/orders is first seen.
+  At(-20 * kMinute);
+  task::ProfileTaskRequest p3;
+  p3.service_id = order_id;
+  p3.endpoint_name = "GET:/users";
+  p3.duration_minutes = 5;
+  p3.min_duration_threshold_ms = 50;
+  p3.dump_period_ms = 50;
+  p3.max_sampling_count = 3;
+  SH_ASSIGN_OR_RETURN(created, profile_tasks_->CreateTask(p3));
+  if (!created.id) return absl::InternalError(*created.error_reason);
+  task::EbpfFixedTimeRequest e3;
+  e3.service_id = billing_id;
+  e3.process_labels = {"payments"};
+  e3.start_time_ms = kFixtureNow - 15 * kMinute;
+  e3.duration_s = 60;
+  e3.target_type = model::EbpfTargetType::kOnCpu;
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e3_created, ebpf_->CreateFixedTimeTask(e3));
+  if (!e3_created.id) return absl::InternalError(*e3_created.error_reason);
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
+
+  // -10min .. -1min: more endpoint sightings, Rover's keep-alive of pod-1's processes (which
+  // also adds the K8S_SERVICE layer to order-svc) and the agents' last heartbeats.
+  At(-10 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/users"}));
+  At(-5 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"GET:/balance"}));
+  At(-2 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"POST:/refund"}));
+  SH_RETURN_IF_ERROR(ebpf_->KeepAlive("rover-1", pod1_processes));
+  At(-1 * kMinute);
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod1, false));
+  SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, false));
+  SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
+  return absl::OkStatus();
+}
+
+}  // namespace stackhouse::testing

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "graphql/http_endpoint.h"
+#include "storage/database.h"
+#include "storage/rocks_ebpf_store.h"
+#include "storage/rocks_metadata_store.h"
+#include "storage/rocks_profile_store.h"
+#include "storage/rocks_segment_store.h"
+#include "task/ebpf_service.h"
+#include "task/profile_task_service.h"
+
+namespace stackhouse::testing {
+
+// The simulated "now" of every golden case: 2023-11-14 22:13:20 UTC.
+inline constexpr int64_t kFixtureNow = 1700000000000;
+
+// The `/graphql` endpoint of query::BuildQueryEndpoint over real stores in a RocksDB under a
+// given directory, seeded with the deterministic data that testdata/FIXTURE.md describes
+// (services, instances, endpoints, trace-profiling tasks, logs, snapshots and segments, eBPF
+// processes, tasks, schedules and samples), written through the task services and stores while
+// a simulated clock moves forward, which is then left at kFixtureNow.
+// Duration strings are parsed in the local zone: the caller sets TZ=UTC first.
+// Not thread-safe (the cases post one request at a time).
+class QueryFixture {
+ public:
+  // Opens the database in `dir` (which must exist and be empty) and seeds it.
+  // Errors: any store or service failure while seeding.
+  static absl::StatusOr<std::unique_ptr<QueryFixture>> Create(const std::string& dir);
+
+  // POSTs `body` (a JSON GraphQL request) to the endpoint.
+  graphql::HttpResponse Post(absl::string_view body) const;
+
+ private:
+  QueryFixture() : clock_(kFixtureNow) {}
+
+  // Writes the data of testdata/FIXTURE.md through the services and stores.
+  absl::Status Seed();
+
+  // Sets the clock to kFixtureNow + `offset_ms` (negative: in the past).
+  void At(int64_t offset_ms) { clock_.SetMillis(kFixtureNow + offset_ms); }
+
+  // Members are destroyed bottom-up: the endpoint and services before the stores, the stores
+  // before the database.
+  SimulatedClock clock_;
+  config::Config config_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::RocksMetadataStore> metadata_;
+  std::unique_ptr<storage::RocksProfileStore> profiles_;
+  std::unique_ptr<storage::RocksSegmentStore> segments_;
+  std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
+  std::unique_ptr<task::ProfileTaskService> profile_tasks_;
+  std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<graphql::HttpEndpoint> endpoint_;
+};
+
+}  // namespace stackhouse::testing
