@@ -129,21 +129,29 @@ absl::StatusOr<std::vector<std::string>> EbpfService::ReportProcesses(
   std::vector<std::string> ids;
   std::vector<model::Process> changed = Upsert(agent_id, processes, true, &ids);
   SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
+  // Stackhouse registers the service and instance at once (OAP waits for the first
+  // keep-alive), so that a service only Rover reports shows up in the pickers immediately.
+  SH_RETURN_IF_ERROR(RegisterOwners(processes));
   return ids;
 }
 
 absl::Status EbpfService::KeepAlive(const std::string& agent_id,
                                     const std::vector<ReportedProcess>& processes) {
   std::vector<model::Process> changed = Upsert(agent_id, processes, false, nullptr);
-  if (changed.empty()) return absl::OkStatus();
-  SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
-  for (const model::Process& p : changed) {
+  if (!changed.empty()) SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
+  return RegisterOwners(processes);
+}
+
+absl::Status EbpfService::RegisterOwners(const std::vector<ReportedProcess>& processes) {
+  for (const ReportedProcess& r : processes) {
+    std::string service_name = model::TruncateName(r.service_name, limits_.service);
     model::ServiceInstance instance;
-    instance.service_id = p.service_id;
-    instance.name = p.instance_name;
-    instance.id = p.instance_id;
-    instance.layer = p.layer.empty() ? model::kDefaultLayer : p.layer;
-    SH_RETURN_IF_ERROR(metadata_->UpsertInstance(p.service_name, instance, false));
+    instance.service_id = model::ServiceId(service_name);
+    instance.name = model::TruncateName(r.instance_name, limits_.instance);
+    instance.id = model::InstanceId(instance.service_id, instance.name);
+    instance.layer = r.layer.empty() ? model::kDefaultLayer : r.layer;
+    // The metadata store writes a heartbeat of one instance at most every few seconds.
+    SH_RETURN_IF_ERROR(metadata_->UpsertInstance(service_name, instance, false));
   }
   return absl::OkStatus();
 }

@@ -66,11 +66,12 @@ class EbpfService {
                                                              const Clock* clock,
                                                              model::NameLimits limits);
 
-  // reportProcesses: registers `processes` for Rover `agent_id`; returns their ids in order.
+  // reportProcesses: registers `processes` for Rover `agent_id` (and their services and
+  // instances); returns their ids in order.
   absl::StatusOr<std::vector<std::string>> ReportProcesses(
       const std::string& agent_id, const std::vector<ReportedProcess>& processes);
 
-  // keepAlive: refreshes the processes and registers their services and instances.
+  // keepAlive: refreshes the processes and their services and instances.
   absl::Status KeepAlive(const std::string& agent_id,
                          const std::vector<ReportedProcess>& processes);
 
@@ -112,6 +113,9 @@ class EbpfService {
   EbpfService(storage::EbpfStore* store, storage::MetadataStore* metadata, const Clock* clock,
               model::NameLimits limits)
       : store_(store), metadata_(metadata), clock_(clock), limits_(limits) {}
+
+  // Creates or refreshes the services and instances the processes belong to.
+  absl::Status RegisterOwners(const std::vector<ReportedProcess>& processes);
 
   // Merges `reported` into the registry; returns the processes to write.
   std::vector<model::Process> Upsert(const std::string& agent_id,

@@ -76,6 +76,14 @@ TEST_F(EbpfServiceTest, ReportsReturnSpecIdsAndSurviveReload) {
               ::testing::ElementsAre("mesh-application"));
 }
 
+TEST_F(EbpfServiceTest, ReportRegistersServiceAndInstance) {
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("rover-only", "pod-1", "java", {})}).ok());
+  auto service = metadata_->GetService(model::ServiceId("rover-only"));
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE(service->has_value());
+  EXPECT_EQ(metadata_->ListInstances(model::ServiceId("rover-only"))->size(), 1u);
+}
+
 TEST_F(EbpfServiceTest, KeepAliveRegistersServiceAndInstance) {
   ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "pod-1", "java", {})}).ok());
   auto service = metadata_->GetService(model::ServiceId("svc"));
