@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   librocksdb-dev libyaml-cpp-dev libspdlog-dev libssl-dev
-  libcpp-httplib-dev nlohmann-json3-dev rapidjson-dev
+  libcpp-httplib-dev nlohmann-json3-dev rapidjson-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates
 )
@@ -16,6 +16,11 @@ packages=(
 if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
+  # `go tool pprof` reads the pprof exports back in tests/export.
+  packages+=(golang-go)
+  # The browser test of the web page (tests/web): headless Chromium driven by playwright-core,
+  # and a font for the page's text.
+  packages+=(chromium fonts-dejavu-core)
 fi
 
 missing=()

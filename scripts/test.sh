@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
-(cd tests/graphql/js && npm ci --no-audit --no-fund --loglevel=error)
+# The npm dependencies of the tests that run real JavaScript consumers (lockfiles committed).
+for dir in tests/graphql/js tests/export/js tests/web; do
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+done
 cmake -G Ninja -S . -B build -DSTACKHOUSE_WERROR=ON -DSTACKHOUSE_BUILD_TESTS=ON >/dev/null
 ninja -C build -j "$(nproc)"
 cd build

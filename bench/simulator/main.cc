@@ -3,6 +3,8 @@
 //
 //   stackhouse-sim java --agents 2 --run-for 60000          # Java agents: traffic + profiling
 //   stackhouse-sim java-load --snapshots 1000000 --streams 4 # snapshot ingest benchmark
+//   stackhouse-sim rover --processes 3 --run-for 60000       # SkyWalking Rover: eBPF profiling
+//   stackhouse-sim rover-load --messages 1000000 --streams 4 # eBPF stack ingest benchmark
 //
 // `stackhouse-sim <mode> --help` lists a mode's flags.
 #include <cstdio>
@@ -18,6 +20,10 @@ constexpr stackhouse::sim::Mode kModes[] = {
      stackhouse::sim::RunJavaMode},
     {"java-load", "send thread snapshots as fast as possible and print the ingest rate",
      stackhouse::sim::RunJavaLoadMode},
+    {"rover", "play SkyWalking Rover: process reports, task polling, On/Off-CPU stack uploads",
+     stackhouse::sim::RunRoverMode},
+    {"rover-load", "send eBPF stack messages as fast as possible and print the ingest rate",
+     stackhouse::sim::RunRoverLoadMode},
 };
 
 void PrintUsage(std::FILE* out) {

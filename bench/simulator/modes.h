@@ -44,4 +44,10 @@ int RunJavaMode(const std::vector<std::string>& args);
 // Sends thread snapshots as fast as possible and prints the rate (java_load_mode.cc).
 int RunJavaLoadMode(const std::vector<std::string>& args);
 
+// Plays one SkyWalking Rover: processes, task polling, stack uploads (rover_mode.cc).
+int RunRoverMode(const std::vector<std::string>& args);
+
+// Sends eBPF stack messages as fast as possible and prints the rate (rover_load_mode.cc).
+int RunRoverLoadMode(const std::vector<std::string>& args);
+
 }  // namespace stackhouse::sim

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "analysis/saturating.h"
 #include "common/status_macros.h"
 
 namespace stackhouse::analysis {
@@ -46,22 +47,6 @@ std::vector<uint32_t> FirstOfEachKeyInKeyOrder(absl::Span<const ThreadDump> dump
     if (i == 0 || entries[i].key != entries[i - 1].key) order.push_back(entries[i].index);
   }
   return order;
-}
-
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t sum;
-  if (__builtin_add_overflow(a, b, &sum)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return sum;
-}
-
-int64_t SaturatingSub(int64_t a, int64_t b) {
-  int64_t difference;
-  if (__builtin_sub_overflow(a, b, &difference)) {
-    return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return difference;
 }
 
 int32_t SaturateToInt32(int64_t value) {

@@ -3,10 +3,33 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "httplib.h"
 
 namespace stackhouse::http {
+
+namespace {
+
+// The parameters of the query string of `target` in order, repeated ones included (httplib's
+// own parse drops a repeated `key=value` pair, which loses positional parameters such as the
+// exports' start/end lists).
+std::multimap<std::string, std::string> QueryParams(const std::string& target) {
+  std::multimap<std::string, std::string> params;
+  const size_t question = target.find('?');
+  if (question == std::string::npos) return params;
+  for (absl::string_view pair :
+       absl::StrSplit(absl::string_view(target).substr(question + 1), '&', absl::SkipEmpty())) {
+    const size_t equals = pair.find('=');
+    std::string key(pair.substr(0, equals));
+    std::string value(equals == absl::string_view::npos ? "" : pair.substr(equals + 1));
+    params.emplace(httplib::detail::decode_url(key, true),
+                   httplib::detail::decode_url(value, true));
+  }
+  return params;
+}
+
+}  // namespace
 
 HttpResponse MethodNotAllowed() {
   return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}};
@@ -56,7 +79,8 @@ HttpServer::HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int thr
 void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
   auto route = routes_.find(req.path);
   std::string label_path = route == routes_.end() ? "other" : req.path;
-  HttpResponse response;
+  StreamingHttpResponse streaming;
+  HttpResponse& response = streaming.head;
   if (route == routes_.end()) {
     response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n", {}};
   } else {
@@ -64,13 +88,26 @@ void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
     request.method = req.method;
     request.path = req.path;
     request.body = req.body;
-    for (const auto& [key, value] : req.params) request.params.emplace(key, value);
+    request.params = QueryParams(req.target);
     request.header = [&req](const std::string& name) { return req.get_header_value(name); };
-    response = route->second(request);
+    streaming = route->second(request);
   }
   res.status = response.status;
   for (const auto& [name, value] : response.headers) res.set_header(name, value);
-  res.set_content(std::move(response.body), response.content_type.c_str());
+  if (streaming.body) {
+    // httplib calls the provider until the sink is done; ours writes everything in one call.
+    res.set_chunked_content_provider(
+        response.content_type,
+        [body = std::move(streaming.body)](size_t /*offset*/, httplib::DataSink& sink) {
+          const bool complete = body([&sink](absl::string_view chunk) {
+            return chunk.empty() || sink.write(chunk.data(), chunk.size());
+          });
+          if (complete) sink.done();
+          return complete;
+        });
+  } else {
+    res.set_content(std::move(response.body), response.content_type.c_str());
+  }
   metrics_
       ->GetCounter("stackhouse_http_requests_total", "HTTP requests by path, method and status",
                    {{"path", label_path}, {"method", req.method},
@@ -81,6 +118,12 @@ void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(const std::string& path, HttpHandler handler) {
+  routes_[path] = [handler = std::move(handler)](const HttpRequest& request) {
+    return StreamingHttpResponse{handler(request), nullptr};
+  };
+}
+
+void HttpServer::RouteStreaming(const std::string& path, StreamingHttpHandler handler) {
   routes_[path] = std::move(handler);
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/metrics.h"
 
 namespace httplib {
@@ -38,6 +39,25 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Passes the next piece of a streamed body to the client; false once the client is gone (the
+// producer should then stop).
+using BodyWriter = std::function<bool(absl::string_view chunk)>;
+
+// Produces a whole body through `write` and returns true; false aborts the response (the client
+// sees a chunked body without its end). Runs on the HTTP thread after the handler has returned,
+// so it must own (or share) everything it reads.
+using StreamedBody = std::function<bool(const BodyWriter& write)>;
+
+// What a streaming handler returns: the status and headers of `head`, then the output of
+// `body` sent with chunked transfer encoding, so that the whole output is never in memory at
+// once. Without `body`, `head` is sent as an ordinary response (e.g. an error).
+struct StreamingHttpResponse {
+  HttpResponse head;
+  StreamedBody body;
+};
+
+using StreamingHttpHandler = std::function<StreamingHttpResponse(const HttpRequest&)>;
+
 // The HTTP port (12800): routes exact paths to handlers on a thread pool, answers 404 for
 // unknown paths, counts requests in `stackhouse_http_requests_total`. Routes are added
 // before Start; Start and Stop are called from one thread; handlers run concurrently.
@@ -54,6 +74,9 @@ class HttpServer {
   // method makes no sense (see MethodNotAllowed).
   void Route(const std::string& path, HttpHandler handler);
 
+  // Routes `path` to a handler whose body may be streamed (see StreamingHttpResponse).
+  void RouteStreaming(const std::string& path, StreamingHttpHandler handler);
+
   // Binds host:port (port 0 = any) and serves on a background thread. Returns the bound
   // port, or Unavailable naming host and port when they cannot be bound.
   absl::StatusOr<int> Start(const std::string& host, int port);
@@ -66,7 +89,7 @@ class HttpServer {
 
   MetricsRegistry* const metrics_;
   std::unique_ptr<httplib::Server> server_;
-  std::map<std::string, HttpHandler> routes_;
+  std::map<std::string, StreamingHttpHandler> routes_;
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -69,10 +70,24 @@ struct StackAccumulator {
 
 }  // namespace
 
-absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
-                                         const std::vector<std::string>& schedule_ids,
-                                         const std::vector<EbpfTimeRange>& ranges,
-                                         bool by_duration) {
+std::vector<EbpfTimeRange> EbpfTimeRangesFromValue(const graphql::Value& ranges) {
+  std::vector<EbpfTimeRange> out;
+  if (ranges.kind() != graphql::Value::Kind::kList) return out;
+  for (const graphql::Value& r : ranges.list()) {
+    EbpfTimeRange range;
+    if (const auto* s = r.Find("start")) range.start_ms = s->int_value();
+    if (const auto* e = r.Find("end")) range.end_ms = e->int_value();
+    out.push_back(range);
+  }
+  return out;
+}
+
+absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
+                                            const std::vector<std::string>& schedule_ids,
+                                            const std::vector<EbpfTimeRange>& ranges,
+                                            bool by_duration) {
+  EbpfProfile profile;
+  profile.by_duration = by_duration;
   std::vector<analysis::EbpfTimeRange> requested;
   requested.reserve(ranges.size());
   for (const EbpfTimeRange& r : ranges) requested.push_back({r.start_ms, r.end_ms});
@@ -100,6 +115,11 @@ absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
       SH_RETURN_IF_ERROR(store.ScanSampleBlocks(
           distinct_schedules[s], window.start_ms, window.end_ms,
           [&](storage::EbpfSampleBlock& block) {
+            if (block.target_type() == model::EbpfTargetType::kOnCpu) {
+              profile.has_on_cpu_samples = true;
+            } else {
+              profile.has_off_cpu_samples = true;
+            }
             storage::StoredEbpfSample stored;
             while (status.ok() && block.Next(&stored)) {
               ++position;
@@ -150,9 +170,19 @@ absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
   std::vector<analysis::StackTotal> ordered;
   ordered.reserve(order.size());
   for (uint32_t id : order) ordered.push_back({id, totals[id].sum});
-  SH_ASSIGN_OR_RETURN(analysis::EbpfAnalysis merged,
-                      analysis::BuildEbpfTrees(ordered, stacks, *symbols));
+  SH_ASSIGN_OR_RETURN(profile.analysis, analysis::BuildEbpfTrees(ordered, stacks, *symbols));
+  profile.symbols = std::move(symbols);
+  return profile;
+}
 
+absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
+                                         const std::vector<std::string>& schedule_ids,
+                                         const std::vector<EbpfTimeRange>& ranges,
+                                         bool by_duration) {
+  SH_ASSIGN_OR_RETURN(EbpfProfile profile,
+                      LoadEbpfProfile(store, schedule_ids, ranges, by_duration));
+  const analysis::EbpfAnalysis& merged = profile.analysis;
+  const std::shared_ptr<const analysis::FrameTable>& symbols = profile.symbols;
   std::vector<Result> trees;
   trees.reserve(merged.trees.size());
   for (const analysis::EbpfTree& tree : merged.trees) {

@@ -1,12 +1,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/ebpf_stack_merge.h"
+#include "analysis/thread_dump.h"
 #include "graphql/resolver.h"
 #include "graphql/schema.h"
+#include "graphql/value.h"
 #include "storage/ebpf_store.h"
 
 namespace stackhouse::query {
@@ -17,11 +21,35 @@ struct EbpfTimeRange {
   int64_t end_ms = 0;
 };
 
-// analysisEBPFProfilingResult (graphql-protocol.md §5.7): reads the samples of `schedule_ids`
-// in the union of `ranges` (each sample once), resolves the distinct stacks and merges them
-// into `EBPFProfilingAnalyzation` trees. Values: dumpCount for On-CPU; for Off-CPU the
-// duration when `by_duration`, else the switch count. Errors: storage failures; samples whose
-// stack has expired are skipped.
+// The ranges of a `[EBPFProfilingAnalyzeTimeRange!]` argument (coerced), in order; none if
+// it is not a list.
+std::vector<EbpfTimeRange> EbpfTimeRangesFromValue(const graphql::Value& ranges);
+
+// The merged trees of some schedules' samples, as plain structs.
+struct EbpfProfile {
+  analysis::EbpfAnalysis analysis;
+  // The symbol names the trees' symbol ids refer to; shared so that results built from the
+  // profile can keep it alive.
+  std::shared_ptr<const analysis::FrameTable> symbols;
+  // What the values are: On-CPU samples count dumps (whatever the aggregate type); Off-CPU
+  // samples count nanoseconds off CPU when `by_duration`, else context switches.
+  bool by_duration = false;
+  bool has_on_cpu_samples = false;   // some samples read were On-CPU ones
+  bool has_off_cpu_samples = false;  // some samples read were Off-CPU ones
+};
+
+// The eBPF analysis (graphql-protocol.md §5.7): reads the samples of `schedule_ids` in the
+// union of `ranges` (each sample once), aggregating them per stack while reading, resolves the
+// distinct stacks and merges them into trees. Values: dumpCount for On-CPU; for Off-CPU the
+// duration when `by_duration`, else the switch count. Shared by analysisEBPFProfilingResult,
+// the exports and the diff. Errors: storage failures; samples whose stack has expired are
+// skipped.
+absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
+                                            const std::vector<std::string>& schedule_ids,
+                                            const std::vector<EbpfTimeRange>& ranges,
+                                            bool by_duration);
+
+// analysisEBPFProfilingResult: LoadEbpfProfile as an `EBPFProfilingAnalyzation`.
 absl::StatusOr<graphql::Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
                                                   const std::vector<std::string>& schedule_ids,
                                                   const std::vector<EbpfTimeRange>& ranges,

@@ -28,11 +28,7 @@ Result ProcessResult(const model::Process& p) {
 }
 
 std::vector<std::string> StringListArg(const Context& c, absl::string_view name) {
-  std::vector<std::string> out;
-  const graphql::Value& value = c.args().Get(name);
-  if (value.kind() != graphql::Value::Kind::kList) return out;
-  for (const graphql::Value& item : value.list()) out.push_back(item.string_value());
-  return out;
+  return StringsFromValue(c.args().Get(name));
 }
 
 std::optional<model::EbpfTargetType> TargetType(const std::string& name) {
@@ -192,19 +188,9 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   });
   builder->BindResolver("Query.analysisEBPFProfilingResult", [store](const Context& c)
                                                                  -> absl::StatusOr<Result> {
-    std::vector<std::string> schedules = StringListArg(c, "scheduleIdList");
-    std::vector<EbpfTimeRange> ranges;
-    const graphql::Value& list = c.args().Get("timeRanges");
-    if (list.kind() == graphql::Value::Kind::kList) {
-      for (const graphql::Value& r : list.list()) {
-        EbpfTimeRange range;
-        if (const auto* s = r.Find("start")) range.start_ms = s->int_value();
-        if (const auto* e = r.Find("end")) range.end_ms = e->int_value();
-        ranges.push_back(range);
-      }
-    }
     bool by_duration = StringArg(c, "aggregateType") == "DURATION";
-    return AnalyzeEbpfResult(*store, schedules, ranges, by_duration);
+    return AnalyzeEbpfResult(*store, StringListArg(c, "scheduleIdList"),
+                             EbpfTimeRangesFromValue(c.args().Get("timeRanges")), by_duration);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -31,9 +32,24 @@ struct TreeHolder {
 
 }  // namespace
 
-absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snapshots,
-                                             const std::vector<SegmentQuery>& queries,
-                                             int32_t max_snapshots) {
+std::vector<SegmentQuery> SegmentQueriesFromValue(const graphql::Value& queries) {
+  std::vector<SegmentQuery> out;
+  for (const graphql::Value& q : queries.list()) {
+    SegmentQuery query;
+    if (const graphql::Value* id = q.Find("segmentId")) query.segment_id = id->string_value();
+    if (const graphql::Value* range = q.Find("timeRange")) {
+      if (const graphql::Value* s = range->Find("start")) query.start_ms = s->int_value();
+      if (const graphql::Value* e = range->Find("end")) query.end_ms = e->int_value();
+    }
+    out.push_back(std::move(query));
+  }
+  return out;
+}
+
+absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
+                                              const std::vector<SegmentQuery>& queries,
+                                              int32_t max_snapshots) {
+  TraceProfile profile;
   // Each distinct segment's dumps, read once, in ascending sequence order.
   std::vector<std::string> segment_ids;
   std::vector<std::vector<storage::StoredDump>> segment_dumps;
@@ -47,6 +63,7 @@ absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snaps
       auto& dumps = segment_dumps.back();
       SH_RETURN_IF_ERROR(snapshots.ScanDumps(
           query.segment_id, [&dumps](const storage::StoredDump& d) { dumps.push_back(d); }));
+      if (dumps.empty()) profile.segments_without_dumps.push_back(query.segment_id);
     }
     analysis::QueryWindow window;
     window.segment_index = index;
@@ -94,9 +111,18 @@ absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snaps
                        static_cast<uint32_t>(slot->second)});
     }
   }
-  SH_ASSIGN_OR_RETURN(analysis::ProfileAnalysis analyzed,
+  SH_ASSIGN_OR_RETURN(profile.analysis,
                       analysis::AnalyzeThreadDumps(dumps, stacks, *frames, plan.tip));
+  profile.frames = std::move(frames);
+  return profile;
+}
 
+absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snapshots,
+                                             const std::vector<SegmentQuery>& queries,
+                                             int32_t max_snapshots) {
+  SH_ASSIGN_OR_RETURN(TraceProfile profile, LoadTraceProfile(snapshots, queries, max_snapshots));
+  const analysis::ProfileAnalysis& analyzed = profile.analysis;
+  const std::shared_ptr<const analysis::FrameTable>& frames = profile.frames;
   std::vector<Result> trees;
   trees.reserve(analyzed.trees.size());
   for (const analysis::ProfileTree& tree : analyzed.trees) {

@@ -1,12 +1,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/thread_dump.h"
+#include "analysis/thread_dump_merge.h"
 #include "graphql/resolver.h"
 #include "graphql/schema.h"
+#include "graphql/value.h"
 #include "storage/profile_store.h"
 
 namespace stackhouse::query {
@@ -18,10 +22,28 @@ struct SegmentQuery {
   int64_t end_ms = 0;
 };
 
-// getSegmentsProfileAnalyze (graphql-protocol.md §4.5): reads each queried segment's dumps
+// The queries of a `[SegmentProfileAnalyzeQuery!]!` argument (coerced), in order.
+std::vector<SegmentQuery> SegmentQueriesFromValue(const graphql::Value& queries);
+
+// The merged trees of some segments' dumps, as plain structs.
+struct TraceProfile {
+  analysis::ProfileAnalysis analysis;  // OAP's tip and the trees
+  // The code signatures the trees' frame ids refer to; shared so that results built from the
+  // profile can keep it alive.
+  std::shared_ptr<const analysis::FrameTable> frames;
+  // The queried segment ids that have no stored dump at all (each once, in query order).
+  std::vector<std::string> segments_without_dumps;
+};
+
+// The trace-profiling analysis (graphql-protocol.md §4.5): reads each queried segment's dumps
 // once, plans the fetch (at most `max_snapshots` per query, with OAP's tip), resolves the
-// distinct stacks from the dictionary and merges them into `ProfileAnalyzation` trees.
-// Errors: storage failures; a dump whose stack has expired is skipped.
+// distinct stacks from the dictionary and merges them. Shared by getSegmentsProfileAnalyze,
+// the exports and the diff. Errors: storage failures; a dump whose stack has expired is skipped.
+absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
+                                              const std::vector<SegmentQuery>& queries,
+                                              int32_t max_snapshots);
+
+// getSegmentsProfileAnalyze: LoadTraceProfile as a `ProfileAnalyzation`.
 absl::StatusOr<graphql::Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snapshots,
                                                       const std::vector<SegmentQuery>& queries,
                                                       int32_t max_snapshots);

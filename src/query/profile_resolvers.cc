@@ -262,17 +262,8 @@ void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
 
   builder->BindResolver("Query.getSegmentsProfileAnalyze", [deps](const Context& c)
                                                                -> absl::StatusOr<Result> {
-    std::vector<SegmentQuery> queries;
-    for (const graphql::Value& q : c.args().Get("queries").list()) {
-      SegmentQuery query;
-      if (const graphql::Value* id = q.Find("segmentId")) query.segment_id = id->string_value();
-      if (const graphql::Value* range = q.Find("timeRange")) {
-        if (const graphql::Value* s = range->Find("start")) query.start_ms = s->int_value();
-        if (const graphql::Value* e = range->Find("end")) query.end_ms = e->int_value();
-      }
-      queries.push_back(std::move(query));
-    }
-    return AnalyzeSegmentsResult(*deps.snapshots, queries,
+    return AnalyzeSegmentsResult(*deps.snapshots,
+                                 SegmentQueriesFromValue(c.args().Get("queries")),
                                  deps.config->query.max_analyze_snapshots);
   });
 }

@@ -35,6 +35,8 @@ struct QueryDeps {
 void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// Stackhouse's own fields (schema/stackhouse.graphqls): stackhouseDiff.
+void BindDiffResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 
 // SkyWalking's profiling query schema (the embedded *.graphqls) with every resolver bound.
 absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& deps);

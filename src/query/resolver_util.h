@@ -22,6 +22,17 @@ inline std::string StringArg(const graphql::ResolverContext& context, absl::stri
   return value.string_value();
 }
 
+// The strings of a list value (IDs given as integers in decimal); none if it is not a list.
+inline std::vector<std::string> StringsFromValue(const graphql::Value& value) {
+  std::vector<std::string> out;
+  if (value.kind() != graphql::Value::Kind::kList) return out;
+  for (const graphql::Value& item : value.list()) {
+    out.push_back(item.kind() == graphql::Value::Kind::kInt ? absl::StrCat(item.int_value())
+                                                             : item.string_value());
+  }
+  return out;
+}
+
 inline Result StringList(const std::vector<std::string>& values) {
   std::vector<Result> items;
   items.reserve(values.size());

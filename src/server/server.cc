@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/embedded_files.h"
 #include "common/logging.h"
+#include "export/export_handler.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -164,6 +165,15 @@ absl::Status Server::StartInternal() {
     http_server_->Route(absl::StrCat("/web/", name), serve);
     if (name == "index.html") http_server_->Route("/", serve);
   }
+  // Profile exports (export/export_handler.h): /export/trace and /export/ebpf.
+  auto exports = std::make_shared<const exporter::ExportHandler>(query::ProfileSources{
+      profile_store_.get(), ebpf_store_.get(), config_.query.max_analyze_snapshots});
+  http_server_->RouteStreaming("/export/trace", [exports](const http::HttpRequest& request) {
+    return exports->Trace(request);
+  });
+  http_server_->RouteStreaming("/export/ebpf", [exports](const http::HttpRequest& request) {
+    return exports->Ebpf(request);
+  });
   http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};

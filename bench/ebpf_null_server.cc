@@ -1,0 +1,110 @@
+// ebpf_null_server: the do-nothing baseline of the eBPF ingest benchmark (bench/ingest_bench.sh).
+// Serves `skywalking.v3.EBPFProfilingService` from the same generated code (sh_proto) and with the
+// same gRPC settings as Stackhouse (sync server, 50 MiB max receive size, gRPC's default
+// polling threads): `collectProfilingData` parses and discards every message and answers an
+// empty Commands, `queryTasks` answers an empty Commands. Prints "listening on <host>:<port>" on
+// stdout once ready, then `messages=N streams=M` at exit (SIGINT/SIGTERM).
+//
+//   ebpf_null_server [--address 127.0.0.1:0] [--threads 0]
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "ebpf/profiling/Profile.grpc.pb.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+
+namespace {
+
+// Stackhouse's default core.maxMessageSize (OAP's SW_CORE_GRPC_MAX_MESSAGE_SIZE).
+constexpr int kMaxMessageSize = 52'428'800;
+
+std::atomic<bool> stop_requested{false};
+
+void OnStopSignal(int) { stop_requested.store(true); }
+
+class NullProfilingService final : public skywalking::v3::EBPFProfilingService::Service {
+ public:
+  grpc::Status queryTasks(grpc::ServerContext* /*context*/,
+                          const skywalking::v3::EBPFProfilingTaskQuery* /*request*/,
+                          skywalking::v3::Commands* /*response*/) override {
+    return grpc::Status::OK;
+  }
+
+  grpc::Status collectProfilingData(grpc::ServerContext* context,
+                                    grpc::ServerReader<skywalking::v3::EBPFProfilingData>* reader,
+                                    skywalking::v3::Commands* /*response*/) override {
+    skywalking::v3::EBPFProfilingData message;
+    int64_t count = 0;
+    while (reader->Read(&message)) ++count;
+    messages_.fetch_add(count, std::memory_order_relaxed);
+    streams_.fetch_add(1, std::memory_order_relaxed);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    return grpc::Status::OK;
+  }
+
+  int64_t messages() const { return messages_.load(); }
+  int64_t streams() const { return streams_.load(); }
+
+ private:
+  std::atomic<int64_t> messages_{0};
+  std::atomic<int64_t> streams_{0};
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string address = "127.0.0.1:0";
+  int threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--address" && i + 1 < argc) {
+      address = argv[++i];
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "usage: ebpf_null_server [--address host:port] [--threads N]\n"
+                   "  --threads: gRPC sync-server MAX_POLLERS; 0 = gRPC's default (as "
+                   "Stackhouse's gRPCThreadPoolSize: 0)\n");
+      return 2;
+    }
+  }
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  NullProfilingService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageSize);
+  if (threads > 0) {
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, threads);
+  }
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "ebpf_null_server: cannot listen on %s\n", address.c_str());
+    return 1;
+  }
+  std::string host = address.substr(0, address.rfind(':'));
+  std::printf("listening on %s:%d\n", host.c_str(), port);
+  std::fflush(stdout);
+
+  while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  std::printf("messages=%lld streams=%lld\n", static_cast<long long>(service.messages()),
+              static_cast<long long>(service.streams()));
+  return 0;
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# eBPF stack ingest benchmark (issue 5): the rate at which Stackhouse takes EBPFProfilingData
+# messages over gRPC, against the rate a do-nothing server built from the same proto and gRPC
+# settings (bench/ebpf_null_server.cc) reaches with the same client in the same run.
+#
+# For every stream count K and repeat: start ebpf_null_server on a free loopback port, run
+# `stackhouse-sim rover-load` against it, stop it; start stackhouse with a fresh temporary data
+# directory on free loopback ports, run the same load, stop it. Prints each run (rate, client and
+# server CPU seconds), then per K the median rates and their ratio. Everything binds 127.0.0.1 and
+# every step is bounded by a timeout; temporary files are removed at exit.
+#
+#   bench/ingest_bench.sh [--build DIR] [--messages N] [--streams "2 4 8"] [--repeat R]
+#                         [--warmup N] [--depth D] [--stacks P] [--target-type ON_CPU|OFF_CPU]
+#                         [--coalesce true|false] [--keep]
+#
+# Needs the targets stackhouse, stackhouse-sim and ebpf_null_server built in DIR (default:
+# build). Goals: >= 200,000 msg/s and >= 80% of the null server's rate.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$repo/build
+messages=1000000
+streams="2 4 8"
+repeat=3
+warmup=20000
+depth=30
+stacks=500
+target=ON_CPU
+coalesce=true
+keep=false
+step_timeout=600
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --messages) messages=$2; shift 2 ;;
+    --streams) streams=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --depth) depth=$2; shift 2 ;;
+    --stacks) stacks=$2; shift 2 ;;
+    --target-type) target=$2; shift 2 ;;
+    --coalesce) coalesce=$2; shift 2 ;;
+    --keep) keep=true; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "ingest_bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+sim=$build/bench/simulator/stackhouse-sim
+null_server=$build/bench/ebpf_null_server
+stackhouse=$build/src/stackhouse
+for binary in "$sim" "$null_server" "$stackhouse"; do
+  [[ -x $binary ]] || { echo "ingest_bench.sh: $binary not built" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/ingest_bench.XXXXXX)
+server_pid=""
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ $keep == true ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# Waits until `file` has a line matching `pattern` (10 s at most); prints that line.
+wait_for_line() {
+  local file=$1 pattern=$2
+  for _ in $(seq 1 200); do
+    if grep -q -m1 "$pattern" "$file" 2>/dev/null; then grep -m1 "$pattern" "$file"; return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "ingest_bench.sh: server did not start; its output:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+# CPU seconds (user + system) the server process has used so far.
+server_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server_pid/stat"
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  timeout 30 tail --pid="$server_pid" -f /dev/null || kill -KILL "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# Both start a server in this shell (sets server_pid) and set `address` to its gRPC address.
+start_null() {
+  "$null_server" --address 127.0.0.1:0 >"$work/null.out" 2>&1 &
+  server_pid=$!
+  address=$(wait_for_line "$work/null.out" '^listening on' | awk '{ print $3 }')
+}
+
+start_stackhouse() {
+  local data=$1
+  SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 SW_CORE_REST_HOST=127.0.0.1 \
+    SW_CORE_REST_PORT=0 SW_STORAGE_DATA_DIR=$data \
+    "$stackhouse" --config "$repo/config/application.yml" >"$work/stackhouse.log" 2>&1 &
+  server_pid=$!
+  address=$(wait_for_line "$work/stackhouse.log" 'ready: gRPC on' |
+    sed -E 's/.*gRPC on ([0-9.]+:[0-9]+).*/\1/')
+}
+
+# Runs the load against `address`; prints "<rate> <client cpu s> <server cpu s>".
+run_load() {
+  local address=$1 k=$2 out
+  local flags=(--target "$address" --streams "$k" --depth "$depth" --stacks "$stacks"
+               --target-type "$target" --coalesce="$coalesce" --seed 1 --log-level warn)
+  if [[ $warmup -gt 0 ]]; then
+    timeout "$step_timeout" "$sim" rover-load "${flags[@]}" --messages "$warmup" >/dev/null
+  fi
+  local cpu_before; cpu_before=$(server_cpu)
+  out=$(timeout "$step_timeout" "$sim" rover-load "${flags[@]}" --messages "$messages")
+  local cpu_after; cpu_after=$(server_cpu)
+  echo "  $out" >&2
+  local rate client
+  rate=$(sed -E 's/.*rate=([0-9]+).*/\1/' <<<"$out")
+  client=$(sed -E 's/.*client_cpu=([0-9.]+).*/\1/' <<<"$out")
+  [[ $out == *" errors=0" ]] || { echo "ingest_bench.sh: the load had errors" >&2; exit 1; }
+  echo "$rate $client $(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+# The median of the numbers on stdin (space-separated).
+median() {
+  tr ' ' '\n' | sort -n |
+    awk '{ v[NR] = $1 }
+         END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+echo "ingest benchmark: $messages messages (+$warmup warm-up) of $depth symbols from" \
+  "$stacks stacks, target $target, coalesce $coalesce, streams: $streams," \
+  "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+summary=()
+for k in $streams; do
+  null_rates=()
+  real_rates=()
+  for r in $(seq 1 "$repeat"); do
+    start_null
+    echo "K=$k run $r: null server on $address" >&2
+    run_load "$address" "$k" >"$work/result"
+    read -r rate client server <"$work/result"
+    stop_server
+    null_rates+=("$rate")
+    printf 'K=%s run %s null       rate=%8s msg/s  client_cpu=%5ss  server_cpu=%5ss\n' \
+      "$k" "$r" "$rate" "$client" "$server"
+
+    start_stackhouse "$work/data-$k-$r"
+    echo "K=$k run $r: stackhouse on $address" >&2
+    run_load "$address" "$k" >"$work/result"
+    read -r rate client server <"$work/result"
+    stop_server
+    rm -rf "$work/data-$k-$r"
+    real_rates+=("$rate")
+    printf 'K=%s run %s stackhouse rate=%8s msg/s  client_cpu=%5ss  server_cpu=%5ss\n' \
+      "$k" "$r" "$rate" "$client" "$server"
+  done
+  null_median=$(echo "${null_rates[*]}" | median)
+  real_median=$(echo "${real_rates[*]}" | median)
+  ratio=$(awk -v a="$real_median" -v b="$null_median" 'BEGIN { printf "%.1f", 100 * a / b }')
+  summary+=("$(printf 'K=%-3s null=%8s msg/s  stackhouse=%8s msg/s  ratio=%5s%%' \
+    "$k" "$null_median" "$real_median" "$ratio")")
+done
+echo "medians:"
+printf '  %s\n' "${summary[@]}"

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ebpf/profiling/Process.grpc.pb.h"
+#include "ebpf/profiling/Profile.grpc.pb.h"
+#include "grpcpp/channel.h"
+
+namespace stackhouse::sim {
+
+// The skywalking.v3 calls SkyWalking Rover makes (grpc-protocol.md §4.4), each with a deadline of
+// `timeout_ms` and, when `token` is non-empty, the `authentication` metadata (Rover sends no
+// agent-version). Failures come back as absl::Status with gRPC's code and message; nothing is
+// logged here. Thread-compatible: use one client per thread.
+class RoverClient {
+ public:
+  RoverClient(const std::shared_ptr<grpc::Channel>& channel, std::string token, int64_t timeout_ms);
+
+  absl::StatusOr<skywalking::v3::EBPFReportProcessDownstream> ReportProcesses(
+      const skywalking::v3::EBPFProcessReportList& list);
+  absl::Status KeepAlive(const skywalking::v3::EBPFProcessPingPkgList& list);
+  absl::StatusOr<skywalking::v3::Commands> QueryTasks(
+      const skywalking::v3::EBPFProfilingTaskQuery& query);
+
+  // One collectProfilingData stream carrying `count` messages, the i-th being `next(i)` (which
+  // may return a reference it reuses: each message is serialized before the next call). With
+  // `coalesce`, writes carry gRPC's buffer hint so that the transport may batch several messages
+  // into one frame and syscall (as grpc-go's writer does for Rover); the last one is flushed.
+  absl::Status CollectProfilingData(
+      int64_t count, absl::FunctionRef<const skywalking::v3::EBPFProfilingData&(int64_t)> next,
+      bool coalesce = false);
+
+  absl::Status CollectProfilingData(const std::vector<skywalking::v3::EBPFProfilingData>& data);
+
+ private:
+  void Prepare(grpc::ClientContext* context) const;
+
+  std::string token_;
+  int64_t timeout_ms_;
+  std::unique_ptr<skywalking::v3::EBPFProcessService::Stub> process_;
+  std::unique_ptr<skywalking::v3::EBPFProfilingService::Stub> profiling_;
+};
+
+}  // namespace stackhouse::sim

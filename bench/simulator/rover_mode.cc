@@ -1,0 +1,133 @@
+// `stackhouse-sim rover`: one simulated SkyWalking Rover against one server until --run-for
+// elapses or SIGINT/SIGTERM arrives, then a one-line summary on stdout.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "simulator/grpc_util.h"
+#include "simulator/modes.h"
+#include "simulator/rover_agent.h"
+#include "simulator/rover_process.h"
+#include "simulator/stop_signal.h"
+
+namespace stackhouse::sim {
+namespace {
+
+// A version 4 UUID drawn from `rng`, so that --seed repeats it.
+std::string RandomUuid(Rng& rng) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t hi = (rng() & ~0xF000ull) | 0x4000ull;
+  uint64_t lo = (rng() & ~(0xC000ull << 48)) | (0x8000ull << 48);
+  std::string out;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
+    uint64_t word = i < 16 ? hi : lo;
+    out.push_back(kHex[(word >> (60 - 4 * (i % 16))) & 0xF]);
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunRoverMode(const std::vector<std::string>& args) {
+  CommonFlags common;
+  RoverDiscoveryOptions discovery;
+  RoverAgentOptions options;
+  int64_t processes = discovery.processes;
+  std::string app = "java";
+  int64_t run_for_ms = 0;
+  int64_t distinct = options.distinct_stacks;
+
+  FlagSet flags(
+      "stackhouse-sim rover [flags]\n\n"
+      "Plays one SkyWalking Rover (eBPF agent) on a Kubernetes node: reports the processes\n"
+      "it finds in the pods of one service (reportProcesses, keepAlive), polls profiling tasks\n"
+      "(queryTasks) and, while an ON_CPU or OFF_CPU task runs, streams sampled kernel and\n"
+      "user stacks every flush interval (collectProfilingData). Prints a summary on stdout:\n"
+      "  rover processes=3 registered=6 tasks=.. polls=.. uploads=.. messages=.. samples=.. "
+      "errors=..");
+  AddCommonFlags(&flags, &common);
+  flags.AddInt("processes", &processes,
+               "processes found; with --mesh, every second one is the previous pod's Envoy");
+  flags.AddString("service", &discovery.service,
+                  "k8s service of the pods; Rover reports it as <service>.<namespace>");
+  flags.AddString("namespace", &discovery.namespace_name, "namespace of the pods");
+  flags.AddString("app", &app, "application process kind: java or go");
+  flags.AddBool("mesh", &discovery.mesh,
+                "pods have an istio-proxy sidecar (MESH/MESH_DP entities); --mesh=false: none");
+  flags.AddBool("k8s-service", &discovery.k8s_service,
+                "pods belong to a k8s Service (K8S_SERVICE entities)");
+  flags.AddInt("heartbeat-interval", &options.heartbeat_interval_ms,
+               "ms between process reports/keepAlives (Rover: 20 s)");
+  flags.AddInt("check-interval", &options.check_interval_ms,
+               "ms between queryTasks calls (Rover: 10 s)");
+  flags.AddInt("flush-interval", &options.flush_interval_ms,
+               "ms between collectProfilingData uploads while tasks run (Rover: 5 s)");
+  flags.AddInt("run-for", &run_for_ms, "ms to run; 0 = until SIGINT/SIGTERM");
+  flags.AddInt("distinct-stacks", &distinct, "distinct stacks per process and target type");
+  flags.AddString("fake-task", &options.fake_task,
+                  "test aid: ON_CPU or OFF_CPU gives the first registered process a local 60 s "
+                  "task as if the server had sent it (the server does not know it)");
+  if (int code = ParseModeFlags(&flags, common, args); code >= 0) return code;
+  if (app == "java") {
+    discovery.app = ProcessKind::kJava;
+  } else if (app == "go") {
+    discovery.app = ProcessKind::kGo;
+  } else {
+    std::fprintf(stderr, "stackhouse-sim rover: --app must be java or go, not '%s'\n", app.c_str());
+    return 2;
+  }
+  if (processes < 1 || processes > 10'000 || options.heartbeat_interval_ms < 1 ||
+      options.check_interval_ms < 1 || options.flush_interval_ms < 1 || run_for_ms < 0 ||
+      distinct < 1 || discovery.service.empty() || discovery.namespace_name.empty() ||
+      (!discovery.mesh && !discovery.k8s_service) ||
+      !(options.fake_task.empty() || options.fake_task == "ON_CPU" ||
+        options.fake_task == "OFF_CPU")) {
+    std::fputs(
+        "stackhouse-sim rover: --processes must be within [1, 10000], intervals and "
+        "--distinct-stacks >= 1, --run-for >= 0, --service and --namespace non-empty, "
+        "--mesh or --k8s-service on, --fake-task empty, ON_CPU or OFF_CPU\n",
+        stderr);
+    return 2;
+  }
+  discovery.processes = static_cast<int>(processes);
+  options.token = common.token;
+  options.distinct_stacks = static_cast<int>(distinct);
+
+  InstallStopSignalHandlers();
+  const Clock& clock = SystemClock::Instance();
+  uint64_t seed = EffectiveSeed(common.seed);
+  Rng rng(seed);
+  std::string agent_id = RandomUuid(rng);
+  std::string host_ip = absl::StrCat("10.0.", std::uniform_int_distribution<int>(0, 15)(rng), ".",
+                                     std::uniform_int_distribution<int>(2, 254)(rng));
+  std::vector<RoverProcess> found = DiscoverProcesses(discovery, rng);
+  std::string service = absl::StrCat(discovery.service, ".", discovery.namespace_name);
+  GetLogger("sim")->info(
+      "rover {} on node {}: {} processes of service {} (service id {}.1) against {} (seed {})",
+      agent_id, host_ip, found.size(), service, absl::Base64Escape(service), common.target, seed);
+  for (const RoverProcess& p : found) {
+    GetLogger("sim")->info("  pid {} {} ({}) in pod {}, container {}", p.pid, p.exe,
+                           ProcessKindName(p.kind), p.pod, p.container);
+  }
+
+  RoverAgent rover(options, RoverProcessRegistry(std::move(found), agent_id, host_ip),
+                   DeriveSeed(seed, 1), MakeAgentChannel(common.target), &clock);
+  rover.Run(run_for_ms);
+
+  const RoverRunStats& stats = rover.stats();
+  std::printf("%s\n", absl::StrCat("rover processes=", rover.registry().processes().size(),
+                                   " registered=", rover.registry().registered(),
+                                   " tasks=", stats.tasks.size(), " polls=", stats.polls,
+                                   " uploads=", stats.uploads, " messages=", stats.messages,
+                                   " samples=", stats.samples, " errors=", stats.errors)
+                          .c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace stackhouse::sim

@@ -1,0 +1,667 @@
+// Real-browser test of the built-in web page (web/, served by the binary at "/").
+//
+// Starts the real server on free loopback ports with a temporary data directory, lets the agent
+// simulator play two Java agents of `demo-svc`, and drives Debian's headless Chromium with
+// playwright-core through what a person does: pick the service, create a trace-profiling task
+// from the form (and see a refusal), open the profiled traces, show a flame graph, hover a frame,
+// zoom into a frame, search, flip the orientation, download an export (and see a refused one),
+// compare two traces in the diff view; then, with the simulator also playing SkyWalking Rover
+// for the same service, create an eBPF On-CPU task (and see a refusal), show its schedules'
+// flame graph with kernel and user frames, and diff two halves of its time range (and see the
+// refusal of a diff of a trace profile against an eBPF one). Asserts on the text, element counts
+// and canvas content (frames hit-tested and pixels read through the page's test hooks), saves
+// screenshots, and measures the render and zoom times of a 100,000-node profile. Usage:
+//   node browser_test.mjs --server BIN --simulator BIN --config application.yml --artifacts DIR
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+// Rover reports the pods' service as <service>.<namespace>; the Java agents use the same name.
+const SERVICE = 'shop.default';
+const SERVICE_ID = `${Buffer.from(SERVICE).toString('base64')}.1`;
+const ENDPOINT = 'GET:/orders';
+
+function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
+    out[argv[i].slice(2)] = argv[i + 1];
+  }
+  for (const k of ['server', 'simulator', 'config', 'artifacts']) if (!out[k]) throw new Error(`missing --${k}`);
+  return out;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps: each prints "ok N - name" or "not ok N - name"; the first failure stops the test.
+
+let stepNo = 0;
+let passed = 0;
+async function step(name, fn) {
+  stepNo++;
+  const t0 = Date.now();
+  try {
+    const r = await fn();
+    passed++;
+    console.log(`ok ${stepNo} - ${name} (${Date.now() - t0} ms)`);
+    return r;
+  } catch (err) {
+    console.log(`not ok ${stepNo} - ${name}`);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const children = [];
+function start(name, command, argv, env) {
+  const log = fs.openSync(path.join(args.artifacts, `${name}.log`), 'w');
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  child.label = name;
+  children.push(child);
+  return child;
+}
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const done = await Promise.race([child.exited, sleep(10000).then(() => 'timeout')]);
+  if (done === 'timeout') {
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+let http = '';
+async function gql(query, variables = {}) {
+  const r = await fetch(`${http}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = await r.json();
+  if (body.errors) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join(' ')}`);
+  return body.data;
+}
+async function waitFor(what, fn, timeoutMs, intervalMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  fs.rmSync(args.artifacts, { recursive: true, force: true });
+  fs.mkdirSync(args.artifacts, { recursive: true });
+  const shot = (page, name, options = {}) => page.screenshot({ path: path.join(args.artifacts, `${name}.png`), ...options });
+
+  await step('tools are installed: chromium, the server and the simulator', () => {
+    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/install-deps.sh --test)`);
+    assert.ok(fs.existsSync(args.server), `server binary missing: ${args.server}`);
+    assert.ok(fs.existsSync(args.simulator), `simulator binary missing: ${args.simulator}`);
+  });
+
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'stackhouse-web-test-'));
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  http = `http://127.0.0.1:${httpPort}`;
+  let browser = null;
+  try {
+    const server = await step('the server starts on free ports with an empty data directory', async () => {
+      const s = start('server', args.server, ['--config', args.config], {
+        SW_CORE_GRPC_HOST: '127.0.0.1',
+        SW_CORE_GRPC_PORT: String(grpcPort),
+        SW_CORE_REST_HOST: '127.0.0.1',
+        SW_CORE_REST_PORT: String(httpPort),
+        SW_STORAGE_DATA_DIR: path.join(temp, 'data'),
+        SW_CORE_SHUTDOWN_GRACE_PERIOD: '2',
+      });
+      await waitFor('/healthz', async () => {
+        if (s.exitCode !== null) throw new Error(`the server exited with ${s.exitCode}; see server.log`);
+        const r = await fetch(`${http}/healthz`);
+        return r.status === 200;
+      }, 30000, 100);
+      return s;
+    });
+
+    await step(`the simulator plays two Java agents and a Rover with two processes of ${SERVICE}`, async () => {
+      start('simulator-java', args.simulator, ['java', '--target', `127.0.0.1:${grpcPort}`, '--service', SERVICE, '--agents', '2',
+        '--poll-interval', '500', '--run-for', '240000', '--seed', '7', '--request-rate', '8']);
+      start('simulator-rover', args.simulator, ['rover', '--target', `127.0.0.1:${grpcPort}`, '--service', 'shop', '--namespace', 'default',
+        '--processes', '2', '--mesh=false', '--heartbeat-interval', '1000', '--check-interval', '500', '--flush-interval', '1000',
+        '--run-for', '240000', '--seed', '3']);
+      await waitFor(`${SERVICE} in listServices`, async () => (await gql('{ listServices { id name } }')).listServices.some((s) => s.id === SERVICE_ID), 30000);
+      await waitFor('processes that can be profiled', async () =>
+        (await gql(`query($s: ID!) { queryPrepareCreateEBPFProfilingTaskData(serviceId: $s) { couldProfiling } }`, { s: SERVICE_ID }))
+          .queryPrepareCreateEBPFProfilingTaskData.couldProfiling, 30000);
+    });
+
+    browser = await step('headless chromium starts (playwright-core, fresh profile)', async () => {
+      const profile = fs.mkdtempSync(path.join(temp, 'chromium-'));
+      return chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1440, height: 1000 },
+        acceptDownloads: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync'],
+      });
+    });
+    const page = browser.pages()[0] || (await browser.newPage());
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') fs.appendFileSync(path.join(args.artifacts, 'console.log'), `${m.text()}\n`);
+    });
+    page.setDefaultTimeout(20000);
+
+    await step('the page loads from the binary and lists the service', async () => {
+      await page.goto(`${http}/`);
+      await page.waitForSelector('body[data-ready=true]');
+      assert.equal(await page.title(), 'Stackhouse');
+      const options = await page.$$eval('#service-select option', (os) => os.map((o) => o.textContent));
+      assert.ok(options.includes(SERVICE), `services offered: ${options}`);
+      await page.selectOption('#service-select', SERVICE_ID);
+      await page.waitForSelector('#trace-task-list li');
+      assert.match(await page.textContent('#trace-task-list'), /No trace-profiling task/);
+      assert.match(await page.textContent('#ebpf-task-list'), /No eBPF profiling task/);
+    });
+
+    await step('a trace-profiling task is created from the form; an overlapping one is refused with the server\'s reason', async () => {
+      await page.click('#trace-create summary');
+      await page.fill('#trace-form [name=endpointName]', ENDPOINT);
+      await page.selectOption('#trace-form [name=duration]', '5');
+      await page.fill('#trace-form [name=minDurationThreshold]', '200');
+      await page.selectOption('#trace-form [name=dumpPeriod]', '10');
+      await page.fill('#trace-form [name=maxSamplingCount]', '9');
+      await page.click('#trace-form button[type=submit]');
+      await page.waitForFunction(() => /Created task|Refused|HTTP/.test(document.querySelector('#trace-form-message').textContent));
+      assert.match(await page.textContent('#trace-form-message'), /^Created task \d+_/);
+      assert.equal(await page.locator('#trace-task-list .task').count(), 1);
+      assert.match(await page.textContent('#trace-task-list .task'), /GET:\/orders.*running/s);
+      await page.click('#trace-form button[type=submit]');
+      await page.waitForFunction(() => /Refused/.test(document.querySelector('#trace-form-message').textContent));
+      assert.match(await page.textContent('#trace-form-message'), /Refused: current service already has monitor task execute at this time/);
+      assert.equal(await page.locator('#trace-task-list .task').count(), 1);
+      await shot(page, '01-task-created');
+    });
+
+    const taskId = (await gql(`{ getProfileTaskList(serviceId: "${SERVICE_ID}") { id } }`)).getProfileTaskList[0].id;
+    await step('the agents pick the task up and profiled traces arrive', async () => {
+      await waitFor('4 profiled traces, the first two with 8 thread dumps or more', async () => {
+        const segs = (await gql(`query($t: ID!) { getProfileTaskSegments(taskID: $t) { spans { segmentId startTime endTime profiled } } }`, { t: taskId })).getProfileTaskSegments;
+        if (segs.length < 4) return false;
+        // The first two traces (the page lists them in this order) must have 8 dumps or more.
+        for (const seg of segs.slice(0, 2)) {
+          const s = seg.spans[0];
+          const a = await gql(`query($q: [SegmentProfileAnalyzeQuery!]!) { getSegmentsProfileAnalyze(queries: $q) { trees { elements { id count } } } }`,
+            { q: [{ segmentId: s.segmentId, timeRange: { start: Math.min(...seg.spans.map((x) => Number(x.startTime))), end: Math.max(...seg.spans.map((x) => Number(x.endTime))) } }] });
+          const dumps = a.getSegmentsProfileAnalyze.trees.reduce((n, t) => n + t.elements[0].count, 0);
+          if (dumps < 8) return false;
+        }
+        return true;
+      }, 90000, 1000);
+    });
+
+    await step('the task shows its logs and its profiled traces; a trace shows its spans', async () => {
+      await page.click('#trace-task-list .task-open');
+      await page.waitForSelector('#picker:not([hidden])');
+      await page.click('#picker-refresh');
+      await page.waitForFunction(() => document.querySelectorAll('#trace-table tr.trace-row').length >= 4);
+      await page.waitForFunction(() => /2 instances notified/.test(document.querySelector('#trace-task-list .logs summary').textContent));
+      assert.match(await page.textContent('#picker-title'), /Profiled traces of GET:\/orders/);
+      await page.click('#trace-table tr.trace-row >> nth=0');
+      await page.waitForSelector('#span-box .range-option');
+      const options = await page.locator('#span-box .range-option').allTextContents();
+      assert.match(options[0], /Whole segment/);
+      assert.ok(options.some((o) => /Entry\s+GET:\/orders/.test(o)), `span list: ${options.join(' | ')}`);
+      assert.ok(options.some((o) => /profiled/.test(o)));
+      assert.ok(await page.isChecked('#span-box .range-option >> nth=0 >> input'));
+      assert.match(await page.textContent('#selection-summary'), /Selection: GET:\/orders: trace of .*whole segment/);
+    });
+
+    const hook = (expr, arg) => page.evaluate(expr, arg);
+    await step('the flame graph of the segment is drawn, with a top-frames table', async () => {
+      await page.click('#analyze-button');
+      await page.waitForFunction(() => window.stackhouse.flame.graph.tree !== null);
+      const info = await hook(() => {
+        const g = window.stackhouse.flame.graph;
+        return { n: g.tree.n, root: g.tree.name(0), rootTotal: g.tree.total[0], width: g.canvas.width, height: g.canvas.height, drawn: g.visibleCount };
+      });
+      assert.equal(info.root, 'all threads');
+      assert.ok(info.n > 30, `a real merged Java stack has more than 30 frames, got ${info.n}`);
+      assert.ok(info.rootTotal > 1, `more than one dump, got ${info.rootTotal}`);
+      assert.ok(info.width > 500 && info.height > 300, `canvas ${info.width}x${info.height}`);
+      assert.match(await page.textContent('#flame-title'), /GET:\/orders: trace of/);
+      assert.match(await page.textContent('#flame-view .render-info'), /frames, \d+ drawn/);
+      const rows = await page.locator('#top-frames tbody tr').count();
+      assert.ok(rows >= 2, `top frames rows: ${rows}`);
+      assert.match(await page.textContent('#top-frames thead'), /Self.*Total.*Self duration/s);
+      // The frames' canvas hit-testing agrees with where they are drawn.
+      const rect = await hook(() => window.stackhouse.frameRect('java.lang.Thread.run'));
+      assert.ok(rect, 'java.lang.Thread.run is drawn');
+      const hit = await hook(({ x, y }) => {
+        const g = window.stackhouse.flame.graph;
+        const c = g.canvas.getBoundingClientRect();
+        return g.nodeAt(x - c.left, y - c.top);
+      }, rect);
+      assert.equal(hit, rect.index);
+      // Hover: the tooltip names the frame with its total and self (samples, duration, %).
+      await page.mouse.move(rect.x, rect.y);
+      await page.waitForSelector('#flame-view .flame-tooltip:not([hidden])');
+      const tip = await page.textContent('#flame-view .flame-tooltip');
+      assert.match(tip, /java\.lang\.Thread\.run/);
+      assert.match(tip, /samples\s*[\d,]+ \(100(\.0)?%\)/);
+      assert.match(tip, /duration/);
+      await shot(page, '02-flame-graph-tooltip');
+      await page.mouse.move(5, 5);
+    });
+
+    const zoom = await step('clicking a frame zooms into it; reset zooms out', async () => {
+      const rect = await hook(() => window.stackhouse.frameRect('OrderController'));
+      assert.ok(rect, 'the controller frame is drawn');
+      await hook(() => window.stackhouse.measureRaster(true));
+      await page.mouse.click(rect.x, rect.y);
+      assert.equal(await hook(() => window.stackhouse.zoomedName()), rect.name);
+      const after = await hook(() => {
+        const g = window.stackhouse.flame.graph;
+        return { ms: g.lastRenderMs, rect: g.rectOf(g.zoom), width: g.viewGeometry.width };
+      });
+      // The zoomed frame now spans the whole width.
+      assert.equal(Math.round(after.rect.x), 0);
+      assert.ok(Math.abs(after.rect.w - after.width) < 0.5);
+      assert.match(await page.textContent('#flame-view .zoom-info'), /Zoomed into .*OrderController/);
+      assert.ok(await page.isEnabled('#flame-view .reset'));
+      await hook(() => window.scrollTo(0, 0));
+      await shot(page, '03-zoomed');
+      await page.click('#flame-view .reset');
+      assert.equal(await hook(() => window.stackhouse.zoomedName()), 'all threads');
+      assert.ok(await page.isDisabled('#flame-view .reset'));
+      await hook(() => window.stackhouse.measureRaster(false));
+      return after.ms;
+    });
+
+    await step('search highlights the matching frames and gives their share of the total', async () => {
+      await page.fill('#flame-view .search', 'jdbc');
+      await page.press('#flame-view .search', 'Enter');
+      const text = await page.textContent('#flame-view .match-info');
+      const m = /^(\d+) frames \((\d+) symbols\) match · ([\d.]+)% of total$/.exec(text);
+      assert.ok(m, `match info: ${text}`);
+      assert.ok(Number(m[1]) > 0 && Number(m[3]) > 0 && Number(m[3]) <= 100, text);
+      // The same share computed here from the tree: matched frames without a matched ancestor.
+      const expected = await hook(() => {
+        const t = window.stackhouse.flame.graph.tree;
+        let v = 0;
+        for (let i = 1; i < t.n; ) {
+          if (/jdbc/i.test(t.name(i))) {
+            v += t.total[i];
+            i = t.end[i];
+          } else i++;
+        }
+        return (100 * v) / t.total[0];
+      });
+      assert.ok(Math.abs(expected - Number(m[3])) < 0.051, `share ${m[3]} vs ${expected}`);
+      // A matched frame is painted in the highlight colour, a non-matched one is not.
+      const pixel = (name) => hook((n) => {
+        const r = window.stackhouse.frameRect(n);
+        const g = window.stackhouse.flame.graph;
+        const c = g.canvas.getBoundingClientRect();
+        const dpr = window.devicePixelRatio || 1;
+        const d = g.ctx.getImageData(Math.round((r.x - c.left - r.width / 2 + 1.5) * dpr), Math.round((r.y - c.top - 7) * dpr), 1, 1).data;
+        return [d[0], d[1], d[2]];
+      }, name);
+      const [r1, g1, b1] = await pixel('JdbcTemplate');
+      assert.ok(r1 > 200 && b1 > 200 && g1 < 140, `highlight colour of a match: ${[r1, g1, b1]}`);
+      const [r2, g2, b2] = await pixel('java.lang.Thread.run');
+      assert.ok(!(r2 > 200 && b2 > 200 && g2 < 140), `a frame that does not match is not highlighted: ${[r2, g2, b2]}`);
+      await hook(() => window.scrollTo(0, 0));
+      await shot(page, '04-search');
+      // A bad regular expression is reported, not thrown.
+      await page.fill('#flame-view .search', '/(/');
+      await page.press('#flame-view .search', 'Enter');
+      assert.match(await page.textContent('#flame-view .match-info'), /invalid regular expression/);
+      await page.fill('#flame-view .search', '');
+      await page.press('#flame-view .search', 'Enter');
+      assert.equal(await page.textContent('#flame-view .match-info'), '');
+    });
+
+    await step('the flame orientation puts the root at the bottom; icicle back at the top', async () => {
+      await page.click('#flame-view [data-orientation=flame]');
+      let root = await hook(() => {
+        const g = window.stackhouse.flame.graph;
+        return { y: g.rectOf(0).y, h: g.viewGeometry.height };
+      });
+      assert.equal(root.y, root.h - 18);
+      await page.click('#flame-view [data-orientation=icicle]');
+      root = await hook(() => window.stackhouse.flame.graph.rectOf(0).y);
+      assert.equal(root, 0);
+    });
+
+    await step('a top frame\'s row searches it in the graph', async () => {
+      const name = await page.getAttribute('#top-frames tbody tr >> nth=0', 'data-name');
+      await page.click('#top-frames tbody tr >> nth=0');
+      assert.equal(await page.inputValue('#flame-view .search'), name);
+      assert.match(await page.textContent('#flame-view .match-info'), /match/);
+      await page.fill('#flame-view .search', '');
+      await page.press('#flame-view .search', 'Enter');
+    });
+
+    await step('downloads: the export links of the selection work; a refused export shows the server\'s message', async () => {
+      const href = await page.getAttribute('#download-pprof', 'href');
+      assert.match(href, /^\/export\/trace\?format=pprof&segmentId=[^&]+&start=\d+&end=\d+$/);
+      assert.match(await page.getAttribute('#download-folded', 'href'), /format=folded/);
+      assert.match(await page.getAttribute('#download-speedscope', 'href'), /format=speedscope/);
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#download-pprof')]);
+      const file = path.join(args.artifacts, 'profile.pb.gz');
+      await download.saveAs(file);
+      const bytes = fs.readFileSync(file);
+      assert.ok(bytes.length > 20 && bytes[0] === 0x1f && bytes[1] === 0x8b, 'the pprof download is gzipped');
+      const [folded] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#download-folded')]);
+      const foldedFile = path.join(args.artifacts, 'profile.folded.txt');
+      await folded.saveAs(foldedFile);
+      assert.match(fs.readFileSync(foldedFile, 'utf8'), /java\.lang\.Thread\.run[^\n]*;[^\n]* \d+\n/);
+      // A format that does not exist: the server's 4xx text appears on the page.
+      await page.evaluate(() => {
+        const a = document.querySelector('#download-speedscope');
+        a.setAttribute('href', a.getAttribute('href').replace('format=speedscope', 'format=nope'));
+      });
+      await page.click('#download-speedscope');
+      await page.waitForFunction(() => /Download speedscope: HTTP 4\d\d: /.test(document.querySelector('#errors').textContent));
+      assert.match(await page.textContent('#errors'), /nope/);
+      await hook(() => window.scrollTo(0, 0));
+      await shot(page, '05-refused-export');
+      await page.click('#errors .close');
+    });
+
+    await step('diff view: two traces compared, coloured by the change in share, with gains and losses', async () => {
+      await page.click('#trace-table tr.trace-row >> nth=0');
+      await page.click('#set-baseline');
+      await page.click('#trace-table tr.trace-row >> nth=1');
+      await page.click('#set-comparison');
+      assert.match(await page.textContent('#tab-diff'), /2\/2/);
+      await page.click('#tab-diff');
+      assert.notEqual(await page.textContent('#baseline-label'), 'not set');
+      assert.notEqual(await page.textContent('#comparison-label'), 'not set');
+      await page.click('#compare-button');
+      await page.waitForFunction(() => window.stackhouse.diff.graph.tree !== null || document.querySelector('#errors').textContent !== '');
+      assert.equal(await page.textContent('#errors'), '', 'no error');
+      const summary = await page.textContent('#diff-summary');
+      assert.match(summary, /^Baseline total \d+ samples?, comparison total \d+ samples? · \d+ frames$/);
+      const d = await hook(() => {
+        const g = window.stackhouse.diff.graph;
+        const m = g.tree.metrics;
+        let grew = 0;
+        let shrank = 0;
+        for (let i = 1; i < g.tree.n; i++) {
+          if (m.shareDelta[i] > 0) grew++;
+          if (m.shareDelta[i] < 0) shrank++;
+        }
+        return { n: g.tree.n, grew, shrank, mode: g.colourMode };
+      });
+      assert.equal(d.mode, 'diff');
+      assert.ok(d.n > 30 && d.grew > 0 && d.shrank > 0, JSON.stringify(d));
+      assert.ok((await page.locator('#diff-gains tbody tr.diff-row').count()) > 0);
+      assert.ok((await page.locator('#diff-losses tbody tr.diff-row').count()) > 0);
+      // The frame whose share grew most is painted red, the one that shrank most blue (the
+      // widest drawn of each, read back from the canvas).
+      const painted = await hook(() => {
+        const g = window.stackhouse.diff.graph;
+        const t = g.tree;
+        const delta = t.metrics.shareDelta;
+        let up = -1;
+        let down = -1;
+        for (let i = 1; i < t.n; i++) {
+          const r = g.rectOf(i);
+          if (!r || r.w < 4) continue;
+          if (delta[i] > 0 && (up < 0 || delta[i] > delta[up])) up = i;
+          if (delta[i] < 0 && (down < 0 || delta[i] < delta[down])) down = i;
+        }
+        const dpr = window.devicePixelRatio || 1;
+        const colour = (i) => {
+          const r = g.rectOf(i);
+          const p = g.ctx.getImageData(Math.round((Math.max(r.x, 0) + 1.5) * dpr), Math.round((r.y + 1.5) * dpr), 1, 1).data;
+          return [p[0], p[1], p[2]];
+        };
+        const c = g.canvas.getBoundingClientRect();
+        const r = g.rectOf(up);
+        return { red: colour(up), blue: colour(down), upName: t.name(up), at: { x: c.left + r.x + r.w / 2, y: c.top + r.y + r.h / 2 } };
+      });
+      assert.ok(painted.red[0] > painted.red[2] + 30, `a gain is red: ${painted.red}`);
+      assert.ok(painted.blue[2] > painted.blue[0] + 30, `a loss is blue: ${painted.blue}`);
+      // The tables show the largest changes of self share, signed.
+      assert.match(await page.textContent('#diff-gains tbody tr.diff-row >> nth=0'), /\+[\d.]+ pp/);
+      assert.match(await page.textContent('#diff-losses tbody tr.diff-row >> nth=0'), /-[\d.]+ pp/);
+      // Tooltip of a diff frame.
+      const rect = await hook((n) => window.stackhouse.diffFrameRect(n), painted.upName);
+      await page.mouse.move(rect.x, rect.y);
+      await page.waitForSelector('#diff-view .flame-tooltip:not([hidden])');
+      assert.match(await page.textContent('#diff-view .flame-tooltip'), /baseline.*comparison.*change in share: [+-]?[\d.]+ pp/s);
+      await shot(page, '06-diff');
+      await page.mouse.move(5, 5);
+      await page.click('#tab-flame');
+    });
+
+    await step('eBPF: an On-CPU task is created from the form; a too-short one is refused with the server\'s reason', async () => {
+      await page.click('#ebpf-create summary');
+      await page.waitForFunction(() => document.querySelector('#ebpf-prepare').textContent !== '…');
+      assert.match(await page.textContent('#ebpf-prepare'), /Rover reports processes of this service that can be profiled/);
+      const labels = await page.locator('#ebpf-labels label').allTextContents();
+      assert.ok(labels.some((l) => l.trim() === 'k8s-service'), `process labels offered: ${labels}`);
+      await page.selectOption('#ebpf-form [name=targetType]', 'ON_CPU');
+      await page.fill('#ebpf-form [name=duration]', '30');
+      await page.click('#ebpf-form button[type=submit]');
+      await page.waitForFunction(() => /Refused|Created|HTTP/.test(document.querySelector('#ebpf-form-message').textContent));
+      assert.match(await page.textContent('#ebpf-form-message'), /Refused: the fixed time duration must be greater than or equals 60s/);
+      await page.check('#ebpf-labels input[value=k8s-service]');
+      await page.fill('#ebpf-form [name=duration]', '180');
+      await page.click('#ebpf-form button[type=submit]');
+      await page.waitForFunction(() => /Created/.test(document.querySelector('#ebpf-form-message').textContent));
+      await page.waitForSelector('#ebpf-task-list .task');
+      assert.match(await page.textContent('#ebpf-task-list .task'), /ON_CPU: k8s-service.*running/s);
+      await hook(() => window.scrollTo(0, 0));
+      await shot(page, '07-ebpf-task-created');
+    });
+
+    const ebpfTaskId = (await gql(`query($s: ID) { queryEBPFProfilingTasks(serviceId: $s) { taskId } }`, { s: SERVICE_ID })).queryEBPFProfilingTasks[0].taskId;
+    await step('Rover picks the task up and uploads stacks for 6 s', async () => {
+      await waitFor('schedules spanning 6 s with samples', async () => {
+        const schedules = (await gql(`query($t: ID!) { queryEBPFProfilingSchedules(taskId: $t) { scheduleId startTime endTime } }`, { t: ebpfTaskId })).queryEBPFProfilingSchedules;
+        if (schedules.length < 2) return false;
+        const start = Math.min(...schedules.map((x) => Number(x.startTime)));
+        const end = Math.max(...schedules.map((x) => Number(x.endTime)));
+        if (end - start < 6000) return false;
+        const a = await gql(`query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) { trees { elements { id } } } }`,
+          { ids: schedules.map((x) => x.scheduleId), r: [{ start, end }] });
+        return a.analysisEBPFProfilingResult.trees.length > 0;
+      }, 90000, 1000);
+    });
+
+    let ebpfRange;
+    await step('eBPF: the task\'s schedules and their flame graph, kernel and user frames in distinct colours', async () => {
+      await page.click('#ebpf-task-list .task-open');
+      await page.waitForSelector('#ebpf-picker:not([hidden])');
+      await page.click('#picker-refresh');
+      await page.waitForFunction(() => document.querySelectorAll('#schedule-table tr.schedule-row').length >= 2);
+      assert.match(await page.textContent('#picker-title'), /Schedules of the ON_CPU task \(k8s-service\)/);
+      assert.equal(await page.locator('#schedule-table tr.schedule-row input:checked').count(), await page.locator('#schedule-table tr.schedule-row').count());
+      assert.match(await page.textContent('#schedule-table tbody'), /java.*shop-.*k8s-service/s);
+      assert.ok(await page.isHidden('#aggregate-label'), 'ON_CPU has no aggregate choice');
+      assert.match(await page.textContent('#selection-summary'), /Selection: ON_CPU 2 schedules, /);
+      ebpfRange = await hook(() => window.stackhouse.state.ebpfRange);
+      await page.click('#analyze-button');
+      await page.waitForFunction(() => window.stackhouse.flame.graph.tree?.name(0) === 'all processes');
+      const kinds = await hook(() => {
+        const g = window.stackhouse.flame.graph;
+        const t = g.tree;
+        const widest = (kind) => {
+          let k = -1;
+          for (let i = 1; i < t.n; i++) if (t.kind[i] === kind && g.rectOf(i) && g.rectOf(i).w >= 4 && (k < 0 || t.total[i] > t.total[k])) k = i;
+          return k;
+        };
+        const kernel = widest(1);
+        const user = widest(2);
+        const dpr = window.devicePixelRatio || 1;
+        const colour = (i) => {
+          const r = g.rectOf(i);
+          const p = g.ctx.getImageData(Math.round((Math.max(r.x, 0) + 1.5) * dpr), Math.round((r.y + 1.5) * dpr), 1, 1).data;
+          return [p[0], p[1], p[2]];
+        };
+        return { n: t.n, kernel: kernel > 0 ? t.name(kernel) : null, user: user > 0 ? t.name(user) : null,
+          kernelColour: kernel > 0 ? colour(kernel) : null, userColour: user > 0 ? colour(user) : null };
+      });
+      assert.ok(kinds.n > 50, `frames: ${kinds.n}`);
+      assert.ok(kinds.kernel && kinds.user, `kernel and user frames drawn: ${JSON.stringify(kinds)}`);
+      assert.ok(kinds.kernelColour[2] > kinds.kernelColour[0], `kernel frames are cool: ${kinds.kernelColour}`);
+      assert.ok(kinds.userColour[0] > kinds.userColour[2], `user frames are warm: ${kinds.userColour}`);
+      const rect = await hook((n) => window.stackhouse.frameRect(n), kinds.kernel);
+      await page.mouse.move(rect.x, rect.y);
+      await page.waitForSelector('#flame-view .flame-tooltip:not([hidden])');
+      const tip = await page.textContent('#flame-view .flame-tooltip');
+      assert.match(tip, /kernel space/);
+      assert.match(tip, /sample count\s*[\d,]+ samples? \([\d.]+%\)/);
+      assert.match(await page.textContent('#flame-view .legend'), /kernel frame/);
+      await shot(page, '08-ebpf-flame-graph');
+      await page.mouse.move(5, 5);
+      const href = await page.getAttribute('#download-pprof', 'href');
+      assert.match(href, /^\/export\/ebpf\?format=pprof(&scheduleId=[0-9a-f]+){2}&start=\d+&end=\d+&aggregateType=COUNT$/);
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#download-pprof')]);
+      const file = path.join(args.artifacts, 'ebpf.pb.gz');
+      await download.saveAs(file);
+      const bytes = fs.readFileSync(file);
+      assert.ok(bytes.length > 20 && bytes[0] === 0x1f && bytes[1] === 0x8b, 'the eBPF pprof download is gzipped');
+    });
+
+    await step('diff of an eBPF selection against a trace selection: the server\'s refusal is shown', async () => {
+      await page.click('#set-baseline');
+      await page.click('#tab-diff');
+      await page.click('#compare-button');
+      await page.waitForFunction(() => /^Diff: /.test(document.querySelector('#errors').textContent));
+      const text = await page.textContent('#errors');
+      assert.ok(text.length > 10, text);
+      assert.match(await page.textContent('#diff-view .empty'), /The diff failed/);
+      await page.click('#errors .close');
+    });
+
+    await step('eBPF diff: the first half of the time range against the second half', async () => {
+      const local = (ms) => hook((t) => {
+        const d = new Date(t);
+        const p = (n) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+      }, ms);
+      const mid = Math.floor((ebpfRange.start + ebpfRange.end) / 2000) * 1000;
+      await page.click('#tab-flame');
+      await page.fill('#ebpf-from', await local(ebpfRange.start));
+      await page.fill('#ebpf-to', await local(mid - 1000));
+      await page.click('#set-baseline');
+      const first = await hook(() => window.stackhouse.state.baseline.timeRanges[0]);
+      assert.equal(first.end, mid - 1);
+      await page.fill('#ebpf-from', await local(mid));
+      await page.fill('#ebpf-to', await local(ebpfRange.end));
+      await page.click('#set-comparison');
+      await page.click('#tab-diff');
+      await page.click('#compare-button');
+      await page.waitForFunction(() => window.stackhouse.diff.graph.tree?.name(0) === 'all' && /samples/.test(document.querySelector('#diff-summary').textContent));
+      assert.equal(await page.textContent('#errors'), '');
+      assert.match(await page.textContent('#diff-summary'), /^Baseline total [\d,]+ samples, comparison total [\d,]+ samples · [\d,]+ frames$/);
+      assert.ok((await page.locator('#diff-gains tbody tr.diff-row').count()) > 0);
+      await hook(() => window.scrollTo(0, 0));
+      await shot(page, '09-ebpf-diff');
+      await page.click('#tab-flame');
+    });
+
+    let bench;
+    await step('benchmark: a 100,000-node profile renders and zooms (times printed)', async () => {
+      const runs = [];
+      for (let k = 0; k < 5; k++) runs.push(await hook(() => window.stackhouse.benchmark(100000)));
+      const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const all = (key) => runs.map((r) => r[key]);
+      const zooms = runs.flatMap((r) => r.zoomMs);
+      bench = {
+        nodes: runs[0].nodes,
+        maxDepth: runs[0].maxDepth,
+        canvasWidth: runs[0].canvasWidth,
+        drawnAtFirstRender: runs[0].drawnAtFirstRender,
+        runs: runs.length,
+        jsonParseMs: all('jsonParseMs'),
+        buildMs: all('buildMs'),
+        drawMs: all('drawMs'),
+        renderMs: all('renderMs'),
+        renderMedianMs: median(all('renderMs')),
+        renderMaxMs: Math.max(...all('renderMs')),
+        zoomCount: zooms.length,
+        zoomMedianMs: median(zooms),
+        zoomMaxMs: Math.max(...zooms),
+        zoomDrawnMax: Math.max(...runs.flatMap((r) => r.zoomDrawn)),
+        resetMedianMs: median(all('resetMs')),
+        searchMedianMs: median(all('searchMs')),
+        realTraceZoomMs: zoom,
+      };
+      fs.writeFileSync(path.join(args.artifacts, 'timings.json'), `${JSON.stringify({ bench, runs }, null, 2)}\n`);
+      assert.equal(bench.nodes, 100000);
+      // Generous bounds, so that a loaded CI machine does not fail the test; the goal (100 ms)
+      // is reported below and recorded in docs/performance.md.
+      assert.ok(bench.renderMedianMs < 1000, `render median ${bench.renderMedianMs} ms`);
+      assert.ok(bench.zoomMedianMs < 500, `zoom median ${bench.zoomMedianMs} ms`);
+      await hook(() => document.querySelector('#benchmark').scrollIntoView());
+      await shot(page, '10-benchmark-100k');
+    });
+
+    await step('no uncaught error in the page', () => {
+      assert.deepEqual(pageErrors, []);
+    });
+
+    const f = (x) => x.toFixed(1);
+    console.log(`# benchmark: ${bench.nodes} nodes (depth ${bench.maxDepth}), canvas ${bench.canvasWidth} px, ${bench.runs} runs in headless chromium`);
+    console.log(`# render (GraphQL JSON -> tree -> drawn): median ${f(bench.renderMedianMs)} ms, max ${f(bench.renderMaxMs)} ms ` +
+      `[tree ${bench.buildMs.map(f).join('/')} ms, drawing ${bench.drawMs.map(f).join('/')} ms; JSON.parse ${bench.jsonParseMs.map(f).join('/')} ms not included]`);
+    console.log(`# zoom (click -> drawn), ${bench.zoomCount} zooms: median ${f(bench.zoomMedianMs)} ms, max ${f(bench.zoomMaxMs)} ms; ` +
+      `reset ${f(bench.resetMedianMs)} ms; search ${f(bench.searchMedianMs)} ms; zoom on the real trace ${f(bench.realTraceZoomMs)} ms`);
+    console.log(`# goal < 100 ms: render ${bench.renderMedianMs < 100 ? 'met' : 'MISSED'}, zoom ${bench.zoomMedianMs < 100 ? 'met' : 'MISSED'} (medians)`);
+    await browser.close();
+    browser = null;
+    await stop(server);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    for (const c of children) await stop(c);
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => {
+    console.log(`# screenshots and logs: ${args.artifacts}`);
+    console.log(`${passed} passed, 0 failed`);
+  },
+  (err) => {
+    console.error(err && err.stack ? err.stack : err);
+    console.log(`# screenshots and logs: ${args.artifacts}`);
+    console.log(`${passed} passed, 1 failed`);
+    process.exitCode = 1;
+  },
+);
