@@ -144,8 +144,9 @@ void BM_EbpfAnalyze(benchmark::State& state) {
     model::EbpfSample sample;
     int depth = 15 + static_cast<int>(rng() % 26);
     for (int d = 0; d < depth; ++d) {
-      sample.stack.push_back({absl::StrCat("func_", d, "_", d < 8 ? 0 : s % (d + 1)),
-                              d + 3 >= depth ? model::StackType::kKernel : model::StackType::kUser});
+      sample.stack.push_back(
+          {absl::StrCat("func_", d, "_", d < 8 ? 0 : s % (d + 1)),
+           d + 3 >= depth ? model::StackType::kKernel : model::StackType::kUser});
     }
     distinct.push_back(std::move(sample));
   }

@@ -12,7 +12,8 @@ namespace {
 struct LoggingState {
   std::mutex mu;
   spdlog::level::level_enum level = spdlog::level::info;
-  std::shared_ptr<spdlog::sinks::sink> sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::shared_ptr<spdlog::sinks::sink> sink =
+      std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
 };
 
 LoggingState& State() {
@@ -59,8 +60,9 @@ bool IsValidLogLevel(const std::string& level) {
 absl::Status SetLogLevel(const std::string& level) {
   spdlog::level::level_enum parsed;
   if (!ParseLevel(level, &parsed)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown log level '", level, "' (expected trace, debug, info, warn, error, critical, off)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown log level '", level,
+                     "' (expected trace, debug, info, warn, error, critical, off)"));
   }
   LoggingState& state = State();
   std::lock_guard<std::mutex> lock(state.mu);

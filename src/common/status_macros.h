@@ -4,10 +4,10 @@
 #include "absl/status/statusor.h"
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define SH_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    ::absl::Status sh_status_ = (expr);                \
-    if (!sh_status_.ok()) return sh_status_;           \
+#define SH_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status sh_status_ = (expr);      \
+    if (!sh_status_.ok()) return sh_status_; \
   } while (0)
 
 #define SH_CONCAT_INNER_(a, b) a##b

@@ -10,8 +10,8 @@ std::string NewUuid() {
   thread_local absl::BitGen gen;
   uint64_t hi = absl::Uniform<uint64_t>(gen);
   uint64_t lo = absl::Uniform<uint64_t>(gen);
-  hi = (hi & ~0xF000ull) | 0x4000ull;                          // version 4
-  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);         // RFC 4122 variant
+  hi = (hi & ~0xF000ull) | 0x4000ull;                  // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);

@@ -3,11 +3,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
-#include <utility>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -166,8 +166,7 @@ absl::StatusOr<std::string> SubstituteEnv(const std::string& value, const EnvLoo
     out.append(value, pos, start - pos);
     size_t end = value.find('}', start + 2);
     if (end == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unterminated \"${\" in \"", value, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("unterminated \"${\" in \"", value, "\""));
     }
     std::string inner = value.substr(start + 2, end - start - 2);
     size_t colon = inner.find(':');
@@ -208,9 +207,8 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid YAML at line ", e.mark.line + 1, ", column ", e.mark.column + 1,
-                     ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat("invalid YAML at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
   }
   Config config;
   if (root.IsNull()) return config;  // an empty file means every default

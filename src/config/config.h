@@ -14,7 +14,7 @@ struct NetworkConfig {
   std::string grpc_host = "0.0.0.0";
   int grpc_port = 11800;  // 0 = any free port
   std::string http_host = "0.0.0.0";
-  int http_port = 12800;  // 0 = any free port
+  int http_port = 12800;                     // 0 = any free port
   int64_t grpc_max_message_size = 52428800;  // bytes (OAP: 50 MiB)
   int grpc_thread_pool_size = 0;             // 0 = gRPC's default (number of cores)
   int shutdown_grace_seconds = 10;           // in-flight calls get this long on SIGTERM

@@ -23,7 +23,6 @@ const Value& NullValue() {
   return *kNull;
 }
 
-
 void AppendLiteral(const Value& v, std::string* out) {
   switch (v.kind()) {
     case Value::Kind::kNull:

@@ -109,9 +109,9 @@ void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
     res.set_content(std::move(response.body), response.content_type.c_str());
   }
   metrics_
-      ->GetCounter("stackhouse_http_requests_total", "HTTP requests by path, method and status",
-                   {{"path", label_path}, {"method", req.method},
-                    {"code", absl::StrCat(response.status)}})
+      ->GetCounter(
+          "stackhouse_http_requests_total", "HTTP requests by path, method and status",
+          {{"path", label_path}, {"method", req.method}, {"code", absl::StrCat(response.status)}})
       ->Increment();
 }
 
@@ -128,8 +128,8 @@ void HttpServer::RouteStreaming(const std::string& path, StreamingHttpHandler ha
 }
 
 absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
-  int bound = port == 0 ? server_->bind_to_any_port(host)
-                        : (server_->bind_to_port(host, port) ? port : -1);
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", host, ":", port,
                                                " (address in use or not available)"));

@@ -16,7 +16,7 @@ inline constexpr const char* kDefaultLayer = "GENERAL";
 
 // A service reported by agents or Rover.
 struct Service {
-  std::string id;    // ServiceId(name)
+  std::string id;  // ServiceId(name)
   std::string name;
   std::vector<std::string> layers;  // sorted, distinct
   bool normal = true;
@@ -26,7 +26,7 @@ struct Service {
 
 // An instance of a service (a language agent or a pod Rover saw).
 struct ServiceInstance {
-  std::string id;          // InstanceId(service_id, name)
+  std::string id;  // InstanceId(service_id, name)
   std::string service_id;
   std::string name;
   std::string layer;

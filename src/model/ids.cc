@@ -99,18 +99,42 @@ std::string GsonStringArray(const std::vector<std::string>& values) {
     out.push_back('"');
     for (unsigned char c : values[i]) {
       switch (c) {
-        case '"': out.append("\\\""); break;
-        case '\\': out.append("\\\\"); break;
-        case '\n': out.append("\\n"); break;
-        case '\r': out.append("\\r"); break;
-        case '\t': out.append("\\t"); break;
-        case '\b': out.append("\\b"); break;
-        case '\f': out.append("\\f"); break;
-        case '<': out.append("\\u003c"); break;
-        case '>': out.append("\\u003e"); break;
-        case '&': out.append("\\u0026"); break;
-        case '=': out.append("\\u003d"); break;
-        case '\'': out.append("\\u0027"); break;
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        case '\r':
+          out.append("\\r");
+          break;
+        case '\t':
+          out.append("\\t");
+          break;
+        case '\b':
+          out.append("\\b");
+          break;
+        case '\f':
+          out.append("\\f");
+          break;
+        case '<':
+          out.append("\\u003c");
+          break;
+        case '>':
+          out.append("\\u003e");
+          break;
+        case '&':
+          out.append("\\u0026");
+          break;
+        case '=':
+          out.append("\\u003d");
+          break;
+        case '\'':
+          out.append("\\u0027");
+          break;
         default:
           if (c < 0x20) {
             absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));

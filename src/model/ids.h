@@ -2,10 +2,10 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 // SkyWalking-compatible identifiers (grpc-protocol.md §5.1, graphql-protocol.md §0.3). Every
 // formula here must stay bit-exact: agents, Rover, booster-ui and swctl build or decode them.
@@ -47,8 +47,7 @@ std::string ProfileTaskLogId(absl::string_view task_id, absl::string_view instan
                              int operation_type, int64_t operation_time_ms);
 
 // `taskId + "_" + segmentId + "_" + sequence`.
-std::string ThreadSnapshotId(absl::string_view task_id, absl::string_view segment_id,
-                             int sequence);
+std::string ThreadSnapshotId(absl::string_view task_id, absl::string_view segment_id, int sequence);
 
 // Compact JSON array of strings as Gson writes it (HTML-safe escaping), e.g. `["a","b"]`.
 std::string GsonStringArray(const std::vector<std::string>& values);

@@ -3,8 +3,7 @@
 namespace stackhouse::model {
 
 const char* ProfileTaskOperationName(ProfileTaskOperation operation) {
-  return operation == ProfileTaskOperation::kExecutionFinished ? "EXECUTION_FINISHED"
-                                                               : "NOTIFIED";
+  return operation == ProfileTaskOperation::kExecutionFinished ? "EXECUTION_FINISHED" : "NOTIFIED";
 }
 
 }  // namespace stackhouse::model

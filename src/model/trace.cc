@@ -9,22 +9,32 @@ namespace stackhouse::model {
 
 const char* SpanTypeName(SpanType type) {
   switch (type) {
-    case SpanType::kEntry: return "Entry";
-    case SpanType::kExit: return "Exit";
-    case SpanType::kLocal: return "Local";
+    case SpanType::kEntry:
+      return "Entry";
+    case SpanType::kExit:
+      return "Exit";
+    case SpanType::kLocal:
+      return "Local";
   }
   return "Local";
 }
 
 const char* SpanLayerName(SpanLayer layer) {
   switch (layer) {
-    case SpanLayer::kUnknown: return "Unknown";
-    case SpanLayer::kDatabase: return "Database";
-    case SpanLayer::kRpcFramework: return "RPCFramework";
-    case SpanLayer::kHttp: return "Http";
-    case SpanLayer::kMq: return "MQ";
-    case SpanLayer::kCache: return "Cache";
-    case SpanLayer::kFaas: return "FAAS";
+    case SpanLayer::kUnknown:
+      return "Unknown";
+    case SpanLayer::kDatabase:
+      return "Database";
+    case SpanLayer::kRpcFramework:
+      return "RPCFramework";
+    case SpanLayer::kHttp:
+      return "Http";
+    case SpanLayer::kMq:
+      return "MQ";
+    case SpanLayer::kCache:
+      return "Cache";
+    case SpanLayer::kFaas:
+      return "FAAS";
   }
   return "Unknown";
 }

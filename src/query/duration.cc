@@ -11,9 +11,9 @@ namespace {
 
 struct StepFormat {
   const char* step;
-  const char* format;       // absl::ParseTime format
-  const char* shown;        // how the spec writes it
-  int64_t step_ms;          // 0 for DAY (calendar day in the local zone)
+  const char* format;  // absl::ParseTime format
+  const char* shown;   // how the spec writes it
+  int64_t step_ms;     // 0 for DAY (calendar day in the local zone)
 };
 
 constexpr StepFormat kSteps[] = {

@@ -130,10 +130,10 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
                   std::vector<analysis::EbpfFrame> path;
                   path.reserve(frames->size());
                   for (const model::EbpfSymbol& symbol : *frames) {
-                    path.push_back({symbols->Intern(symbol.name),
-                                    symbol.type == model::StackType::kKernel
-                                        ? analysis::StackType::kKernelSpace
-                                        : analysis::StackType::kUserSpace});
+                    path.push_back(
+                        {symbols->Intern(symbol.name), symbol.type == model::StackType::kKernel
+                                                           ? analysis::StackType::kKernelSpace
+                                                           : analysis::StackType::kUserSpace});
                   }
                   dense = stacks.Add(path);
                   totals.push_back({stored.upload_time_ms, s, position, 0});
@@ -203,18 +203,14 @@ void BindEbpfElementGetters(graphql::SchemaBuilder* builder) {
   builder->BindGetter<ElementView>("EBPFProfilingStackElement.id", [](const ElementView& e) {
     return Result::String(absl::StrCat(e.id));
   });
-  builder->BindGetter<ElementView>("EBPFProfilingStackElement.parentId",
-                                   [](const ElementView& e) {
-                                     return Result::String(absl::StrCat(e.parent_id));
-                                   });
-  builder->BindGetter<ElementView>("EBPFProfilingStackElement.symbol", [](const ElementView& e) {
-    return Result::String(*e.symbol);
+  builder->BindGetter<ElementView>("EBPFProfilingStackElement.parentId", [](const ElementView& e) {
+    return Result::String(absl::StrCat(e.parent_id));
   });
-  builder->BindGetter<ElementView>("EBPFProfilingStackElement.stackType",
-                                   [](const ElementView& e) {
-                                     return Result::String(
-                                         std::string(analysis::StackTypeName(e.type)));
-                                   });
+  builder->BindGetter<ElementView>("EBPFProfilingStackElement.symbol",
+                                   [](const ElementView& e) { return Result::String(*e.symbol); });
+  builder->BindGetter<ElementView>("EBPFProfilingStackElement.stackType", [](const ElementView& e) {
+    return Result::String(std::string(analysis::StackTypeName(e.type)));
+  });
   builder->BindGetter<ElementView>("EBPFProfilingStackElement.dumpCount",
                                    [](const ElementView& e) { return Result::Int(e.dump_count); });
 }

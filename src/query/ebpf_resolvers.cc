@@ -74,8 +74,7 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   const storage::EbpfStore* store = deps.ebpf_store;
   BindEbpfElementGetters(builder);
 
-  builder->BindResolver("Query.listProcesses", [ebpf](const Context& c)
-                                                   -> absl::StatusOr<Result> {
+  builder->BindResolver("Query.listProcesses", [ebpf](const Context& c) -> absl::StatusOr<Result> {
     SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(c.args().Get("duration")));
     std::vector<Result> items;
     if (MinuteFloor(range.end_ms) < MinuteFloor(range.start_ms)) return Result::List({});
@@ -90,34 +89,38 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
     auto p = ebpf->GetProcess(StringArg(c, "processId"));
     return p ? ProcessResult(*p) : Result::Null();
   });
-  builder->BindResolver("Query.estimateProcessScale", [ebpf](const Context& c)
-                                                          -> absl::StatusOr<Result> {
-    return Result::Int(ebpf->EstimateScale(StringArg(c, "serviceId"), StringListArg(c, "labels")));
-  });
-  builder->BindResolver("Query.queryPrepareCreateEBPFProfilingTaskData",
-                        [ebpf](const Context& c) -> absl::StatusOr<Result> {
-                          std::string service_id = StringArg(c, "serviceId");
-                          if (service_id.empty()) {
-                            return absl::InvalidArgumentError("please provide the service id");
-                          }
-                          bool could = ebpf->EstimateScale(service_id, {}) > 0;
-                          return Result::Map(
-                              {{"couldProfiling", Result::Bool(could)},
-                               {"processLabels",
-                                StringList(could ? ebpf->ServiceLabels(service_id)
-                                                 : std::vector<std::string>{})}});
-                        });
+  builder->BindResolver(
+      "Query.estimateProcessScale", [ebpf](const Context& c) -> absl::StatusOr<Result> {
+        return Result::Int(
+            ebpf->EstimateScale(StringArg(c, "serviceId"), StringListArg(c, "labels")));
+      });
+  builder->BindResolver(
+      "Query.queryPrepareCreateEBPFProfilingTaskData",
+      [ebpf](const Context& c) -> absl::StatusOr<Result> {
+        std::string service_id = StringArg(c, "serviceId");
+        if (service_id.empty()) {
+          return absl::InvalidArgumentError("please provide the service id");
+        }
+        bool could = ebpf->EstimateScale(service_id, {}) > 0;
+        return Result::Map({{"couldProfiling", Result::Bool(could)},
+                            {"processLabels", StringList(could ? ebpf->ServiceLabels(service_id)
+                                                               : std::vector<std::string>{})}});
+      });
   builder->BindResolver("Mutation.createEBPFProfilingFixedTimeTask",
                         [ebpf](const Context& c) -> absl::StatusOr<Result> {
                           const graphql::Value& r = c.args().Get("request");
                           task::EbpfFixedTimeRequest request;
-                          if (const auto* v = r.Find("serviceId")) request.service_id = v->string_value();
+                          if (const auto* v = r.Find("serviceId"))
+                            request.service_id = v->string_value();
                           if (const auto* v = r.Find("processLabels");
                               v != nullptr && v->kind() == graphql::Value::Kind::kList) {
-                            for (const auto& l : v->list()) request.process_labels.push_back(l.string_value());
+                            for (const auto& l : v->list())
+                              request.process_labels.push_back(l.string_value());
                           }
-                          if (const auto* v = r.Find("startTime")) request.start_time_ms = v->int_value();
-                          if (const auto* v = r.Find("duration")) request.duration_s = v->int_value();
+                          if (const auto* v = r.Find("startTime"))
+                            request.start_time_ms = v->int_value();
+                          if (const auto* v = r.Find("duration"))
+                            request.duration_s = v->int_value();
                           if (const auto* v = r.Find("targetType")) {
                             request.target_type = TargetType(v->string_value());
                           }
@@ -127,71 +130,72 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
                                               {"errorReason", Result::Null()},
                                               {"id", Result::String(*created.id)}});
                         });
-  builder->BindResolver("Mutation.createEBPFNetworkProfiling",
-                        [](const Context&) -> absl::StatusOr<Result> {
-                          return Refused(kNetworkUnsupported);
-                        });
-  builder->BindResolver("Mutation.keepEBPFNetworkProfiling",
-                        [](const Context&) -> absl::StatusOr<Result> {
-                          return Result::Map({{"status", Result::Bool(false)},
-                                              {"errorReason", Result::String(kNetworkUnsupported)}});
-                        });
-  builder->BindResolver("Query.queryEBPFProfilingTasks", [ebpf](const Context& c)
-                                                             -> absl::StatusOr<Result> {
-    std::string service_id = StringArg(c, "serviceId");
-    std::string instance_id = StringArg(c, "serviceInstanceId");
-    if (service_id.empty() && instance_id.empty()) {
-      return absl::InvalidArgumentError("please provide the service id or instance id");
-    }
-    std::vector<model::EbpfTargetType> targets;
-    for (const std::string& name : StringListArg(c, "targets")) {
-      if (auto t = TargetType(name)) targets.push_back(*t);
-    }
-    model::EbpfTriggerType trigger = StringArg(c, "triggerType") == "CONTINUOUS_PROFILING"
-                                         ? model::EbpfTriggerType::kContinuousProfiling
-                                         : model::EbpfTriggerType::kFixedTime;
-    std::vector<model::EbpfTask> tasks = ebpf->ListTasks(service_id, instance_id, targets, trigger);
-    const graphql::Value& duration = c.args().Get("duration");
-    std::vector<Result> items;
-    std::optional<TimeRange> range;
-    if (!duration.is_null()) {
-      SH_ASSIGN_OR_RETURN(range, ParseDuration(duration));
-    }
-    for (const model::EbpfTask& t : tasks) {
-      // Stackhouse: `duration` keeps tasks that ran during it (OAP's filter is inverted).
-      if (range && (t.start_time_ms >= range->end_ms ||
-                    t.start_time_ms + t.fixed_trigger_duration_s * 1000 < range->start_ms)) {
-        continue;
-      }
-      items.push_back(TaskResult(t));
-    }
-    return Result::List(std::move(items));
-  });
-  builder->BindResolver("Query.queryEBPFProfilingSchedules", [ebpf, store](const Context& c)
-                                                                 -> absl::StatusOr<Result> {
-    SH_ASSIGN_OR_RETURN(auto schedules, store->ListSchedules(StringArg(c, "taskId")));
-    std::sort(schedules.begin(), schedules.end(),
-              [](const model::EbpfSchedule& a, const model::EbpfSchedule& b) {
-                return a.start_time_ms > b.start_time_ms;
-              });
-    std::vector<Result> items;
-    for (const model::EbpfSchedule& s : schedules) {
-      auto process = ebpf->GetProcess(s.process_id);
-      if (!process) continue;  // OAP would fail the whole list on `process: null`
-      items.push_back(Result::Map({{"scheduleId", Result::String(s.schedule_id)},
-                                   {"taskId", Result::String(s.task_id)},
-                                   {"process", ProcessResult(*process)},
-                                   {"startTime", Result::Int(s.start_time_ms)},
-                                   {"endTime", Result::Int(s.end_time_ms)}}));
-    }
-    return Result::List(std::move(items));
-  });
-  builder->BindResolver("Query.analysisEBPFProfilingResult", [store](const Context& c)
-                                                                 -> absl::StatusOr<Result> {
-    bool by_duration = StringArg(c, "aggregateType") == "DURATION";
-    return AnalyzeEbpfResult(*store, StringListArg(c, "scheduleIdList"),
-                             EbpfTimeRangesFromValue(c.args().Get("timeRanges")), by_duration);
-  });
+  builder->BindResolver(
+      "Mutation.createEBPFNetworkProfiling",
+      [](const Context&) -> absl::StatusOr<Result> { return Refused(kNetworkUnsupported); });
+  builder->BindResolver(
+      "Mutation.keepEBPFNetworkProfiling", [](const Context&) -> absl::StatusOr<Result> {
+        return Result::Map({{"status", Result::Bool(false)},
+                            {"errorReason", Result::String(kNetworkUnsupported)}});
+      });
+  builder->BindResolver(
+      "Query.queryEBPFProfilingTasks", [ebpf](const Context& c) -> absl::StatusOr<Result> {
+        std::string service_id = StringArg(c, "serviceId");
+        std::string instance_id = StringArg(c, "serviceInstanceId");
+        if (service_id.empty() && instance_id.empty()) {
+          return absl::InvalidArgumentError("please provide the service id or instance id");
+        }
+        std::vector<model::EbpfTargetType> targets;
+        for (const std::string& name : StringListArg(c, "targets")) {
+          if (auto t = TargetType(name)) targets.push_back(*t);
+        }
+        model::EbpfTriggerType trigger = StringArg(c, "triggerType") == "CONTINUOUS_PROFILING"
+                                             ? model::EbpfTriggerType::kContinuousProfiling
+                                             : model::EbpfTriggerType::kFixedTime;
+        std::vector<model::EbpfTask> tasks =
+            ebpf->ListTasks(service_id, instance_id, targets, trigger);
+        const graphql::Value& duration = c.args().Get("duration");
+        std::vector<Result> items;
+        std::optional<TimeRange> range;
+        if (!duration.is_null()) {
+          SH_ASSIGN_OR_RETURN(range, ParseDuration(duration));
+        }
+        for (const model::EbpfTask& t : tasks) {
+          // Stackhouse: `duration` keeps tasks that ran during it (OAP's filter is inverted).
+          if (range && (t.start_time_ms >= range->end_ms ||
+                        t.start_time_ms + t.fixed_trigger_duration_s * 1000 < range->start_ms)) {
+            continue;
+          }
+          items.push_back(TaskResult(t));
+        }
+        return Result::List(std::move(items));
+      });
+  builder->BindResolver(
+      "Query.queryEBPFProfilingSchedules",
+      [ebpf, store](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(auto schedules, store->ListSchedules(StringArg(c, "taskId")));
+        std::sort(schedules.begin(), schedules.end(),
+                  [](const model::EbpfSchedule& a, const model::EbpfSchedule& b) {
+                    return a.start_time_ms > b.start_time_ms;
+                  });
+        std::vector<Result> items;
+        for (const model::EbpfSchedule& s : schedules) {
+          auto process = ebpf->GetProcess(s.process_id);
+          if (!process) continue;  // OAP would fail the whole list on `process: null`
+          items.push_back(Result::Map({{"scheduleId", Result::String(s.schedule_id)},
+                                       {"taskId", Result::String(s.task_id)},
+                                       {"process", ProcessResult(*process)},
+                                       {"startTime", Result::Int(s.start_time_ms)},
+                                       {"endTime", Result::Int(s.end_time_ms)}}));
+        }
+        return Result::List(std::move(items));
+      });
+  builder->BindResolver(
+      "Query.analysisEBPFProfilingResult", [store](const Context& c) -> absl::StatusOr<Result> {
+        bool by_duration = StringArg(c, "aggregateType") == "DURATION";
+        return AnalyzeEbpfResult(*store, StringListArg(c, "scheduleIdList"),
+                                 EbpfTimeRangesFromValue(c.args().Get("timeRanges")), by_duration);
+      });
 }
 
 }  // namespace stackhouse::query

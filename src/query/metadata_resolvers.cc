@@ -13,15 +13,56 @@ namespace stackhouse::query {
 namespace {
 
 // Layer names OAP knows (grpc-protocol.md §5.6), without UNDEFINED.
-constexpr const char* kLayers[] = {
-    "MESH", "GENERAL", "OS_LINUX", "K8S", "FAAS", "MESH_CP", "MESH_DP", "DATABASE", "CACHE",
-    "BROWSER", "SO11Y_OAP", "SO11Y_SATELLITE", "MQ", "VIRTUAL_DATABASE", "VIRTUAL_MQ",
-    "VIRTUAL_GATEWAY", "K8S_SERVICE", "MYSQL", "VIRTUAL_CACHE", "POSTGRESQL", "APISIX", "AWS_EKS",
-    "OS_WINDOWS", "AWS_S3", "AWS_DYNAMODB", "AWS_GATEWAY", "REDIS", "ELASTICSEARCH", "RABBITMQ",
-    "MONGODB", "KAFKA", "PULSAR", "BOOKKEEPER", "NGINX", "ROCKETMQ", "CLICKHOUSE", "ACTIVEMQ",
-    "CILIUM_SERVICE", "SO11Y_JAVA_AGENT", "KONG", "SO11Y_GO_AGENT", "FLINK", "BANYANDB", "GENAI",
-    "VIRTUAL_GENAI", "ENVOY_AI_GATEWAY", "IOS", "WECHAT_MINI_PROGRAM", "ALIPAY_MINI_PROGRAM",
-    "AIRFLOW"};
+constexpr const char* kLayers[] = {"MESH",
+                                   "GENERAL",
+                                   "OS_LINUX",
+                                   "K8S",
+                                   "FAAS",
+                                   "MESH_CP",
+                                   "MESH_DP",
+                                   "DATABASE",
+                                   "CACHE",
+                                   "BROWSER",
+                                   "SO11Y_OAP",
+                                   "SO11Y_SATELLITE",
+                                   "MQ",
+                                   "VIRTUAL_DATABASE",
+                                   "VIRTUAL_MQ",
+                                   "VIRTUAL_GATEWAY",
+                                   "K8S_SERVICE",
+                                   "MYSQL",
+                                   "VIRTUAL_CACHE",
+                                   "POSTGRESQL",
+                                   "APISIX",
+                                   "AWS_EKS",
+                                   "OS_WINDOWS",
+                                   "AWS_S3",
+                                   "AWS_DYNAMODB",
+                                   "AWS_GATEWAY",
+                                   "REDIS",
+                                   "ELASTICSEARCH",
+                                   "RABBITMQ",
+                                   "MONGODB",
+                                   "KAFKA",
+                                   "PULSAR",
+                                   "BOOKKEEPER",
+                                   "NGINX",
+                                   "ROCKETMQ",
+                                   "CLICKHOUSE",
+                                   "ACTIVEMQ",
+                                   "CILIUM_SERVICE",
+                                   "SO11Y_JAVA_AGENT",
+                                   "KONG",
+                                   "SO11Y_GO_AGENT",
+                                   "FLINK",
+                                   "BANYANDB",
+                                   "GENAI",
+                                   "VIRTUAL_GENAI",
+                                   "ENVOY_AI_GATEWAY",
+                                   "IOS",
+                                   "WECHAT_MINI_PROGRAM",
+                                   "ALIPAY_MINI_PROGRAM",
+                                   "AIRFLOW"};
 
 Result ServiceResult(const model::Service& service) {
   // OAP's service groups: "group::name".
@@ -49,9 +90,8 @@ std::vector<std::pair<std::string, std::string>> Attributes(const model::KeyValu
       absl::StrAppend(&ipv4s, ipv4s.empty() ? "" : ",", value);
       continue;
     }
-    auto existing = std::find_if(out.begin(), out.end(), [&](const auto& kv) {
-      return kv.first == key;
-    });
+    auto existing =
+        std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
     if (existing != out.end()) {
       existing->second = value;
     } else {
@@ -145,20 +185,20 @@ void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builde
     for (const char* layer : kLayers) items.push_back(Result::String(layer));
     return Result::List(std::move(items));
   });
-  builder->BindResolver("Query.listServices", [metadata](const Context& c)
-                                                  -> absl::StatusOr<Result> {
-    std::string layer = StringArg(c, "layer");
-    SH_ASSIGN_OR_RETURN(auto services, metadata->ListServices());
-    std::vector<Result> items;
-    for (const model::Service& service : services) {
-      if (!layer.empty() && std::find(service.layers.begin(), service.layers.end(), layer) ==
-                                service.layers.end()) {
-        continue;
-      }
-      items.push_back(ServiceResult(service));
-    }
-    return Result::List(std::move(items));
-  });
+  builder->BindResolver(
+      "Query.listServices", [metadata](const Context& c) -> absl::StatusOr<Result> {
+        std::string layer = StringArg(c, "layer");
+        SH_ASSIGN_OR_RETURN(auto services, metadata->ListServices());
+        std::vector<Result> items;
+        for (const model::Service& service : services) {
+          if (!layer.empty() && std::find(service.layers.begin(), service.layers.end(), layer) ==
+                                    service.layers.end()) {
+            continue;
+          }
+          items.push_back(ServiceResult(service));
+        }
+        return Result::List(std::move(items));
+      });
   auto get_service = [metadata](const std::string& id) -> absl::StatusOr<Result> {
     SH_ASSIGN_OR_RETURN(auto service, metadata->GetService(id));
     return service ? ServiceResult(*service) : Result::Null();
@@ -169,22 +209,22 @@ void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builde
   builder->BindResolver("Query.findService", [get_service](const Context& c) {
     return get_service(model::ServiceId(StringArg(c, "serviceName")));
   });
-  builder->BindResolver("Query.listInstances", [metadata](const Context& c)
-                                                   -> absl::StatusOr<Result> {
-    SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(c.args().Get("duration")));
-    return InstancesIn(metadata, StringArg(c, "serviceId"), range);
-  });
-  builder->BindResolver("Query.listInstancesByName", [metadata](const Context& c)
-                                                         -> absl::StatusOr<Result> {
-    SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(c.args().Get("duration")));
-    const graphql::Value* name = c.args().Get("service").Find("serviceName");
-    return InstancesIn(metadata, model::ServiceId(name ? name->string_value() : ""), range);
-  });
-  builder->BindResolver("Query.getInstance", [metadata](const Context& c)
-                                                 -> absl::StatusOr<Result> {
-    SH_ASSIGN_OR_RETURN(auto instance, metadata->GetInstance(StringArg(c, "instanceId")));
-    return instance ? InstanceResult(*instance) : Result::Null();
-  });
+  builder->BindResolver(
+      "Query.listInstances", [metadata](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(c.args().Get("duration")));
+        return InstancesIn(metadata, StringArg(c, "serviceId"), range);
+      });
+  builder->BindResolver(
+      "Query.listInstancesByName", [metadata](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(c.args().Get("duration")));
+        const graphql::Value* name = c.args().Get("service").Find("serviceName");
+        return InstancesIn(metadata, model::ServiceId(name ? name->string_value() : ""), range);
+      });
+  builder->BindResolver(
+      "Query.getInstance", [metadata](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(auto instance, metadata->GetInstance(StringArg(c, "instanceId")));
+        return instance ? InstanceResult(*instance) : Result::Null();
+      });
   builder->BindResolver("Query.findEndpoint", [metadata](const Context& c) {
     return EndpointsOf(metadata, c, StringArg(c, "serviceId"));
   });
@@ -208,8 +248,7 @@ void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builde
     return Result::Map({{"timezone", Result::String(TimezoneOffset(now))},
                         {"currentTimestamp", Result::Int(now)}});
   });
-  builder->BindResolver("Query.getRecordsTTL", [config](const Context&)
-                                                   -> absl::StatusOr<Result> {
+  builder->BindResolver("Query.getRecordsTTL", [config](const Context&) -> absl::StatusOr<Result> {
     Result days = Result::Int(config->storage.record_ttl_days);
     Fields fields;
     for (const char* name : {"normal", "trace", "zipkinTrace", "log", "browserErrorLog"}) {
@@ -221,8 +260,7 @@ void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builde
     }
     return Result::Map(std::move(fields));
   });
-  builder->BindResolver("Query.getMetricsTTL", [config](const Context&)
-                                                   -> absl::StatusOr<Result> {
+  builder->BindResolver("Query.getMetricsTTL", [config](const Context&) -> absl::StatusOr<Result> {
     Result days = Result::Int(config->storage.metrics_ttl_days);
     return Result::Map({{"metadata", days},
                         {"minute", days},

@@ -88,10 +88,9 @@ absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snap
   std::vector<analysis::ThreadDump> dumps;
   for (const analysis::FetchRange& range : plan.ranges) {
     const auto& all = segment_dumps[range.segment_index];
-    auto first = std::lower_bound(all.begin(), all.end(), range.start,
-                                  [](const storage::StoredDump& d, int64_t sequence) {
-                                    return d.sequence < sequence;
-                                  });
+    auto first = std::lower_bound(
+        all.begin(), all.end(), range.start,
+        [](const storage::StoredDump& d, int64_t sequence) { return d.sequence < sequence; });
     for (auto it = first; it != all.end() && it->sequence < range.end; ++it) {
       if (it->language != model::SnapshotLanguage::kJava) continue;
       auto [slot, inserted] = stack_index.try_emplace(it->stack_id, -1);
@@ -147,20 +146,16 @@ void BindProfileElementGetters(graphql::SchemaBuilder* builder) {
   builder->BindGetter<ElementView>("ProfileStackElement.parentId", [](const ElementView& e) {
     return Result::String(absl::StrCat(e.parent_id));
   });
-  builder->BindGetter<ElementView>("ProfileStackElement.codeSignature",
-                                   [](const ElementView& e) {
-                                     return Result::String(*e.code_signature);
-                                   });
-  builder->BindGetter<ElementView>("ProfileStackElement.duration", [](const ElementView& e) {
-    return Result::Int(e.duration);
+  builder->BindGetter<ElementView>("ProfileStackElement.codeSignature", [](const ElementView& e) {
+    return Result::String(*e.code_signature);
   });
-  builder->BindGetter<ElementView>("ProfileStackElement.durationChildExcluded",
-                                   [](const ElementView& e) {
-                                     return Result::Int(e.duration_child_excluded);
-                                   });
-  builder->BindGetter<ElementView>("ProfileStackElement.count", [](const ElementView& e) {
-    return Result::Int(e.count);
-  });
+  builder->BindGetter<ElementView>("ProfileStackElement.duration",
+                                   [](const ElementView& e) { return Result::Int(e.duration); });
+  builder->BindGetter<ElementView>(
+      "ProfileStackElement.durationChildExcluded",
+      [](const ElementView& e) { return Result::Int(e.duration_child_excluded); });
+  builder->BindGetter<ElementView>("ProfileStackElement.count",
+                                   [](const ElementView& e) { return Result::Int(e.count); });
 }
 
 }  // namespace stackhouse::query

@@ -20,11 +20,12 @@ namespace {
 using Context = graphql::ResolverContext;
 
 Result LogResult(const model::ProfileTaskLog& log) {
-  return Result::Map({{"id", Result::String(log.id)},
-                      {"instanceId", Result::String(log.instance_id)},
-                      {"instanceName", Result::String(NameOfChildId(log.instance_id))},
-                      {"operationType", Result::String(model::ProfileTaskOperationName(log.operation))},
-                      {"operationTime", Result::Int(log.operation_time_ms)}});
+  return Result::Map(
+      {{"id", Result::String(log.id)},
+       {"instanceId", Result::String(log.instance_id)},
+       {"instanceName", Result::String(NameOfChildId(log.instance_id))},
+       {"operationType", Result::String(model::ProfileTaskOperationName(log.operation))},
+       {"operationTime", Result::Int(log.operation_time_ms)}});
 }
 
 absl::StatusOr<Result> LogsResult(task::ProfileTaskService* tasks, const std::string& task_id) {
@@ -56,7 +57,7 @@ Result SpanResult(const model::Span& span, const model::Segment& segment, bool p
          {"parentSegmentId", Result::String(ref.parent_segment_id)},
          {"parentSpanId", Result::Int(ref.parent_span_id)},
          {"type", Result::String(ref.type == model::RefType::kCrossThread ? "CROSS_THREAD"
-                                                                           : "CROSS_PROCESS")}}));
+                                                                          : "CROSS_PROCESS")}}));
   }
   std::vector<Result> logs;
   for (const model::SpanLog& log : span.logs) {
@@ -150,8 +151,7 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
           std::shared_ptr<TraceEntry> target = parent->second;
           merged.insert(entry->spans.begin(), entry->spans.end());
           target->spans.insert(target->spans.end(), entry->spans.begin(), entry->spans.end());
-          target->span_segments.insert(target->span_segments.end(),
-                                       entry->span_segments.begin(),
+          target->span_segments.insert(target->span_segments.end(), entry->span_segments.begin(),
                                        entry->span_segments.end());
           target->profiled = target->profiled || entry->profiled;
           entries[key] = target;
@@ -163,8 +163,7 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
     }
     // Step C.3: keep the groups that contain a profiled segment (each object once).
     for (auto& entry : group_results) {
-      if (entry->profiled &&
-          std::find(results.begin(), results.end(), entry) == results.end()) {
+      if (entry->profiled && std::find(results.begin(), results.end(), entry) == results.end()) {
         results.push_back(entry);
       }
     }
@@ -180,17 +179,16 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
     for (size_t i = 0; i < entry->spans.size(); ++i) {
       // A span is profiled when its own segment is (§4.4 C.1), whatever its group.
       const model::Segment& segment = *entry->span_segments[i];
-      spans.push_back(
-          SpanResult(*entry->spans[i], segment, profiled.contains(segment.segment_id)));
+      spans.push_back(SpanResult(*entry->spans[i], segment, profiled.contains(segment.segment_id)));
     }
-    items.push_back(Result::Map(
-        {{"traceId", Result::String(entry->trace_id)},
-         {"instanceId", Result::String(entry->instance_id)},
-         {"instanceName", Result::String(NameOfChildId(entry->instance_id))},
-         {"endpointNames", StringList({entry->endpoint_name})},
-         {"duration", Result::Int(entry->duration)},
-         {"start", Result::String(absl::StrCat(entry->start))},
-         {"spans", Result::List(std::move(spans))}}));
+    items.push_back(
+        Result::Map({{"traceId", Result::String(entry->trace_id)},
+                     {"instanceId", Result::String(entry->instance_id)},
+                     {"instanceName", Result::String(NameOfChildId(entry->instance_id))},
+                     {"endpointNames", StringList({entry->endpoint_name})},
+                     {"duration", Result::Int(entry->duration)},
+                     {"start", Result::String(absl::StrCat(entry->start))},
+                     {"spans", Result::List(std::move(spans))}}));
   }
   return Result::List(std::move(items));
 }
@@ -201,71 +199,72 @@ void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
   task::ProfileTaskService* tasks = deps.profile_tasks;
   BindProfileElementGetters(builder);
 
-  builder->BindResolver("Mutation.createProfileTask", [tasks](const Context& c)
-                                                          -> absl::StatusOr<Result> {
-    const graphql::Value& request = c.args().Get("creationRequest");
-    if (request.is_null()) return absl::InvalidArgumentError("creationRequest is required");
-    task::ProfileTaskRequest r;
-    if (const graphql::Value* id = request.Find("serviceId"); id != nullptr && !id->is_null()) {
-      r.service_id = id->kind() == graphql::Value::Kind::kInt ? absl::StrCat(id->int_value())
-                                                               : id->string_value();
-    }
-    auto int_field = [&](const char* name) -> int64_t {
-      const graphql::Value* v = request.Find(name);
-      return v != nullptr ? v->int_value() : 0;
-    };
-    if (const graphql::Value* e = request.Find("endpointName")) r.endpoint_name = e->string_value();
-    if (const graphql::Value* s = request.Find("startTime"); s != nullptr && !s->is_null()) {
-      r.start_time_ms = s->int_value();
-    }
-    r.duration_minutes = static_cast<int32_t>(int_field("duration"));
-    r.min_duration_threshold_ms = static_cast<int32_t>(int_field("minDurationThreshold"));
-    r.dump_period_ms = static_cast<int32_t>(int_field("dumpPeriod"));
-    r.max_sampling_count = static_cast<int32_t>(int_field("maxSamplingCount"));
-    SH_ASSIGN_OR_RETURN(auto created, tasks->CreateTask(r));
-    return Result::Map(
-        {{"errorReason", created.error_reason ? Result::String(*created.error_reason)
-                                              : Result::Null()},
-         {"id", created.id ? Result::String(*created.id) : Result::Null()}});
-  });
+  builder->BindResolver(
+      "Mutation.createProfileTask", [tasks](const Context& c) -> absl::StatusOr<Result> {
+        const graphql::Value& request = c.args().Get("creationRequest");
+        if (request.is_null()) return absl::InvalidArgumentError("creationRequest is required");
+        task::ProfileTaskRequest r;
+        if (const graphql::Value* id = request.Find("serviceId"); id != nullptr && !id->is_null()) {
+          r.service_id = id->kind() == graphql::Value::Kind::kInt ? absl::StrCat(id->int_value())
+                                                                  : id->string_value();
+        }
+        auto int_field = [&](const char* name) -> int64_t {
+          const graphql::Value* v = request.Find(name);
+          return v != nullptr ? v->int_value() : 0;
+        };
+        if (const graphql::Value* e = request.Find("endpointName"))
+          r.endpoint_name = e->string_value();
+        if (const graphql::Value* s = request.Find("startTime"); s != nullptr && !s->is_null()) {
+          r.start_time_ms = s->int_value();
+        }
+        r.duration_minutes = static_cast<int32_t>(int_field("duration"));
+        r.min_duration_threshold_ms = static_cast<int32_t>(int_field("minDurationThreshold"));
+        r.dump_period_ms = static_cast<int32_t>(int_field("dumpPeriod"));
+        r.max_sampling_count = static_cast<int32_t>(int_field("maxSamplingCount"));
+        SH_ASSIGN_OR_RETURN(auto created, tasks->CreateTask(r));
+        return Result::Map(
+            {{"errorReason",
+              created.error_reason ? Result::String(*created.error_reason) : Result::Null()},
+             {"id", created.id ? Result::String(*created.id) : Result::Null()}});
+      });
 
-  builder->BindResolver("Query.getProfileTaskList", [tasks](const Context& c)
-                                                        -> absl::StatusOr<Result> {
-    std::vector<Result> items;
-    for (const model::ProfileTask& task :
-         tasks->ListTasks(StringArg(c, "serviceId"), StringArg(c, "endpointName"))) {
-      SH_ASSIGN_OR_RETURN(Result logs, LogsResult(tasks, task.id));
-      items.push_back(Result::Map(
-          {{"id", Result::String(task.id)},
-           {"serviceId", Result::String(task.service_id)},
-           {"serviceName", Result::String(NameOfServiceId(task.service_id))},
-           {"endpointName", Result::String(task.endpoint_name)},
-           {"startTime", Result::Int(task.start_time_ms)},
-           {"duration", Result::Int(task.duration_minutes)},
-           {"minDurationThreshold", Result::Int(task.min_duration_threshold_ms)},
-           {"dumpPeriod", Result::Int(task.dump_period_ms)},
-           {"maxSamplingCount", Result::Int(task.max_sampling_count)},
-           {"logs", std::move(logs)}}));
-    }
-    return Result::List(std::move(items));
-  });
+  builder->BindResolver(
+      "Query.getProfileTaskList", [tasks](const Context& c) -> absl::StatusOr<Result> {
+        std::vector<Result> items;
+        for (const model::ProfileTask& task :
+             tasks->ListTasks(StringArg(c, "serviceId"), StringArg(c, "endpointName"))) {
+          SH_ASSIGN_OR_RETURN(Result logs, LogsResult(tasks, task.id));
+          items.push_back(
+              Result::Map({{"id", Result::String(task.id)},
+                           {"serviceId", Result::String(task.service_id)},
+                           {"serviceName", Result::String(NameOfServiceId(task.service_id))},
+                           {"endpointName", Result::String(task.endpoint_name)},
+                           {"startTime", Result::Int(task.start_time_ms)},
+                           {"duration", Result::Int(task.duration_minutes)},
+                           {"minDurationThreshold", Result::Int(task.min_duration_threshold_ms)},
+                           {"dumpPeriod", Result::Int(task.dump_period_ms)},
+                           {"maxSamplingCount", Result::Int(task.max_sampling_count)},
+                           {"logs", std::move(logs)}}));
+        }
+        return Result::List(std::move(items));
+      });
 
-  builder->BindResolver("Query.getProfileTaskLogs", [tasks](const Context& c)
-                                                        -> absl::StatusOr<Result> {
-    if (c.args().Get("taskID").is_null()) return Result::List({});
-    return LogsResult(tasks, StringArg(c, "taskID"));
-  });
+  builder->BindResolver("Query.getProfileTaskLogs",
+                        [tasks](const Context& c) -> absl::StatusOr<Result> {
+                          if (c.args().Get("taskID").is_null()) return Result::List({});
+                          return LogsResult(tasks, StringArg(c, "taskID"));
+                        });
 
   builder->BindResolver("Query.getProfileTaskSegments", [deps](const Context& c) {
     return TaskSegments(deps, StringArg(c, "taskID"));
   });
 
-  builder->BindResolver("Query.getSegmentsProfileAnalyze", [deps](const Context& c)
-                                                               -> absl::StatusOr<Result> {
-    return AnalyzeSegmentsResult(*deps.snapshots,
-                                 SegmentQueriesFromValue(c.args().Get("queries")),
-                                 deps.config->query.max_analyze_snapshots);
-  });
+  builder->BindResolver(
+      "Query.getSegmentsProfileAnalyze", [deps](const Context& c) -> absl::StatusOr<Result> {
+        return AnalyzeSegmentsResult(*deps.snapshots,
+                                     SegmentQueriesFromValue(c.args().Get("queries")),
+                                     deps.config->query.max_analyze_snapshots);
+      });
 }
 
 }  // namespace stackhouse::query

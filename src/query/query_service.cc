@@ -12,16 +12,16 @@ absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDe
     if (!absl::EndsWith(file.name, ".graphqls")) continue;
     SH_RETURN_IF_ERROR(builder.AddSdl(file.content, file.name));
   }
-  builder.BindResolver("Query.version", [version = deps.version](
-                                            const graphql::ResolverContext&)
-                                            -> absl::StatusOr<graphql::Result> {
-    return graphql::Result::String(version);
-  });
-  builder.BindResolver("Mutation.version", [version = deps.version](
-                                               const graphql::ResolverContext&)
-                                               -> absl::StatusOr<graphql::Result> {
-    return graphql::Result::String(version);
-  });
+  builder.BindResolver(
+      "Query.version",
+      [version = deps.version](const graphql::ResolverContext&) -> absl::StatusOr<graphql::Result> {
+        return graphql::Result::String(version);
+      });
+  builder.BindResolver(
+      "Mutation.version",
+      [version = deps.version](const graphql::ResolverContext&) -> absl::StatusOr<graphql::Result> {
+        return graphql::Result::String(version);
+      });
   BindMetadataResolvers(deps, &builder);
   BindProfileResolvers(deps, &builder);
   BindEbpfResolvers(deps, &builder);

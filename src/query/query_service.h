@@ -8,10 +8,10 @@
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "graphql/schema.h"
+#include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
-#include "storage/ebpf_store.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 

@@ -28,7 +28,7 @@ inline std::vector<std::string> StringsFromValue(const graphql::Value& value) {
   if (value.kind() != graphql::Value::Kind::kList) return out;
   for (const graphql::Value& item : value.list()) {
     out.push_back(item.kind() == graphql::Value::Kind::kInt ? absl::StrCat(item.int_value())
-                                                             : item.string_value());
+                                                            : item.string_value());
   }
   return out;
 }
@@ -45,8 +45,8 @@ inline Result KeyValues(const std::vector<std::pair<std::string, std::string>>& 
   std::vector<Result> items;
   items.reserve(pairs.size());
   for (const auto& [key, value] : pairs) {
-    items.push_back(Result::Map({{key_field, Result::String(key)},
-                                 {value_field, Result::String(value)}}));
+    items.push_back(
+        Result::Map({{key_field, Result::String(key)}, {value_field, Result::String(value)}}));
   }
   return Result::List(std::move(items));
 }

@@ -11,10 +11,9 @@
 namespace stackhouse::receiver {
 namespace {
 
-task::ReportedProcess FromEntity(const skywalking::v3::EBPFProcessEntityMetadata& entity,
-                                 model::DetectType type,
-                                 const google::protobuf::RepeatedPtrField<
-                                     skywalking::v3::KeyStringValuePair>& properties) {
+task::ReportedProcess FromEntity(
+    const skywalking::v3::EBPFProcessEntityMetadata& entity, model::DetectType type,
+    const google::protobuf::RepeatedPtrField<skywalking::v3::KeyStringValuePair>& properties) {
   task::ReportedProcess r;
   r.detect_type = type;
   r.layer = entity.layer();
@@ -118,7 +117,8 @@ std::vector<model::EbpfSymbol> RootFirstStack(
     if (stack.stacktype() == skywalking::v3::PROCESS_USER_SPACE) user = &stack;
   }
   std::vector<model::EbpfSymbol> symbols;
-  size_t total = (kernel ? kernel->stacksymbols_size() : 0) + (user ? user->stacksymbols_size() : 0);
+  size_t total =
+      (kernel ? kernel->stacksymbols_size() : 0) + (user ? user->stacksymbols_size() : 0);
   symbols.reserve(total);
   // Reversed (user then kernel, each reversed) = root first.
   if (user != nullptr) {
@@ -157,8 +157,8 @@ grpc::Status EbpfProfilingService::collectProfilingData(
       first = false;
       schedule_id.clear();
       if (!task.taskid().empty() && !task.processid().empty()) {
-        auto id = ebpf_->RecordSchedule(task.taskid(), task.processid(),
-                                        task.profilingstarttime(), task.currenttime());
+        auto id = ebpf_->RecordSchedule(task.taskid(), task.processid(), task.profilingstarttime(),
+                                        task.currenttime());
         if (!id.ok()) return ToGrpcStatus(id.status());
         schedule_id = std::move(*id);
       }

@@ -33,8 +33,7 @@ class EbpfProfilingService final : public skywalking::v3::EBPFProfilingService::
   // Samples of one upload are stored in blocks of at most this many.
   static constexpr size_t kMaxBlockSamples = 4096;
 
-  EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf,
-                       storage::EbpfStore* store)
+  EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf, storage::EbpfStore* store)
       : auth_(auth), ebpf_(ebpf), store_(store) {}
 
   grpc::Status queryTasks(grpc::ServerContext* context,

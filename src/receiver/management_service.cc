@@ -7,9 +7,9 @@ namespace stackhouse::receiver {
 namespace {
 
 // Builds the instance an agent report describes, with OAP's name normalisation (§5.3).
-model::ServiceInstance ToInstance(const config::ReceiverConfig& config,
-                                  const std::string& service, const std::string& instance,
-                                  const std::string& layer, std::string* service_name) {
+model::ServiceInstance ToInstance(const config::ReceiverConfig& config, const std::string& service,
+                                  const std::string& instance, const std::string& layer,
+                                  std::string* service_name) {
   *service_name = model::TruncateName(service, config.service_name_max_length);
   model::ServiceInstance out;
   out.service_id = model::ServiceId(*service_name);
@@ -26,9 +26,8 @@ grpc::Status ManagementHandler::ReportInstanceProperties(
     skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::string service_name;
-  model::ServiceInstance instance = ToInstance(*config_, request->service(),
-                                               request->serviceinstance(), request->layer(),
-                                               &service_name);
+  model::ServiceInstance instance = ToInstance(
+      *config_, request->service(), request->serviceinstance(), request->layer(), &service_name);
   for (const auto& kv : request->properties()) {
     instance.properties.emplace_back(kv.key(), kv.value());
   }
@@ -40,9 +39,8 @@ grpc::Status ManagementHandler::KeepAlive(grpc::ServerContext* context,
                                           skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::string service_name;
-  model::ServiceInstance instance = ToInstance(*config_, request->service(),
-                                               request->serviceinstance(), request->layer(),
-                                               &service_name);
+  model::ServiceInstance instance = ToInstance(
+      *config_, request->service(), request->serviceinstance(), request->layer(), &service_name);
   return ToGrpcStatus(store_->UpsertInstance(service_name, instance, false));
 }
 

@@ -27,8 +27,7 @@ model::ThreadSnapshot ToSnapshot(const skywalking::v3::ThreadSnapshot& proto) {
 
 }  // namespace
 
-void AppendProfileTaskCommand(const model::ProfileTask& task,
-                              skywalking::v3::Commands* commands) {
+void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Commands* commands) {
   auto* command = commands->add_commands();
   command->set_command("ProfileTaskQuery");
   AddArg(command, "SerialNumber", NewUuid());
@@ -81,8 +80,8 @@ grpc::Status ProfileHandler::GoProfileReport(
   size_t bytes = 0;
   while (reader->Read(&message)) bytes += message.payload().size();
   if (bytes > 0) {
-    GetLogger("receiver")->warn(
-        "dropped a {}-byte Go pprof upload: Go trace profiling is not supported yet", bytes);
+    GetLogger("receiver")
+        ->warn("dropped a {}-byte Go pprof upload: Go trace profiling is not supported yet", bytes);
   }
   return grpc::Status::OK;
 }

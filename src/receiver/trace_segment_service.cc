@@ -37,9 +37,9 @@ absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObjec
   return segments_->AddSegments(segments, summaries);
 }
 
-grpc::Status TraceSegmentHandler::Collect(
-    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
-    skywalking::v3::Commands* /*response*/) {
+grpc::Status TraceSegmentHandler::Collect(grpc::ServerContext* context,
+                                          grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
+                                          skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::vector<skywalking::v3::SegmentObject> batch;
   skywalking::v3::SegmentObject message;

@@ -7,11 +7,11 @@
 #include "common/embedded_files.h"
 #include "common/logging.h"
 #include "export/export_handler.h"
+#include "graphql/http_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "graphql/http_endpoint.h"
 #include "http/http_server.h"
 #include "query/query_service.h"
 #include "receiver/auth.h"
@@ -75,11 +75,11 @@ absl::Status Server::StartInternal() {
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
-  auto ebpf = task::EbpfService::Create(
-      ebpf_store_.get(), metadata_store_.get(), clock_,
-      model::NameLimits{config_.receiver.service_name_max_length,
-                        config_.receiver.instance_name_max_length,
-                        config_.receiver.endpoint_name_max_length});
+  auto ebpf =
+      task::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_,
+                                model::NameLimits{config_.receiver.service_name_max_length,
+                                                  config_.receiver.instance_name_max_length,
+                                                  config_.receiver.endpoint_name_max_length});
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
 
@@ -111,8 +111,7 @@ absl::Status Server::StartInternal() {
                                 config_.network.grpc_thread_pool_size);
   }
   for (auto& service : services_) builder.RegisterService(service.get());
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc_server_ = builder.BuildAndStart();
@@ -176,13 +175,14 @@ absl::Status Server::StartInternal() {
   });
   http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
-    if (!ready_.load()) return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};
+    if (!ready_.load())
+      return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};
     return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });
   http_server_->Route("/metrics", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
-    return http::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                              metrics_.RenderPrometheus(), {}};
+    return http::HttpResponse{
+        200, "text/plain; version=0.0.4; charset=utf-8", metrics_.RenderPrometheus(), {}};
   });
   RegisterGauges();
   auto http_port = http_server_->Start(config_.network.http_host, config_.network.http_port);

@@ -22,11 +22,11 @@ namespace stackhouse::storage {
 namespace {
 
 constexpr FamilyInfo kFamilies[] = {
-    {"metadata", Retention::kMetrics},     {"task", Retention::kNone},
-    {"task_log", Retention::kRecord},      {"segment", Retention::kRecord},
-    {"snapshot", Retention::kRecord},      {"ebpf_schedule", Retention::kMetrics},
-    {"ebpf_stack", Retention::kDictionary},      {"ebpf_sample", Retention::kRecord},
-    {"meter", Retention::kMetrics},        {"profile_stack", Retention::kDictionary},
+    {"metadata", Retention::kMetrics},      {"task", Retention::kNone},
+    {"task_log", Retention::kRecord},       {"segment", Retention::kRecord},
+    {"snapshot", Retention::kRecord},       {"ebpf_schedule", Retention::kMetrics},
+    {"ebpf_stack", Retention::kDictionary}, {"ebpf_sample", Retention::kRecord},
+    {"meter", Retention::kMetrics},         {"profile_stack", Retention::kDictionary},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
 
@@ -99,18 +99,17 @@ class DirectoryLock {
       while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
       ::close(fd);
       if (error == EWOULDBLOCK) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "data directory ", dir, " is in use by another Stackhouse process (pid ", owner,
-            "); stop it or set storage.dataDir to another directory"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("data directory ", dir, " is in use by another Stackhouse process (pid ",
+                         owner, "); stop it or set storage.dataDir to another directory"));
       }
-      return absl::UnavailableError(
-          absl::StrCat("cannot lock ", path, ": ", std::strerror(error)));
+      return absl::UnavailableError(absl::StrCat("cannot lock ", path, ": ", std::strerror(error)));
     }
     std::string pid = absl::StrCat(::getpid(), "\n");
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
       ::close(fd);
-      return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ",
-                                                 std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
     }
     return std::unique_ptr<DirectoryLock>(new DirectoryLock(fd));
   }
@@ -126,10 +125,14 @@ class DirectoryLock {
 
 int64_t TtlMs(const DatabaseOptions& options, Retention retention) {
   switch (retention) {
-    case Retention::kNone: return 0;
-    case Retention::kRecord: return options.record_ttl_ms;
-    case Retention::kMetrics: return options.metrics_ttl_ms;
-    case Retention::kDictionary: return options.record_ttl_ms + kDictionaryRefreshMs;
+    case Retention::kNone:
+      return 0;
+    case Retention::kRecord:
+      return options.record_ttl_ms;
+    case Retention::kMetrics:
+      return options.metrics_ttl_ms;
+    case Retention::kDictionary:
+      return options.record_ttl_ms + kDictionaryRefreshMs;
   }
   return 0;
 }
@@ -180,8 +183,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot create data directory ",
-                                                    options.data_dir, ": ", ec.message()));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
   if (!std::filesystem::is_directory(options.data_dir, ec)) {
     return absl::FailedPreconditionError(
@@ -201,7 +204,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
 
   rocksdb::BlockBasedTableOptions table_options;
   if (options.block_cache_bytes > 0) {
-    table_options.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
+    table_options.block_cache =
+        rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
   } else {
     table_options.no_block_cache = true;
   }
@@ -249,8 +253,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   return std::unique_ptr<Database>(new Database(options, clock, std::move(impl)));
 }
 
-Database::Database(const DatabaseOptions& options, const Clock* clock,
-                   std::unique_ptr<Impl> impl)
+Database::Database(const DatabaseOptions& options, const Clock* clock, std::unique_ptr<Impl> impl)
     : options_(options), clock_(clock), impl_(std::move(impl)) {}
 
 Database::~Database() {
@@ -287,15 +290,14 @@ absl::Status Database::Put(Family family, absl::string_view key, int64_t timesta
 
 absl::StatusOr<std::optional<Record>> Database::Get(Family family, absl::string_view key) const {
   std::string stored;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->Handle(family),
-                                  rocksdb::Slice(key.data(), key.size()), &stored);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->Handle(family),
+                                     rocksdb::Slice(key.data(), key.size()), &stored);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "read");
   Record record;
   if (!DecodeTimestamp(stored, &record.timestamp_ms)) {
-    return absl::DataLossError(absl::StrCat("record without timestamp in family ",
-                                            GetFamilyInfo(family).name));
+    return absl::DataLossError(
+        absl::StrCat("record without timestamp in family ", GetFamilyInfo(family).name));
   }
   if (IsExpired(family, record.timestamp_ms)) return std::nullopt;
   record.key = std::string(key);
@@ -308,8 +310,8 @@ absl::Status Database::Scan(Family family, absl::string_view begin, absl::string
   rocksdb::ReadOptions read_options;
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) read_options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options,
-                                                               impl_->Handle(family)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(read_options, impl_->Handle(family)));
   Record record;
   for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
     rocksdb::Slice value = it->value();
@@ -333,8 +335,8 @@ absl::Status Database::CompactAll() {
   rocksdb::CompactRangeOptions compact_options;
   compact_options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (auto* handle : impl_->handles) {
-    absl::Status s = FromRocks(impl_->db->CompactRange(compact_options, handle, nullptr, nullptr),
-                               "compaction");
+    absl::Status s =
+        FromRocks(impl_->db->CompactRange(compact_options, handle, nullptr, nullptr), "compaction");
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -5,11 +5,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/clock.h"
 
 namespace stackhouse::storage {
@@ -31,16 +31,16 @@ inline constexpr int64_t kDictionaryRefreshMs = 24LL * 3600 * 1000;
 // The kinds of record, one RocksDB column family each. The order is fixed forever: append
 // new families at the end (before kCount).
 enum class Family : int {
-  kMetadata = 0,   // services, instances, endpoints, processes
-  kTask,           // trace-profiling and eBPF tasks, continuous policies
-  kTaskLog,        // trace-profiling task logs
-  kSegment,        // trace segments and their indexes
-  kSnapshot,       // thread snapshots
-  kEbpfSchedule,   // eBPF schedules
-  kEbpfStack,      // eBPF stack dictionary (distinct stacks and symbols)
-  kEbpfSample,     // eBPF samples (time, stack id, value)
-  kMeter,          // meters from Rover and agents
-  kProfileStack,   // trace-profiling stack dictionary (distinct thread stacks)
+  kMetadata = 0,  // services, instances, endpoints, processes
+  kTask,          // trace-profiling and eBPF tasks, continuous policies
+  kTaskLog,       // trace-profiling task logs
+  kSegment,       // trace segments and their indexes
+  kSnapshot,      // thread snapshots
+  kEbpfSchedule,  // eBPF schedules
+  kEbpfStack,     // eBPF stack dictionary (distinct stacks and symbols)
+  kEbpfSample,    // eBPF samples (time, stack id, value)
+  kMeter,         // meters from Rover and agents
+  kProfileStack,  // trace-profiling stack dictionary (distinct thread stacks)
   kCount,
 };
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 // Order-preserving key encoding: a key built from several components compares (as bytes,

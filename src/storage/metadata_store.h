@@ -43,8 +43,9 @@ class MetadataStore {
 
   // Live endpoints of `service_id` whose name contains `keyword` (all when empty), newest
   // first-seen time first (then by name), at most `limit` (negative: no limit).
-  virtual absl::StatusOr<std::vector<model::Endpoint>> FindEndpoints(
-      const std::string& service_id, const std::string& keyword, int limit) const = 0;
+  virtual absl::StatusOr<std::vector<model::Endpoint>> FindEndpoints(const std::string& service_id,
+                                                                     const std::string& keyword,
+                                                                     int limit) const = 0;
 
   // The live endpoint `endpoint_id`, or nullopt.
   virtual absl::StatusOr<std::optional<model::Endpoint>> GetEndpoint(

@@ -57,8 +57,7 @@ absl::Status RocksEbpfStore::PutProcesses(const std::vector<model::Process>& pro
     }
     for (const std::string& label : p.labels) pb.add_labels(label);
     pb.set_first_seen_ms(p.first_seen_ms);
-    batch.Put(Family::kMetadata, Key(kProcessPrefix, p.id), p.last_ping_ms,
-              pb.SerializeAsString());
+    batch.Put(Family::kMetadata, Key(kProcessPrefix, p.id), p.last_ping_ms, pb.SerializeAsString());
   }
   return db_->Write(std::move(batch));
 }
@@ -66,8 +65,8 @@ absl::Status RocksEbpfStore::PutProcesses(const std::vector<model::Process>& pro
 absl::StatusOr<std::vector<model::Process>> RocksEbpfStore::ListProcesses() const {
   std::vector<model::Process> processes;
   absl::Status status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(
-      Family::kMetadata, std::string(1, kProcessPrefix), [&](const Record& record) {
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kMetadata, std::string(1, kProcessPrefix), [&](const Record& record) {
         KeyReader reader(record.key);
         records::ProcessRecord pb;
         model::Process p;
@@ -114,8 +113,8 @@ absl::Status RocksEbpfStore::PutTask(const model::EbpfTask& task) {
 absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
   std::vector<model::EbpfTask> tasks;
   absl::Status status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(
-      Family::kTask, std::string(1, kTaskPrefix), [&](const Record& record) {
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kTask, std::string(1, kTaskPrefix), [&](const Record& record) {
         KeyReader reader(record.key);
         records::EbpfTaskRecord pb;
         model::EbpfTask t;
@@ -152,8 +151,8 @@ absl::Status RocksEbpfStore::PutSchedule(const model::EbpfSchedule& schedule) {
   std::string index = Key(kTaskSchedulePrefix, schedule.task_id);
   AppendString(&index, schedule.schedule_id);
   WriteBatch batch;
-  batch.Put(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule.schedule_id),
-            schedule.end_time_ms, pb.SerializeAsString());
+  batch.Put(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule.schedule_id), schedule.end_time_ms,
+            pb.SerializeAsString());
   batch.Put(Family::kEbpfSchedule, index, schedule.end_time_ms, "");
   return db_->Write(std::move(batch));
 }
@@ -310,8 +309,8 @@ absl::StatusOr<std::vector<model::EbpfSymbol>> RocksEbpfStore::GetStack(uint64_t
   symbols.reserve(frames.size());
   for (const std::string& frame : frames) {
     if (frame.empty()) return Corrupt("eBPF stack frame");
-    symbols.push_back({frame.substr(1), frame[0] == 'k' ? model::StackType::kKernel
-                                                        : model::StackType::kUser});
+    symbols.push_back(
+        {frame.substr(1), frame[0] == 'k' ? model::StackType::kKernel : model::StackType::kUser});
   }
   return symbols;
 }

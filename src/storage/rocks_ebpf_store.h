@@ -33,12 +33,11 @@ class RocksEbpfStore final : public EbpfStore {
       const std::string& task_id) const override;
   absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
                           const std::vector<model::EbpfSample>& samples) override;
-  absl::Status ScanSamples(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
-                           const std::function<void(const StoredEbpfSample&)>& visit)
-      const override;
+  absl::Status ScanSamples(
+      const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+      const std::function<void(const StoredEbpfSample&)>& visit) const override;
   absl::Status ScanSampleBlocks(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
-                                const std::function<void(EbpfSampleBlock&)>& visit)
-      const override;
+                                const std::function<void(EbpfSampleBlock&)>& visit) const override;
   absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const override;
 
  private:

@@ -47,8 +47,8 @@ std::string InstanceKey(absl::string_view service_id, absl::string_view instance
 }
 
 absl::Status Corrupt(absl::string_view what, absl::string_view key) {
-  return absl::DataLossError(absl::StrCat("cannot decode stored ", what, " record (key size ",
-                                          key.size(), ")"));
+  return absl::DataLossError(
+      absl::StrCat("cannot decode stored ", what, " record (key size ", key.size(), ")"));
 }
 
 absl::StatusOr<model::Service> DecodeService(const Record& record) {
@@ -142,9 +142,8 @@ absl::Status RocksMetadataStore::UpsertInstance(const std::string& service_name,
     service.set_normal(true);
   }
   service.set_name(service_name);
-  if (!instance.layer.empty() &&
-      std::find(service.layers().begin(), service.layers().end(), instance.layer) ==
-          service.layers().end()) {
+  if (!instance.layer.empty() && std::find(service.layers().begin(), service.layers().end(),
+                                           instance.layer) == service.layers().end()) {
     service.add_layers(instance.layer);
     std::sort(service.mutable_layers()->begin(), service.mutable_layers()->end());
   }
@@ -177,16 +176,16 @@ absl::Status RocksMetadataStore::UpsertInstance(const std::string& service_name,
 absl::StatusOr<std::vector<model::Service>> RocksMetadataStore::ListServices() const {
   std::vector<model::Service> services;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kMetadata, std::string(1, kServicePrefix),
-                                     [&](const Record& record) {
-                                       auto service = DecodeService(record);
-                                       if (!service.ok()) {
-                                         decode_status = service.status();
-                                         return false;
-                                       }
-                                       services.push_back(std::move(*service));
-                                       return true;
-                                     }));
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kMetadata, std::string(1, kServicePrefix), [&](const Record& record) {
+        auto service = DecodeService(record);
+        if (!service.ok()) {
+          decode_status = service.status();
+          return false;
+        }
+        services.push_back(std::move(*service));
+        return true;
+      }));
   SH_RETURN_IF_ERROR(decode_status);
   return services;
 }
@@ -203,16 +202,16 @@ absl::StatusOr<std::vector<model::ServiceInstance>> RocksMetadataStore::ListInst
     const std::string& service_id) const {
   std::vector<model::ServiceInstance> instances;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kMetadata, InstancePrefix(service_id),
-                                     [&](const Record& record) {
-                                       auto instance = DecodeInstance(record);
-                                       if (!instance.ok()) {
-                                         decode_status = instance.status();
-                                         return false;
-                                       }
-                                       instances.push_back(std::move(*instance));
-                                       return true;
-                                     }));
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kMetadata, InstancePrefix(service_id), [&](const Record& record) {
+        auto instance = DecodeInstance(record);
+        if (!instance.ok()) {
+          decode_status = instance.status();
+          return false;
+        }
+        instances.push_back(std::move(*instance));
+        return true;
+      }));
   SH_RETURN_IF_ERROR(decode_status);
   return instances;
 }
@@ -228,8 +227,7 @@ absl::StatusOr<std::optional<model::ServiceInstance>> RocksMetadataStore::GetIns
   return instance;
 }
 
-absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string& key,
-                                                              int64_t now) {
+absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string& key, int64_t now) {
   absl::MutexLock lock(&touch_mu_);
   auto known = first_seen_.find(key);
   if (known != first_seen_.end()) return known->second;
@@ -237,7 +235,8 @@ absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string&
   int64_t first_seen = now;
   if (stored) {
     records::EndpointRecord pb;
-    if (pb.ParseFromString(stored->value) && pb.first_seen_ms() > 0) first_seen = pb.first_seen_ms();
+    if (pb.ParseFromString(stored->value) && pb.first_seen_ms() > 0)
+      first_seen = pb.first_seen_ms();
   }
   if (first_seen_.size() > kMaxTouchEntries) first_seen_.clear();
   first_seen_.emplace(key, first_seen);
@@ -266,8 +265,8 @@ absl::StatusOr<std::vector<model::Endpoint>> RocksMetadataStore::FindEndpoints(
     const std::string& service_id, const std::string& keyword, int limit) const {
   std::vector<model::Endpoint> endpoints;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(
-      Family::kMetadata, EndpointPrefix(service_id), [&](const Record& record) {
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kMetadata, EndpointPrefix(service_id), [&](const Record& record) {
         auto endpoint = DecodeEndpoint(record);
         if (!endpoint.ok()) {
           decode_status = endpoint.status();

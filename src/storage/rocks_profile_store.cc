@@ -79,16 +79,16 @@ absl::Status RocksProfileStore::PutTask(const model::ProfileTask& task) {
 absl::StatusOr<std::vector<model::ProfileTask>> RocksProfileStore::ListTasks() const {
   std::vector<model::ProfileTask> tasks;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kTask, std::string(1, kTaskPrefix),
-                                     [&](const Record& record) {
-                                       auto task = DecodeTask(record);
-                                       if (!task.ok()) {
-                                         decode_status = task.status();
-                                         return false;
-                                       }
-                                       tasks.push_back(std::move(*task));
-                                       return true;
-                                     }));
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kTask, std::string(1, kTaskPrefix), [&](const Record& record) {
+        auto task = DecodeTask(record);
+        if (!task.ok()) {
+          decode_status = task.status();
+          return false;
+        }
+        tasks.push_back(std::move(*task));
+        return true;
+      }));
   SH_RETURN_IF_ERROR(decode_status);
   return tasks;
 }
@@ -108,8 +108,8 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> RocksProfileStore::ListLogs(
     const std::string& task_id) const {
   std::vector<model::ProfileTaskLog> logs;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(
-      Family::kTaskLog, LogPrefix(task_id), [&](const Record& record) {
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kTaskLog, LogPrefix(task_id), [&](const Record& record) {
         KeyReader reader(record.key);
         std::string stored_task;
         model::ProfileTaskLog log;
@@ -131,8 +131,7 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> RocksProfileStore::ListLogs(
   return logs;
 }
 
-absl::Status RocksProfileStore::AddSnapshots(
-    const std::vector<model::ThreadSnapshot>& snapshots) {
+absl::Status RocksProfileStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
   if (snapshots.empty()) return absl::OkStatus();
   const int64_t now = clock_->NowMillis();
   std::vector<const std::vector<std::string>*> frames;
@@ -162,23 +161,21 @@ absl::StatusOr<std::vector<std::string>> RocksProfileStore::ListProfiledSegments
     const std::string& task_id) const {
   std::vector<std::string> segments;
   absl::Status decode_status;
-  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kSnapshot, ProfiledPrefix(task_id),
-                                     [&](const Record& record) {
-                                       KeyReader reader(record.key);
-                                       std::string task, segment;
-                                       int64_t time;
-                                       if (!reader.Skip(1) || !reader.ReadString(&task) ||
-                                           !reader.ReadInt64(&time) ||
-                                           !reader.ReadString(&segment)) {
-                                         decode_status = Corrupt("profiled segment index");
-                                         return false;
-                                       }
-                                       if (std::find(segments.begin(), segments.end(),
-                                                     segment) == segments.end()) {
-                                         segments.push_back(std::move(segment));
-                                       }
-                                       return true;
-                                     }));
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kSnapshot, ProfiledPrefix(task_id), [&](const Record& record) {
+        KeyReader reader(record.key);
+        std::string task, segment;
+        int64_t time;
+        if (!reader.Skip(1) || !reader.ReadString(&task) || !reader.ReadInt64(&time) ||
+            !reader.ReadString(&segment)) {
+          decode_status = Corrupt("profiled segment index");
+          return false;
+        }
+        if (std::find(segments.begin(), segments.end(), segment) == segments.end()) {
+          segments.push_back(std::move(segment));
+        }
+        return true;
+      }));
   SH_RETURN_IF_ERROR(decode_status);
   return segments;
 }
@@ -192,15 +189,14 @@ absl::Status RocksProfileStore::ScanDumps(
     KeyReader value(record.value);
     int64_t sequence;
     StoredDump dump;
-    if (!key.ReadInt64(&sequence) || !value.ReadUint64(&dump.stack_id) ||
-        record.value.size() < 9) {
+    if (!key.ReadInt64(&sequence) || !value.ReadUint64(&dump.stack_id) || record.value.size() < 9) {
       decode_status = Corrupt("thread dump");
       return false;
     }
     dump.sequence = static_cast<int32_t>(sequence);
     dump.dump_time_ms = record.timestamp_ms;
-    dump.language = record.value[8] == 1 ? model::SnapshotLanguage::kGo
-                                         : model::SnapshotLanguage::kJava;
+    dump.language =
+        record.value[8] == 1 ? model::SnapshotLanguage::kGo : model::SnapshotLanguage::kJava;
     visit(dump);
     return true;
   }));

@@ -69,8 +69,7 @@ absl::Status RocksSegmentStore::AddSegments(const std::vector<model::Segment>& s
     pb.set_is_error(s.is_error);
     wire::SegmentToProto(segments[i], &object);
     object.SerializeToString(pb.mutable_segment_object());
-    batch.Put(Family::kSegment, SegmentKey(s.segment_id), s.start_time_ms,
-              pb.SerializeAsString());
+    batch.Put(Family::kSegment, SegmentKey(s.segment_id), s.start_time_ms, pb.SerializeAsString());
     std::string index = TracePrefix(s.trace_id, s.instance_id);
     AppendString(&index, s.segment_id);
     batch.Put(Family::kSegment, index, s.start_time_ms, "");

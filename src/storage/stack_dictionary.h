@@ -24,8 +24,9 @@ class StackDictionary {
 
   // Resolves each stack of `stacks` to its id (same order), writing new or stale entries
   // durably before returning.
-  absl::StatusOr<std::vector<uint64_t>> Resolve(const std::vector<const std::vector<std::string>*>& stacks,
-                                                int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::vector<uint64_t>> Resolve(
+      const std::vector<const std::vector<std::string>*>& stacks, int64_t now_ms)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // The frames of `id`; NotFound when absent or expired.
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;

@@ -228,7 +228,9 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
     const EbpfFixedTimeRequest& request) {
   const int64_t now = clock_->NowMillis();
   const int64_t start = request.start_time_ms <= 0 ? now : request.start_time_ms;
-  auto refuse = [](std::string reason) { return EbpfTaskCreation{std::nullopt, std::move(reason)}; };
+  auto refuse = [](std::string reason) {
+    return EbpfTaskCreation{std::nullopt, std::move(reason)};
+  };
   if (request.service_id.empty()) return refuse("service could not be empty");
   if (!request.process_labels.empty()) {
     std::vector<std::string> have = ServiceLabels(request.service_id);
@@ -249,8 +251,7 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
     return refuse("the fixed time duration must be greater than or equals 60s");
   }
   if (*request.target_type == model::EbpfTargetType::kNetwork) {
-    return refuse(
-        "NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU");
+    return refuse("NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU");
   }
   // OAP's overlap check (§5.2 #6) can never fail as written; like OAP, none is applied.
   model::EbpfTask task;

@@ -168,8 +168,8 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> ProfileTaskService::ListLogs(
     const std::string& task_id) const {
   SH_ASSIGN_OR_RETURN(auto logs, store_->ListLogs(task_id));
   for (model::ProfileTaskLog& log : logs) {
-    log.id = model::ProfileTaskLogId(log.task_id, log.instance_id,
-                                     static_cast<int>(log.operation), log.operation_time_ms);
+    log.id = model::ProfileTaskLogId(log.task_id, log.instance_id, static_cast<int>(log.operation),
+                                     log.operation_time_ms);
   }
   return logs;
 }

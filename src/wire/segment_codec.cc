@@ -26,7 +26,8 @@ model::Segment SegmentFromProto(const skywalking::v3::SegmentObject& proto) {
     span.end_time_ms = s.endtime();
     for (const auto& r : s.refs()) {
       model::SegmentRef ref;
-      ref.type = ClampEnum(r.reftype(), model::RefType::kCrossThread, model::RefType::kCrossProcess);
+      ref.type =
+          ClampEnum(r.reftype(), model::RefType::kCrossThread, model::RefType::kCrossProcess);
       ref.trace_id = r.traceid();
       ref.parent_segment_id = r.parenttracesegmentid();
       ref.parent_span_id = r.parentspanid();

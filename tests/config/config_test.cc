@@ -38,8 +38,7 @@ TEST(SubstituteEnvTest, UsesEnvironmentThenDefault) {
 
 TEST(SubstituteEnvTest, RejectsMalformedPlaceholders) {
   auto env = FakeEnv({});
-  EXPECT_THAT(SubstituteEnv("${MISSING}", env).status().message(),
-              HasSubstr("MISSING is not set"));
+  EXPECT_THAT(SubstituteEnv("${MISSING}", env).status().message(), HasSubstr("MISSING is not set"));
   EXPECT_THAT(SubstituteEnv("${PORT:1", env).status().message(), HasSubstr("unterminated"));
   EXPECT_THAT(SubstituteEnv("${:1}", env).status().message(), HasSubstr("empty"));
 }
@@ -85,9 +84,9 @@ query:
 log:
   level: ${SW_LOG_LEVEL:info}
 )";
-  auto config = ParseConfig(
-      yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"}, {"SW_AUTHENTICATION", "secret"},
-                     {"SW_LOG_LEVEL", "debug"}}));
+  auto config = ParseConfig(yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"},
+                                           {"SW_AUTHENTICATION", "secret"},
+                                           {"SW_LOG_LEVEL", "debug"}}));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->network.grpc_host, "0.0.0.0");
   EXPECT_EQ(config->network.grpc_port, 1234);
@@ -133,10 +132,8 @@ TEST(ParseConfigTest, UnknownKeysNameTheirPath) {
 }
 
 TEST(ParseConfigTest, WrongTypesNameTheirPath) {
-  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: abc\n"),
-            "core.gRPCPort: expected an integer, got \"abc\"");
-  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: 1.5\n"),
-            "core.gRPCPort: expected an integer, got \"1.5\"");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: abc\n"), "core.gRPCPort: expected an integer, got \"abc\"");
+  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: 1.5\n"), "core.gRPCPort: expected an integer, got \"1.5\"");
   EXPECT_EQ(ErrorOf("storage:\n  syncWrites: maybe\n"),
             "storage.syncWrites: expected true or false, got \"maybe\"");
   EXPECT_EQ(ErrorOf("core:\n  gRPCPort: [1, 2]\n"),
@@ -160,8 +157,9 @@ TEST(ParseConfigTest, OutOfRangeValuesNameTheirPath) {
             "log.level: invalid value \"loud\" (expected trace, debug, info, warn, error, "
             "critical or off)");
   EXPECT_EQ(ErrorOf("storage:\n  dataDir: \"\"\n"), "storage.dataDir: must not be empty");
-  EXPECT_EQ(ErrorOf("core:\n  gRPCPort: ${SW_CORE_GRPC_PORT:1}\n", {{"SW_CORE_GRPC_PORT", "99999"}}),
-            "core.gRPCPort: value 99999 is out of range [0, 65535]");
+  EXPECT_EQ(
+      ErrorOf("core:\n  gRPCPort: ${SW_CORE_GRPC_PORT:1}\n", {{"SW_CORE_GRPC_PORT", "99999"}}),
+      "core.gRPCPort: value 99999 is out of range [0, 65535]");
 }
 
 TEST(ParseConfigTest, ReportsEveryProblemAtOnce) {

@@ -93,8 +93,8 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   report.set_ebpfagentid(kRover);
   for (const char* process : {"java", "envoy"}) {
     auto* k8s = report.add_processes()->mutable_k8sprocess();
-    *k8s->mutable_entity() = Entity(process, std::string(process) == "java" ? "mesh-application"
-                                                                             : "mesh-envoy");
+    *k8s->mutable_entity() =
+        Entity(process, std::string(process) == "java" ? "mesh-application" : "mesh-envoy");
     k8s->set_pid(std::string(process) == "java" ? 42 : 43);
     auto* support = k8s->add_properties();
     support->set_key("support_ebpf_profiling");
@@ -128,10 +128,10 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   }
 
   // The operator prepares and creates an On-CPU task for the labelled application process.
-  json prepare = Data(server->GraphQL(
-      "query($s: ID!) { p: queryPrepareCreateEBPFProfilingTaskData(serviceId: $s) "
-      "{ couldProfiling processLabels } }",
-      json{{"s", service_id}}.dump()));
+  json prepare = Data(
+      server->GraphQL("query($s: ID!) { p: queryPrepareCreateEBPFProfilingTaskData(serviceId: $s) "
+                      "{ couldProfiling processLabels } }",
+                      json{{"s", service_id}}.dump()));
   EXPECT_TRUE(prepare["p"]["couldProfiling"].get<bool>());
   // Labels in process order (by instance, then process name: envoy before java).
   EXPECT_EQ(prepare["p"]["processLabels"], json::array({"mesh-envoy", "mesh-application"}));
@@ -147,16 +147,16 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
           .dump()));
   ASSERT_TRUE(created["t"]["status"].get<bool>()) << created.dump();
   const std::string task_id = created["t"]["id"];
-  json network = Data(server->GraphQL(
-      "mutation($r: EBPFProfilingTaskFixedTimeCreationRequest!) { "
-      "t: createEBPFProfilingFixedTimeTask(request: $r) { status errorReason } }",
-      json{{"r",
-            {{"serviceId", service_id},
-             {"processLabels", json::array()},
-             {"startTime", 0},
-             {"duration", 60},
-             {"targetType", "NETWORK"}}}}
-          .dump()));
+  json network = Data(
+      server->GraphQL("mutation($r: EBPFProfilingTaskFixedTimeCreationRequest!) { "
+                      "t: createEBPFProfilingFixedTimeTask(request: $r) { status errorReason } }",
+                      json{{"r",
+                            {{"serviceId", service_id},
+                             {"processLabels", json::array()},
+                             {"startTime", 0},
+                             {"duration", 60},
+                             {"targetType", "NETWORK"}}}}
+                          .dump()));
   EXPECT_FALSE(network["t"]["status"].get<bool>());
 
   // Rover asks for tasks and gets one command for the java process.
@@ -182,8 +182,9 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   const int64_t start = std::stoll(args["TaskStartTime"]);
 
   // Samples (Case G of the spec, plus the kernel frame every sample ends in).
-  ASSERT_TRUE(Upload(*server, task_id, java, start, start + 5000,
-                     {{{"C", "B", "A"}, 3}, {{"B", "A"}, 5}}).ok());
+  ASSERT_TRUE(
+      Upload(*server, task_id, java, start, start + 5000, {{{"C", "B", "A"}, 3}, {{"B", "A"}, 5}})
+          .ok());
   EXPECT_EQ(server->Stop(SIGKILL), std::optional<int>(-SIGKILL));
   ASSERT_TRUE(server->Start()) << server->Log();
   ASSERT_TRUE(Upload(*server, task_id, java, start, start + 10000, {{{"B", "A"}, 3}}).ok());
@@ -215,7 +216,9 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
       "{ tip trees { elements { id parentId symbol stackType dumpCount } } } }",
       json{{"ids", {schedule["scheduleId"]}},
            // Overlapping ranges: every sample still counts once.
-           {"r", {{{"start", start}, {"end", start + 7000}}, {{"start", start + 5000}, {"end", start + 20000}}}}}
+           {"r",
+            {{{"start", start}, {"end", start + 7000}},
+             {{"start", start + 5000}, {"end", start + 20000}}}}}
           .dump()));
   ASSERT_EQ(analysis["a"]["trees"].size(), 1u);
   EXPECT_TRUE(analysis["a"]["tip"].is_null());
@@ -223,7 +226,10 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   ASSERT_EQ(e.size(), 5u);
   auto element = [](const char* id, const char* parent, const char* symbol, const char* type,
                     int count) {
-    return json{{"id", id}, {"parentId", parent}, {"symbol", symbol}, {"stackType", type},
+    return json{{"id", id},
+                {"parentId", parent},
+                {"symbol", symbol},
+                {"stackType", type},
                 {"dumpCount", count}};
   };
   EXPECT_EQ(e[0], element("1", "0", "A", "USER_SPACE", 11));

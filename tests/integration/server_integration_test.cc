@@ -1,9 +1,9 @@
 // End-to-end tests of the stackhouse binary: health, auth, metrics, crash durability, the
 // data-directory lock, start-up errors and clean shutdown.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -234,13 +234,12 @@ grpc::Status RawUnaryCall(const ServerProcess& server, const std::string& method
   std::condition_variable cv;
   bool done = false;
   grpc::Status status;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    status = s;
+    done = true;
+    cv.notify_one();
+  });
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return done; });
   return status;
@@ -260,8 +259,7 @@ TEST_F(ServerIntegrationTest, MalformedAndOversizedMessagesAreRefused) {
             "malformed request: not a valid protobuf message for "
             "/skywalking.v3.ManagementService/keepAlive");
 
-  grpc::Status oversized =
-      ReportProperties(*server, "", "svc", std::string(8192, 'x'));
+  grpc::Status oversized = ReportProperties(*server, "", "svc", std::string(8192, 'x'));
   EXPECT_EQ(oversized.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 
   // The server keeps running and loses nothing.
@@ -279,8 +277,7 @@ TEST_F(ServerIntegrationTest, StartupErrorsAreOneClearMessage) {
   {
     auto server = MakeServer({{"SW_CORE_GRPC_PORT", "not-a-port"}});
     EXPECT_EQ(server->RunToExit(), 1);
-    EXPECT_THAT(server->Log(),
-                HasSubstr("core.gRPCPort: expected an integer, got \"not-a-port\""));
+    EXPECT_THAT(server->Log(), HasSubstr("core.gRPCPort: expected an integer, got \"not-a-port\""));
   }
   {
     auto server = MakeServer({{"SW_CORE_RECORD_DATA_TTL", "0"}});

@@ -41,7 +41,8 @@ ServerProcess::ServerProcess(std::string data_dir, int grpc_port, int http_port,
       grpc_port_(grpc_port),
       http_port_(http_port),
       env_(std::move(env)),
-      log_path_(absl::StrCat(::testing::TempDir(), "/stackhouse-", getpid(), "-", grpc_port, ".log")) {}
+      log_path_(
+          absl::StrCat(::testing::TempDir(), "/stackhouse-", getpid(), "-", grpc_port, ".log")) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {

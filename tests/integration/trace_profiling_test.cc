@@ -33,9 +33,9 @@ std::shared_ptr<grpc::Channel> FreshChannel(const ServerProcess& server) {
 class TraceProfilingTest : public ::testing::Test {
  protected:
   std::unique_ptr<ServerProcess> StartServer() {
-    auto server = std::make_unique<ServerProcess>(dir_.path() + "/data", grpc_port_, http_port_,
-                                                  std::map<std::string, std::string>{
-                                                      {"SW_AUTHENTICATION", kToken}});
+    auto server = std::make_unique<ServerProcess>(
+        dir_.path() + "/data", grpc_port_, http_port_,
+        std::map<std::string, std::string>{{"SW_AUTHENTICATION", kToken}});
     EXPECT_TRUE(server->Start()) << server->Log();
     return server;
   }
@@ -73,7 +73,8 @@ class TraceProfilingTest : public ::testing::Test {
   }
 
   grpc::Status SendSnapshots(const ServerProcess& server, const std::string& task_id,
-                             int first_sequence, const std::vector<std::vector<std::string>>& stacks,
+                             int first_sequence,
+                             const std::vector<std::vector<std::string>>& stacks,
                              int64_t first_time, const std::string& token = kToken,
                              const std::string& segment_id = "seg-1") {
     grpc::ClientContext context;
@@ -86,7 +87,8 @@ class TraceProfilingTest : public ::testing::Test {
       snapshot.set_tracesegmentid(segment_id);
       snapshot.set_sequence(first_sequence + static_cast<int>(i));
       snapshot.set_time(first_time + static_cast<int64_t>(i) * 10);
-      for (const std::string& frame : stacks[i]) snapshot.mutable_stack()->add_codesignatures(frame);
+      for (const std::string& frame : stacks[i])
+        snapshot.mutable_stack()->add_codesignatures(frame);
       if (!writer->Write(snapshot)) break;
     }
     writer->WritesDone();
@@ -151,15 +153,15 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
   const std::string create =
       "mutation($r: ProfileTaskCreationRequest) { task: createProfileTask(creationRequest: $r) "
       "{ id errorReason } }";
-  const std::string request = json{{"r",
-                                    {{"serviceId", service_id},
-                                     {"endpointName", "GET:/orders"},
-                                     {"startTime", 0},
-                                     {"duration", 5},
-                                     {"minDurationThreshold", 0},
-                                     {"dumpPeriod", 10},
-                                     {"maxSamplingCount", 5}}}}
-                                  .dump();
+  const std::string request = json{
+      {"r",
+       {{"serviceId", service_id},
+        {"endpointName", "GET:/orders"},
+        {"startTime", 0},
+        {"duration", 5},
+        {"minDurationThreshold", 0},
+        {"dumpPeriod", 10},
+        {"maxSamplingCount", 5}}}}.dump();
   json created = Data(server->GraphQL(create, request));
   ASSERT_TRUE(created["task"]["errorReason"].is_null()) << created.dump();
   const std::string task_id = created["task"]["id"];
@@ -235,8 +237,8 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
     logs.insert(log["instanceName"].get<std::string>() + ":" +
                 log["operationType"].get<std::string>());
   }
-  EXPECT_EQ(logs, (std::multiset<std::string>{"pod-1:NOTIFIED", "pod-2:NOTIFIED",
-                                               "pod-2:NOTIFIED", "pod-1:EXECUTION_FINISHED"}));
+  EXPECT_EQ(logs, (std::multiset<std::string>{"pod-1:NOTIFIED", "pod-2:NOTIFIED", "pod-2:NOTIFIED",
+                                              "pod-1:EXECUTION_FINISHED"}));
 
   // The profiled trace, with its spans marked profiled.
   json segments = Data(server->GraphQL(
@@ -274,13 +276,25 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
   ASSERT_EQ(analysis["analyze"]["trees"].size(), 1u);
   const json& elements = analysis["analyze"]["trees"][0]["elements"];
   ASSERT_EQ(elements.size(), 3u);
-  EXPECT_EQ(elements[0], (json{{"id", "1"}, {"parentId", "0"}, {"codeSignature", "Thread.run"},
-                               {"duration", 40}, {"durationChildExcluded", 0}, {"count", 5}}));
-  EXPECT_EQ(elements[1], (json{{"id", "2"}, {"parentId", "1"}, {"codeSignature", "Controller.get"},
-                               {"duration", 40}, {"durationChildExcluded", 20}, {"count", 5}}));
+  EXPECT_EQ(elements[0], (json{{"id", "1"},
+                               {"parentId", "0"},
+                               {"codeSignature", "Thread.run"},
+                               {"duration", 40},
+                               {"durationChildExcluded", 0},
+                               {"count", 5}}));
+  EXPECT_EQ(elements[1], (json{{"id", "2"},
+                               {"parentId", "1"},
+                               {"codeSignature", "Controller.get"},
+                               {"duration", 40},
+                               {"durationChildExcluded", 20},
+                               {"count", 5}}));
   // Repo.find is in sequences 0, 1, 3, 4: two runs of 10 ms.
-  EXPECT_EQ(elements[2], (json{{"id", "3"}, {"parentId", "2"}, {"codeSignature", "Repo.find"},
-                               {"duration", 20}, {"durationChildExcluded", 20}, {"count", 4}}));
+  EXPECT_EQ(elements[2], (json{{"id", "3"},
+                               {"parentId", "2"},
+                               {"codeSignature", "Repo.find"},
+                               {"duration", 20},
+                               {"durationChildExcluded", 20},
+                               {"count", 4}}));
 
   // The endpoint registered from the segment is found by the UI's picker.
   json endpoints = Data(server->GraphQL(

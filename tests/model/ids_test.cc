@@ -37,10 +37,11 @@ TEST(IdsTest, GraphqlSpecVectors) {
             "cada3f6f48f9c9af074322cfc2894e4522945af4c73643f06a0b2ad79a520775");
   EXPECT_EQ(EbpfScheduleId(task, process, 1700000005000),
             "2a4e6ac586977888fb47c6e4bfbefae0335423cade068f214c351ca765ea594d");
-  EXPECT_EQ(ContinuousPolicyUuid(
-                R"({"targetCheckers":{"ON_CPU":{"PROCESS_CPU":{"threshold":"80","period":10,"count":3}}}})"),
-            "98f7222106af1696f8aecb144440208fcf3c600d7811b55fee7ad21d5e2335f856659ffd2df4b9494e"
-            "4800495c088e81673c33f7a9cb8007d84978c65b4b9ba5");
+  EXPECT_EQ(
+      ContinuousPolicyUuid(
+          R"({"targetCheckers":{"ON_CPU":{"PROCESS_CPU":{"threshold":"80","period":10,"count":3}}}})"),
+      "98f7222106af1696f8aecb144440208fcf3c600d7811b55fee7ad21d5e2335f856659ffd2df4b9494e"
+      "4800495c088e81673c33f7a9cb8007d84978c65b4b9ba5");
   EXPECT_EQ(ProfileTaskId(1700000000123, service), "1700000000123_c2VydmljZS1h.1");
 }
 
@@ -60,8 +61,7 @@ TEST(IdsTest, RowIds) {
 TEST(IdsTest, GsonEscapesHtmlCharacters) {
   EXPECT_EQ(GsonStringArray({}), "[]");
   EXPECT_EQ(GsonStringArray({"a", "b"}), R"(["a","b"])");
-  EXPECT_EQ(GsonStringArray({"<a=b>&'\"\\"}),
-            R"(["\u003ca\u003db\u003e\u0026\u0027\"\\"])");
+  EXPECT_EQ(GsonStringArray({"<a=b>&'\"\\"}), R"(["\u003ca\u003db\u003e\u0026\u0027\"\\"])");
   EXPECT_EQ(GsonStringArray({std::string("\x01\n", 2)}), R"(["\u0001\n"])");
 }
 

@@ -43,8 +43,8 @@ TEST(TraceTest, NamesAreTruncatedAndLatencyCapped) {
   Segment segment;
   segment.service = std::string(100, 's');
   segment.service_instance = "i";
-  segment.spans.push_back(MakeSpan(0, SpanType::kEntry, std::string(200, 'e'), 0,
-                                   int64_t{1} << 40));
+  segment.spans.push_back(
+      MakeSpan(0, SpanType::kEntry, std::string(200, 'e'), 0, int64_t{1} << 40));
   SegmentSummary summary = Summarize(segment, NameLimits{70, 70, 150});
   EXPECT_EQ(summary.service_id, ServiceId(std::string(70, 's')));
   EXPECT_EQ(summary.endpoint_name, std::string(150, 'e'));

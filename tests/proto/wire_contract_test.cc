@@ -15,10 +15,10 @@
 #include <iterator>
 #include <sstream>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "common/Command.pb.h"
 #include "common/Common.pb.h"
 #include "ebpf/accesslog.pb.h"

@@ -21,10 +21,11 @@ std::string Key(const std::string& s, int64_t n, uint64_t u) {
 
 TEST(KeyCodecTest, CompositeKeysSortLikeTuples) {
   std::mt19937_64 rng(42);
-  const std::vector<std::string> strings = {"",     "a",        "ab", std::string("a\0", 2),
-                                            std::string("a\0b", 3), "b",  "\xff", "a\xff"};
-  const std::vector<int64_t> ints = {std::numeric_limits<int64_t>::min(), -1000, -1, 0, 1,
-                                     1700000000000, std::numeric_limits<int64_t>::max()};
+  const std::vector<std::string> strings = {
+      "", "a", "ab", std::string("a\0", 2), std::string("a\0b", 3), "b", "\xff", "a\xff"};
+  const std::vector<int64_t> ints = {
+      std::numeric_limits<int64_t>::min(), -1000, -1, 0, 1, 1700000000000,
+      std::numeric_limits<int64_t>::max()};
   std::vector<std::tuple<std::string, int64_t, uint64_t>> tuples;
   for (int i = 0; i < 2000; ++i) {
     tuples.emplace_back(strings[rng() % strings.size()], ints[rng() % ints.size()], rng() % 4);

@@ -33,9 +33,10 @@ class RocksEbpfStoreTest : public ::testing::Test {
 
   std::vector<StoredEbpfSample> Samples(const std::string& schedule, int64_t from, int64_t to) {
     std::vector<StoredEbpfSample> out;
-    EXPECT_TRUE(store_->ScanSamples(schedule, from, to, [&](const StoredEbpfSample& s) {
-                        out.push_back(s);
-                      }).ok());
+    EXPECT_TRUE(
+        store_
+            ->ScanSamples(schedule, from, to, [&](const StoredEbpfSample& s) { out.push_back(s); })
+            .ok());
     return out;
   }
 
@@ -46,8 +47,8 @@ class RocksEbpfStoreTest : public ::testing::Test {
 };
 
 TEST_F(RocksEbpfStoreTest, SampleBlocksRoundTripWithSharedStacks) {
-  ASSERT_TRUE(store_->AddSamples("sched", kStart, {OnCpu({"main", "work"}, 3), OnCpu({"main"}, 5)})
-                  .ok());
+  ASSERT_TRUE(
+      store_->AddSamples("sched", kStart, {OnCpu({"main", "work"}, 3), OnCpu({"main"}, 5)}).ok());
   model::EbpfSample off;
   off.target_type = model::EbpfTargetType::kOffCpu;
   off.stack = {{"main", model::StackType::kUser}, {"schedule", model::StackType::kKernel}};

@@ -40,11 +40,12 @@ class RocksMetadataStoreTest : public ::testing::Test {
 };
 
 TEST_F(RocksMetadataStoreTest, RegistersServicesAndInstances) {
-  ASSERT_TRUE(store_->UpsertInstance("order-svc",
-                                     Instance("order-svc", "pod-1", "GENERAL",
-                                              {{"language", "java"}, {"ipv4", "10.0.0.1"},
-                                               {"ipv4", "10.0.0.2"}}),
-                                     true)
+  ASSERT_TRUE(store_
+                  ->UpsertInstance(
+                      "order-svc",
+                      Instance("order-svc", "pod-1", "GENERAL",
+                               {{"language", "java"}, {"ipv4", "10.0.0.1"}, {"ipv4", "10.0.0.2"}}),
+                      true)
                   .ok());
   clock_.AdvanceMillis(1000);
   ASSERT_TRUE(

@@ -94,10 +94,12 @@ TEST_F(RocksProfileStoreTest, TasksAndLogs) {
 
 TEST_F(RocksProfileStoreTest, DumpsReferenceOneStoredCopyOfEachStack) {
   std::vector<std::string> deep;
-  for (int i = 0; i < 60; ++i) deep.push_back("com.example.Frame.method" + std::to_string(i) + ":1");
+  for (int i = 0; i < 60; ++i)
+    deep.push_back("com.example.Frame.method" + std::to_string(i) + ":1");
   std::vector<model::ThreadSnapshot> batch;
   for (int seq = 0; seq < 100; ++seq) {
-    batch.push_back(Dump("t", "seg-1", seq, kStart + seq * 10, seq % 2 ? deep : std::vector<std::string>{"A", "B"}));
+    batch.push_back(Dump("t", "seg-1", seq, kStart + seq * 10,
+                         seq % 2 ? deep : std::vector<std::string>{"A", "B"}));
   }
   ASSERT_TRUE(store_->AddSnapshots(batch).ok());
   auto dumps = Dumps("seg-1");
@@ -119,11 +121,12 @@ TEST_F(RocksProfileStoreTest, DumpsReferenceOneStoredCopyOfEachStack) {
 }
 
 TEST_F(RocksProfileStoreTest, ProfiledSegmentsAreThoseWithSequenceZero) {
-  ASSERT_TRUE(store_->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),
-                                    Dump("t1", "seg-b", 0, kStart + 10, {"A"}),
-                                    Dump("t1", "seg-a", 0, kStart + 30, {"A"}),
-                                    Dump("t1", "seg-c", 3, kStart + 5, {"A"}),
-                                    Dump("t2", "seg-d", 0, kStart, {"A"})})
+  ASSERT_TRUE(store_
+                  ->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),
+                                  Dump("t1", "seg-b", 0, kStart + 10, {"A"}),
+                                  Dump("t1", "seg-a", 0, kStart + 30, {"A"}),
+                                  Dump("t1", "seg-c", 3, kStart + 5, {"A"}),
+                                  Dump("t2", "seg-d", 0, kStart, {"A"})})
                   .ok());
   EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-b", "seg-a"));
   EXPECT_THAT(*store_->ListProfiledSegments("t2"), ElementsAre("seg-d"));

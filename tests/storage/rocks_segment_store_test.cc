@@ -58,9 +58,8 @@ TEST(RocksSegmentStoreTest, StoresAndFindsSegments) {
   auto a = MakeSegment("seg-a", "trace-1");
   auto b = MakeSegment("seg-b", "trace-1");
   auto c = MakeSegment("seg-c", "trace-2");
-  ASSERT_TRUE(store
-                  .AddSegments({a, b, c}, {Summary(a, "i1"), Summary(b, "i2"), Summary(c, "i1")})
-                  .ok());
+  ASSERT_TRUE(
+      store.AddSegments({a, b, c}, {Summary(a, "i1"), Summary(b, "i2"), Summary(c, "i1")}).ok());
 
   auto got = store.GetSegment("seg-a");
   ASSERT_TRUE(got.ok());

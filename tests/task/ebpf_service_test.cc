@@ -61,8 +61,8 @@ class EbpfServiceTest : public ::testing::Test {
 };
 
 TEST_F(EbpfServiceTest, ReportsReturnSpecIdsAndSurviveReload) {
-  auto ids = service_->ReportProcesses(
-      "rover-1", {Rover("order-svc", "pod-1", "java", {"mesh-application"})});
+  auto ids = service_->ReportProcesses("rover-1",
+                                       {Rover("order-svc", "pod-1", "java", {"mesh-application"})});
   ASSERT_TRUE(ids.ok());
   ASSERT_EQ(ids->size(), 1u);
   EXPECT_EQ((*ids)[0], "59a6a9ff97c729a2ae83821976fb43308959ce0a5daf1f0d710317a0151f14e8");
@@ -77,7 +77,8 @@ TEST_F(EbpfServiceTest, ReportsReturnSpecIdsAndSurviveReload) {
 }
 
 TEST_F(EbpfServiceTest, ReportRegistersServiceAndInstance) {
-  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("rover-only", "pod-1", "java", {})}).ok());
+  ASSERT_TRUE(
+      service_->ReportProcesses("rover-1", {Rover("rover-only", "pod-1", "java", {})}).ok());
   auto service = metadata_->GetService(model::ServiceId("rover-only"));
   ASSERT_TRUE(service.ok());
   ASSERT_TRUE(service->has_value());
@@ -139,7 +140,8 @@ TEST_F(EbpfServiceTest, QueryTasksMatchesProcessesLikeOap) {
   ASSERT_EQ(commands.size(), 3u);
   EXPECT_EQ(commands[0].task.logical_id, *labelled->id);
   EXPECT_EQ(commands[0].process_ids,
-            std::vector<std::string>{model::ProcessId("java", model::InstanceId(model::ServiceId("svc"), "p1"))});
+            std::vector<std::string>{
+                model::ProcessId("java", model::InstanceId(model::ServiceId("svc"), "p1"))});
   EXPECT_EQ(commands[1].task.logical_id, *all->id);
   EXPECT_EQ(commands[2].task.logical_id, *all->id);
   // latestUpdateTime is strict.
@@ -168,8 +170,9 @@ TEST_F(EbpfServiceTest, SchedulesKeepTheLatestEnd) {
 
 TEST_F(EbpfServiceTest, EstimateScaleAndMergedTaskList) {
   ASSERT_TRUE(service_
-                  ->ReportProcesses("r", {Rover("svc", "p1", "a", {"x"}), Rover("svc", "p1", "b", {"x", "y"}),
-                                          Rover("svc", "p1", "c", {"y"}, false)})
+                  ->ReportProcesses(
+                      "r", {Rover("svc", "p1", "a", {"x"}), Rover("svc", "p1", "b", {"x", "y"}),
+                            Rover("svc", "p1", "c", {"y"}, false)})
                   .ok());
   EXPECT_EQ(service_->EstimateScale(model::ServiceId("svc"), {}), 2);
   EXPECT_EQ(service_->EstimateScale(model::ServiceId("svc"), {"x", "y"}), 1);

@@ -162,9 +162,8 @@ TEST_F(ProfileTaskServiceTest, ConcurrentPollsEachGetTheTaskAndLogOnce) {
   std::vector<std::thread> threads;
   std::vector<size_t> received(kAgents);
   for (int i = 0; i < kAgents; ++i) {
-    threads.emplace_back([&, i] {
-      received[i] = service_->Poll("svc", "pod-" + std::to_string(i), -1).size();
-    });
+    threads.emplace_back(
+        [&, i] { received[i] = service_->Poll("svc", "pod-" + std::to_string(i), -1).size(); });
   }
   for (auto& t : threads) t.join();
   for (size_t n : received) EXPECT_EQ(n, 1u);
