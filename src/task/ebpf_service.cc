@@ -111,7 +111,14 @@ std::vector<model::Process> EbpfService::Upsert(const std::string& agent_id,
         p.properties.emplace_back(key, value);
       }
     }
-    if (!r.labels.empty()) p.labels = r.labels;
+    // Labels accumulate: Rover reports one pid under several entities (e.g. MESH with
+    // `mesh-application` and K8S_SERVICE with `k8s-service`), and each report's labels stay
+    // valid for it (OAP keeps them per service in its service-label table).
+    for (const std::string& label : r.labels) {
+      if (std::find(p.labels.begin(), p.labels.end(), label) == p.labels.end()) {
+        p.labels.push_back(label);
+      }
+    }
     if (r.detect_type != model::DetectType::kUndefined) p.detect_type = r.detect_type;
     p.profiling_supported = SupportsProfiling(r.properties, p.profiling_supported);
     p.last_ping_ms = now;

@@ -85,6 +85,21 @@ TEST_F(EbpfServiceTest, ReportRegistersServiceAndInstance) {
   EXPECT_EQ(metadata_->ListInstances(model::ServiceId("rover-only"))->size(), 1u);
 }
 
+TEST_F(EbpfServiceTest, LabelsOfOneProcessReportedUnderSeveralEntitiesAccumulate) {
+  ReportedProcess mesh = Rover("svc", "pod-1", "java", {"mesh-application"});
+  mesh.layer = "MESH";
+  ReportedProcess k8s = Rover("svc", "pod-1", "java", {"k8s-service"});
+  auto ids = service_->ReportProcesses("rover-1", {mesh, k8s});
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ((*ids)[0], (*ids)[1]);  // one pid, one process id
+  EXPECT_THAT(service_->ServiceLabels(model::ServiceId("svc")),
+              ::testing::ElementsAre("mesh-application", "k8s-service"));
+  auto created = service_->CreateFixedTimeTask(Request({"mesh-application"}));
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+}
+
 TEST_F(EbpfServiceTest, KeepAliveRegistersServiceAndInstance) {
   ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "pod-1", "java", {})}).ok());
   auto service = metadata_->GetService(model::ServiceId("svc"));

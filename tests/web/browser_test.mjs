@@ -226,7 +226,7 @@ async function main() {
           if (dumps < 8) return false;
         }
         return true;
-      }, 90000, 1000);
+      }, 180000, 1000);  // generous: the simulator profiles in real time, slower on a busy machine
     });
 
     await step('the task shows its logs and its profiled traces; a trace shows its spans', async () => {
