@@ -316,7 +316,9 @@ absl::Status Database::Scan(Family family, absl::string_view begin, absl::string
   for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
     rocksdb::Slice value = it->value();
     if (!DecodeTimestamp(absl::string_view(value.data(), value.size()), &record.timestamp_ms)) {
-      continue;
+      // As Get does: a record without its timestamp is reported, not silently skipped.
+      return absl::DataLossError(
+          absl::StrCat("record without timestamp in family ", GetFamilyInfo(family).name));
     }
     if (IsExpired(family, record.timestamp_ms)) continue;
     record.key.assign(it->key().data(), it->key().size());

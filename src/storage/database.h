@@ -128,7 +128,7 @@ class Database {
   absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const;
 
   // Calls `visit` for each live record with begin <= key < end (end "" = no bound), in key
-  // order, until it returns false.
+  // order, until it returns false. DataLoss if a stored value lacks its timestamp.
   absl::Status Scan(Family family, absl::string_view begin, absl::string_view end,
                     const std::function<bool(const Record&)>& visit) const;
 
