@@ -6,7 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/uuid.h"
+#include "receiver/ebpf_sample_writer.h"
 #include "receiver/status_convert.h"
+#include "storage/stack_fingerprint.h"
 
 namespace stackhouse::receiver {
 namespace {
@@ -108,91 +110,91 @@ grpc::Status EbpfProfilingService::queryTasks(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-std::vector<model::EbpfSymbol> RootFirstStack(
+RoverStack::RoverStack(
     const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>& stacks) {
-  const skywalking::v3::EBPFProfilingStackMetadata* kernel = nullptr;
-  const skywalking::v3::EBPFProfilingStackMetadata* user = nullptr;
   for (const auto& stack : stacks) {
-    if (stack.stacktype() == skywalking::v3::PROCESS_KERNEL_SPACE) kernel = &stack;
-    if (stack.stacktype() == skywalking::v3::PROCESS_USER_SPACE) user = &stack;
+    if (stack.stacktype() == skywalking::v3::PROCESS_KERNEL_SPACE) kernel_ = &stack;
+    if (stack.stacktype() == skywalking::v3::PROCESS_USER_SPACE) user_ = &stack;
   }
-  std::vector<model::EbpfSymbol> symbols;
-  size_t total =
-      (kernel ? kernel->stacksymbols_size() : 0) + (user ? user->stacksymbols_size() : 0);
-  symbols.reserve(total);
-  // Reversed (user then kernel, each reversed) = root first.
-  if (user != nullptr) {
-    for (int i = user->stacksymbols_size() - 1; i >= 0; --i) {
-      symbols.push_back({user->stacksymbols(i), model::StackType::kUser});
-    }
-  }
-  if (kernel != nullptr) {
-    for (int i = kernel->stacksymbols_size() - 1; i >= 0; --i) {
-      symbols.push_back({kernel->stacksymbols(i), model::StackType::kKernel});
-    }
-  }
-  return symbols;
+  size_ = static_cast<size_t>((kernel_ ? kernel_->stacksymbols_size() : 0) +
+                              (user_ ? user_->stacksymbols_size() : 0));
 }
 
 grpc::Status EbpfProfilingService::collectProfilingData(
     grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::EBPFProfilingData>* reader,
     skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  EbpfSampleWriter writer(store_);
   bool first = true;
-  skywalking::v3::EBPFProfilingTaskMetadata task;
-  std::string schedule_id;
-  std::vector<model::EbpfSample> block;
+  bool has_schedule = false;
   size_t skipped = 0;
-  auto flush = [&]() -> absl::Status {
-    if (block.empty()) return absl::OkStatus();
-    absl::Status s = store_->AddSamples(schedule_id, task.currenttime(), block);
-    block.clear();
-    return s;
-  };
   skywalking::v3::EBPFProfilingData message;
   while (reader->Read(&message)) {
     if (first || message.has_task()) {
-      if (absl::Status s = flush(); !s.ok()) return ToGrpcStatus(s);
-      task = message.task();
+      const skywalking::v3::EBPFProfilingTaskMetadata& task = message.task();
       first = false;
-      schedule_id.clear();
+      has_schedule = false;
+      std::string schedule_id;
       if (!task.taskid().empty() && !task.processid().empty()) {
         auto id = ebpf_->RecordSchedule(task.taskid(), task.processid(), task.profilingstarttime(),
                                         task.currenttime());
         if (!id.ok()) return ToGrpcStatus(id.status());
         schedule_id = std::move(*id);
+        has_schedule = true;
+      }
+      if (absl::Status s = writer.StartUpload(schedule_id, task.currenttime()); !s.ok()) {
+        return ToGrpcStatus(s);
       }
     }
-    model::EbpfSample sample;
-    sample.upload_time_ms = task.currenttime();
+    storage::StoredEbpfSample sample;
+    const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>* stacks =
+        nullptr;
     if (message.has_oncpu()) {
       sample.target_type = model::EbpfTargetType::kOnCpu;
-      sample.stack = RootFirstStack(message.oncpu().stacks());
+      stacks = &message.oncpu().stacks();
       sample.dump_count = message.oncpu().dumpcount();
     } else if (message.has_offcpu()) {
       sample.target_type = model::EbpfTargetType::kOffCpu;
-      sample.stack = RootFirstStack(message.offcpu().stacks());
+      stacks = &message.offcpu().stacks();
       sample.switch_count = message.offcpu().switchcount();
       sample.duration_ns = message.offcpu().duration();
     }
     // Samples without a task, without a profiling branch, with no stack or with negative
     // counts cannot be analysed: skip them (OAP would fail the stream on some of these).
-    if (schedule_id.empty() || sample.stack.empty() ||
-        (!message.has_oncpu() && !message.has_offcpu()) || sample.dump_count < 0 ||
-        sample.switch_count < 0 || sample.duration_ns < 0) {
+    if (!has_schedule || stacks == nullptr || sample.dump_count < 0 || sample.switch_count < 0 ||
+        sample.duration_ns < 0) {
       ++skipped;
       continue;
     }
-    block.push_back(std::move(sample));
-    if (block.size() >= kMaxBlockSamples) {
-      if (absl::Status s = flush(); !s.ok()) return ToGrpcStatus(s);
+    const RoverStack stack(*stacks);
+    if (stack.size() == 0) {
+      ++skipped;
+      continue;
     }
+    // The stack is hashed from the message's own strings; its frames are built only if this
+    // stream has not seen it yet.
+    storage::StackHasher hasher;
+    stack.ForEachRootFirst(
+        [&hasher](char tag, const std::string& symbol) { hasher.AddFrame(tag, symbol); });
+    absl::Status added = writer.Add(
+        hasher.Finish(),
+        [&stack](std::vector<std::string>* frames) {
+          frames->reserve(stack.size());
+          stack.ForEachRootFirst([frames](char tag, const std::string& symbol) {
+            std::string& frame = frames->emplace_back();
+            frame.reserve(1 + symbol.size());
+            frame.push_back(tag);
+            frame.append(symbol);
+          });
+        },
+        sample);
+    if (!added.ok()) return ToGrpcStatus(added);
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   if (skipped > 0) {
     GetLogger("receiver")->warn("collectProfilingData: skipped {} unusable samples", skipped);
   }
-  return ToGrpcStatus(flush());
+  return ToGrpcStatus(writer.Flush());
 }
 
 }  // namespace stackhouse::receiver

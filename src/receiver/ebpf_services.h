@@ -3,6 +3,7 @@
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "receiver/auth.h"
+#include "storage/ebpf_store.h"
 #include "task/ebpf_service.h"
 
 namespace stackhouse::receiver {
@@ -30,9 +31,6 @@ class EbpfProcessService final : public skywalking::v3::EBPFProcessService::Serv
 // On-CPU/Off-CPU samples. Thread-safe (per-stream state lives in the call).
 class EbpfProfilingService final : public skywalking::v3::EBPFProfilingService::Service {
  public:
-  // Samples of one upload are stored in blocks of at most this many.
-  static constexpr size_t kMaxBlockSamples = 4096;
-
   EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf, storage::EbpfStore* store)
       : auth_(auth), ebpf_(ebpf), store_(store) {}
 
@@ -53,10 +51,36 @@ class EbpfProfilingService final : public skywalking::v3::EBPFProfilingService::
 void AppendEbpfTaskCommand(const task::EbpfTaskCommand& command,
                            skywalking::v3::Commands* commands);
 
-// The root-first stack of a Rover sample (graphql-protocol.md §5.7 step 3): the kernel stack
-// then the user stack (one of each, the last one of a type wins), each listed innermost
-// first, reversed as a whole.
-std::vector<model::EbpfSymbol> RootFirstStack(
-    const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>& stacks);
+// The stack of a Rover sample: its kernel stack and its user stack (one of each, the last one
+// of a type wins), each listed innermost first.
+class RoverStack {
+ public:
+  explicit RoverStack(
+      const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>& stacks);
+
+  // Number of symbols, kernel and user.
+  size_t size() const { return size_; }
+
+  // Calls `visit(tag, symbol)` for each frame root first (graphql-protocol.md §5.7 step 3: the
+  // kernel then user lists reversed as a whole), with storage::EbpfFrameTag's tag.
+  template <typename Visit>
+  void ForEachRootFirst(Visit&& visit) const {
+    if (user_ != nullptr) {
+      for (int i = user_->stacksymbols_size() - 1; i >= 0; --i) {
+        visit(storage::kUserFrameTag, user_->stacksymbols(i));
+      }
+    }
+    if (kernel_ != nullptr) {
+      for (int i = kernel_->stacksymbols_size() - 1; i >= 0; --i) {
+        visit(storage::kKernelFrameTag, kernel_->stacksymbols(i));
+      }
+    }
+  }
+
+ private:
+  const skywalking::v3::EBPFProfilingStackMetadata* kernel_ = nullptr;
+  const skywalking::v3::EBPFProfilingStackMetadata* user_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace stackhouse::receiver

@@ -9,9 +9,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "model/ebpf.h"
+#include "storage/stack_fingerprint.h"
 
 namespace stackhouse::storage {
+
+// eBPF stacks are stored in the stack dictionary with each frame encoded as a tag byte (the
+// space the symbol runs in) followed by the symbol name.
+inline constexpr char kKernelFrameTag = 'k';
+inline constexpr char kUserFrameTag = 'u';
+
+inline char EbpfFrameTag(model::StackType type) {
+  return type == model::StackType::kKernel ? kKernelFrameTag : kUserFrameTag;
+}
+
+// `symbol` as a dictionary frame: its tag, then its name.
+std::string EncodeEbpfFrame(const model::EbpfSymbol& symbol);
 
 // One stored sample: its stack is a reference into the stack dictionary.
 struct StoredEbpfSample {
@@ -73,10 +87,22 @@ class EbpfStore {
   virtual absl::StatusOr<std::vector<model::EbpfSchedule>> ListSchedules(
       const std::string& task_id) const = 0;
 
-  // Stores the samples of one upload of one schedule as one block (durable when OK); their
-  // stacks go to the dictionary first. Samples expire recordDataTTL after `upload_time_ms`.
-  virtual absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
-                                  const std::vector<model::EbpfSample>& samples) = 0;
+  // Resolves stacks (frames encoded by EncodeEbpfFrame, root first) to their dictionary ids,
+  // same order, storing new ones durably. Callers may keep the ids for later blocks.
+  virtual absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) = 0;
+
+  // Stores samples of one upload of one schedule, whose stack ids come from ResolveStacks (at
+  // any time before), as one block per target type (durable when OK); the stacks are kept at
+  // least as long as the samples (NotFound if one is no longer stored). Each sample's target type
+  // and the values of that type are used; its upload time is `upload_time_ms`. Samples expire
+  // recordDataTTL after `upload_time_ms`.
+  virtual absl::Status AddSampleBlock(const std::string& schedule_id, int64_t upload_time_ms,
+                                      absl::Span<const StoredEbpfSample> samples) = 0;
+
+  // ResolveStacks + AddSampleBlock for samples that carry their symbols.
+  absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
+                          const std::vector<model::EbpfSample>& samples);
 
   // Calls `visit` for each live sample of `schedule_id` with from <= upload time < to, in
   // upload-time order.

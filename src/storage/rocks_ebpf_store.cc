@@ -1,5 +1,6 @@
 #include "storage/rocks_ebpf_store.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -25,12 +26,6 @@ std::string Key(char prefix, absl::string_view id) {
 
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("cannot decode stored ", what));
-}
-
-std::string EncodeFrame(const model::EbpfSymbol& symbol) {
-  std::string frame(1, symbol.type == model::StackType::kKernel ? 'k' : 'u');
-  frame.append(symbol.name);
-  return frame;
 }
 
 uint64_t ToUnsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
@@ -191,21 +186,21 @@ absl::StatusOr<std::vector<model::EbpfSchedule>> RocksEbpfStore::ListSchedules(
   return schedules;
 }
 
-absl::Status RocksEbpfStore::AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
-                                        const std::vector<model::EbpfSample>& samples) {
-  if (samples.empty()) return absl::OkStatus();
-  std::vector<std::vector<std::string>> frames(samples.size());
-  std::vector<const std::vector<std::string>*> frame_ptrs;
-  frame_ptrs.reserve(samples.size());
-  for (size_t i = 0; i < samples.size(); ++i) {
-    frames[i].reserve(samples[i].stack.size());
-    for (const model::EbpfSymbol& symbol : samples[i].stack) {
-      frames[i].push_back(EncodeFrame(symbol));
-    }
-    frame_ptrs.push_back(&frames[i]);
-  }
-  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, stacks_.Resolve(frame_ptrs, clock_->NowMillis()));
+absl::StatusOr<std::vector<uint64_t>> RocksEbpfStore::ResolveStacks(
+    absl::Span<const PendingStack> stacks) {
+  return stacks_.Resolve(stacks, clock_->NowMillis());
+}
 
+absl::Status RocksEbpfStore::AddSampleBlock(const std::string& schedule_id, int64_t upload_time_ms,
+                                            absl::Span<const StoredEbpfSample> samples) {
+  if (samples.empty()) return absl::OkStatus();
+  {
+    // Each distinct stack once (blocks repeat few stacks many times).
+    absl::flat_hash_set<uint64_t> distinct;
+    for (const StoredEbpfSample& s : samples) distinct.insert(s.stack_id);
+    std::vector<uint64_t> ids(distinct.begin(), distinct.end());
+    SH_RETURN_IF_ERROR(stacks_.Retain(ids, clock_->NowMillis()));
+  }
   // One block per target type present (Rover sends one type per task, but be exact).
   WriteBatch batch;
   thread_local absl::BitGen gen;
@@ -213,15 +208,15 @@ absl::Status RocksEbpfStore::AddSamples(const std::string& schedule_id, int64_t 
        {model::EbpfTargetType::kOnCpu, model::EbpfTargetType::kOffCpu}) {
     std::string block;
     uint64_t count = 0;
-    for (size_t i = 0; i < samples.size(); ++i) count += samples[i].target_type == type;
+    for (const StoredEbpfSample& s : samples) count += s.target_type == type;
     if (count == 0) continue;
+    block.reserve(16 + count * (type == model::EbpfTargetType::kOnCpu ? 10 : 14));
     block.push_back(static_cast<char>(kBlockVersion));
     block.push_back(static_cast<char>(type));
     PutVarint64(&block, count);
-    for (size_t i = 0; i < samples.size(); ++i) {
-      const model::EbpfSample& s = samples[i];
+    for (const StoredEbpfSample& s : samples) {
       if (s.target_type != type) continue;
-      PutFixed64(&block, ids[i]);
+      PutFixed64(&block, s.stack_id);
       if (type == model::EbpfTargetType::kOnCpu) {
         PutVarint64(&block, ToUnsigned(s.dump_count));
       } else {
@@ -309,8 +304,8 @@ absl::StatusOr<std::vector<model::EbpfSymbol>> RocksEbpfStore::GetStack(uint64_t
   symbols.reserve(frames.size());
   for (const std::string& frame : frames) {
     if (frame.empty()) return Corrupt("eBPF stack frame");
-    symbols.push_back(
-        {frame.substr(1), frame[0] == 'k' ? model::StackType::kKernel : model::StackType::kUser});
+    symbols.push_back({frame.substr(1), frame[0] == kKernelFrameTag ? model::StackType::kKernel
+                                                                    : model::StackType::kUser});
   }
   return symbols;
 }

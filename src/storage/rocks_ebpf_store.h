@@ -12,7 +12,7 @@ namespace stackhouse::storage {
 // Layout: metadata family `r`+process id → ProcessRecord (stamped with the last ping); task
 // family `e`+logical id+create time → EbpfTaskRecord; ebpf_schedule family `S`+schedule id →
 // record and `T`+task id+schedule id → index (stamped with the end time); ebpf_stack family:
-// the stack dictionary, each frame encoded as one type byte ('k' kernel, 'u' user) + symbol;
+// the stack dictionary, each frame encoded by EncodeEbpfFrame (a 'k'/'u' tag + symbol);
 // ebpf_sample family `b`+schedule id+upload time+nonce → one block holding every sample of
 // one upload: target type, count, then per sample the 8-byte stack id and varint values.
 // A repeated sample thus costs its stack id and a few value bytes. Thread-safe.
@@ -31,8 +31,10 @@ class RocksEbpfStore final : public EbpfStore {
       const std::string& schedule_id) const override;
   absl::StatusOr<std::vector<model::EbpfSchedule>> ListSchedules(
       const std::string& task_id) const override;
-  absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
-                          const std::vector<model::EbpfSample>& samples) override;
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) override;
+  absl::Status AddSampleBlock(const std::string& schedule_id, int64_t upload_time_ms,
+                              absl::Span<const StoredEbpfSample> samples) override;
   absl::Status ScanSamples(
       const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
       const std::function<void(const StoredEbpfSample&)>& visit) const override;

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
-#include "storage/stable_hash.h"
 
 namespace stackhouse::storage {
 namespace {
@@ -22,22 +20,16 @@ std::string StackKey(uint64_t id) {
   return key;
 }
 
-uint64_t StackHash(const std::vector<std::string>& frames) {
-  StableHash hash;
-  for (const std::string& frame : frames) hash.AddLengthPrefixed(frame);
-  return hash.value();
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
-    const std::vector<const std::vector<std::string>*>& stacks, int64_t now_ms) {
+    absl::Span<const PendingStack> stacks, int64_t now_ms) {
   std::vector<uint64_t> ids;
   ids.reserve(stacks.size());
   absl::MutexLock lock(&mu_);
   WriteBatch batch;
-  for (const std::vector<std::string>* frames : stacks) {
-    SH_ASSIGN_OR_RETURN(uint64_t id, ResolveOne(*frames, now_ms, &batch));
+  for (const PendingStack& stack : stacks) {
+    SH_ASSIGN_OR_RETURN(uint64_t id, ResolveOne(stack, now_ms, &batch));
     ids.push_back(id);
   }
   // Entries are durable before any record that refers to them is written.
@@ -45,20 +37,29 @@ absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
   return ids;
 }
 
-absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const std::vector<std::string>& frames,
-                                                     int64_t now, WriteBatch* batch) {
-  const uint64_t hash = StackHash(frames);
-  const size_t check = absl::HashOf(frames);
-  auto known = known_.find(hash);
-  if (known != known_.end() && known->second.check == check) {
-    auto written = written_.find(known->second.id);
+absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
+    const std::vector<const std::vector<std::string>*>& stacks, int64_t now_ms) {
+  std::vector<PendingStack> pending;
+  pending.reserve(stacks.size());
+  for (const std::vector<std::string>* frames : stacks) {
+    pending.push_back({StackHasher::Of(*frames), frames});
+  }
+  return Resolve(pending, now_ms);
+}
+
+absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, int64_t now,
+                                                     WriteBatch* batch) {
+  const std::vector<std::string>& frames = *stack.frames;
+  auto known = known_.find(stack.fingerprint);
+  if (known != known_.end()) {
+    auto written = written_.find(known->second);
     if (written != written_.end() && now >= written->second &&
         now - written->second < kDictionaryRefreshMs) {
-      return known->second.id;
+      return known->second;
     }
   }
   for (int probe = 0; probe < kMaxProbes; ++probe) {
-    const uint64_t id = hash + static_cast<uint64_t>(probe);
+    const uint64_t id = stack.fingerprint.slot + static_cast<uint64_t>(probe);
     SH_ASSIGN_OR_RETURN(auto stored, db_->Get(family_, StackKey(id)));
     if (stored) {
       records::StackRecord pb;
@@ -79,11 +80,36 @@ absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const std::vector<std::stri
       known_.clear();
       written_.clear();
     }
-    known_[hash] = Known{id, check};
+    known_[stack.fingerprint] = id;
     written_[id] = stale ? now : stored->timestamp_ms;
     return id;
   }
   return absl::ResourceExhaustedError("stack dictionary: too many hash collisions");
+}
+
+absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  WriteBatch batch;
+  for (uint64_t id : ids) {
+    auto written = written_.find(id);
+    if (written != written_.end() && now_ms >= written->second &&
+        now_ms - written->second < kDictionaryRefreshMs) {
+      continue;
+    }
+    SH_ASSIGN_OR_RETURN(auto stored, db_->Get(family_, StackKey(id)));
+    if (!stored) {
+      return absl::NotFoundError(absl::StrCat("stack ", id, " is not in the dictionary"));
+    }
+    const bool stale = now_ms - stored->timestamp_ms >= kDictionaryRefreshMs;
+    if (stale) batch.Put(family_, StackKey(id), now_ms, stored->value);
+    if (written_.size() >= kMaxCached) {
+      known_.clear();
+      written_.clear();
+    }
+    written_[id] = stale ? now_ms : stored->timestamp_ms;
+  }
+  if (batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> StackDictionary::Get(uint64_t id) const {

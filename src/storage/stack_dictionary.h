@@ -8,44 +8,51 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "storage/database.h"
+#include "storage/stack_fingerprint.h"
 
 namespace stackhouse::storage {
 
 // A dictionary of distinct stacks (lists of frame strings) in one column family of
-// retention kDictionary: `k` + 8-byte id → StackRecord. The id is a stable 64-bit hash of the
-// frames, probing past a slot taken by different frames, so one stack always gets the same id
-// and is stored once. Entries a writer uses are re-put once older than kDictionaryRefreshMs, so
-// they outlive every record written while they were in use. Thread-safe.
+// retention kDictionary: `k` + 8-byte id → StackRecord. The id is the fingerprint's slot,
+// probing past a slot taken by different frames, so one stack always gets the same id and is
+// stored once. Entries a writer uses (Resolve, Retain) are re-put once older than
+// kDictionaryRefreshMs, so they outlive every record written while they were in use.
+// Thread-safe.
 class StackDictionary {
  public:
   // `db` must outlive the dictionary.
   StackDictionary(Database* db, Family family) : db_(db), family_(family) {}
 
-  // Resolves each stack of `stacks` to its id (same order), writing new or stale entries
-  // durably before returning.
+  // Resolves each stack to its id (same order), writing new or stale entries durably before
+  // returning.
+  absl::StatusOr<std::vector<uint64_t>> Resolve(absl::Span<const PendingStack> stacks,
+                                                int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same, fingerprinting the frames here.
   absl::StatusOr<std::vector<uint64_t>> Resolve(
       const std::vector<const std::vector<std::string>*>& stacks, int64_t now_ms)
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Declares that records about to be written refer to `ids` (ids Resolve returned, perhaps
+  // long ago): re-puts the stale ones durably. NotFound if one is no longer stored. Cheap for
+  // ids this process resolved or retained recently (no read).
+  absl::Status Retain(absl::Span<const uint64_t> ids, int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The frames of `id`; NotFound when absent or expired.
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
 
  private:
-  absl::StatusOr<uint64_t> ResolveOne(const std::vector<std::string>& frames, int64_t now,
-                                      WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Database* const db_;
   const Family family_;
 
   absl::Mutex mu_;
-  // Stable content hash → (id, a second, process-local hash of the content), for stacks this
-  // process resolved; the second hash tells a collision from a hit without a read.
-  struct Known {
-    uint64_t id;
-    size_t check;
-  };
-  absl::flat_hash_map<uint64_t, Known> known_ ABSL_GUARDED_BY(mu_);
+  // The ids of stacks this process resolved (the full 128-bit fingerprint tells a collision on
+  // the slot from a hit without a read).
+  absl::flat_hash_map<StackFingerprint, uint64_t> known_ ABSL_GUARDED_BY(mu_);
   // Id → when this process last wrote (or saw written) its entry.
   absl::flat_hash_map<uint64_t, int64_t> written_ ABSL_GUARDED_BY(mu_);
 };

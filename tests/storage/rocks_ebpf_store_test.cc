@@ -90,6 +90,78 @@ TEST_F(RocksEbpfStoreTest, SampleBlocksRoundTripWithSharedStacks) {
   EXPECT_EQ(Samples("sched", kStart, kStart + 10000).size(), 2u);
 }
 
+// The receiver's path: stacks resolved by fingerprint first, then blocks of (stack id, values).
+TEST_F(RocksEbpfStoreTest, ResolvedStacksAndSampleBlocks) {
+  const std::vector<std::string> a = {"umain", "uwork", "kdo_syscall_64"};
+  const std::vector<std::string> b = {"umain"};
+  auto ids = store_->ResolveStacks(
+      {PendingStack{StackHasher::Of(a), &a}, PendingStack{StackHasher::Of(b), &b}});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  // Resolving again (say, from another stream) gives the same ids.
+  auto again = store_->ResolveStacks({PendingStack{StackHasher::Of(b), &b}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0], (*ids)[1]);
+
+  std::vector<StoredEbpfSample> block(3);
+  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 4, 0, 0};
+  block[1] = {0, (*ids)[1], model::EbpfTargetType::kOffCpu, 0, 2, 5000};
+  block[2] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  ASSERT_TRUE(store_->AddSampleBlock("sched", kStart, block).ok());
+
+  auto all = Samples("sched", kStart, kStart + 1);
+  ASSERT_EQ(all.size(), 3u);
+  int64_t on_cpu = 0;
+  for (const StoredEbpfSample& s : all) {
+    EXPECT_EQ(s.upload_time_ms, kStart);
+    if (s.target_type == model::EbpfTargetType::kOnCpu) {
+      EXPECT_EQ(s.stack_id, (*ids)[0]);
+      on_cpu += s.dump_count;
+    } else {
+      EXPECT_EQ(s.stack_id, (*ids)[1]);
+      EXPECT_EQ(s.switch_count, 2);
+      EXPECT_EQ(s.duration_ns, 5000);
+    }
+  }
+  EXPECT_EQ(on_cpu, 5);
+  EXPECT_THAT(
+      *store_->GetStack((*ids)[0]),
+      ::testing::ElementsAre(model::EbpfSymbol{"main", model::StackType::kUser},
+                             model::EbpfSymbol{"work", model::StackType::kUser},
+                             model::EbpfSymbol{"do_syscall_64", model::StackType::kKernel}));
+}
+
+TEST_F(RocksEbpfStoreTest, ABlockReferringToAnUnknownStackIsRefusedWhole) {
+  const std::vector<std::string> a = {"umain"};
+  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
+  ASSERT_TRUE(ids.ok());
+  std::vector<StoredEbpfSample> block(2);
+  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  block[1] = {0, (*ids)[0] ^ 0x5a5a, model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  absl::Status s = store_->AddSampleBlock("sched", kStart, block);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_TRUE(Samples("sched", kStart, kStart + 1).empty());
+}
+
+// A stream may keep a stack id for days: the block that uses it keeps the stack alive.
+TEST_F(RocksEbpfStoreTest, StacksOutliveLaterBlocksThatUseAKeptId) {
+  const std::vector<std::string> a = {"umain", "uloop"};
+  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
+  ASSERT_TRUE(ids.ok());
+  // Two days later (past the dictionary's refresh period) a block uses the kept id.
+  clock_.SetMillis(kStart + 2 * kDay);
+  std::vector<StoredEbpfSample> block = {{0, (*ids)[0], model::EbpfTargetType::kOnCpu, 3, 0, 0}};
+  ASSERT_TRUE(store_->AddSampleBlock("sched", kStart + 2 * kDay, block).ok());
+  // The entry written at kStart alone would expire after record TTL + refresh (4 days); the
+  // block lives until kStart + 5 days, and so must its stack.
+  clock_.SetMillis(kStart + 5 * kDay - 1);
+  ASSERT_EQ(Samples("sched", kStart, kStart + 3 * kDay).size(), 1u);
+  auto stack = store_->GetStack((*ids)[0]);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  EXPECT_EQ(stack->size(), 2u);
+}
+
 TEST_F(RocksEbpfStoreTest, ProcessesTasksAndSchedules) {
   model::Process p;
   p.id = "pid1";

@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
-#include "storage/stable_hash.h"
+#include "storage/stack_fingerprint.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
@@ -135,20 +135,19 @@ TEST_F(RocksProfileStoreTest, ProfiledSegmentsAreThoseWithSequenceZero) {
 
 TEST_F(RocksProfileStoreTest, ACollidingDictionarySlotIsProbedPast) {
   const std::vector<std::string> frames = {"X.y:1", "X.z:2"};
-  StableHash hash;
-  for (const auto& f : frames) hash.AddLengthPrefixed(f);
+  const uint64_t slot = StackHasher::Of(frames).slot;
   // Somebody else's stack already sits in this stack's slot.
   records::StackRecord other;
   other.add_frames("Other.frame:9");
   std::string key(1, 'k');
-  AppendUint64(&key, hash.value());
+  AppendUint64(&key, slot);
   ASSERT_TRUE(db_->Put(Family::kProfileStack, key, kStart, other.SerializeAsString()).ok());
 
   ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s", 0, kStart, frames)}).ok());
   uint64_t id = Dumps("s")[0].stack_id;
-  EXPECT_EQ(id, hash.value() + 1);
+  EXPECT_EQ(id, slot + 1);
   EXPECT_EQ(*store_->GetStack(id), frames);
-  EXPECT_THAT(*store_->GetStack(hash.value()), ElementsAre("Other.frame:9"));
+  EXPECT_THAT(*store_->GetStack(slot), ElementsAre("Other.frame:9"));
 }
 
 TEST_F(RocksProfileStoreTest, StacksInUseOutliveTheDumpsThatUseThem) {
