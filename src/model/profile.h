@@ -50,4 +50,14 @@ struct ThreadSnapshot {
   std::vector<std::string> frames;
 };
 
+// A Go agent's trace profile of one segment (grpc-protocol.md §5.4 goProfileReport): a pprof
+// profile (perftools.profiles.Profile, serialized, uncompressed) holding only the samples
+// labelled with this segment.
+struct GoSegmentProfile {
+  std::string task_id;
+  std::string segment_id;
+  int64_t dump_time_ms = 0;
+  std::string pprof;
+};
+
 }  // namespace stackhouse::model

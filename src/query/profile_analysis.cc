@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -9,6 +10,7 @@
 #include "analysis/fetch_plan.h"
 #include "analysis/thread_dump_merge.h"
 #include "common/status_macros.h"
+#include "wire/go_profile.h"
 
 namespace stackhouse::query {
 namespace {
@@ -46,9 +48,51 @@ std::vector<SegmentQuery> SegmentQueriesFromValue(const graphql::Value& queries)
   return out;
 }
 
+namespace {
+
+// Spec §4.6: the Go agents' profiles of the queried segments, if any, as one tree each.
+absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
+    const storage::SnapshotStore& snapshots, const std::vector<SegmentQuery>& queries) {
+  std::vector<model::GoSegmentProfile> profiles;
+  for (const SegmentQuery& query : queries) {
+    SH_ASSIGN_OR_RETURN(std::vector<model::GoSegmentProfile> of_segment,
+                        snapshots.ListGoProfiles(query.segment_id));
+    for (auto& p : of_segment) profiles.push_back(std::move(p));
+  }
+  if (profiles.empty()) return std::nullopt;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (queries[i].segment_id == queries[j].segment_id) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("segment ", queries[i].segment_id,
+                         " is queried more than once; a Go agent's profile is analysed whole, "
+                         "so query each Go segment once"));
+      }
+    }
+  }
+  TraceProfile profile;
+  profile.go = true;
+  auto frames = std::make_shared<analysis::FrameTable>();
+  for (const model::GoSegmentProfile& p : profiles) {
+    auto samples = wire::ReadGoSegmentSamples(p.pprof, p.segment_id, frames.get());
+    if (!samples.ok()) {
+      return absl::DataLossError(absl::StrCat("cannot decode the stored Go profile of segment ",
+                                              p.segment_id, ": ", samples.status().message()));
+    }
+    profile.analysis.trees.push_back(
+        analysis::BuildGoProfileTree(samples->samples, samples->period_ms, frames.get()));
+  }
+  profile.frames = std::move(frames);
+  return profile;
+}
+
+}  // namespace
+
 absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
                                               const std::vector<SegmentQuery>& queries,
                                               int32_t max_snapshots) {
+  SH_ASSIGN_OR_RETURN(std::optional<TraceProfile> go, LoadGoProfiles(snapshots, queries));
+  if (go) return std::move(*go);
   TraceProfile profile;
   // Each distinct segment's dumps, read once, in ascending sequence order.
   std::vector<std::string> segment_ids;

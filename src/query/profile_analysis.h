@@ -33,12 +33,18 @@ struct TraceProfile {
   std::shared_ptr<const analysis::FrameTable> frames;
   // The queried segment ids that have no stored dump at all (each once, in query order).
   std::vector<std::string> segments_without_dumps;
+  // The trees are Go agents' profiles (spec §4.6): ids from 0, the root's parent -1, rooted at
+  // leaf frames as the OAP builds them.
+  bool go = false;
 };
 
 // The trace-profiling analysis (graphql-protocol.md §4.5): reads each queried segment's dumps
 // once, plans the fetch (at most `max_snapshots` per query, with OAP's tip), resolves the
-// distinct stacks from the dictionary and merges them. Shared by getSegmentsProfileAnalyze,
-// the exports and the diff. Errors: storage failures; a dump whose stack has expired is skipped.
+// distinct stacks from the dictionary and merges them. If a queried segment has a Go agent's
+// profile, the answer is instead one tree per Go profile of the queried segments (spec §4.6;
+// InvalidArgument if a segment is queried twice then, as the OAP fails). Shared by
+// getSegmentsProfileAnalyze, the exports and the diff. Errors: storage failures; a dump whose
+// stack has expired is skipped.
 absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
                                               const std::vector<SegmentQuery>& queries,
                                               int32_t max_snapshots);

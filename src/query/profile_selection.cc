@@ -36,6 +36,12 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadTrace(const ProfileSources
   }
   SH_ASSIGN_OR_RETURN(TraceProfile profile, LoadTraceProfile(*sources.snapshots, selection.queries,
                                                              sources.max_snapshots));
+  if (profile.go) {
+    return absl::UnimplementedError(
+        absl::StrCat("segment ", absl::StrJoin(segment_ids, ", "),
+                     " was profiled by a Go agent; exports and diffs of Go profiles are not "
+                     "supported yet (getSegmentsProfileAnalyze answers them)"));
+  }
   if (!profile.segments_without_dumps.empty()) {
     return absl::NotFoundError(absl::StrCat("no profiling data for segment ",
                                             absl::StrJoin(profile.segments_without_dumps, ", ")));

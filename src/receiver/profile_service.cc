@@ -4,6 +4,7 @@
 #include "common/logging.h"
 #include "common/uuid.h"
 #include "receiver/status_convert.h"
+#include "wire/go_profile.h"
 
 namespace stackhouse::receiver {
 namespace {
@@ -74,15 +75,39 @@ grpc::Status ProfileHandler::GoProfileReport(
     grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
     skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  // Go agents' pprof uploads are read and acknowledged, but not analysed yet: storing them
-  // per segment needs a pprof parser (see docs/architecture.md, "Not yet implemented").
+  // §5.4: chunks of one task's profile are concatenated until `isLast`; a chunk of another
+  // task starts over; chunks without a task id are ignored.
+  std::string task_id;
+  std::string buffer;
   skywalking::v3::GoProfileData message;
-  size_t bytes = 0;
-  while (reader->Read(&message)) bytes += message.payload().size();
-  if (bytes > 0) {
-    GetLogger("receiver")
-        ->warn("dropped a {}-byte Go pprof upload: Go trace profiling is not supported yet", bytes);
+  while (reader->Read(&message)) {
+    if (message.taskid().empty()) continue;
+    if (message.taskid() != task_id) {
+      task_id = message.taskid();
+      buffer.clear();
+    }
+    if (buffer.size() + message.payload().size() > wire::kMaxGoProfileBytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("goProfileReport: the profile of task ", task_id,
+                                       " is larger than ", wire::kMaxGoProfileBytes, " bytes"));
+    }
+    buffer.append(message.payload());
+    if (!message.islast()) continue;
+    auto profiles = wire::SplitGoProfile(buffer, task_id, clock_->NowMillis());
+    if (!profiles.ok()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("goProfileReport: task ", task_id, ": ", profiles.status().message()));
+    }
+    if (absl::Status s = snapshots_->AddGoProfiles(*profiles); !s.ok()) return ToGrpcStatus(s);
+    if (profiles->empty()) {
+      GetLogger("receiver")
+          ->warn("goProfileReport: the profile of task {} has no sample labelled with a segment",
+                 task_id);
+    }
+    buffer.clear();
   }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
   return grpc::Status::OK;
 }
 

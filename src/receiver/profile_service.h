@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/clock.h"
 #include "profile/Profile.grpc.pb.h"
 #include "profile/ProfileCompat.grpc.pb.h"
 #include "receiver/auth.h"
@@ -9,7 +10,8 @@
 namespace stackhouse::receiver {
 
 // Trace profiling's agent side (grpc-protocol.md §5.4): task polling, thread snapshot
-// streams, completion reports. Thread-safe (no state beyond the call).
+// streams, the Go agent's pprof uploads, completion reports. Thread-safe (no state beyond the
+// call).
 class ProfileHandler {
  public:
   // Snapshots are written in batches of this many while a stream is open.
@@ -17,8 +19,8 @@ class ProfileHandler {
 
   // Dependencies must outlive the handler.
   ProfileHandler(const AuthGuard* auth, task::ProfileTaskService* tasks,
-                 storage::SnapshotStore* snapshots)
-      : auth_(auth), tasks_(tasks), snapshots_(snapshots) {}
+                 storage::SnapshotStore* snapshots, const Clock* clock)
+      : auth_(auth), tasks_(tasks), snapshots_(snapshots), clock_(clock) {}
 
   grpc::Status GetProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
@@ -37,6 +39,7 @@ class ProfileHandler {
   const AuthGuard* const auth_;
   task::ProfileTaskService* const tasks_;
   storage::SnapshotStore* const snapshots_;
+  const Clock* const clock_;
 };
 
 // Appends the `ProfileTaskQuery` command for `task` (§3.2) with a fresh SerialNumber.

@@ -89,7 +89,7 @@ absl::Status Server::StartInternal() {
   services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
   services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
   profile_ = std::make_unique<receiver::ProfileHandler>(auth_.get(), profile_tasks_.get(),
-                                                        profile_store_.get());
+                                                        profile_store_.get(), clock_);
   services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get()));
   services_.push_back(std::make_unique<receiver::ProfileCompatService>(profile_.get()));
   segments_ = std::make_unique<receiver::TraceSegmentHandler>(

@@ -58,6 +58,14 @@ class SnapshotStore {
   virtual absl::Status ScanDumps(const std::string& segment_id,
                                  const std::function<void(const StoredDump&)>& visit) const = 0;
 
+  // Stores Go agents' per-segment profiles atomically (durable when OK); each also marks its
+  // segment as profiled by its task. They expire like snapshots, from their dump time.
+  virtual absl::Status AddGoProfiles(const std::vector<model::GoSegmentProfile>& profiles) = 0;
+
+  // The live Go profiles of `segment_id`, in dump-time order.
+  virtual absl::StatusOr<std::vector<model::GoSegmentProfile>> ListGoProfiles(
+      const std::string& segment_id) const = 0;
+
   // The frames (root first) of a stack referenced by a dump; NotFound if it has expired.
   virtual absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
@@ -14,6 +15,7 @@ constexpr char kTaskPrefix = 'p';
 constexpr char kLogPrefix = 'l';
 constexpr char kDumpPrefix = 'd';
 constexpr char kProfiledPrefix = 'p';
+constexpr char kGoProfilePrefix = 'g';
 
 std::string TaskKey(absl::string_view task_id) {
   std::string key(1, kTaskPrefix);
@@ -29,6 +31,12 @@ std::string LogPrefix(absl::string_view task_id) {
 
 std::string DumpPrefix(absl::string_view segment_id) {
   std::string key(1, kDumpPrefix);
+  AppendString(&key, segment_id);
+  return key;
+}
+
+std::string GoProfilePrefix(absl::string_view segment_id) {
+  std::string key(1, kGoProfilePrefix);
   AppendString(&key, segment_id);
   return key;
 }
@@ -201,6 +209,49 @@ absl::Status RocksProfileStore::ScanDumps(
     return true;
   }));
   return decode_status;
+}
+
+absl::Status RocksProfileStore::AddGoProfiles(
+    const std::vector<model::GoSegmentProfile>& profiles) {
+  if (profiles.empty()) return absl::OkStatus();
+  thread_local absl::BitGen gen;
+  WriteBatch batch;
+  for (const model::GoSegmentProfile& profile : profiles) {
+    std::string key = GoProfilePrefix(profile.segment_id);
+    AppendInt64(&key, profile.dump_time_ms);
+    AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two uploads never share a key
+    records::GoProfileRecord pb;
+    pb.set_task_id(profile.task_id);
+    pb.set_pprof(profile.pprof);
+    batch.Put(Family::kSnapshot, key, profile.dump_time_ms, pb.SerializeAsString());
+    std::string index = ProfiledPrefix(profile.task_id);
+    AppendInt64(&index, profile.dump_time_ms);
+    AppendString(&index, profile.segment_id);
+    batch.Put(Family::kSnapshot, index, profile.dump_time_ms, "");
+  }
+  return db_->Write(std::move(batch));
+}
+
+absl::StatusOr<std::vector<model::GoSegmentProfile>> RocksProfileStore::ListGoProfiles(
+    const std::string& segment_id) const {
+  std::vector<model::GoSegmentProfile> profiles;
+  absl::Status decode_status;
+  SH_RETURN_IF_ERROR(
+      db_->ScanPrefix(Family::kSnapshot, GoProfilePrefix(segment_id), [&](const Record& record) {
+        records::GoProfileRecord pb;
+        if (!pb.ParseFromString(record.value)) {
+          decode_status = Corrupt("Go profile");
+          return false;
+        }
+        model::GoSegmentProfile& profile = profiles.emplace_back();
+        profile.task_id = pb.task_id();
+        profile.segment_id = segment_id;
+        profile.dump_time_ms = record.timestamp_ms;
+        profile.pprof = std::move(*pb.mutable_pprof());
+        return true;
+      }));
+  SH_RETURN_IF_ERROR(decode_status);
+  return profiles;
 }
 
 absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t stack_id) const {

@@ -1,6 +1,7 @@
 // Trace profiling end to end against the real binary: an operator creates a task over GraphQL,
 // two Java agents poll it over gRPC, one streams thread snapshots and its segment, the server
 // is killed and restarted in the middle, and the operator reads segments and the merged tree.
+// Then the same for a Go agent, which uploads a pprof profile labelled with segment ids.
 #include <signal.h>
 
 #include "gmock/gmock.h"
@@ -10,6 +11,7 @@
 #include "language-agent/Tracing.grpc.pb.h"
 #include "model/ids.h"
 #include "nlohmann/json.hpp"
+#include "perftools/profile.pb.h"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
 #include "storage/test_dir.h"
@@ -133,6 +135,23 @@ class TraceProfilingTest : public ::testing::Test {
     return writer->Finish();
   }
 
+  static constexpr char kCreateTask[] =
+      "mutation($r: ProfileTaskCreationRequest) { task: createProfileTask(creationRequest: $r) "
+      "{ id errorReason } }";
+
+  // The variables of kCreateTask: GET:/orders for 5 minutes from now, dumps every 10 ms.
+  static std::string TaskRequest(const std::string& service_id) {
+    return json{{"r",
+                 {{"serviceId", service_id},
+                  {"endpointName", "GET:/orders"},
+                  {"startTime", 0},
+                  {"duration", 5},
+                  {"minDurationThreshold", 0},
+                  {"dumpPeriod", 10},
+                  {"maxSamplingCount", 5}}}}
+        .dump();
+  }
+
   static json Data(const std::pair<int, std::string>& response) {
     EXPECT_EQ(response.first, 200) << response.second;
     json parsed = json::parse(response.second);
@@ -150,18 +169,8 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
   const std::string service_id = model::ServiceId(kService);
 
   // The operator creates a task; a second, overlapping one is refused with OAP's reason.
-  const std::string create =
-      "mutation($r: ProfileTaskCreationRequest) { task: createProfileTask(creationRequest: $r) "
-      "{ id errorReason } }";
-  const std::string request = json{
-      {"r",
-       {{"serviceId", service_id},
-        {"endpointName", "GET:/orders"},
-        {"startTime", 0},
-        {"duration", 5},
-        {"minDurationThreshold", 0},
-        {"dumpPeriod", 10},
-        {"maxSamplingCount", 5}}}}.dump();
+  const std::string create = kCreateTask;
+  const std::string request = TaskRequest(service_id);
   json created = Data(server->GraphQL(create, request));
   ASSERT_TRUE(created["task"]["errorReason"].is_null()) << created.dump();
   const std::string task_id = created["task"]["id"];
@@ -303,6 +312,143 @@ TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
       json{{"s", service_id}}.dump()));
   ASSERT_EQ(endpoints["pods"].size(), 1u);
   EXPECT_EQ(endpoints["pods"][0]["value"], "GET:/orders");
+  ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+}
+
+// A Go agent's CPU profile of two requests: main.main → main.handle → main.hash (4 samples)
+// and main.main → main.handle (1 sample), labelled with segment `segment`, plus a sample of
+// another segment.
+std::string GoProfile(const std::string& segment) {
+  perftools::profiles::Profile profile;
+  auto str = [&](const std::string& s) {
+    profile.add_string_table(s);
+    return static_cast<int64_t>(profile.string_table_size() - 1);
+  };
+  str("");
+  auto* type = profile.add_sample_type();
+  type->set_type(str("samples"));
+  type->set_unit(str("count"));
+  profile.mutable_period_type()->set_type(str("cpu"));
+  profile.mutable_period_type()->set_unit(str("nanoseconds"));
+  profile.set_period(10'000'000);
+  const char* functions[] = {"main.main", "main.handle", "main.hash"};
+  for (int i = 0; i < 3; ++i) {
+    auto* f = profile.add_function();
+    f->set_id(static_cast<uint64_t>(i + 1));
+    f->set_name(str(functions[i]));
+    auto* l = profile.add_location();
+    l->set_id(static_cast<uint64_t>(i + 1));
+    auto* line = l->add_line();
+    line->set_function_id(static_cast<uint64_t>(i + 1));
+    line->set_line((i + 1) * 10);
+  }
+  const int64_t key = str("traceSegmentID");
+  auto sample = [&](std::vector<uint64_t> leaf_first, int64_t count, const std::string& seg) {
+    auto* s = profile.add_sample();
+    for (uint64_t id : leaf_first) s->add_location_id(id);
+    s->add_value(count);
+    auto* label = s->add_label();
+    label->set_key(key);
+    label->set_str(str(seg));
+  };
+  sample({3, 2, 1}, 4, segment);
+  sample({2, 1}, 1, segment);
+  sample({1}, 7, segment + "-other");
+  return profile.SerializeAsString();
+}
+
+TEST_F(TraceProfilingTest, GoAgentProfilesSurviveARestart) {
+  auto server = StartServer();
+  const std::string service_id = model::ServiceId(kService);
+  json created = Data(server->GraphQL(kCreateTask, TaskRequest(service_id)));
+  const std::string task_id = created["task"]["id"];
+  auto polled = Poll(*server, "pod-go", -1);
+  ASSERT_EQ(polled.size(), 1u);
+  const int64_t start_time = std::stoll(polled[0]["StartTime"]);
+  ASSERT_TRUE(SendSegment(*server, start_time + 10, "trace-go", "seg-go", "pod-go").ok());
+
+  // The profile arrives in three chunks (after a message without a task id, which is ignored).
+  const std::string pprof = GoProfile("seg-go");
+  auto upload = [&](const std::vector<skywalking::v3::GoProfileData>& messages) {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    skywalking::v3::Commands response;
+    auto writer = ProfileStub(*server)->goProfileReport(&context, &response);
+    for (const auto& m : messages) {
+      if (!writer->Write(m)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  std::vector<skywalking::v3::GoProfileData> chunks(4);
+  chunks[0].set_payload("not part of any task");
+  chunks[0].set_islast(true);
+  const size_t third = pprof.size() / 3;
+  for (int i = 1; i <= 3; ++i) {
+    chunks[i].set_taskid(task_id);
+    chunks[i].set_payload(pprof.substr((i - 1) * third, i == 3 ? std::string::npos : third));
+  }
+  chunks[3].set_islast(true);
+  grpc::Status uploaded = upload(chunks);
+  ASSERT_TRUE(uploaded.ok()) << uploaded.error_message() << server->Log();
+  // A profile that is not pprof is refused with a reason.
+  skywalking::v3::GoProfileData corrupt;
+  corrupt.set_taskid(task_id);
+  corrupt.set_payload("\x0a\xff\xff");
+  corrupt.set_islast(true);
+  grpc::Status refused = upload({corrupt});
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("not a pprof profile"));
+
+  EXPECT_EQ(server->Stop(SIGKILL), std::optional<int>(-SIGKILL));
+  server = StartServer();
+
+  json segments = Data(
+      server->GraphQL("query($t: ID!) { segmentList: getProfileTaskSegments(taskID: $t) { traceId "
+                      "instanceName spans { segmentId profiled } } }",
+                      json{{"t", task_id}}.dump()));
+  ASSERT_EQ(segments["segmentList"].size(), 1u) << segments.dump();
+  EXPECT_EQ(segments["segmentList"][0]["traceId"], "trace-go");
+  EXPECT_EQ(segments["segmentList"][0]["instanceName"], "pod-go");
+
+  const std::string analyze =
+      "query($q: [SegmentProfileAnalyzeQuery!]!) { result: getSegmentsProfileAnalyze(queries: $q) "
+      "{ tip trees { elements { id parentId codeSignature duration durationChildExcluded count } "
+      "} } }";
+  const json one_query = {{"segmentId", "seg-go"},
+                          {"timeRange", {{"start", start_time}, {"end", start_time + 1000}}}};
+  json result = Data(server->GraphQL(analyze, json{{"q", json::array({one_query})}}.dump()));
+  EXPECT_TRUE(result["result"]["tip"].is_null());
+  ASSERT_EQ(result["result"]["trees"].size(), 1u);
+  // Spec §4.6: walked from the pprof leaf, weighted by the 10 ms period; two leaf frames give
+  // a virtual root.
+  auto row = [](const char* id, const char* parent, const char* frame, int duration, int excluded,
+                int count) {
+    return json{{"id", id},
+                {"parentId", parent},
+                {"codeSignature", frame},
+                {"duration", duration},
+                {"durationChildExcluded", excluded},
+                {"count", count}};
+  };
+  EXPECT_EQ(
+      result["result"]["trees"][0]["elements"],
+      json::array(
+          {row("0", "-1", "root", 50, 0, 5), row("1", "0", "main.hash:30", 40, 0, 4),
+           row("2", "0", "main.handle:20", 10, 0, 1), row("3", "1", "main.handle:20", 40, 0, 4),
+           row("4", "2", "main.main:10", 10, 10, 1), row("5", "3", "main.main:10", 40, 40, 4)}));
+
+  // The OAP fails when a Go segment is queried twice; so do we, with a reason.
+  auto [status, twice] =
+      server->GraphQL(analyze, json{{"q", json::array({one_query, one_query})}}.dump());
+  EXPECT_EQ(status, 200);
+  EXPECT_THAT(twice, HasSubstr("queried more than once"));
+  // Exports do not cover Go profiles yet, and say so.
+  auto [export_status, export_body] =
+      server->HttpGet("/export/trace?format=folded&segmentId=seg-go&start=0&end=" +
+                      std::to_string(start_time + 1000));
+  EXPECT_EQ(export_status, 501) << export_body;
+  EXPECT_THAT(export_body, HasSubstr("Go agent"));
   ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
 }
 

@@ -173,3 +173,36 @@ TEST_F(RocksProfileStoreTest, DumpsExpireWithRecordTtl) {
 
 }  // namespace
 }  // namespace stackhouse::storage
+
+namespace stackhouse::storage {
+namespace {
+
+TEST_F(RocksProfileStoreTest, GoProfilesAreKeptPerSegmentAndMarkItProfiled) {
+  model::GoSegmentProfile first{"t1", "seg-go", kStart + 20, std::string("pprof\0one", 9)};
+  model::GoSegmentProfile second{"t1", "seg-go", kStart + 10, "pprof-two"};
+  model::GoSegmentProfile other{"t1", "seg-other", kStart + 30, "pprof-three"};
+  ASSERT_TRUE(store_->AddGoProfiles({first, other}).ok());
+  ASSERT_TRUE(store_->AddGoProfiles({second}).ok());
+
+  auto go = store_->ListGoProfiles("seg-go");
+  ASSERT_TRUE(go.ok()) << go.status();
+  ASSERT_EQ(go->size(), 2u);  // in dump-time order, both kept
+  EXPECT_EQ((*go)[0].pprof, "pprof-two");
+  EXPECT_EQ((*go)[0].dump_time_ms, kStart + 10);
+  EXPECT_EQ((*go)[1].pprof, std::string("pprof\0one", 9));
+  EXPECT_EQ((*go)[1].task_id, "t1");
+  EXPECT_EQ((*go)[1].segment_id, "seg-go");
+  EXPECT_TRUE(store_->ListGoProfiles("seg-none")->empty());
+  EXPECT_TRUE(Dumps("seg-go").empty());  // not thread dumps
+  EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-go", "seg-other"));
+
+  // They expire with the record TTL, from their dump time.
+  clock_.SetMillis(kStart + 3 * kDay + 15);
+  go = store_->ListGoProfiles("seg-go");
+  ASSERT_TRUE(go.ok());
+  ASSERT_EQ(go->size(), 1u);
+  EXPECT_EQ((*go)[0].pprof, std::string("pprof\0one", 9));
+}
+
+}  // namespace
+}  // namespace stackhouse::storage

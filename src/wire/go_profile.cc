@@ -1,0 +1,174 @@
+#include "wire/go_profile.h"
+
+#include <zlib.h>
+
+#include <array>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "perftools/profile.pb.h"
+
+namespace stackhouse::wire {
+namespace {
+
+constexpr std::array<absl::string_view, 5> kSegmentLabelKeys = {
+    "segment_id", "trace_segment_id", "segmentId", "traceSegmentId", "traceSegmentID"};
+
+// The string at `index` of the profile's string table; empty if out of range.
+absl::string_view StringAt(const perftools::profiles::Profile& profile, int64_t index) {
+  if (index < 0 || index >= profile.string_table_size()) return {};
+  return profile.string_table(static_cast<int>(index));
+}
+
+// The segment id a sample is labelled with; empty if none.
+absl::string_view SegmentOf(const perftools::profiles::Profile& profile,
+                            const perftools::profiles::Sample& sample) {
+  for (const auto& label : sample.label()) {
+    absl::string_view key = StringAt(profile, label.key());
+    for (absl::string_view accepted : kSegmentLabelKeys) {
+      if (key == accepted) return StringAt(profile, label.str());
+    }
+  }
+  return {};
+}
+
+absl::StatusOr<perftools::profiles::Profile> ParseProfile(absl::string_view bytes) {
+  perftools::profiles::Profile profile;
+  if (!profile.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError("the Go profile is not a pprof profile");
+  }
+  return profile;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MaybeGunzip(absl::string_view bytes, size_t max_size) {
+  if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0x1f ||
+      static_cast<unsigned char>(bytes[1]) != 0x8b) {
+    if (bytes.size() > max_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the Go profile is larger than ", max_size, " bytes"));
+    }
+    return std::string(bytes);
+  }
+  z_stream stream = {};
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) {
+    return absl::InternalError("zlib: inflateInit2 failed");
+  }
+  std::string out;
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  int rc = Z_OK;
+  char buffer[64 * 1024];
+  while (rc != Z_STREAM_END) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof buffer;
+    rc = inflate(&stream, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out.append(buffer, sizeof buffer - stream.avail_out);
+    if (out.size() > max_size) {
+      inflateEnd(&stream);
+      return absl::InvalidArgumentError(
+          absl::StrCat("the Go profile inflates to more than ", max_size, " bytes"));
+    }
+    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) break;  // truncated
+  }
+  inflateEnd(&stream);
+  if (rc != Z_STREAM_END) {
+    return absl::InvalidArgumentError("the Go profile's gzip data is corrupt or truncated");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<model::GoSegmentProfile>> SplitGoProfile(absl::string_view payload,
+                                                                    const std::string& task_id,
+                                                                    int64_t now_ms) {
+  absl::StatusOr<std::string> bytes = MaybeGunzip(payload);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<perftools::profiles::Profile> parsed = ParseProfile(*bytes);
+  if (!parsed.ok()) return parsed.status();
+  perftools::profiles::Profile& profile = *parsed;
+
+  // Samples by segment, segments in order of first appearance.
+  std::vector<std::string> segments;
+  std::vector<std::vector<int>> samples_of;
+  absl::flat_hash_map<std::string, size_t> index;
+  for (int i = 0; i < profile.sample_size(); ++i) {
+    absl::string_view segment = SegmentOf(profile, profile.sample(i));
+    if (segment.empty()) continue;
+    auto [it, inserted] = index.try_emplace(segment, segments.size());
+    if (inserted) {
+      segments.emplace_back(segment);
+      samples_of.emplace_back();
+    }
+    samples_of[it->second].push_back(i);
+  }
+  const int64_t dump_time_ms =
+      profile.time_nanos() != 0 ? profile.time_nanos() / 1'000'000 : now_ms;
+  perftools::profiles::Profile tables = profile;
+  tables.clear_sample();
+  std::vector<model::GoSegmentProfile> out;
+  out.reserve(segments.size());
+  for (size_t s = 0; s < segments.size(); ++s) {
+    perftools::profiles::Profile one = tables;
+    for (int i : samples_of[s]) *one.add_sample() = profile.sample(i);
+    model::GoSegmentProfile& p = out.emplace_back();
+    p.task_id = task_id;
+    p.segment_id = segments[s];
+    p.dump_time_ms = dump_time_ms;
+    p.pprof = one.SerializeAsString();
+  }
+  return out;
+}
+
+absl::StatusOr<GoSegmentSamples> ReadGoSegmentSamples(absl::string_view pprof,
+                                                      absl::string_view segment_id,
+                                                      analysis::FrameTable* frames) {
+  absl::StatusOr<perftools::profiles::Profile> parsed = ParseProfile(pprof);
+  if (!parsed.ok()) return parsed.status();
+  const perftools::profiles::Profile& profile = *parsed;
+  GoSegmentSamples out;
+  out.period_ms = analysis::GoPeriodMillis(
+      profile.period(), profile.has_period_type() ? StringAt(profile, profile.period_type().unit())
+                                                  : absl::string_view());
+  // Each location's frame id once; -1 = a location without lines.
+  absl::flat_hash_map<uint64_t, int64_t> location_frames;
+  auto frame_of = [&](uint64_t location_id) -> int64_t {
+    auto [it, inserted] = location_frames.try_emplace(location_id, -1);
+    if (!inserted) return it->second;
+    if (location_id == 0) {
+      it->second = frames->Intern("root");
+      return it->second;
+    }
+    std::string frame;
+    if (location_id <= static_cast<uint64_t>(profile.location_size())) {
+      const auto& location = profile.location(static_cast<int>(location_id - 1));
+      for (const auto& line : location.line()) {
+        absl::string_view name;
+        if (line.function_id() >= 1 &&
+            line.function_id() <= static_cast<uint64_t>(profile.function_size())) {
+          name =
+              StringAt(profile, profile.function(static_cast<int>(line.function_id() - 1)).name());
+        }
+        if (!frame.empty()) frame.push_back(';');
+        absl::StrAppend(&frame, name, ":", line.line());
+      }
+    }
+    if (!frame.empty()) it->second = frames->Intern(frame);
+    return it->second;
+  };
+  for (const auto& sample : profile.sample()) {
+    if (SegmentOf(profile, sample) != segment_id) continue;
+    analysis::GoSample& s = out.samples.emplace_back();
+    s.count = sample.value_size() > 0 ? sample.value(0) : 1;
+    s.frames.reserve(static_cast<size_t>(sample.location_id_size()));
+    for (uint64_t location_id : sample.location_id()) {
+      const int64_t frame = frame_of(location_id);
+      if (frame >= 0) s.frames.push_back(static_cast<uint32_t>(frame));
+    }
+  }
+  return out;
+}
+
+}  // namespace stackhouse::wire

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "analysis/go_profile_tree.h"
+#include "analysis/thread_dump.h"
+#include "model/profile.h"
+
+// The Go agent's trace profiles: pprof (perftools.profiles.Profile) uploads split per segment
+// for storage (grpc-protocol.md §5.4 goProfileReport) and read back for analysis
+// (graphql-protocol.md §4.6).
+namespace stackhouse::wire {
+
+// Uploads and their decompressed form are refused beyond this size.
+inline constexpr size_t kMaxGoProfileBytes = 64 << 20;
+
+// `bytes` gunzipped if they start with the gzip magic (1F 8B), else as they are.
+// InvalidArgument if the gzip data is corrupt or inflates beyond `max_size` bytes.
+absl::StatusOr<std::string> MaybeGunzip(absl::string_view bytes,
+                                        size_t max_size = kMaxGoProfileBytes);
+
+// Splits one uploaded profile (possibly gzip-compressed) into a profile per segment: the
+// samples labelled with a segment id (label keys segment_id, trace_segment_id, segmentId,
+// traceSegmentId, traceSegmentID), grouped by segment in order of first appearance, each with
+// the whole profile's tables. dump time = the profile's time_nanos in ms, or `now_ms` if 0.
+// InvalidArgument if the bytes are not a pprof profile.
+absl::StatusOr<std::vector<model::GoSegmentProfile>> SplitGoProfile(absl::string_view payload,
+                                                                    const std::string& task_id,
+                                                                    int64_t now_ms);
+
+// A stored segment profile read for analysis: its samples labelled with `segment_id` (frames
+// interned in `frames`) and its period in ms.
+struct GoSegmentSamples {
+  int64_t period_ms = 10;
+  std::vector<analysis::GoSample> samples;
+};
+
+// Reads a stored profile (spec §4.6 step 3). A frame is a location's lines, each
+// "function:line", joined by ';' (locations without lines are skipped; location id 0 is
+// "root"); ids index the profile's tables from 1, and ids out of range count as no lines.
+// InvalidArgument if the bytes are not a pprof profile.
+absl::StatusOr<GoSegmentSamples> ReadGoSegmentSamples(absl::string_view pprof,
+                                                      absl::string_view segment_id,
+                                                      analysis::FrameTable* frames);
+
+}  // namespace stackhouse::wire
