@@ -14,6 +14,7 @@
 #include "storage/segment_store.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
+#include "task/ui_template_service.h"
 
 namespace stackhouse::query {
 
@@ -25,6 +26,7 @@ struct QueryDeps {
   const storage::SegmentStore* segments = nullptr;
   task::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
+  task::UiTemplateService* ui_templates = nullptr;
   const Clock* clock = nullptr;
   const config::Config* config = nullptr;
   // Reported by `version`; swctl parses a leading "major.minor".
@@ -35,6 +37,8 @@ struct QueryDeps {
 void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// SkyWalking UI bootstrap (schema/ui_configuration.graphqls): menu and dashboard templates.
+void BindUiResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // Stackhouse's own fields (schema/stackhouse.graphqls): stackhouseDiff.
 void BindDiffResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 

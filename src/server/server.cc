@@ -25,6 +25,7 @@
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/rocks_ui_template_store.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 
@@ -75,6 +76,8 @@ absl::Status Server::StartInternal() {
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
+  ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
+  ui_templates_ = std::make_unique<task::UiTemplateService>(ui_template_store_.get(), clock_);
   auto ebpf =
       task::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_,
                                 model::NameLimits{config_.receiver.service_name_max_length,
@@ -127,6 +130,7 @@ absl::Status Server::StartInternal() {
   deps.segments = segment_store_.get();
   deps.ebpf = ebpf_.get();
   deps.ebpf_store = ebpf_store_.get();
+  deps.ui_templates = ui_templates_.get();
   deps.clock = clock_;
   deps.config = &config_;
   auto graphql = query::BuildQueryEndpoint(deps);

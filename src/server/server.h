@@ -20,11 +20,13 @@ class MetadataStore;
 class RocksProfileStore;
 class SegmentStore;
 class EbpfStore;
+class UiTemplateStore;
 }  // namespace stackhouse::storage
 
 namespace stackhouse::task {
 class ProfileTaskService;
 class EbpfService;
+class UiTemplateService;
 }  // namespace stackhouse::task
 
 namespace stackhouse::http {
@@ -79,6 +81,8 @@ class Server {
   std::unique_ptr<storage::SegmentStore> segment_store_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<storage::EbpfStore> ebpf_store_;
+  std::unique_ptr<storage::UiTemplateStore> ui_template_store_;
+  std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::EbpfService> ebpf_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::ManagementHandler> management_;

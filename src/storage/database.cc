@@ -27,6 +27,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"snapshot", Retention::kRecord},       {"ebpf_schedule", Retention::kMetrics},
     {"ebpf_stack", Retention::kDictionary}, {"ebpf_sample", Retention::kRecord},
     {"meter", Retention::kMetrics},         {"profile_stack", Retention::kDictionary},
+    {"ui_template", Retention::kNone},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
 

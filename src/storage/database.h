@@ -41,6 +41,7 @@ enum class Family : int {
   kEbpfSample,    // eBPF samples (time, stack id, value)
   kMeter,         // meters from Rover and agents
   kProfileStack,  // trace-profiling stack dictionary (distinct thread stacks)
+  kUiTemplate,    // SkyWalking UI dashboard templates
   kCount,
 };
 

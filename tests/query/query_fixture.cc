@@ -117,6 +117,9 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->profiles_ = std::make_unique<storage::RocksProfileStore>(f->db_.get(), &f->clock_);
   f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
   f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
+  f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
+  f->ui_templates_ =
+      std::make_unique<task::UiTemplateService>(f->ui_template_store_.get(), &f->clock_);
   SH_ASSIGN_OR_RETURN(f->profile_tasks_,
                       task::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
   SH_ASSIGN_OR_RETURN(f->ebpf_, task::EbpfService::Create(f->ebpf_store_.get(), f->metadata_.get(),
@@ -131,6 +134,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   deps.segments = f->segments_.get();
   deps.ebpf = f->ebpf_.get();
   deps.ebpf_store = f->ebpf_store_.get();
+  deps.ui_templates = f->ui_templates_.get();
   deps.clock = &f->clock_;
   deps.config = &f->config_;
   SH_ASSIGN_OR_RETURN(f->endpoint_, query::BuildQueryEndpoint(deps));

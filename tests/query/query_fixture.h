@@ -14,8 +14,10 @@
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/rocks_ui_template_store.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
+#include "task/ui_template_service.h"
 
 namespace stackhouse::testing {
 
@@ -56,6 +58,8 @@ class QueryFixture {
   std::unique_ptr<storage::RocksProfileStore> profiles_;
   std::unique_ptr<storage::RocksSegmentStore> segments_;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
+  std::unique_ptr<storage::RocksUiTemplateStore> ui_template_store_;
+  std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<task::EbpfService> ebpf_;
   std::unique_ptr<graphql::HttpEndpoint> endpoint_;
