@@ -111,4 +111,57 @@ ProfileTree BuildGoProfileTree(absl::Span<const GoSample> samples, int64_t perio
   return tree;
 }
 
+std::vector<ProfileTree> BuildGoFlameTrees(absl::Span<const GoSample> samples, int64_t period_ms) {
+  std::vector<Node> nodes;
+  std::vector<std::vector<uint32_t>> children;
+  std::vector<uint32_t> roots;
+  absl::flat_hash_map<std::pair<int64_t, uint32_t>, uint32_t> index;
+  for (const GoSample& sample : samples) {
+    const int64_t weight = SaturatingMul(sample.count, period_ms);
+    int64_t parent = -1;
+    for (auto frame = sample.frames.rbegin(); frame != sample.frames.rend(); ++frame) {
+      auto [it, inserted] =
+          index.try_emplace({parent, *frame}, static_cast<uint32_t>(nodes.size()));
+      if (inserted) {
+        nodes.push_back({parent, *frame});
+        children.emplace_back();
+        if (parent < 0) {
+          roots.push_back(it->second);
+        } else {
+          children[static_cast<size_t>(parent)].push_back(it->second);
+        }
+      }
+      Node& node = nodes[it->second];
+      node.duration = SaturatingAdd(node.duration, weight);
+      node.count = SaturatingAdd(node.count, sample.count);
+      parent = it->second;
+    }
+  }
+  std::vector<ProfileTree> trees;
+  trees.reserve(roots.size());
+  for (uint32_t root : roots) {
+    ProfileTree& tree = trees.emplace_back();
+    std::vector<std::pair<uint32_t, int32_t>> queue = {{root, 0}};  // (node, new parent id)
+    for (size_t head = 0; head < queue.size(); ++head) {
+      const auto [n, parent_id] = queue[head];
+      const Node& node = nodes[n];
+      int64_t children_duration = 0;
+      for (uint32_t c : children[n]) {
+        children_duration = SaturatingAdd(children_duration, nodes[c].duration);
+      }
+      ProfileElement e;
+      e.id = static_cast<int32_t>(head + 1);
+      e.parent_id = parent_id;
+      e.frame_id = node.frame;
+      e.count = ClampToInt32(node.count);
+      e.duration = ClampToInt32(node.duration);
+      e.duration_child_excluded =
+          ClampToInt32(std::max<int64_t>(0, SaturatingSub(node.duration, children_duration)));
+      tree.elements.push_back(e);
+      for (uint32_t c : children[n]) queue.push_back({c, e.id});
+    }
+  }
+  return trees;
+}
+
 }  // namespace stackhouse::analysis

@@ -32,4 +32,10 @@ int64_t GoPeriodMillis(int64_t period, absl::string_view unit);
 ProfileTree BuildGoProfileTree(absl::Span<const GoSample> samples, int64_t period_ms,
                                FrameTable* frames);
 
+// The same samples for flame graphs (exports, diff, the web page): merged root first (the
+// reverse of the walk order), one tree per distinct root frame in order of first appearance,
+// numbered like the Java trees (breadth-first from 1, the root's parent_id 0, children in order
+// of first appearance); count = samples, duration = count × period_ms. Saturating.
+std::vector<ProfileTree> BuildGoFlameTrees(absl::Span<const GoSample> samples, int64_t period_ms);
+
 }  // namespace stackhouse::analysis

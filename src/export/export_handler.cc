@@ -46,8 +46,6 @@ int HttpStatusOf(const absl::Status& status) {
       return 400;
     case absl::StatusCode::kNotFound:
       return 404;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
     default:
       return 500;
   }

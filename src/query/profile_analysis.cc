@@ -81,6 +81,7 @@ absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
     }
     profile.analysis.trees.push_back(
         analysis::BuildGoProfileTree(samples->samples, samples->period_ms, frames.get()));
+    profile.go_profiles.push_back({samples->period_ms, std::move(samples->samples)});
   }
   profile.frames = std::move(frames);
   return profile;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/go_profile_tree.h"
 #include "analysis/thread_dump.h"
 #include "analysis/thread_dump_merge.h"
 #include "graphql/resolver.h"
@@ -36,6 +37,13 @@ struct TraceProfile {
   // The trees are Go agents' profiles (spec §4.6): ids from 0, the root's parent -1, rooted at
   // leaf frames as the OAP builds them.
   bool go = false;
+  // For Go profiles, each profile's samples (frames in `frames`) and period, from which flame
+  // graphs are built root first (analysis::BuildGoFlameTrees).
+  struct GoProfileSamples {
+    int64_t period_ms = 0;
+    std::vector<analysis::GoSample> samples;
+  };
+  std::vector<GoProfileSamples> go_profiles;
 };
 
 // The trace-profiling analysis (graphql-protocol.md §4.5): reads each queried segment's dumps

@@ -37,10 +37,20 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadTrace(const ProfileSources
   SH_ASSIGN_OR_RETURN(TraceProfile profile, LoadTraceProfile(*sources.snapshots, selection.queries,
                                                              sources.max_snapshots));
   if (profile.go) {
-    return absl::UnimplementedError(
-        absl::StrCat("segment ", absl::StrJoin(segment_ids, ", "),
-                     " was profiled by a Go agent; exports and diffs of Go profiles are not "
-                     "supported yet (getSegmentsProfileAnalyze answers them)"));
+    // Go agents' profiles: root-first trees from the samples (the GraphQL trees follow the OAP
+    // and start at leaf frames); the time ranges do not apply, as in getSegmentsProfileAnalyze.
+    std::vector<analysis::ProfileTree> trees;
+    for (const TraceProfile::GoProfileSamples& p : profile.go_profiles) {
+      for (auto& tree : analysis::BuildGoFlameTrees(p.samples, p.period_ms)) {
+        trees.push_back(std::move(tree));
+      }
+    }
+    if (trees.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no profiling data for segment ", absl::StrJoin(segment_ids, ", ")));
+    }
+    return std::make_unique<const analysis::ThreadDumpFlameGraph>(std::move(trees),
+                                                                  std::move(profile.frames));
   }
   if (!profile.segments_without_dumps.empty()) {
     return absl::NotFoundError(absl::StrCat("no profiling data for segment ",

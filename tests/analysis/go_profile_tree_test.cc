@@ -96,5 +96,18 @@ TEST_F(GoProfileTreeTest, HugeWeightsSaturate) {
   EXPECT_EQ(tree.elements[0].count, std::numeric_limits<int32_t>::max());
 }
 
+// Flame graphs read the same samples root first, as the Java trees are numbered.
+TEST_F(GoProfileTreeTest, FlameTreesAreRootFirstOnePerRootFrame) {
+  std::vector<GoSample> samples = {Sample(4, {"hash", "handle", "main"}), Sample(2, {"gc"}),
+                                   Sample(1, {"handle", "main"})};
+  std::vector<ProfileTree> trees = BuildGoFlameTrees(samples, 10);
+  ASSERT_EQ(trees.size(), 2u);
+  EXPECT_THAT(Rows(trees[0]),
+              ::testing::ElementsAre(Row{1, 0, "main", 50, 0, 5}, Row{2, 1, "handle", 50, 10, 5},
+                                     Row{3, 2, "hash", 40, 40, 4}));
+  EXPECT_THAT(Rows(trees[1]), ::testing::ElementsAre(Row{1, 0, "gc", 20, 20, 2}));
+  EXPECT_TRUE(BuildGoFlameTrees({}, 10).empty());
+}
+
 }  // namespace
 }  // namespace stackhouse::analysis

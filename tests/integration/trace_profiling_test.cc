@@ -443,12 +443,14 @@ TEST_F(TraceProfilingTest, GoAgentProfilesSurviveARestart) {
       server->GraphQL(analyze, json{{"q", json::array({one_query, one_query})}}.dump());
   EXPECT_EQ(status, 200);
   EXPECT_THAT(twice, HasSubstr("queried more than once"));
-  // Exports do not cover Go profiles yet, and say so.
-  auto [export_status, export_body] =
+  // Exports read the same profile root first (sample counts per stack in folded form).
+  auto [export_status, folded] =
       server->HttpGet("/export/trace?format=folded&segmentId=seg-go&start=0&end=" +
                       std::to_string(start_time + 1000));
-  EXPECT_EQ(export_status, 501) << export_body;
-  EXPECT_THAT(export_body, HasSubstr("Go agent"));
+  EXPECT_EQ(export_status, 200) << folded;
+  EXPECT_EQ(folded,
+            "main.main:10;main.handle:20 1\n"
+            "main.main:10;main.handle:20;main.hash:30 4\n");
   ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
 }
 
