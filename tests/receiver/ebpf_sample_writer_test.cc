@@ -3,8 +3,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/rocks_ebpf_store.h"
@@ -127,6 +129,50 @@ TEST_F(EbpfSampleWriterTest, NothingBufferedWritesNothing) {
   size_t blocks = 0;
   EXPECT_TRUE(Samples("s1", &blocks).empty());
   EXPECT_EQ(blocks, 0u);
+}
+
+}  // namespace
+}  // namespace stackhouse::receiver
+
+namespace stackhouse::receiver {
+namespace {
+
+// Streams run concurrently, each with its own writer, over one store: every stack gets one id
+// and every sample is stored once.
+TEST_F(EbpfSampleWriterTest, ConcurrentStreamsShareTheDictionary) {
+  constexpr int kStreams = 4;
+  constexpr int kSamples = 20'000;
+  constexpr int kStacks = 50;
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(kStreams);
+  for (int t = 0; t < kStreams; ++t) {
+    threads.emplace_back([&, t] {
+      EbpfSampleWriter writer(store_.get());
+      absl::Status s = writer.StartUpload(absl::StrCat("sched-", t), kStart);
+      for (int i = 0; s.ok() && i < kSamples; ++i) {
+        const std::vector<std::string> frames = {"umain", absl::StrCat("uwork", (i + t) % kStacks)};
+        storage::StoredEbpfSample sample;
+        sample.dump_count = 1;
+        s = writer.Add(
+            storage::StackHasher::Of(frames), [&](std::vector<std::string>* out) { *out = frames; },
+            sample);
+      }
+      if (s.ok()) s = writer.Flush();
+      results[t] = s;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::map<uint64_t, int64_t> totals;
+  for (int t = 0; t < kStreams; ++t) {
+    ASSERT_TRUE(results[t].ok()) << results[t];
+    size_t blocks = 0;
+    for (const auto& s : Samples(absl::StrCat("sched-", t), &blocks)) totals[s.stack_id] += 1;
+  }
+  ASSERT_EQ(totals.size(), static_cast<size_t>(kStacks));
+  for (const auto& [id, count] : totals) {
+    EXPECT_EQ(count, kStreams * kSamples / kStacks);
+    EXPECT_TRUE(store_->GetStack(id).ok());
+  }
 }
 
 }  // namespace
