@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "simulator/go_pprof.h"
 
 namespace stackhouse::sim {
 namespace {
@@ -38,6 +39,7 @@ JavaAgent::JavaAgent(const JavaAgentOptions& options, const JavaAppModel* app, i
       ids_(""),
       failures_(name_) {
   identity_ = MakeJavaIdentity(options_.service, index_, clock_->NowMillis(), traffic_rng_);
+  if (options_.go) identity_.language = "golang";
   ids_ = JavaIdGenerator(identity_.process_id);
   client_ = std::make_unique<JavaAgentClient>(channel_, options_.token, options_.call_timeout_ms);
 }
@@ -331,6 +333,10 @@ void JavaAgent::FlushSnapshots(int64_t now_ms) {
     batch.swap(snapshot_queue_);
   }
   if (batch.empty()) return;
+  if (options_.go) {  // kept for the task's profile
+    for (auto& dump : batch) go_dumps_[dump.taskid()].push_back(std::move(dump));
+    return;
+  }
   if (absl::Status s = client_->CollectSnapshots(batch); !s.ok()) {
     CountFailure("ProfileTask/collectSnapshot", s, now_ms);
     return;
@@ -354,6 +360,17 @@ void JavaAgent::FlushSegments(int64_t now_ms) {
 
 void JavaAgent::ReportFinished(const std::vector<ProfileTaskSpec>& tasks, int64_t now_ms) {
   for (const ProfileTaskSpec& task : tasks) {
+    if (auto dumps = go_dumps_.extract(task.task_id); !dumps.empty()) {
+      const std::string pprof =
+          BuildGoCpuProfile(dumps.mapped(), task.dump_period_ms, task.start_time_ms);
+      if (absl::Status s = client_->GoProfileReport(task.task_id, pprof); !s.ok()) {
+        CountFailure("ProfileTask/goProfileReport", s, now_ms);
+      } else {
+        stats_->snapshots.fetch_add(static_cast<int64_t>(dumps.mapped().size()));
+        GetLogger("sim")->info("{}: uploaded a {}-byte Go profile of {} samples for task {}", name_,
+                               pprof.size(), dumps.mapped().size(), task.task_id);
+      }
+    }
     skywalking::v3::ProfileTaskFinishReport report;
     report.set_service(identity_.service);
     report.set_serviceinstance(identity_.instance);

@@ -32,6 +32,10 @@ struct JavaAgentOptions {
   double primary_rate = 5;                 // requests/s to the primary endpoint
   double other_rate = 2.5;                 // requests/s to the other endpoints together
   int64_t call_timeout_ms = 10'000;        // deadline of every call
+  // Play the Go agent instead (grpc-protocol.md §4.3): language "golang", and a task's dumps
+  // are not streamed but uploaded at the task's end as one labelled pprof CPU profile
+  // (goProfileReport, 1 MiB chunks) before reportTaskFinish. The stacks stay the Java app's.
+  bool go = false;
 };
 
 // One simulated JVM with a SkyWalking Java agent (grpc-protocol.md §4.1), on two threads:
@@ -133,6 +137,8 @@ class JavaAgent {
 
   // Owned by the reporter thread.
   std::unique_ptr<JavaAgentClient> client_;
+  // Go agent: each task's dumps, until its profile is uploaded.
+  absl::flat_hash_map<std::string, std::vector<skywalking::v3::ThreadSnapshot>> go_dumps_;
   CallFailureLog failures_;
   int64_t heartbeats_ = 0;
   bool properties_reported_ = false;

@@ -1,5 +1,6 @@
 #include "simulator/java_agent_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "simulator/grpc_util.h"
@@ -88,6 +89,24 @@ absl::Status JavaAgentClient::CollectSnapshots(
   skywalking::v3::Commands reply;
   auto writer = profile_->collectSnapshot(&context, &reply);
   return WriteStream(writer.get(), count, next);
+}
+
+absl::Status JavaAgentClient::GoProfileReport(const std::string& task_id, const std::string& pprof,
+                                              size_t chunk_bytes) {
+  grpc::ClientContext context;
+  PrepareContext(&context, token_, timeout_ms_);
+  skywalking::v3::Commands reply;
+  auto writer = profile_->goProfileReport(&context, &reply);
+  const size_t chunks = std::max<size_t>(1, (pprof.size() + chunk_bytes - 1) / chunk_bytes);
+  skywalking::v3::GoProfileData data;
+  return WriteStream(writer.get(), static_cast<int64_t>(chunks),
+                     [&](int64_t i) -> const skywalking::v3::GoProfileData& {
+                       const size_t offset = static_cast<size_t>(i) * chunk_bytes;
+                       data.set_taskid(task_id);
+                       data.set_payload(pprof.substr(offset, chunk_bytes));
+                       data.set_islast(static_cast<size_t>(i) + 1 == chunks);
+                       return data;
+                     });
 }
 
 }  // namespace stackhouse::sim

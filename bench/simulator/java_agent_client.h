@@ -14,7 +14,7 @@
 
 namespace stackhouse::sim {
 
-// The skywalking.v3 calls a Java agent makes, each with its metadata and a deadline of
+// The skywalking.v3 calls a Java (or Go) agent makes, each with its metadata and a deadline of
 // `timeout_ms`. Streams are client streams: all messages, half-close, one reply. Failures come
 // back as absl::Status with gRPC's code and message; nothing is logged here.
 // Thread-compatible: use one client per thread.
@@ -34,6 +34,11 @@ class JavaAgentClient {
 
   // One ProfileTask/collectSnapshot stream carrying `snapshots`.
   absl::Status CollectSnapshots(const std::vector<skywalking::v3::ThreadSnapshot>& snapshots);
+
+  // One goProfileReport stream carrying `pprof` for `task_id` in chunks of `chunk_bytes` (the
+  // Go agent uses 1 MiB), the last one flagged isLast.
+  absl::Status GoProfileReport(const std::string& task_id, const std::string& pprof,
+                               size_t chunk_bytes = 1 << 20);
 
   // One collectSnapshot stream carrying `count` messages, the i-th being `next(i)` (which may
   // return a reference it reuses, since each message is serialized before the next call).

@@ -47,6 +47,7 @@ int RunJavaMode(const std::vector<std::string>& args) {
   int64_t run_for_ms = 0;
   double request_rate = 5;
   bool fake_task = false;
+  std::string language = "java";
 
   FlagSet flags(
       "stackhouse-sim java [flags]\n\n"
@@ -69,12 +70,15 @@ int RunJavaMode(const std::vector<std::string>& args) {
   flags.AddBool("fake-task", &fake_task,
                 "test aid: give each agent a local 1-minute task on --endpoint (threshold 100 ms, "
                 "dump period 10 ms, 5 segments) as if the server had sent it");
+  flags.AddString("language", &language,
+                  "java, or go: play the Go agent (language golang; each task's samples are "
+                  "uploaded at its end as one pprof profile labelled with segment ids)");
   if (int code = ParseModeFlags(&flags, common, args); code >= 0) return code;
   if (agents < 1 || poll_interval_ms < 1 || run_for_ms < 0 || request_rate < 0 ||
-      endpoint.empty() || service.empty()) {
+      endpoint.empty() || service.empty() || (language != "java" && language != "go")) {
     std::fputs(
         "stackhouse-sim java: --agents and --poll-interval must be >= 1, --run-for and "
-        "--request-rate >= 0, --service and --endpoint non-empty\n",
+        "--request-rate >= 0, --service and --endpoint non-empty, --language java or go\n",
         stderr);
     return 2;
   }
@@ -90,6 +94,7 @@ int RunJavaMode(const std::vector<std::string>& args) {
   options.heartbeat_interval_ms = std::clamp<int64_t>(poll_interval_ms * 3 / 2, 100, 30'000);
   options.primary_rate = request_rate;
   options.other_rate = request_rate / 2;
+  options.go = language == "go";
   uint64_t seed = EffectiveSeed(common.seed);
 
   std::vector<std::unique_ptr<JavaAgent>> fleet;
@@ -105,8 +110,8 @@ int RunJavaMode(const std::vector<std::string>& args) {
       agent->InjectCommand(MakeProfileTaskCommand(task));
     }
   }
-  GetLogger("sim")->info("{} Java agents of service {} against {} (seed {})", agents, service,
-                         common.target, seed);
+  GetLogger("sim")->info("{} {} agents of service {} against {} (seed {})", agents,
+                         options.go ? "Go" : "Java", service, common.target, seed);
   for (auto& agent : fleet) agent->Start();
 
   WaitForStop(run_for_ms);

@@ -92,8 +92,9 @@ skywalking::v3::InstanceProperties MakeInstanceProperties(const JavaIdentity& id
   add("hostname", identity.hostname);
   for (const std::string& ip : identity.ipv4s) add("ipv4", ip);
   add("Process No.", absl::StrCat(identity.pid));
-  add("language", "java");
+  add("language", identity.language);
   add("Start Time", FormatTime(identity.start_time_ms));
+  if (identity.language != "java") return props;
   add("JVM Arguments",
       "[\"-javaagent:/skywalking/agent/skywalking-agent.jar\",\"-Xms512m\",\"-Xmx1g\","
       "\"-XX:+UseG1GC\"]");

@@ -19,6 +19,7 @@ struct JavaIdentity {
   std::vector<std::string> ipv4s;
   int pid = 1;
   int64_t start_time_ms = 0;
+  std::string language = "java";  // the `language` property; "golang" for the Go agent
 };
 
 // A new identity for agent number `index` of `service`, drawn from `rng`.
