@@ -31,14 +31,13 @@ TEST(GoPprofTest, TheServerReadsTheSimulatedProfile) {
   ASSERT_GE(pprof.size(), 2u);
   EXPECT_EQ(static_cast<unsigned char>(pprof[0]), 0x1f);  // gzip, as runtime/pprof writes it
 
-  auto split = wire::SplitGoProfile(pprof, "task-1", 0);
-  ASSERT_TRUE(split.ok()) << split.status();
-  ASSERT_EQ(split->size(), 2u);
-  EXPECT_EQ((*split)[0].segment_id, "seg-a");
-  EXPECT_EQ((*split)[0].dump_time_ms, 1'700'000'000'000);
+  auto upload = wire::ReadGoProfileUpload(pprof, "task-1", 0);
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_THAT(upload->segment_ids, ElementsAre("seg-a", "seg-b"));
+  EXPECT_EQ(upload->dump_time_ms, 1'700'000'000'000);
 
   analysis::FrameTable frames;
-  auto a = wire::ReadGoSegmentSamples((*split)[0].pprof, "seg-a", &frames);
+  auto a = wire::ReadGoSegmentSamples(upload->pprof, "seg-a", &frames);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->period_ms, 10);
   ASSERT_EQ(a->samples.size(), 2u);

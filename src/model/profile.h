@@ -50,9 +50,18 @@ struct ThreadSnapshot {
   std::vector<std::string> frames;
 };
 
-// A Go agent's trace profile of one segment (grpc-protocol.md §5.4 goProfileReport): a pprof
-// profile (perftools.profiles.Profile, serialized, uncompressed) holding only the samples
-// labelled with this segment.
+// A Go agent's trace-profiling upload (grpc-protocol.md §5.4 goProfileReport): one pprof
+// profile (perftools.profiles.Profile, serialized, uncompressed) whose samples are labelled with
+// the segments they ran for.
+struct GoProfile {
+  std::string task_id;
+  int64_t dump_time_ms = 0;
+  std::vector<std::string> segment_ids;  // the labelled segments, in order of first appearance
+  std::string pprof;
+};
+
+// A Go profile as read for one of its segments: `pprof` is the whole upload's profile; the
+// segment's samples are those labelled with `segment_id`.
 struct GoSegmentProfile {
   std::string task_id;
   std::string segment_id;

@@ -93,17 +93,18 @@ grpc::Status ProfileHandler::GoProfileReport(
     }
     buffer.append(message.payload());
     if (!message.islast()) continue;
-    auto profiles = wire::SplitGoProfile(buffer, task_id, clock_->NowMillis());
-    if (!profiles.ok()) {
+    auto profile = wire::ReadGoProfileUpload(buffer, task_id, clock_->NowMillis());
+    if (!profile.ok()) {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("goProfileReport: task ", task_id, ": ", profiles.status().message()));
+          absl::StrCat("goProfileReport: task ", task_id, ": ", profile.status().message()));
     }
-    if (absl::Status s = snapshots_->AddGoProfiles(*profiles); !s.ok()) return ToGrpcStatus(s);
-    if (profiles->empty()) {
+    if (profile->segment_ids.empty()) {
       GetLogger("receiver")
           ->warn("goProfileReport: the profile of task {} has no sample labelled with a segment",
                  task_id);
+    } else if (absl::Status s = snapshots_->AddGoProfile(*profile); !s.ok()) {
+      return ToGrpcStatus(s);
     }
     buffer.clear();
   }

@@ -58,11 +58,11 @@ class SnapshotStore {
   virtual absl::Status ScanDumps(const std::string& segment_id,
                                  const std::function<void(const StoredDump&)>& visit) const = 0;
 
-  // Stores Go agents' per-segment profiles atomically (durable when OK); each also marks its
-  // segment as profiled by its task. They expire like snapshots, from their dump time.
-  virtual absl::Status AddGoProfiles(const std::vector<model::GoSegmentProfile>& profiles) = 0;
+  // Stores a Go agent's profile once, referenced from each of its segments, which it marks as
+  // profiled by its task (durable when OK). It expires like snapshots, from its dump time.
+  virtual absl::Status AddGoProfile(const model::GoProfile& profile) = 0;
 
-  // The live Go profiles of `segment_id`, in dump-time order.
+  // The live Go profiles that cover `segment_id`, in dump-time order.
   virtual absl::StatusOr<std::vector<model::GoSegmentProfile>> ListGoProfiles(
       const std::string& segment_id) const = 0;
 

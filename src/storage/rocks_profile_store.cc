@@ -16,6 +16,7 @@ constexpr char kLogPrefix = 'l';
 constexpr char kDumpPrefix = 'd';
 constexpr char kProfiledPrefix = 'p';
 constexpr char kGoProfilePrefix = 'g';
+constexpr char kGoBlobPrefix = 'G';
 
 std::string TaskKey(absl::string_view task_id) {
   std::string key(1, kTaskPrefix);
@@ -211,22 +212,26 @@ absl::Status RocksProfileStore::ScanDumps(
   return decode_status;
 }
 
-absl::Status RocksProfileStore::AddGoProfiles(
-    const std::vector<model::GoSegmentProfile>& profiles) {
-  if (profiles.empty()) return absl::OkStatus();
+absl::Status RocksProfileStore::AddGoProfile(const model::GoProfile& profile) {
+  if (profile.segment_ids.empty()) return absl::OkStatus();
   thread_local absl::BitGen gen;
+  // The profile once; each segment refers to it.
+  std::string suffix;
+  AppendInt64(&suffix, profile.dump_time_ms);
+  AppendUint64(&suffix, absl::Uniform<uint64_t>(gen));  // two uploads never share a key
+  const std::string profile_key = std::string(1, kGoBlobPrefix) + suffix;
   WriteBatch batch;
-  for (const model::GoSegmentProfile& profile : profiles) {
-    std::string key = GoProfilePrefix(profile.segment_id);
-    AppendInt64(&key, profile.dump_time_ms);
-    AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two uploads never share a key
-    records::GoProfileRecord pb;
-    pb.set_task_id(profile.task_id);
-    pb.set_pprof(profile.pprof);
-    batch.Put(Family::kSnapshot, key, profile.dump_time_ms, pb.SerializeAsString());
+  batch.Put(Family::kSnapshot, profile_key, profile.dump_time_ms, profile.pprof);
+  records::GoProfileRecord ref;
+  ref.set_task_id(profile.task_id);
+  ref.set_profile_key(profile_key);
+  const std::string ref_value = ref.SerializeAsString();
+  for (const std::string& segment_id : profile.segment_ids) {
+    batch.Put(Family::kSnapshot, GoProfilePrefix(segment_id) + suffix, profile.dump_time_ms,
+              ref_value);
     std::string index = ProfiledPrefix(profile.task_id);
     AppendInt64(&index, profile.dump_time_ms);
-    AppendString(&index, profile.segment_id);
+    AppendString(&index, segment_id);
     batch.Put(Family::kSnapshot, index, profile.dump_time_ms, "");
   }
   return db_->Write(std::move(batch));
@@ -235,23 +240,32 @@ absl::Status RocksProfileStore::AddGoProfiles(
 absl::StatusOr<std::vector<model::GoSegmentProfile>> RocksProfileStore::ListGoProfiles(
     const std::string& segment_id) const {
   std::vector<model::GoSegmentProfile> profiles;
+  std::vector<std::string> keys;
   absl::Status decode_status;
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kSnapshot, GoProfilePrefix(segment_id), [&](const Record& record) {
-        records::GoProfileRecord pb;
-        if (!pb.ParseFromString(record.value)) {
-          decode_status = Corrupt("Go profile");
+        records::GoProfileRecord ref;
+        if (!ref.ParseFromString(record.value)) {
+          decode_status = Corrupt("Go profile reference");
           return false;
         }
         model::GoSegmentProfile& profile = profiles.emplace_back();
-        profile.task_id = pb.task_id();
+        profile.task_id = ref.task_id();
         profile.segment_id = segment_id;
         profile.dump_time_ms = record.timestamp_ms;
-        profile.pprof = std::move(*pb.mutable_pprof());
+        keys.push_back(ref.profile_key());
         return true;
       }));
   SH_RETURN_IF_ERROR(decode_status);
-  return profiles;
+  std::vector<model::GoSegmentProfile> live;
+  live.reserve(profiles.size());
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    SH_ASSIGN_OR_RETURN(auto blob, db_->Get(Family::kSnapshot, keys[i]));
+    if (!blob) continue;  // expired together with its reference
+    profiles[i].pprof = std::move(blob->value);
+    live.push_back(std::move(profiles[i]));
+  }
+  return live;
 }
 
 absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t stack_id) const {

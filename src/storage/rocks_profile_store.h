@@ -12,7 +12,8 @@ namespace stackhouse::storage {
 // Layout: task family `p`+task id → task; task_log family `l`+task+time+instance+op → log;
 // snapshot family `d`+segment+sequence → (stack id, language) stamped with the dump time,
 // `p`+task+dump time+segment → profiled-segment index (sequence 0 only); profile_stack family
-// `k`+stack id → frames; `g`+segment+dump time+nonce → a Go agent's pprof of the segment. Distinct
+// `k`+stack id → frames; `G`+dump time+nonce → a Go agent's pprof upload, and `g`+segment+dump
+// time+nonce → a reference to it per labelled segment. Distinct
 // stacks are stored once (64-bit content hash, probing on a collision), so a repeated dump costs a
 // few dozen bytes. Thread-safe.
 class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
@@ -32,7 +33,7 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
       const std::string& task_id) const override;
   absl::Status ScanDumps(const std::string& segment_id,
                          const std::function<void(const StoredDump&)>& visit) const override;
-  absl::Status AddGoProfiles(const std::vector<model::GoSegmentProfile>& profiles) override;
+  absl::Status AddGoProfile(const model::GoProfile& profile) override;
   absl::StatusOr<std::vector<model::GoSegmentProfile>> ListGoProfiles(
       const std::string& segment_id) const override;
   absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const override;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "perftools/profile.pb.h"
 
@@ -81,44 +82,22 @@ absl::StatusOr<std::string> MaybeGunzip(absl::string_view bytes, size_t max_size
   return out;
 }
 
-absl::StatusOr<std::vector<model::GoSegmentProfile>> SplitGoProfile(absl::string_view payload,
-                                                                    const std::string& task_id,
-                                                                    int64_t now_ms) {
+absl::StatusOr<model::GoProfile> ReadGoProfileUpload(absl::string_view payload,
+                                                     const std::string& task_id, int64_t now_ms) {
   absl::StatusOr<std::string> bytes = MaybeGunzip(payload);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<perftools::profiles::Profile> parsed = ParseProfile(*bytes);
   if (!parsed.ok()) return parsed.status();
-  perftools::profiles::Profile& profile = *parsed;
-
-  // Samples by segment, segments in order of first appearance.
-  std::vector<std::string> segments;
-  std::vector<std::vector<int>> samples_of;
-  absl::flat_hash_map<std::string, size_t> index;
-  for (int i = 0; i < profile.sample_size(); ++i) {
-    absl::string_view segment = SegmentOf(profile, profile.sample(i));
-    if (segment.empty()) continue;
-    auto [it, inserted] = index.try_emplace(segment, segments.size());
-    if (inserted) {
-      segments.emplace_back(segment);
-      samples_of.emplace_back();
-    }
-    samples_of[it->second].push_back(i);
+  const perftools::profiles::Profile& profile = *parsed;
+  model::GoProfile out;
+  out.task_id = task_id;
+  out.dump_time_ms = profile.time_nanos() != 0 ? profile.time_nanos() / 1'000'000 : now_ms;
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const auto& sample : profile.sample()) {
+    absl::string_view segment = SegmentOf(profile, sample);
+    if (!segment.empty() && seen.insert(segment).second) out.segment_ids.emplace_back(segment);
   }
-  const int64_t dump_time_ms =
-      profile.time_nanos() != 0 ? profile.time_nanos() / 1'000'000 : now_ms;
-  perftools::profiles::Profile tables = profile;
-  tables.clear_sample();
-  std::vector<model::GoSegmentProfile> out;
-  out.reserve(segments.size());
-  for (size_t s = 0; s < segments.size(); ++s) {
-    perftools::profiles::Profile one = tables;
-    for (int i : samples_of[s]) *one.add_sample() = profile.sample(i);
-    model::GoSegmentProfile& p = out.emplace_back();
-    p.task_id = task_id;
-    p.segment_id = segments[s];
-    p.dump_time_ms = dump_time_ms;
-    p.pprof = one.SerializeAsString();
-  }
+  out.pprof = std::move(*bytes);
   return out;
 }
 

@@ -24,17 +24,17 @@ inline constexpr size_t kMaxGoProfileBytes = 64 << 20;
 absl::StatusOr<std::string> MaybeGunzip(absl::string_view bytes,
                                         size_t max_size = kMaxGoProfileBytes);
 
-// Splits one uploaded profile (possibly gzip-compressed) into a profile per segment: the
-// samples labelled with a segment id (label keys segment_id, trace_segment_id, segmentId,
-// traceSegmentId, traceSegmentID), grouped by segment in order of first appearance, each with
-// the whole profile's tables. dump time = the profile's time_nanos in ms, or `now_ms` if 0.
-// InvalidArgument if the bytes are not a pprof profile.
-absl::StatusOr<std::vector<model::GoSegmentProfile>> SplitGoProfile(absl::string_view payload,
-                                                                    const std::string& task_id,
-                                                                    int64_t now_ms);
+// Reads one uploaded profile (possibly gzip-compressed): its uncompressed bytes, the segments
+// its samples are labelled with (label keys segment_id, trace_segment_id, segmentId,
+// traceSegmentId, traceSegmentID; in order of first appearance) and its dump time (the
+// profile's time_nanos in ms, or `now_ms` if 0). The profile is stored once for all its
+// segments; ReadGoSegmentSamples picks a segment's samples. InvalidArgument if the bytes are
+// not a pprof profile.
+absl::StatusOr<model::GoProfile> ReadGoProfileUpload(absl::string_view payload,
+                                                     const std::string& task_id, int64_t now_ms);
 
-// A stored segment profile read for analysis: its samples labelled with `segment_id` (frames
-// interned in `frames`) and its period in ms.
+// A segment's part of a stored profile, read for analysis: the samples labelled with
+// `segment_id` (frames interned in `frames`) and the profile's period in ms.
 struct GoSegmentSamples {
   int64_t period_ms = 10;
   std::vector<analysis::GoSample> samples;

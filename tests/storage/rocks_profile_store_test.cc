@@ -177,12 +177,12 @@ TEST_F(RocksProfileStoreTest, DumpsExpireWithRecordTtl) {
 namespace stackhouse::storage {
 namespace {
 
-TEST_F(RocksProfileStoreTest, GoProfilesAreKeptPerSegmentAndMarkItProfiled) {
-  model::GoSegmentProfile first{"t1", "seg-go", kStart + 20, std::string("pprof\0one", 9)};
-  model::GoSegmentProfile second{"t1", "seg-go", kStart + 10, "pprof-two"};
-  model::GoSegmentProfile other{"t1", "seg-other", kStart + 30, "pprof-three"};
-  ASSERT_TRUE(store_->AddGoProfiles({first, other}).ok());
-  ASSERT_TRUE(store_->AddGoProfiles({second}).ok());
+TEST_F(RocksProfileStoreTest, GoProfilesAreStoredOnceAndFoundFromEachSegment) {
+  model::GoProfile first{"t1", kStart + 20, {"seg-go", "seg-other"}, std::string("pprof\0one", 9)};
+  model::GoProfile second{"t1", kStart + 10, {"seg-go"}, "pprof-two"};
+  ASSERT_TRUE(store_->AddGoProfile(first).ok());
+  ASSERT_TRUE(store_->AddGoProfile(second).ok());
+  ASSERT_TRUE(store_->AddGoProfile({"t1", kStart, {}, "no segments: nothing stored"}).ok());
 
   auto go = store_->ListGoProfiles("seg-go");
   ASSERT_TRUE(go.ok()) << go.status();
@@ -192,9 +192,22 @@ TEST_F(RocksProfileStoreTest, GoProfilesAreKeptPerSegmentAndMarkItProfiled) {
   EXPECT_EQ((*go)[1].pprof, std::string("pprof\0one", 9));
   EXPECT_EQ((*go)[1].task_id, "t1");
   EXPECT_EQ((*go)[1].segment_id, "seg-go");
+  auto other = store_->ListGoProfiles("seg-other");
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].pprof, std::string("pprof\0one", 9));
   EXPECT_TRUE(store_->ListGoProfiles("seg-none")->empty());
   EXPECT_TRUE(Dumps("seg-go").empty());  // not thread dumps
   EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-go", "seg-other"));
+  // The profile's bytes are stored once, however many segments it covers.
+  int64_t blobs = 0;
+  ASSERT_TRUE(db_->ScanPrefix(Family::kSnapshot, "G",
+                              [&](const Record&) {
+                                ++blobs;
+                                return true;
+                              })
+                  .ok());
+  EXPECT_EQ(blobs, 2);
 
   // They expire with the record TTL, from their dump time.
   clock_.SetMillis(kStart + 3 * kDay + 15);

@@ -94,17 +94,17 @@ class GoProfileTest : public ::testing::Test {
   perftools::profiles::Profile profile_;
 };
 
-TEST_F(GoProfileTest, SplitsPerSegmentAndReadsBackFramesLeafFirst) {
-  auto split = SplitGoProfile(Gzip(profile_.SerializeAsString()), "task-1", 42);
-  ASSERT_TRUE(split.ok()) << split.status();
-  ASSERT_EQ(split->size(), 2u);
-  EXPECT_EQ((*split)[0].segment_id, "seg-b");  // first appearance first
-  EXPECT_EQ((*split)[1].segment_id, "seg-a");
-  EXPECT_EQ((*split)[0].task_id, "task-1");
-  EXPECT_EQ((*split)[0].dump_time_ms, 1'700'000'000'123);
+TEST_F(GoProfileTest, ReadsTheUploadAndEachSegmentsSamplesLeafFirst) {
+  const std::string raw = profile_.SerializeAsString();
+  auto upload = ReadGoProfileUpload(Gzip(raw), "task-1", 42);
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_EQ(upload->task_id, "task-1");
+  EXPECT_EQ(upload->dump_time_ms, 1'700'000'000'123);
+  EXPECT_THAT(upload->segment_ids, ElementsAre("seg-b", "seg-a"));  // first appearance first
+  EXPECT_EQ(upload->pprof, raw);                                    // gunzipped
 
   analysis::FrameTable frames;
-  auto b = ReadGoSegmentSamples((*split)[0].pprof, "seg-b", &frames);
+  auto b = ReadGoSegmentSamples(upload->pprof, "seg-b", &frames);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->period_ms, 10);
   ASSERT_EQ(b->samples.size(), 2u);
@@ -115,20 +115,19 @@ TEST_F(GoProfileTest, SplitsPerSegmentAndReadsBackFramesLeafFirst) {
               ElementsAre("runtime.inlined:5;main.hash:30", "main.handle:20", "main.main:10"));
   EXPECT_EQ(b->samples[1].count, 1);
 
-  auto a = ReadGoSegmentSamples((*split)[1].pprof, "seg-a", &frames);
+  auto a = ReadGoSegmentSamples(upload->pprof, "seg-a", &frames);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->samples.size(), 1u);
   EXPECT_EQ(a->samples[0].frames.size(), 3u);  // the location without lines is skipped
-  // A segment's stored profile holds only its samples.
-  EXPECT_TRUE(ReadGoSegmentSamples((*split)[1].pprof, "seg-b", &frames)->samples.empty());
+  EXPECT_TRUE(ReadGoSegmentSamples(upload->pprof, "seg-c", &frames)->samples.empty());
 }
 
 TEST_F(GoProfileTest, UncompressedProfilesAndProfilesWithoutTimeAreAccepted) {
   profile_.set_time_nanos(0);
-  auto split = SplitGoProfile(profile_.SerializeAsString(), "task-1", 42);
-  ASSERT_TRUE(split.ok()) << split.status();
-  ASSERT_EQ(split->size(), 2u);
-  EXPECT_EQ((*split)[0].dump_time_ms, 42);
+  auto upload = ReadGoProfileUpload(profile_.SerializeAsString(), "task-1", 42);
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  EXPECT_EQ(upload->segment_ids.size(), 2u);
+  EXPECT_EQ(upload->dump_time_ms, 42);
 }
 
 TEST_F(GoProfileTest, LocationZeroIsRootAndBadIdsAreNoLines) {
@@ -150,10 +149,10 @@ TEST_F(GoProfileTest, LocationZeroIsRootAndBadIdsAreNoLines) {
 }
 
 TEST_F(GoProfileTest, BadInputIsRefusedClearly) {
-  EXPECT_EQ(SplitGoProfile("\x0a\xff\xff", "t", 1).status().code(),
+  EXPECT_EQ(ReadGoProfileUpload("\x0a\xff\xff", "t", 1).status().code(),
             absl::StatusCode::kInvalidArgument);
   const std::string gz = Gzip(profile_.SerializeAsString());
-  auto truncated = SplitGoProfile(gz.substr(0, gz.size() / 2), "t", 1);
+  auto truncated = ReadGoProfileUpload(gz.substr(0, gz.size() / 2), "t", 1);
   EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(truncated.status().message()), ::testing::HasSubstr("gzip"));
   // A small gzip that inflates past the limit.
