@@ -243,7 +243,10 @@ void JavaAgent::ReporterLoop() {
       next_snapshot_flush = now + kSnapshotFlushMs;
     }
     FlushSegments(now);
-    ReportFinished(tasks_.TakeEnded(now), now);
+    std::vector<ProfileTaskSpec> ended = tasks_.TakeEnded(now);
+    // A Go task's last samples belong in the profile uploaded now.
+    if (options_.go && !ended.empty()) FlushSnapshots(now);
+    ReportFinished(ended, now);
     int64_t wake = std::min({next_heartbeat, next_snapshot_flush, now + kSegmentFlushMs});
     if (profiling_enabled_) wake = std::min(wake, next_poll);
     WaitUntil(wake, &reporter_stop_);

@@ -60,13 +60,13 @@ struct GoProfile {
   std::string pprof;
 };
 
-// A Go profile as read for one of its segments: `pprof` is the whole upload's profile; the
-// segment's samples are those labelled with `segment_id`.
+// A Go profile that covers a segment: the profile itself is read by `profile_key` (one stored
+// copy for all its segments); the segment's samples are those labelled with `segment_id`.
 struct GoSegmentProfile {
   std::string task_id;
   std::string segment_id;
   int64_t dump_time_ms = 0;
-  std::string pprof;
+  std::string profile_key;
 };
 
 }  // namespace stackhouse::model

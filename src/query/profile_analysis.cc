@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/fetch_plan.h"
 #include "analysis/thread_dump_merge.h"
@@ -50,7 +51,8 @@ std::vector<SegmentQuery> SegmentQueriesFromValue(const graphql::Value& queries)
 
 namespace {
 
-// Spec §4.6: the Go agents' profiles of the queried segments, if any, as one tree each.
+// Spec §4.6: the Go agents' profiles of the queried segments, if any, as one tree each (each
+// stored profile decoded once, however many of its segments are queried).
 absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
     const storage::SnapshotStore& snapshots, const std::vector<SegmentQuery>& queries) {
   std::vector<model::GoSegmentProfile> profiles;
@@ -60,28 +62,37 @@ absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
     for (auto& p : of_segment) profiles.push_back(std::move(p));
   }
   if (profiles.empty()) return std::nullopt;
-  for (size_t i = 0; i < queries.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (queries[i].segment_id == queries[j].segment_id) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("segment ", queries[i].segment_id,
-                         " is queried more than once; a Go agent's profile is analysed whole, "
-                         "so query each Go segment once"));
-      }
+  absl::flat_hash_set<absl::string_view> queried;
+  for (const SegmentQuery& query : queries) {
+    if (!queried.insert(query.segment_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("segment ", query.segment_id,
+                       " is queried more than once; a Go agent's profile is analysed whole, "
+                       "so query each Go segment once"));
     }
   }
   TraceProfile profile;
   profile.go = true;
   auto frames = std::make_shared<analysis::FrameTable>();
+  absl::flat_hash_map<std::string, std::optional<wire::GoProfileReader>> readers;
   for (const model::GoSegmentProfile& p : profiles) {
-    auto samples = wire::ReadGoSegmentSamples(p.pprof, p.segment_id, frames.get());
-    if (!samples.ok()) {
-      return absl::DataLossError(absl::StrCat("cannot decode the stored Go profile of segment ",
-                                              p.segment_id, ": ", samples.status().message()));
+    auto [it, inserted] = readers.try_emplace(p.profile_key);
+    if (inserted) {
+      SH_ASSIGN_OR_RETURN(std::optional<std::string> bytes, snapshots.GetGoProfile(p.profile_key));
+      if (!bytes) continue;  // expired since it was listed
+      auto reader = wire::GoProfileReader::Parse(*bytes);
+      if (!reader.ok()) {
+        return absl::DataLossError(absl::StrCat("cannot decode the stored Go profile of segment ",
+                                                p.segment_id, ": ", reader.status().message()));
+      }
+      it->second.emplace(std::move(*reader));
     }
+    if (!it->second) continue;
+    const wire::GoProfileReader& reader = *it->second;
+    std::vector<analysis::GoSample> samples = reader.Samples(p.segment_id, frames.get());
     profile.analysis.trees.push_back(
-        analysis::BuildGoProfileTree(samples->samples, samples->period_ms, frames.get()));
-    profile.go_profiles.push_back({samples->period_ms, std::move(samples->samples)});
+        analysis::BuildGoProfileTree(samples, reader.period_ms(), frames.get()));
+    profile.go_profiles.push_back({reader.period_ms(), std::move(samples)});
   }
   profile.frames = std::move(frames);
   return profile;
@@ -92,8 +103,6 @@ absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
 absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
                                               const std::vector<SegmentQuery>& queries,
                                               int32_t max_snapshots) {
-  SH_ASSIGN_OR_RETURN(std::optional<TraceProfile> go, LoadGoProfiles(snapshots, queries));
-  if (go) return std::move(*go);
   TraceProfile profile;
   // Each distinct segment's dumps, read once, in ascending sequence order.
   std::vector<std::string> segment_ids;
@@ -158,6 +167,10 @@ absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snap
   SH_ASSIGN_OR_RETURN(profile.analysis,
                       analysis::AnalyzeThreadDumps(dumps, stacks, *frames, plan.tip));
   profile.frames = std::move(frames);
+  if (!profile.analysis.trees.empty()) return profile;
+  // No Java tree: the OAP falls back to the Go agents' profiles (spec §4.5 step 10, §4.6).
+  SH_ASSIGN_OR_RETURN(std::optional<TraceProfile> go, LoadGoProfiles(snapshots, queries));
+  if (go) return std::move(*go);
   return profile;
 }
 

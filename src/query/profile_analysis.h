@@ -48,9 +48,9 @@ struct TraceProfile {
 
 // The trace-profiling analysis (graphql-protocol.md §4.5): reads each queried segment's dumps
 // once, plans the fetch (at most `max_snapshots` per query, with OAP's tip), resolves the
-// distinct stacks from the dictionary and merges them. If a queried segment has a Go agent's
-// profile, the answer is instead one tree per Go profile of the queried segments (spec §4.6;
-// InvalidArgument if a segment is queried twice then, as the OAP fails). Shared by
+// distinct stacks from the dictionary and merges them. If that builds no tree, the answer is
+// one tree per Go agent's profile of the queried segments, if there are any (spec §4.6;
+// InvalidArgument if a segment is queried twice then, as the OAP fails; no tip). Shared by
 // getSegmentsProfileAnalyze, the exports and the diff. Errors: storage failures; a dump whose
 // stack has expired is skipped.
 absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,

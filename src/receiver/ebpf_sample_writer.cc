@@ -19,12 +19,16 @@ absl::Status EbpfSampleWriter::Add(const storage::StackFingerprint& fingerprint,
     ids_.push_back(0);
     pending_slots_.push_back(it->second);
     pending_fingerprints_.push_back(fingerprint);
-    frames(&pending_frames_.emplace_back());
+    std::vector<std::string>& added = pending_frames_.emplace_back();
+    frames(&added);
+    for (const std::string& frame : added) pending_bytes_ += frame.size() + sizeof(frame);
   }
   sample_slots_.push_back(it->second);
   samples_.push_back(sample);
   samples_.back().upload_time_ms = upload_time_ms_;
-  if (samples_.size() >= kMaxBlockSamples) return Flush();
+  if (samples_.size() >= kMaxBlockSamples || pending_bytes_ >= kMaxPendingFrameBytes) {
+    return Flush();
+  }
   return absl::OkStatus();
 }
 
@@ -40,6 +44,7 @@ absl::Status EbpfSampleWriter::Flush() {
     pending_slots_.clear();
     pending_fingerprints_.clear();
     pending_frames_.clear();
+    pending_bytes_ = 0;
   }
   if (samples_.empty()) return absl::OkStatus();
   for (size_t i = 0; i < samples_.size(); ++i) samples_[i].stack_id = ids_[sample_slots_[i]];

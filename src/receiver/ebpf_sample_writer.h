@@ -22,6 +22,8 @@ class EbpfSampleWriter {
   static constexpr size_t kMaxBlockSamples = 4096;
   // The writer forgets the stacks it has seen (after a write) beyond this many.
   static constexpr size_t kMaxRememberedStacks = 1 << 16;
+  // New stacks' frames are resolved (with what is buffered) once they hold this many bytes.
+  static constexpr size_t kMaxPendingFrameBytes = 16 << 20;
 
   // `store` must outlive the writer.
   explicit EbpfSampleWriter(storage::EbpfStore* store) : store_(store) {}
@@ -54,6 +56,7 @@ class EbpfSampleWriter {
   std::vector<uint32_t> pending_slots_;
   std::vector<storage::StackFingerprint> pending_fingerprints_;
   std::vector<std::vector<std::string>> pending_frames_;
+  size_t pending_bytes_ = 0;
   // The buffered samples and the slot of each one's stack.
   std::vector<storage::StoredEbpfSample> samples_;
   std::vector<uint32_t> sample_slots_;

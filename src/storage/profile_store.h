@@ -62,9 +62,12 @@ class SnapshotStore {
   // profiled by its task (durable when OK). It expires like snapshots, from its dump time.
   virtual absl::Status AddGoProfile(const model::GoProfile& profile) = 0;
 
-  // The live Go profiles that cover `segment_id`, in dump-time order.
+  // The Go profiles that cover `segment_id`, in dump-time order.
   virtual absl::StatusOr<std::vector<model::GoSegmentProfile>> ListGoProfiles(
       const std::string& segment_id) const = 0;
+  // The pprof bytes (uncompressed) under a GoSegmentProfile's profile_key; nullopt if expired.
+  virtual absl::StatusOr<std::optional<std::string>> GetGoProfile(
+      const std::string& profile_key) const = 0;
 
   // The frames (root first) of a stack referenced by a dump; NotFound if it has expired.
   virtual absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -169,6 +170,7 @@ absl::Status RocksProfileStore::AddSnapshots(const std::vector<model::ThreadSnap
 absl::StatusOr<std::vector<std::string>> RocksProfileStore::ListProfiledSegments(
     const std::string& task_id) const {
   std::vector<std::string> segments;
+  absl::flat_hash_set<std::string> seen;
   absl::Status decode_status;
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kSnapshot, ProfiledPrefix(task_id), [&](const Record& record) {
@@ -180,9 +182,7 @@ absl::StatusOr<std::vector<std::string>> RocksProfileStore::ListProfiledSegments
           decode_status = Corrupt("profiled segment index");
           return false;
         }
-        if (std::find(segments.begin(), segments.end(), segment) == segments.end()) {
-          segments.push_back(std::move(segment));
-        }
+        if (seen.insert(segment).second) segments.push_back(std::move(segment));
         return true;
       }));
   SH_RETURN_IF_ERROR(decode_status);
@@ -240,7 +240,6 @@ absl::Status RocksProfileStore::AddGoProfile(const model::GoProfile& profile) {
 absl::StatusOr<std::vector<model::GoSegmentProfile>> RocksProfileStore::ListGoProfiles(
     const std::string& segment_id) const {
   std::vector<model::GoSegmentProfile> profiles;
-  std::vector<std::string> keys;
   absl::Status decode_status;
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kSnapshot, GoProfilePrefix(segment_id), [&](const Record& record) {
@@ -253,19 +252,21 @@ absl::StatusOr<std::vector<model::GoSegmentProfile>> RocksProfileStore::ListGoPr
         profile.task_id = ref.task_id();
         profile.segment_id = segment_id;
         profile.dump_time_ms = record.timestamp_ms;
-        keys.push_back(ref.profile_key());
+        profile.profile_key = ref.profile_key();
         return true;
       }));
   SH_RETURN_IF_ERROR(decode_status);
-  std::vector<model::GoSegmentProfile> live;
-  live.reserve(profiles.size());
-  for (size_t i = 0; i < profiles.size(); ++i) {
-    SH_ASSIGN_OR_RETURN(auto blob, db_->Get(Family::kSnapshot, keys[i]));
-    if (!blob) continue;  // expired together with its reference
-    profiles[i].pprof = std::move(blob->value);
-    live.push_back(std::move(profiles[i]));
+  return profiles;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksProfileStore::GetGoProfile(
+    const std::string& profile_key) const {
+  if (profile_key.empty() || profile_key[0] != kGoBlobPrefix) {
+    return absl::InvalidArgumentError("not a Go profile key");
   }
-  return live;
+  SH_ASSIGN_OR_RETURN(auto record, db_->Get(Family::kSnapshot, profile_key));
+  if (!record) return std::nullopt;
+  return std::move(record->value);
 }
 
 absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t stack_id) const {

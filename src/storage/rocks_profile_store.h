@@ -13,9 +13,9 @@ namespace stackhouse::storage {
 // snapshot family `d`+segment+sequence → (stack id, language) stamped with the dump time,
 // `p`+task+dump time+segment → profiled-segment index (sequence 0 only); profile_stack family
 // `k`+stack id → frames; `G`+dump time+nonce → a Go agent's pprof upload, and `g`+segment+dump
-// time+nonce → a reference to it per labelled segment. Distinct
-// stacks are stored once (64-bit content hash, probing on a collision), so a repeated dump costs a
-// few dozen bytes. Thread-safe.
+// time+nonce → a reference to it per labelled segment. Distinct stacks are stored once (by
+// content fingerprint, probing on a collision), so a repeated dump costs a few dozen bytes.
+// Thread-safe.
 class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
  public:
   // `db` and `clock` must outlive the store.
@@ -36,6 +36,8 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
   absl::Status AddGoProfile(const model::GoProfile& profile) override;
   absl::StatusOr<std::vector<model::GoSegmentProfile>> ListGoProfiles(
       const std::string& segment_id) const override;
+  absl::StatusOr<std::optional<std::string>> GetGoProfile(
+      const std::string& profile_key) const override;
   absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const override;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
@@ -22,18 +23,29 @@ std::string StackKey(uint64_t id) {
 
 }  // namespace
 
+// What one Resolve or Retain call will write, and the cache entries that become true once the
+// write succeeds (a failed write must leave the caches as they were).
+struct StackDictionary::Staged {
+  WriteBatch batch;
+  // Ids put in this batch → their frames (two new stacks may probe the same free slot).
+  absl::flat_hash_map<uint64_t, const std::vector<std::string>*> claimed;
+  std::vector<std::pair<StackFingerprint, Known>> known;
+  std::vector<std::pair<uint64_t, int64_t>> written;
+};
+
 absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
     absl::Span<const PendingStack> stacks, int64_t now_ms) {
   std::vector<uint64_t> ids;
   ids.reserve(stacks.size());
   absl::MutexLock lock(&mu_);
-  WriteBatch batch;
+  Staged staged;
   for (const PendingStack& stack : stacks) {
-    SH_ASSIGN_OR_RETURN(uint64_t id, ResolveOne(stack, now_ms, &batch));
+    SH_ASSIGN_OR_RETURN(uint64_t id, ResolveOne(stack, now_ms, &staged));
     ids.push_back(id);
   }
   // Entries are durable before any record that refers to them is written.
-  if (batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+  if (staged.batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(staged.batch)));
+  Apply(staged);
   return ids;
 }
 
@@ -47,19 +59,28 @@ absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
   return Resolve(pending, now_ms);
 }
 
+bool StackDictionary::FreshLocked(uint64_t id, int64_t now) const {
+  auto written = written_.find(id);
+  return written != written_.end() && now >= written->second &&
+         now - written->second < kDictionaryRefreshMs;
+}
+
 absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, int64_t now,
-                                                     WriteBatch* batch) {
+                                                     Staged* staged) {
   const std::vector<std::string>& frames = *stack.frames;
+  // The fingerprint is public and stable, so a crafted stack could share it: a hit also needs
+  // this process's seeded hash of the frames to match.
+  const size_t check = absl::HashOf(frames);
   auto known = known_.find(stack.fingerprint);
-  if (known != known_.end()) {
-    auto written = written_.find(known->second);
-    if (written != written_.end() && now >= written->second &&
-        now - written->second < kDictionaryRefreshMs) {
-      return known->second;
-    }
+  if (known != known_.end() && known->second.check == check && FreshLocked(known->second.id, now)) {
+    return known->second.id;
   }
   for (int probe = 0; probe < kMaxProbes; ++probe) {
     const uint64_t id = stack.fingerprint.slot + static_cast<uint64_t>(probe);
+    if (auto claimed = staged->claimed.find(id); claimed != staged->claimed.end()) {
+      if (*claimed->second == frames) return id;  // the same stack twice in one call
+      continue;                                   // taken by another new stack of this call
+    }
     SH_ASSIGN_OR_RETURN(auto stored, db_->Get(family_, StackKey(id)));
     if (stored) {
       records::StackRecord pb;
@@ -74,41 +95,41 @@ absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, 
     if (stale) {
       records::StackRecord pb;
       for (const std::string& frame : frames) pb.add_frames(frame);
-      batch->Put(family_, StackKey(id), now, pb.SerializeAsString());
+      staged->batch.Put(family_, StackKey(id), now, pb.SerializeAsString());
+      staged->claimed.emplace(id, &frames);
     }
-    if (known_.size() >= kMaxCached) {
-      known_.clear();
-      written_.clear();
-    }
-    known_[stack.fingerprint] = id;
-    written_[id] = stale ? now : stored->timestamp_ms;
+    staged->known.push_back({stack.fingerprint, Known{id, check}});
+    staged->written.push_back({id, stale ? now : stored->timestamp_ms});
     return id;
   }
   return absl::ResourceExhaustedError("stack dictionary: too many hash collisions");
 }
 
+void StackDictionary::Apply(const Staged& staged) {
+  if (known_.size() + staged.known.size() > kMaxCached ||
+      written_.size() + staged.written.size() > kMaxCached) {
+    known_.clear();
+    written_.clear();
+  }
+  for (const auto& [fingerprint, known] : staged.known) known_[fingerprint] = known;
+  for (const auto& [id, time] : staged.written) written_[id] = time;
+}
+
 absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  WriteBatch batch;
+  Staged staged;
   for (uint64_t id : ids) {
-    auto written = written_.find(id);
-    if (written != written_.end() && now_ms >= written->second &&
-        now_ms - written->second < kDictionaryRefreshMs) {
-      continue;
-    }
+    if (FreshLocked(id, now_ms)) continue;
     SH_ASSIGN_OR_RETURN(auto stored, db_->Get(family_, StackKey(id)));
     if (!stored) {
       return absl::NotFoundError(absl::StrCat("stack ", id, " is not in the dictionary"));
     }
     const bool stale = now_ms - stored->timestamp_ms >= kDictionaryRefreshMs;
-    if (stale) batch.Put(family_, StackKey(id), now_ms, stored->value);
-    if (written_.size() >= kMaxCached) {
-      known_.clear();
-      written_.clear();
-    }
-    written_[id] = stale ? now_ms : stored->timestamp_ms;
+    if (stale) staged.batch.Put(family_, StackKey(id), now_ms, stored->value);
+    staged.written.push_back({id, stale ? now_ms : stored->timestamp_ms});
   }
-  if (batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+  if (staged.batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(staged.batch)));
+  Apply(staged);
   return absl::OkStatus();
 }
 

@@ -43,16 +43,25 @@ class StackDictionary {
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
 
  private:
-  absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, WriteBatch* batch)
+  struct Known {
+    uint64_t id;
+    size_t check;  // absl::HashOf(frames): seeded per process, unlike the fingerprint
+  };
+  struct Staged;
+
+  absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, Staged* staged)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if this process wrote or saw `id`'s entry less than kDictionaryRefreshMs ago.
+  bool FreshLocked(uint64_t id, int64_t now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes the cache entries of a written (or empty) batch true.
+  void Apply(const Staged& staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Database* const db_;
   const Family family_;
 
   absl::Mutex mu_;
-  // The ids of stacks this process resolved (the full 128-bit fingerprint tells a collision on
-  // the slot from a hit without a read).
-  absl::flat_hash_map<StackFingerprint, uint64_t> known_ ABSL_GUARDED_BY(mu_);
+  // The ids of stacks this process resolved, by fingerprint.
+  absl::flat_hash_map<StackFingerprint, Known> known_ ABSL_GUARDED_BY(mu_);
   // Id → when this process last wrote (or saw written) its entry.
   absl::flat_hash_map<uint64_t, int64_t> written_ ABSL_GUARDED_BY(mu_);
 };

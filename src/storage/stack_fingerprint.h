@@ -79,8 +79,10 @@ class StackHasher {
     return v;
   }
 
-  // One 16-byte step of a lane pair. The xor with the old state keeps history even if a
-  // product happens to be zero.
+  // One 16-byte step of a lane pair. The xor with the old state keeps the history when a
+  // product is zero, but such a (crafted) block itself then does not count: the fingerprint
+  // guards against accidents, not adversaries, so caches that must not be fooled by a crafted
+  // stack also compare a per-process seeded hash (StackDictionary) or only serve one stream.
   void Step(uint64_t w0, uint64_t w1, uint64_t* a, uint64_t* b) {
     *a ^= Mix(w0 ^ *a ^ kSecret[0], w1 ^ kSecret[1]);
     *b ^= Mix(w1 ^ *b ^ kSecret[2], w0 ^ kSecret[3]);

@@ -25,6 +25,12 @@ absl::StatusOr<TemplateChange> UiTemplateService::Add(const std::string& configu
   t.configuration = configuration;
   t.update_time_ms = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
+  SH_ASSIGN_OR_RETURN(std::vector<storage::UiTemplate> enabled, List());
+  if (enabled.size() >= max_templates_) {
+    return TemplateChange{t.id, false,
+                          absl::StrCat("There are already ", enabled.size(),
+                                       " templates; disable some before adding more")};
+  }
   SH_RETURN_IF_ERROR(store_->PutTemplate(t));
   return TemplateChange{t.id, true, std::nullopt};
 }

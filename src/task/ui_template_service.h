@@ -24,10 +24,14 @@ struct TemplateChange {
 class UiTemplateService {
  public:
   static constexpr size_t kMaxConfigurationBytes = 4 << 20;
+  // By default, enabled templates beyond this many are refused (booster-ui ships about a
+  // hundred).
+  static constexpr size_t kMaxTemplates = 10'000;
 
   // Dependencies must outlive the service.
-  UiTemplateService(storage::UiTemplateStore* store, const Clock* clock)
-      : store_(store), clock_(clock) {}
+  UiTemplateService(storage::UiTemplateStore* store, const Clock* clock,
+                    size_t max_templates = kMaxTemplates)
+      : store_(store), clock_(clock), max_templates_(max_templates) {}
 
   // A new template with a fresh id.
   absl::StatusOr<TemplateChange> Add(const std::string& configuration);
@@ -44,6 +48,7 @@ class UiTemplateService {
  private:
   storage::UiTemplateStore* const store_;
   const Clock* const clock_;
+  const size_t max_templates_;
   absl::Mutex mu_;  // serializes read-modify-write changes
 };
 

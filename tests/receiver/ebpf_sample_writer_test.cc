@@ -121,6 +121,22 @@ TEST_F(EbpfSampleWriterTest, EachUploadGoesToItsScheduleAndTime) {
   EXPECT_EQ(s2[0].stack_id, s1[0].stack_id);
 }
 
+// Huge new stacks are resolved before too many of their frames pile up.
+TEST_F(EbpfSampleWriterTest, PendingFramesAreBoundedInBytes) {
+  EbpfSampleWriter writer(store_.get());
+  ASSERT_TRUE(writer.StartUpload("s1", kStart).ok());
+  const size_t big = EbpfSampleWriter::kMaxPendingFrameBytes / 4;
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(Add(&writer, {"u" + std::string(big, static_cast<char>('a' + i))}, 1).ok());
+  }
+  EXPECT_EQ(writer.stacks_resolved(), 4u);  // the fourth crossed the bound
+  ASSERT_TRUE(writer.Flush().ok());
+  EXPECT_EQ(writer.stacks_resolved(), 6u);
+  size_t blocks = 0;
+  EXPECT_EQ(Samples("s1", &blocks).size(), 6u);
+  EXPECT_EQ(blocks, 2u);
+}
+
 TEST_F(EbpfSampleWriterTest, NothingBufferedWritesNothing) {
   EbpfSampleWriter writer(store_.get());
   ASSERT_TRUE(writer.Flush().ok());

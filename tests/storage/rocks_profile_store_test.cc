@@ -183,38 +183,37 @@ TEST_F(RocksProfileStoreTest, GoProfilesAreStoredOnceAndFoundFromEachSegment) {
   ASSERT_TRUE(store_->AddGoProfile(first).ok());
   ASSERT_TRUE(store_->AddGoProfile(second).ok());
   ASSERT_TRUE(store_->AddGoProfile({"t1", kStart, {}, "no segments: nothing stored"}).ok());
+  auto bytes = [&](const model::GoSegmentProfile& p) {
+    auto got = store_->GetGoProfile(p.profile_key);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() && got->has_value() ? **got : std::string("<none>");
+  };
 
   auto go = store_->ListGoProfiles("seg-go");
   ASSERT_TRUE(go.ok()) << go.status();
   ASSERT_EQ(go->size(), 2u);  // in dump-time order, both kept
-  EXPECT_EQ((*go)[0].pprof, "pprof-two");
+  EXPECT_EQ(bytes((*go)[0]), "pprof-two");
   EXPECT_EQ((*go)[0].dump_time_ms, kStart + 10);
-  EXPECT_EQ((*go)[1].pprof, std::string("pprof\0one", 9));
+  EXPECT_EQ(bytes((*go)[1]), std::string("pprof\0one", 9));
   EXPECT_EQ((*go)[1].task_id, "t1");
   EXPECT_EQ((*go)[1].segment_id, "seg-go");
   auto other = store_->ListGoProfiles("seg-other");
   ASSERT_TRUE(other.ok());
   ASSERT_EQ(other->size(), 1u);
-  EXPECT_EQ((*other)[0].pprof, std::string("pprof\0one", 9));
+  // One stored copy for both segments.
+  EXPECT_EQ((*other)[0].profile_key, (*go)[1].profile_key);
   EXPECT_TRUE(store_->ListGoProfiles("seg-none")->empty());
   EXPECT_TRUE(Dumps("seg-go").empty());  // not thread dumps
   EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-go", "seg-other"));
-  // The profile's bytes are stored once, however many segments it covers.
-  int64_t blobs = 0;
-  ASSERT_TRUE(db_->ScanPrefix(Family::kSnapshot, "G",
-                              [&](const Record&) {
-                                ++blobs;
-                                return true;
-                              })
-                  .ok());
-  EXPECT_EQ(blobs, 2);
+  EXPECT_EQ(store_->GetGoProfile("d-not-a-go-key").status().code(),
+            absl::StatusCode::kInvalidArgument);
 
   // They expire with the record TTL, from their dump time.
   clock_.SetMillis(kStart + 3 * kDay + 15);
   go = store_->ListGoProfiles("seg-go");
   ASSERT_TRUE(go.ok());
   ASSERT_EQ(go->size(), 1u);
-  EXPECT_EQ((*go)[0].pprof, std::string("pprof\0one", 9));
+  EXPECT_EQ(bytes((*go)[0]), std::string("pprof\0one", 9));
 }
 
 }  // namespace

@@ -94,5 +94,19 @@ TEST_F(UiTemplateServiceTest, UnknownIdsAndHugeConfigurationsAreRefused) {
   EXPECT_EQ((*service_->Get(a->id))->configuration, "{}");
 }
 
+TEST_F(UiTemplateServiceTest, TheNumberOfEnabledTemplatesIsCapped) {
+  UiTemplateService capped(store_.get(), &clock_, 2);
+  auto a = capped.Add("{}");
+  ASSERT_TRUE(a.ok() && a->status);
+  ASSERT_TRUE(capped.Add("{}")->status);
+  auto refused = capped.Add("{}");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->status);
+  EXPECT_THAT(*refused->message, ::testing::HasSubstr("already 2 templates"));
+  ASSERT_TRUE(capped.Disable(a->id)->status);  // disabling makes room
+  EXPECT_TRUE(capped.Add("{}")->status);
+  EXPECT_EQ(capped.List()->size(), 2u);
+}
+
 }  // namespace
 }  // namespace stackhouse::task

@@ -164,5 +164,40 @@ TEST_F(GoProfileTest, BadInputIsRefusedClearly) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// 64 KiB of gzip can hold 64 MiB of empty samples, which would decode into gigabytes: the
+// scan refuses it before decoding.
+TEST_F(GoProfileTest, ProfilesThatWouldDecodeIntoTooMuchMemoryAreRefused) {
+  std::string empty_samples;
+  for (int i = 0; i < (8 << 20); ++i) empty_samples.append("\x12\x00", 2);  // 16 MiB
+  const std::string gz = Gzip(empty_samples);
+  EXPECT_LT(gz.size(), 64u << 10);
+  auto upload = ReadGoProfileUpload(gz, "t", 1);
+  EXPECT_EQ(upload.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(upload.status().message()), ::testing::HasSubstr("memory to decode"));
+  EXPECT_EQ(GoProfileReader::Parse(empty_samples).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A realistic profile is far below the budget and decodes.
+  EXPECT_TRUE(GoProfileReader::Parse(profile_.SerializeAsString()).ok());
+}
+
+TEST_F(GoProfileTest, UploadsLabelledWithTooManySegmentsAreRefused) {
+  perftools::profiles::Profile many;
+  many.add_string_table("");
+  many.add_string_table("segment_id");
+  for (size_t i = 0; i <= kMaxSegmentsPerGoProfile; ++i) {
+    many.add_string_table("s" + std::to_string(i));
+    auto* label = many.add_sample()->add_label();
+    label->set_key(1);
+    label->set_str(many.string_table_size() - 1);
+  }
+  auto upload = ReadGoProfileUpload(many.SerializeAsString(), "t", 1);
+  EXPECT_EQ(upload.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(upload.status().message()), ::testing::HasSubstr("segments"));
+  many.mutable_sample()->RemoveLast();
+  auto at_limit = ReadGoProfileUpload(many.SerializeAsString(), "t", 1);
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+  EXPECT_EQ(at_limit->segment_ids.size(), kMaxSegmentsPerGoProfile);
+}
+
 }  // namespace
 }  // namespace stackhouse::wire
