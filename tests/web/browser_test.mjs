@@ -213,18 +213,26 @@ async function main() {
     });
 
     const taskId = (await gql(`{ getProfileTaskList(serviceId: "${SERVICE_ID}") { id } }`)).getProfileTaskList[0].id;
+    // Two traces with 8 thread dumps or more, picked by id: the sampled requests vary in length
+    // and the list is newest first, so the first rows may stay short ones (the agents sample
+    // at most maxSamplingCount segments each).
+    let chosen = [];
+    const traceRow = (traceId) => `#trace-table tr.trace-row:has(td[title="${traceId}"])`;
     await step('the agents pick the task up and profiled traces arrive', async () => {
-      await waitFor('4 profiled traces, the first two with 8 thread dumps or more', async () => {
-        const segs = (await gql(`query($t: ID!) { getProfileTaskSegments(taskID: $t) { spans { segmentId startTime endTime profiled } } }`, { t: taskId })).getProfileTaskSegments;
+      await waitFor('4 profiled traces, two of them with 8 thread dumps or more', async () => {
+        const segs = (await gql(`query($t: ID!) { getProfileTaskSegments(taskID: $t) { traceId spans { segmentId startTime endTime profiled } } }`, { t: taskId })).getProfileTaskSegments;
         if (segs.length < 4) return false;
-        // The first two traces (the page lists them in this order) must have 8 dumps or more.
-        for (const seg of segs.slice(0, 2)) {
+        const rich = [];
+        for (const seg of segs) {
           const s = seg.spans[0];
           const a = await gql(`query($q: [SegmentProfileAnalyzeQuery!]!) { getSegmentsProfileAnalyze(queries: $q) { trees { elements { id count } } } }`,
             { q: [{ segmentId: s.segmentId, timeRange: { start: Math.min(...seg.spans.map((x) => Number(x.startTime))), end: Math.max(...seg.spans.map((x) => Number(x.endTime))) } }] });
           const dumps = a.getSegmentsProfileAnalyze.trees.reduce((n, t) => n + t.elements[0].count, 0);
-          if (dumps < 8) return false;
+          if (dumps >= 8) rich.push(seg.traceId);
+          if (rich.length === 2) break;
         }
+        if (rich.length < 2) return false;
+        chosen = rich;
         return true;
       }, 180000, 1000);  // generous: the simulator profiles in real time, slower on a busy machine
     });
@@ -236,7 +244,7 @@ async function main() {
       await page.waitForFunction(() => document.querySelectorAll('#trace-table tr.trace-row').length >= 4);
       await page.waitForFunction(() => /2 instances notified/.test(document.querySelector('#trace-task-list .logs summary').textContent));
       assert.match(await page.textContent('#picker-title'), /Profiled traces of GET:\/orders/);
-      await page.click('#trace-table tr.trace-row >> nth=0');
+      await page.click(traceRow(chosen[0]));
       await page.waitForSelector('#span-box .range-option');
       const options = await page.locator('#span-box .range-option').allTextContents();
       assert.match(options[0], /Whole segment/);
@@ -415,9 +423,9 @@ async function main() {
     });
 
     await step('diff view: two traces compared, coloured by the change in share, with gains and losses', async () => {
-      await page.click('#trace-table tr.trace-row >> nth=0');
+      await page.click(traceRow(chosen[0]));
       await page.click('#set-baseline');
-      await page.click('#trace-table tr.trace-row >> nth=1');
+      await page.click(traceRow(chosen[1]));
       await page.click('#set-comparison');
       assert.match(await page.textContent('#tab-diff'), /2\/2/);
       await page.click('#tab-diff');
