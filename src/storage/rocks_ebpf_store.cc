@@ -199,7 +199,7 @@ absl::Status RocksEbpfStore::AddSampleBlock(const std::string& schedule_id, int6
     absl::flat_hash_set<uint64_t> distinct;
     for (const StoredEbpfSample& s : samples) distinct.insert(s.stack_id);
     std::vector<uint64_t> ids(distinct.begin(), distinct.end());
-    SH_RETURN_IF_ERROR(stacks_.Retain(ids, clock_->NowMillis()));
+    SH_RETURN_IF_ERROR(stacks_.Retain(ids, clock_->NowMillis(), upload_time_ms));
   }
   // One block per target type present (Rover sends one type per task, but be exact).
   WriteBatch batch;

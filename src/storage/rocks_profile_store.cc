@@ -148,6 +148,12 @@ absl::Status RocksProfileStore::AddSnapshots(const std::vector<model::ThreadSnap
   frames.reserve(snapshots.size());
   for (const model::ThreadSnapshot& snapshot : snapshots) frames.push_back(&snapshot.frames);
   SH_ASSIGN_OR_RETURN(std::vector<uint64_t> stack_ids, stacks_.Resolve(frames, now));
+  // Dumps stamped in the future (an agent's clock ahead) keep their stacks alive as long.
+  int64_t latest = now;
+  for (const model::ThreadSnapshot& snapshot : snapshots) {
+    latest = std::max(latest, snapshot.dump_time_ms);
+  }
+  if (latest > now) SH_RETURN_IF_ERROR(stacks_.Retain(stack_ids, now, latest));
   WriteBatch batch;
   for (size_t i = 0; i < snapshots.size(); ++i) {
     const model::ThreadSnapshot& snapshot = snapshots[i];

@@ -59,10 +59,9 @@ absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
   return Resolve(pending, now_ms);
 }
 
-bool StackDictionary::FreshLocked(uint64_t id, int64_t now) const {
+bool StackDictionary::FreshLocked(uint64_t id, int64_t time) const {
   auto written = written_.find(id);
-  return written != written_.end() && now >= written->second &&
-         now - written->second < kDictionaryRefreshMs;
+  return written != written_.end() && time - written->second < kDictionaryRefreshMs;
 }
 
 absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, int64_t now,
@@ -115,18 +114,20 @@ void StackDictionary::Apply(const Staged& staged) {
   for (const auto& [id, time] : staged.written) written_[id] = time;
 }
 
-absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms) {
+absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms,
+                                     int64_t records_time_ms) {
+  const int64_t time = std::max(now_ms, records_time_ms);
   absl::MutexLock lock(&mu_);
   Staged staged;
   for (uint64_t id : ids) {
-    if (FreshLocked(id, now_ms)) continue;
+    if (FreshLocked(id, time)) continue;
     SH_ASSIGN_OR_RETURN(auto stored, db_->Get(family_, StackKey(id)));
     if (!stored) {
       return absl::NotFoundError(absl::StrCat("stack ", id, " is not in the dictionary"));
     }
-    const bool stale = now_ms - stored->timestamp_ms >= kDictionaryRefreshMs;
-    if (stale) staged.batch.Put(family_, StackKey(id), now_ms, stored->value);
-    staged.written.push_back({id, stale ? now_ms : stored->timestamp_ms});
+    const bool stale = time - stored->timestamp_ms >= kDictionaryRefreshMs;
+    if (stale) staged.batch.Put(family_, StackKey(id), time, stored->value);
+    staged.written.push_back({id, stale ? time : stored->timestamp_ms});
   }
   if (staged.batch.Count() > 0) SH_RETURN_IF_ERROR(db_->Write(std::move(staged.batch)));
   Apply(staged);

@@ -34,10 +34,14 @@ class StackDictionary {
       const std::vector<const std::vector<std::string>*>& stacks, int64_t now_ms)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Declares that records about to be written refer to `ids` (ids Resolve returned, perhaps
-  // long ago): re-puts the stale ones durably. NotFound if one is no longer stored. Cheap for
-  // ids this process resolved or retained recently (no read).
-  absl::Status Retain(absl::Span<const uint64_t> ids, int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // Declares that records stamped `records_time_ms` (expiring from then) are about to refer to
+  // `ids` (ids Resolve returned, perhaps long ago): re-puts, durably, each entry not written
+  // within kDictionaryRefreshMs before max(now, records_time), stamped with that time (a
+  // record stamped in the future, by an agent's clock, keeps its stacks alive as long).
+  // NotFound if one is no longer stored. Cheap for ids this process resolved or retained
+  // recently (no read).
+  absl::Status Retain(absl::Span<const uint64_t> ids, int64_t now_ms, int64_t records_time_ms)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // The frames of `id`; NotFound when absent or expired.
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
@@ -51,8 +55,9 @@ class StackDictionary {
 
   absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, Staged* staged)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True if this process wrote or saw `id`'s entry less than kDictionaryRefreshMs ago.
-  bool FreshLocked(uint64_t id, int64_t now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if this process wrote or saw `id`'s entry stamped less than kDictionaryRefreshMs
+  // before `time` (or after it).
+  bool FreshLocked(uint64_t id, int64_t time) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes the cache entries of a written (or empty) batch true.
   void Apply(const Staged& staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -162,6 +162,21 @@ TEST_F(RocksEbpfStoreTest, StacksOutliveLaterBlocksThatUseAKeptId) {
   EXPECT_EQ(stack->size(), 2u);
 }
 
+// An agent whose clock runs days ahead stamps its samples in the future; their stacks must
+// live as long as they do.
+TEST_F(RocksEbpfStoreTest, StacksOutliveSamplesStampedInTheFuture) {
+  const std::vector<std::string> a = {"umain", "uahead"};
+  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
+  ASSERT_TRUE(ids.ok());
+  const int64_t upload = kStart + 5 * kDay;
+  std::vector<StoredEbpfSample> block = {{0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0}};
+  ASSERT_TRUE(store_->AddSampleBlock("sched", upload, block).ok());
+  clock_.SetMillis(upload + 3 * kDay - 1);  // the samples' last moment (record TTL 3 days)
+  ASSERT_EQ(Samples("sched", upload, upload + 1).size(), 1u);
+  auto stack = store_->GetStack((*ids)[0]);
+  EXPECT_TRUE(stack.ok()) << stack.status();
+}
+
 TEST_F(RocksEbpfStoreTest, ProcessesTasksAndSchedules) {
   model::Process p;
   p.id = "pid1";

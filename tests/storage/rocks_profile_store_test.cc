@@ -150,6 +150,18 @@ TEST_F(RocksProfileStoreTest, ACollidingDictionarySlotIsProbedPast) {
   EXPECT_THAT(*store_->GetStack(slot), ElementsAre("Other.frame:9"));
 }
 
+// An agent whose clock runs days ahead: its dumps' stacks live as long as the dumps.
+TEST_F(RocksProfileStoreTest, StacksOutliveDumpsStampedInTheFuture) {
+  const int64_t ahead = kStart + 5 * kDay;
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s-ahead", 0, ahead, {"A", "B"})}).ok());
+  clock_.SetMillis(ahead + 3 * kDay - 1);  // the dump's last moment (record TTL 3 days)
+  auto dumps = Dumps("s-ahead");
+  ASSERT_EQ(dumps.size(), 1u);
+  auto stack = store_->GetStack(dumps[0].stack_id);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  EXPECT_THAT(*stack, ElementsAre("A", "B"));
+}
+
 TEST_F(RocksProfileStoreTest, StacksInUseOutliveTheDumpsThatUseThem) {
   const std::vector<std::string> frames = {"A", "B", "C"};
   ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s1", 0, kStart, frames)}).ok());

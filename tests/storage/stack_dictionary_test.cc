@@ -63,8 +63,8 @@ TEST_F(StackDictionaryTest, RetainRefusesAnIdThatIsNotStored) {
   const std::vector<std::string> a = {"ua"};
   auto ids = dictionary_->Resolve({PendingStack{StackHasher::Of(a), &a}}, kNow);
   ASSERT_TRUE(ids.ok());
-  EXPECT_TRUE(dictionary_->Retain(*ids, kNow).ok());
-  absl::Status missing = dictionary_->Retain({(*ids)[0], (*ids)[0] + 7}, kNow);
+  EXPECT_TRUE(dictionary_->Retain(*ids, kNow, kNow).ok());
+  absl::Status missing = dictionary_->Retain({(*ids)[0], (*ids)[0] + 7}, kNow, kNow);
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.message()), ::testing::HasSubstr("not in the dictionary"));
 }
