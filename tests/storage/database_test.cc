@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
@@ -55,6 +56,38 @@ TEST_F(DatabaseTest, PutGetAndPersistAcrossReopen) {
   EXPECT_EQ(k2->value, "v2");
   EXPECT_EQ(k2->timestamp_ms, kStart);
   EXPECT_EQ(Get(*db, Family::kSegment, "k1")->value, "other family");
+}
+
+// A stored value too short to hold its timestamp (only a foreign write can make one) is reported
+// as DataLoss by Get and by Scan, never skipped silently; other records stay readable.
+TEST_F(DatabaseTest, AValueWithoutItsTimestampIsDataLoss) {
+  {
+    auto db = OpenDb();
+    ASSERT_TRUE(db->Put(Family::kTask, "good", kStart, "v").ok());
+  }
+  {
+    const std::string path = dir_.path() + "/db";
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names)
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == GetFamilyInfo(Family::kTask).name) {
+        ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[i], "zbad", "xyz").ok());
+      }
+    }
+    for (auto* handle : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(handle).ok());
+    delete raw;
+  }
+  auto db = OpenDb();
+  EXPECT_EQ(db->Get(Family::kTask, "zbad").status().code(), absl::StatusCode::kDataLoss);
+  absl::Status scanned = db->ScanPrefix(Family::kTask, "", [](const Record&) { return true; });
+  EXPECT_EQ(scanned.code(), absl::StatusCode::kDataLoss) << scanned;
+  EXPECT_EQ(Get(*db, Family::kTask, "good")->value, "v");
 }
 
 TEST_F(DatabaseTest, ScansInKeyOrderWithinBounds) {
