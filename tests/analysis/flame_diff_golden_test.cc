@@ -3,11 +3,6 @@
 // `== baseline` or `== comparison`; the part below is the rendered diff (see Render), or
 // `error: <status>`. Set UPDATE_GOLDEN=1 to rewrite the expected parts (then review every diff
 // by hand).
-#include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,24 +11,15 @@
 #include "analysis/flame_diff.h"
 #include "ebpf_test_util.h"
 #include "flame_test_util.h"
+#include "golden_files.h"
 #include "gtest/gtest.h"
 
 namespace stackhouse::analysis::testing {
 namespace {
 
-constexpr char kSeparator[] = "----\n";
 constexpr char kBaseline[] = "== baseline\n";
 constexpr char kComparison[] = "== comparison\n";
 constexpr char kTestdataDir[] = ANALYSIS_TESTDATA_DIR "/diff";
-
-std::vector<std::string> Cases() {
-  std::vector<std::string> cases;
-  for (const auto& entry : std::filesystem::directory_iterator(kTestdataDir)) {
-    if (entry.path().extension() == ".test") cases.push_back(entry.path().stem().string());
-  }
-  std::sort(cases.begin(), cases.end());
-  return cases;
-}
 
 // One line per node, in id order:
 //   <id> <frame> (p<parent>) value <b> -> <c>, self <b> -> <c>, share <b> -> <c> (<delta>)
@@ -86,24 +72,20 @@ class FlameDiffGoldenTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FlameDiffGoldenTest, MatchesExpected) {
   const std::string path = std::string(kTestdataDir) + "/" + GetParam() + ".test";
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << path;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  const size_t separator = text.find(kSeparator);
-  ASSERT_NE(separator, std::string::npos) << path << " has no '----' line";
-  const std::string input = text.substr(0, separator);
-  const std::string expected = text.substr(separator + sizeof(kSeparator) - 1);
+  const golden::SplitFile file = golden::ReadSplitFile(path);
+  ASSERT_TRUE(file.ok) << path << " is missing or has no '----' line";
+  const std::string& input = file.input;
+  const std::string& expected = file.expected;
   const std::string actual = RunDiffCase(input);
-  if (std::getenv("UPDATE_GOLDEN") != nullptr && actual != expected) {
-    std::ofstream(path) << input << kSeparator << actual;
+  if (golden::UpdateRequested() && actual != expected) {
+    golden::WriteSplitFile(path, input, actual);
     GTEST_SKIP() << "rewrote " << path;
   }
   EXPECT_EQ(actual, expected) << path;
 }
 
-INSTANTIATE_TEST_SUITE_P(Testdata, FlameDiffGoldenTest, ::testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(Testdata, FlameDiffGoldenTest,
+                         ::testing::ValuesIn(golden::CaseNames(kTestdataDir, ".test")),
                          [](const auto& test_info) { return test_info.param; });
 
 }  // namespace

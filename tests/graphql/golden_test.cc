@@ -2,62 +2,22 @@
 // <case>.variables.json and <case>.operation when present) to the HttpEndpoint over the test
 // schema and compares {"status": ..., "body": ...} with <case>.expected.json.
 // Set UPDATE_GOLDEN=1 to rewrite the expected files (then review every diff by hand).
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "golden_files.h"
 #include "graphql/http_endpoint.h"
 #include "graphql/json_writer.h"
 #include "gtest/gtest.h"
-#include "rapidjson/document.h"
-#include "rapidjson/prettywriter.h"
-#include "rapidjson/stringbuffer.h"
 #include "test_schema.h"
 
 namespace stackhouse::graphql::testing {
 namespace {
 
 const std::string kTestdata = GRAPHQL_TESTDATA_DIR;
-
-std::vector<std::string> Cases() {
-  std::vector<std::string> cases;
-  for (const auto& entry : std::filesystem::directory_iterator(kTestdata)) {
-    if (entry.path().extension() == ".graphql") cases.push_back(entry.path().stem().string());
-  }
-  std::sort(cases.begin(), cases.end());
-  return cases;
-}
-
-// {"status": N, "body": <JSON body or text>} pretty-printed with two spaces.
-std::string Normalize(const HttpResponse& response) {
-  rapidjson::Document doc;
-  doc.SetObject();
-  auto& alloc = doc.GetAllocator();
-  doc.AddMember("status", response.status, alloc);
-  rapidjson::Value body;
-  if (response.content_type.rfind("application/json", 0) == 0) {
-    rapidjson::Document parsed(&alloc);
-    parsed.Parse(response.body.data(), response.body.size());
-    if (parsed.HasParseError()) {
-      body.SetString(("UNPARSABLE JSON: " + response.body).c_str(), alloc);
-    } else {
-      body.CopyFrom(parsed, alloc);
-    }
-  } else {
-    body.SetString(response.body.c_str(), static_cast<rapidjson::SizeType>(response.body.size()),
-                   alloc);
-  }
-  doc.AddMember("body", body, alloc);
-  rapidjson::StringBuffer buffer;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
-  writer.SetIndent(' ', 2);
-  doc.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
-}
 
 class GoldenTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -99,11 +59,12 @@ TEST_P(GoldenTest, MatchesExpected) {
   TestContext context;
   Engine::Options options;
   options.user_context = ObjectRef::Of(&context);
-  std::string actual = Normalize(endpoint_->Handle(request, options));
+  const HttpResponse response = endpoint_->Handle(request, options);
+  std::string actual =
+      golden::NormalizeHttpResponse(response.status, response.content_type, response.body);
 
   const std::string expected_path = base + ".expected.json";
-  const char* update = std::getenv("UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
+  if (golden::UpdateRequested()) {
     std::ofstream(expected_path, std::ios::binary) << actual;
     GTEST_SKIP() << "updated " << expected_path;
   }
@@ -113,7 +74,8 @@ TEST_P(GoldenTest, MatchesExpected) {
   EXPECT_EQ(ReadFileOrDie(expected_path), actual) << "case " << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest,
+                         ::testing::ValuesIn(golden::CaseNames(kTestdata, ".graphql")),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
