@@ -4,22 +4,20 @@
 // then prints the rate. Snapshots count as sent only once the server has acknowledged their
 // stream, i.e. once they are durable.
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "simulator/grpc_util.h"
 #include "simulator/java_agent_client.h"
 #include "simulator/java_app_model.h"
 #include "simulator/java_wire.h"
+#include "simulator/load_driver.h"
 #include "simulator/modes.h"
 
 namespace stackhouse::sim {
@@ -150,51 +148,35 @@ int RunJavaLoadMode(const std::vector<std::string>& args) {
     }
   }
 
-  std::atomic<int64_t> acknowledged{0};
-  std::atomic<int64_t> errors{0};
-  std::vector<std::thread> workers;
-  absl::Time start = absl::Now();
-  for (int64_t k = 0; k < streams; ++k) {
-    workers.emplace_back([&, k] {
-      JavaAgentClient client(MakeAgentChannel(common.target), common.token, kStreamTimeoutMs);
-      auto& pool = pools[static_cast<size_t>(k)];
-      // Stream k sends messages k, k + streams, k + 2 * streams, ...: message i is sequence
-      // i / segments of segment i % segments.
-      int64_t share = snapshots > k ? (snapshots - k + streams - 1) / streams : 0;
-      int64_t chunk = batch > 0 ? batch : std::max<int64_t>(share, 1);
-      for (int64_t done = 0; done < share;) {
-        int64_t count = std::min(chunk, share - done);
-        absl::Status s =
-            client.CollectSnapshots(count, [&](int64_t j) -> const skywalking::v3::ThreadSnapshot& {
-              int64_t i = k + (done + j) * streams;
-              auto& message = pool[static_cast<size_t>(i % kStackPool)];
-              int64_t sequence = i / segments;
-              message.set_tracesegmentid(segment_ids[static_cast<size_t>(i % segments)]);
-              message.set_sequence(static_cast<int32_t>(sequence));
-              message.set_time(base_ms + sequence * kDumpPeriodMs);
-              return message;
-            });
-        if (s.ok()) {
-          acknowledged.fetch_add(count);
-        } else {
-          errors.fetch_add(1);
-          log->error("stream {}: collectSnapshot failed: {}", k, s.ToString());
-        }
-        done += count;
-      }
-    });
-  }
-  for (std::thread& worker : workers) worker.join();
-  double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  // Stream k sends messages k, k + streams, ...: message i is sequence i / segments of
+  // segment i % segments.
+  const StreamLoad load =
+      DriveStreams(snapshots, streams, batch, "collectSnapshot", [&](int64_t k) -> StreamCall {
+        auto client = std::make_shared<JavaAgentClient>(MakeAgentChannel(common.target),
+                                                        common.token, kStreamTimeoutMs);
+        return [&, k, client](int64_t done, int64_t count) {
+          auto& pool = pools[static_cast<size_t>(k)];
+          return client->CollectSnapshots(
+              count, [&](int64_t j) -> const skywalking::v3::ThreadSnapshot& {
+                const int64_t i = k + (done + j) * streams;
+                auto& message = pool[static_cast<size_t>(i % kStackPool)];
+                const int64_t sequence = i / segments;
+                message.set_tracesegmentid(segment_ids[static_cast<size_t>(i % segments)]);
+                message.set_sequence(static_cast<int32_t>(sequence));
+                message.set_time(base_ms + sequence * kDumpPeriodMs);
+                return message;
+              });
+        };
+      });
 
   std::printf("%s\n", absl::StrFormat("snapshots=%d streams=%d depth=%d seconds=%.3f "
                                       "rate=%.0f msg/s errors=%d task=%s",
-                                      acknowledged.load(), streams, depth, seconds,
-                                      seconds > 0 ? acknowledged.load() / seconds : 0.0,
-                                      errors.load(), task_id)
+                                      load.acknowledged, streams, depth, load.seconds,
+                                      load.seconds > 0 ? load.acknowledged / load.seconds : 0.0,
+                                      load.errors, task_id)
                           .c_str());
   std::fflush(stdout);
-  return errors.load() == 0 ? 0 : 1;
+  return load.errors == 0 ? 0 : 1;
 }
 
 }  // namespace stackhouse::sim

@@ -2,22 +2,17 @@
 // EBPFProfilingData messages over --streams concurrent collectProfilingData streams (each on its
 // own connection, like separate Rovers) as fast as the server takes them, then prints the rate.
 // Messages count as sent only once the server has acknowledged their stream.
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <latch>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "simulator/grpc_util.h"
+#include "simulator/load_driver.h"
 #include "simulator/modes.h"
 #include "simulator/rover_client.h"
 #include "simulator/rover_stacks.h"
@@ -54,13 +49,6 @@ void FitDepth(skywalking::v3::EBPFProfilingData* data, size_t depth) {
     // Keep the innermost/outermost frames where they are: move the copy to the middle.
     for (int i = symbols->size() - 1; i > symbols->size() / 2; --i) symbols->SwapElements(i, i - 1);
   }
-}
-
-double CpuSeconds() {
-  struct rusage usage = {};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -128,73 +116,57 @@ int RunRoverLoadMode(const std::vector<std::string>& args) {
   }
   const int64_t base_ms = SystemClock::Instance().NowMillis();
 
-  auto log = GetLogger("sim");
-  std::atomic<int64_t> acknowledged{0};
-  std::atomic<int64_t> errors{0};
-  std::latch ready(streams + 1);
-  std::vector<std::thread> workers;
-  for (int64_t k = 0; k < streams; ++k) {
-    workers.emplace_back([&, k] {
-      RoverClient client(MakeAgentChannel(common.target), common.token, kStreamTimeoutMs);
-      // Stream k sends messages k, k + streams, k + 2 * streams, ...
-      int64_t share = messages > k ? (messages - k + streams - 1) / streams : 0;
-      int64_t chunk = batch > 0 ? batch : std::max<int64_t>(share, 1);
-      std::vector<skywalking::v3::EBPFProfilingData> local = pool;
-      skywalking::v3::EBPFProfilingData first;
-      ready.arrive_and_wait();
-      for (int64_t done = 0; done < share;) {
-        int64_t count = std::min(chunk, share - done);
-        int64_t now_ms = SystemClock::Instance().NowMillis();
-        absl::Status s = client.CollectProfilingData(
-            count,
-            [&](int64_t j) -> const skywalking::v3::EBPFProfilingData& {
-              int64_t i = k + (done + j) * streams;
-              auto& message = local[static_cast<size_t>(i) % local.size()];
-              int32_t delta = 1 + static_cast<int32_t>(i % 7);
-              if (message.has_oncpu()) {
-                message.mutable_oncpu()->set_dumpcount(delta);
-              } else {
-                message.mutable_offcpu()->set_switchcount(delta);
-                message.mutable_offcpu()->set_duration(delta * 1'250'000LL);
-              }
-              if (j > 0) return message;
-              first = message;
-              auto* task = first.mutable_task();
-              task->set_taskid(task_id);
-              task->set_processid(process_id);
-              task->set_profilingstarttime(base_ms);
-              task->set_currenttime(now_ms);
-              return first;
-            },
-            coalesce);
-        if (s.ok()) {
-          acknowledged.fetch_add(count);
-        } else {
-          errors.fetch_add(1);
-          log->error("stream {}: collectProfilingData failed: {}", k, s.ToString());
-        }
-        done += count;
-      }
-    });
-  }
-  // Every stream has built its client and copied the pool: start the clock.
-  double cpu_start = CpuSeconds();
-  absl::Time start = absl::Now();
-  ready.arrive_and_wait();
-  for (std::thread& worker : workers) worker.join();
-  double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  double cpu = CpuSeconds() - cpu_start;
+  const StreamLoad load =
+      DriveStreams(messages, streams, batch, "collectProfilingData", [&](int64_t k) -> StreamCall {
+        // Each stream on its own connection, with its own copy of the pool (messages are
+        // mutated before each write).
+        struct Stream {
+          Stream(const std::string& target, const std::string& token,
+                 const std::vector<skywalking::v3::EBPFProfilingData>& pool)
+              : client(MakeAgentChannel(target), token, kStreamTimeoutMs), local(pool) {}
+          RoverClient client;
+          std::vector<skywalking::v3::EBPFProfilingData> local;
+          skywalking::v3::EBPFProfilingData first;
+        };
+        auto stream = std::make_shared<Stream>(common.target, common.token, pool);
+        return [&, k, stream](int64_t done, int64_t count) {
+          const int64_t now_ms = SystemClock::Instance().NowMillis();
+          return stream->client.CollectProfilingData(
+              count,
+              [&](int64_t j) -> const skywalking::v3::EBPFProfilingData& {
+                const int64_t i = k + (done + j) * streams;
+                auto& message = stream->local[static_cast<size_t>(i) % stream->local.size()];
+                const int32_t delta = 1 + static_cast<int32_t>(i % 7);
+                if (message.has_oncpu()) {
+                  message.mutable_oncpu()->set_dumpcount(delta);
+                } else {
+                  message.mutable_offcpu()->set_switchcount(delta);
+                  message.mutable_offcpu()->set_duration(delta * 1'250'000LL);
+                }
+                if (j > 0) return message;
+                stream->first = message;
+                auto* task = stream->first.mutable_task();
+                task->set_taskid(task_id);
+                task->set_processid(process_id);
+                task->set_profilingstarttime(base_ms);
+                task->set_currenttime(now_ms);
+                return stream->first;
+              },
+              coalesce);
+        };
+      });
 
-  std::printf("%s\n", absl::StrFormat(
-                          "messages=%d streams=%d stacks=%d depth=%d bytes=%d seconds=%.3f "
-                          "rate=%.0f msg/s client_cpu=%.2f errors=%d",
-                          acknowledged.load(), streams, pool.size(), depth,
-                          pool.empty() ? 0 : total_bytes / pool.size(), seconds,
-                          seconds > 0 ? static_cast<double>(acknowledged.load()) / seconds : 0.0,
-                          cpu, errors.load())
-                          .c_str());
+  std::printf("%s\n",
+              absl::StrFormat(
+                  "messages=%d streams=%d stacks=%d depth=%d bytes=%d seconds=%.3f "
+                  "rate=%.0f msg/s client_cpu=%.2f errors=%d",
+                  load.acknowledged, streams, pool.size(), depth,
+                  pool.empty() ? 0 : total_bytes / pool.size(), load.seconds,
+                  load.seconds > 0 ? static_cast<double>(load.acknowledged) / load.seconds : 0.0,
+                  load.cpu_seconds, load.errors)
+                  .c_str());
   std::fflush(stdout);
-  return errors.load() == 0 ? 0 : 1;
+  return load.errors == 0 ? 0 : 1;
 }
 
 }  // namespace stackhouse::sim
