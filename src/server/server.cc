@@ -15,6 +15,7 @@
 #include "http/http_server.h"
 #include "query/query_service.h"
 #include "receiver/auth.h"
+#include "receiver/drain_service.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/management_service.h"
 #include "receiver/profile_service.h"
@@ -114,6 +115,8 @@ absl::Status Server::StartInternal() {
                                 config_.network.grpc_thread_pool_size);
   }
   for (auto& service : services_) builder.RegisterService(service.get());
+  drain_ = std::make_unique<receiver::DrainService>(auth_.get(), &metrics_);
+  builder.RegisterCallbackGenericService(drain_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&metrics_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -257,6 +260,7 @@ void Server::Shutdown() {
   http_server_.reset();
   graphql_.reset();
   services_.clear();
+  drain_.reset();
   segments_.reset();
   profile_.reset();
   management_.reset();

@@ -39,6 +39,7 @@ class HttpEndpoint;
 
 namespace stackhouse::receiver {
 class AuthGuard;
+class DrainService;
 class ManagementHandler;
 class ProfileHandler;
 class TraceSegmentHandler;
@@ -89,6 +90,7 @@ class Server {
   std::unique_ptr<receiver::ProfileHandler> profile_;
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<receiver::DrainService> drain_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<graphql::HttpEndpoint> graphql_;
   std::unique_ptr<http::HttpServer> http_server_;

@@ -1,0 +1,137 @@
+// DrainService in process: the agent services Stackhouse does not implement are answered OK with
+// an empty message and counted, other unknown methods get UNIMPLEMENTED, the token is checked.
+#include "receiver/drain_service.h"
+
+#include <future>
+#include <memory>
+#include <string>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "language-agent/Meter.grpc.pb.h"
+
+namespace stackhouse::receiver {
+namespace {
+
+namespace v3 = skywalking::v3;
+
+class DrainServiceTest : public ::testing::Test {
+ protected:
+  void Start(std::string token) {
+    auth_ = std::make_unique<AuthGuard>(std::move(token));
+    drain_ = std::make_unique<DrainService>(auth_.get(), &metrics_);
+    grpc::ServerBuilder builder;
+    builder.RegisterCallbackGenericService(drain_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  // One unary call of `method` with `request` bytes; returns the status, the response in `out`.
+  grpc::Status Unary(const std::string& method, const std::string& request, std::string* out,
+                     const std::string& token = "") {
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authentication", token);
+    grpc::Slice slice(request);
+    grpc::ByteBuffer req(&slice, 1), resp;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, method, grpc::StubOptions(), &req, &resp,
+                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
+    grpc::Status status = done.get_future().get();
+    std::vector<grpc::Slice> slices;
+    out->clear();
+    if (status.ok() && resp.Dump(&slices).ok()) {
+      for (const auto& s : slices) out->append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    return status;
+  }
+
+  std::string Metrics() const { return metrics_.RenderPrometheus(); }
+
+  MetricsRegistry metrics_;
+  std::unique_ptr<AuthGuard> auth_;
+  std::unique_ptr<DrainService> drain_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(DrainServiceTest, MeterStreamOfARealClientIsAcceptedAndCounted) {
+  Start("");
+  auto stub = v3::MeterReportService::NewStub(channel_);
+  grpc::ClientContext context;
+  v3::Commands response;
+  auto writer = stub->collect(&context, &response);
+  for (int i = 0; i < 3; ++i) {
+    v3::MeterData data;
+    data.set_service("svc");
+    data.set_serviceinstance("inst");
+    data.mutable_singlevalue()->set_name("instance_cpu");
+    data.mutable_singlevalue()->set_value(i);
+    ASSERT_TRUE(writer->Write(data));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.commands_size(), 0);
+  EXPECT_NE(Metrics().find("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
+                           "MeterReportService/collect\"} 3"),
+            std::string::npos)
+      << Metrics();
+}
+
+TEST_F(DrainServiceTest, UnaryServicesOfTheAgentsAnswerAnEmptyMessage) {
+  Start("");
+  for (const char* method : {"/skywalking.v3.JVMMetricReportService/collect",
+                             "/skywalking.v3.CLRMetricReportService/collect",
+                             "/skywalking.v3.ConfigurationDiscoveryService/fetchConfigurations",
+                             "/skywalking.v10.AsyncProfilerTask/getAsyncProfilerTaskCommands",
+                             "/skywalking.v10.PprofTask/getPprofTaskCommands"}) {
+    std::string out = "not cleared";
+    // The bytes are never parsed: even a malformed message is dropped without an error.
+    grpc::Status status = Unary(method, "\xff\xff\xff", &out);
+    EXPECT_TRUE(status.ok()) << method << ": " << status.error_message();
+    EXPECT_EQ(out, "") << method;
+  }
+  EXPECT_NE(Metrics().find("{method=\"/skywalking.v3.JVMMetricReportService/collect\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(DrainServiceTest, OtherMethodsAreUnimplementedAndNotCounted) {
+  Start("");
+  std::string out;
+  for (const char* method : {"/skywalking.v3.BrowserPerfService/collectPerfData",
+                             "/skywalking.v3.JVMMetricReportService/", "/nothing"}) {
+    grpc::Status status = Unary(method, "", &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << method;
+    EXPECT_NE(status.error_message().find(method), std::string::npos) << status.error_message();
+  }
+  EXPECT_EQ(Metrics().find("stackhouse_agent_messages_dropped_total"), std::string::npos);
+}
+
+TEST_F(DrainServiceTest, TokenIsChecked) {
+  Start("secret");
+  std::string out;
+  EXPECT_EQ(Unary("/skywalking.v3.EventService/collect", "", &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Unary("/skywalking.v3.EventService/collect", "", &out, "wrong").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Unary("/skywalking.v3.EventService/collect", "", &out, "secret").ok());
+}
+
+TEST(DrainServiceDrains, ServicePrefixesOnly) {
+  EXPECT_TRUE(DrainService::Drains("/skywalking.v3.LogReportService/collect"));
+  EXPECT_TRUE(DrainService::Drains("/MeterReportService/collect"));
+  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.LogReportServiceX/collect"));
+  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.ProfileTask/collectSnapshot"));
+  EXPECT_FALSE(DrainService::Drains(""));
+}
+
+}  // namespace
+}  // namespace stackhouse::receiver
