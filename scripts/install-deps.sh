@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Stackhouse needs to build and test (Debian 12 "bookworm").
+# Installs the Debian packages Stackhouse needs (Debian 12 "bookworm"). The lists live in
+# scripts/packages/, one package a line, and are the only place packages are named:
+#   install-deps.sh               build.txt + dev.txt      (scripts/run.sh)
+#   install-deps.sh --test        build.txt + dev.txt + test.txt, and Node.js (scripts/test.sh)
+#   install-deps.sh --build-only  build.txt                (the image's build stage)
 # Idempotent and quiet when everything is already there. Run as root or with sudo available.
 set -euo pipefail
+dir="$(cd "$(dirname "$0")" && pwd)/packages"
 
-packages=(
-  build-essential cmake ninja-build ccache pkg-config git
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  librocksdb-dev libyaml-cpp-dev libspdlog-dev libssl-dev
-  libcpp-httplib-dev nlohmann-json3-dev rapidjson-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  curl ca-certificates
-)
-# Node.js runs the GraphQL client tests. A machine may already have it from elsewhere (e.g.
-# NodeSource, which bundles npm); only install Debian's when the commands are missing.
-if [[ "${1:-}" == "--test" ]]; then
+lists=(build dev)
+case "${1:-}" in
+  "") ;;
+  --test) lists+=(test) ;;
+  --build-only) lists=(build) ;;
+  *) echo "usage: $0 [--test | --build-only]" >&2; exit 2 ;;
+esac
+
+packages=()
+for list in "${lists[@]}"; do
+  while read -r name _; do
+    [[ -z $name || $name == \#* ]] || packages+=("$name")
+  done < "$dir/$list.txt"
+done
+# Node.js runs the GraphQL client and browser tests. A machine may already have it from elsewhere
+# (e.g. NodeSource, which bundles npm); only install Debian's when the commands are missing.
+if [[ " ${lists[*]} " == *" test "* ]]; then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
-  # `go tool pprof` reads the pprof exports back in tests/export.
-  packages+=(golang-go)
-  # The browser test of the web page (tests/web): headless Chromium driven by playwright-core,
-  # and a font for the page's text.
-  packages+=(chromium fonts-dejavu-core)
 fi
 
 missing=()
