@@ -1,0 +1,164 @@
+#include "metrics/meter_analyzer.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "model/ids.h"
+
+namespace stackhouse::metrics {
+namespace {
+
+int64_t MinuteFloor(int64_t ms) { return ms - ((ms % 60000) + 60000) % 60000; }
+
+absl::string_view Label(const model::KeyValueList& labels, absl::string_view key) {
+  for (const auto& [k, v] : labels) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+// The bucket key of a histogram bucket: MAL's long(le × 1), -inf as Long.MIN_VALUE.
+int64_t BucketKey(const model::MeterBucket& bucket) {
+  if (bucket.negative_infinity) return std::numeric_limits<int64_t>::min();
+  const double le = bucket.lower_bound;
+  if (le >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
+  if (le <= -9223372036854775807.0) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(le);  // truncation toward zero, as Java's (long) cast
+}
+
+// One group of a rule within a data set: what MAL's sum(by)/avg(by) groups by.
+struct GroupKey {
+  const MetricDefinition* metric;
+  std::string entity_id;
+  std::string label_value;
+  std::string side;  // the network rules group by side too (both sides may share a row)
+  bool operator<(const GroupKey& o) const {
+    return std::tie(metric, entity_id, label_value, side) <
+           std::tie(o.metric, o.entity_id, o.label_value, o.side);
+  }
+};
+
+struct Group {
+  double sum = 0;
+  int64_t values = 0;
+  std::map<int64_t, double> buckets;
+};
+
+struct RelationKey {
+  std::string client, server;
+  bool server_side;
+  int component;
+  bool operator<(const RelationKey& o) const {
+    return std::tie(client, server, server_side, component) <
+           std::tie(o.client, o.server, o.server_side, o.component);
+  }
+};
+
+}  // namespace
+
+int NetworkComponent(absl::string_view protocol, absl::string_view is_ssl) {
+  const bool http = protocol == "http";
+  const bool ssl = is_ssl == "true";
+  if (http && ssl) return 129;
+  if (http) return 49;
+  if (ssl) return 130;
+  return 110;
+}
+
+AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_ms) {
+  AnalyzedDataSet out;
+  if (data_set.service.empty() || data_set.instance.empty() || data_set.timestamp_ms <= 0) {
+    out.ignored_samples = static_cast<int64_t>(data_set.samples.size());
+    return out;
+  }
+  const std::string service_id = model::ServiceId(data_set.service);
+  const std::string instance_id = model::InstanceId(service_id, data_set.instance);
+  const int64_t minute = MinuteFloor(data_set.timestamp_ms);
+
+  absl::flat_hash_set<std::string> virtual_ids;
+  // The process id of one end of a network meter (addendum §2.2, prefix step).
+  auto end_process = [&](const model::KeyValueList& labels, absl::string_view role) {
+    absl::string_view id = Label(labels, absl::StrCat(role, "_process_id"));
+    if (!id.empty()) return std::string(id);
+    const char* name =
+        Label(labels, absl::StrCat(role, "_local")) == "true" ? kUnknownLocal : kUnknownRemote;
+    std::string virtual_id = model::ProcessId(name, instance_id);
+    if (virtual_ids.insert(virtual_id).second) {
+      out.virtual_processes.push_back({virtual_id, data_set.service, data_set.instance, name});
+    }
+    return virtual_id;
+  };
+
+  std::map<GroupKey, Group> groups;
+  std::map<RelationKey, bool> relations;
+  for (const model::MeterSample& sample : data_set.samples) {
+    const auto& metrics = MetricsOfMeter(sample.name);
+    if (metrics.empty() || (!sample.histogram && !std::isfinite(sample.value))) {
+      ++out.ignored_samples;
+      continue;
+    }
+    for (const MetricDefinition* metric : metrics) {
+      if (sample.histogram != (metric->function == MetricFunction::kHistogramPercentile)) {
+        ++out.ignored_samples;
+        continue;
+      }
+      GroupKey key{metric,
+                   {},
+                   std::string(metric->label.empty() ? absl::string_view()
+                                                     : Label(sample.labels, metric->label)),
+                   {}};
+      if (metric->scope == MetricScope::kProcessRelation) {
+        const std::string client = end_process(sample.labels, "client");
+        const std::string server = end_process(sample.labels, "server");
+        key.side = absl::AsciiStrToLower(Label(sample.labels, "side"));
+        key.entity_id = model::ProcessRelationId(client, server);
+        const int component =
+            NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
+        relations[{client, server, key.side == "server", component}] = true;
+      } else {
+        key.entity_id = model::ProcessId(Label(sample.labels, "process_name"), instance_id);
+      }
+      Group& group = groups[key];
+      if (sample.histogram) {
+        for (const model::MeterBucket& bucket : sample.buckets) {
+          group.buckets[BucketKey(bucket)] += static_cast<double>(bucket.count);
+        }
+      } else {
+        group.sum += sample.value;
+        ++group.values;
+      }
+    }
+  }
+
+  for (auto& [key, group] : groups) {
+    MetricUpdate update;
+    update.metric = key.metric;
+    update.entity_id = key.entity_id;
+    update.label_value = key.label_value;
+    update.minute_ms = minute;
+    if (key.metric->function == MetricFunction::kHistogramPercentile) {
+      for (const auto& [bucket, count] : group.buckets) {
+        update.delta.buckets[bucket] = RoundMeterValue(count * key.metric->scale);
+      }
+    } else {
+      double v = group.sum;
+      if (key.metric->average_in_data_set && group.values > 0) v /= group.values;
+      update.delta.sum = RoundMeterValue(v * key.metric->scale);
+      update.delta.count = key.metric->function == MetricFunction::kAvg ? 1 : 0;
+    }
+    out.updates.push_back(std::move(update));
+  }
+  const int64_t now_minute = MinuteFloor(now_ms);
+  for (const auto& [key, unused] : relations) {
+    out.relations.push_back(
+        {instance_id, key.client, key.server, key.server_side, key.component, now_minute});
+  }
+  return out;
+}
+
+}  // namespace stackhouse::metrics
