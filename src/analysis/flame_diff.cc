@@ -7,7 +7,7 @@
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "analysis/saturating.h"
+#include "common/saturating.h"
 
 namespace stackhouse::analysis {
 namespace {

@@ -3,7 +3,7 @@
 #include <limits>
 #include <utility>
 
-#include "analysis/saturating.h"
+#include "common/saturating.h"
 
 namespace stackhouse::analysis {
 namespace {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "analysis/saturating.h"
+#include "common/saturating.h"
 
 namespace stackhouse::analysis {
 namespace {

@@ -7,7 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "analysis/saturating.h"
+#include "common/saturating.h"
 #include "common/status_macros.h"
 
 namespace stackhouse::analysis {

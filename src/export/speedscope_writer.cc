@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/saturating.h"
+#include "common/saturating.h"
 #include "export/profile_writers.h"
 #include "graphql/json_writer.h"
 
@@ -88,7 +88,7 @@ absl::Status WriteSpeedscope(const analysis::FlameGraph& graph, absl::string_vie
     complete = complete && analysis::WalkStacks(graph, [&](const analysis::StackStep& step) {
                  if (step.self[column] == 0) return out.MaybeFlush();
                  json.Int(step.self[column]);
-                 total = analysis::SaturatingAdd(total, step.self[column]);
+                 total = SaturatingAdd(total, step.self[column]);
                  return out.MaybeFlush();
                });
     json.EndArray();

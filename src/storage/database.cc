@@ -70,7 +70,7 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
     if (!DecodeTimestamp(absl::string_view(value.data(), value.size()), &timestamp_ms)) {
       return false;  // keep what we cannot read rather than lose it
     }
-    return timestamp_ms + ttl_ms_ <= clock_->NowMillis();
+    return ExpiredAt(timestamp_ms, ttl_ms_, clock_->NowMillis());
   }
 
   const char* Name() const override { return name_.c_str(); }
@@ -136,6 +136,15 @@ int64_t TtlMs(const DatabaseOptions& options, Retention retention) {
       return options.record_ttl_ms + kDictionaryRefreshMs;
   }
   return 0;
+}
+
+bool ExpiredAt(int64_t timestamp_ms, int64_t ttl_ms, int64_t now_ms) {
+  // timestamp + ttl <= now  <=>  timestamp <= now - ttl; when now - ttl is below INT64_MIN,
+  // no timestamp is that old.
+  if (ttl_ms <= 0) return false;
+  int64_t latest_expired;
+  if (__builtin_sub_overflow(now_ms, ttl_ms, &latest_expired)) return false;
+  return timestamp_ms <= latest_expired;
 }
 
 const FamilyInfo& GetFamilyInfo(Family family) { return kFamilies[static_cast<int>(family)]; }
@@ -267,7 +276,7 @@ Database::~Database() {
 
 bool Database::IsExpired(Family family, int64_t timestamp_ms) const {
   int64_t ttl_ms = TtlMs(options_, GetFamilyInfo(family).retention);
-  return ttl_ms > 0 && timestamp_ms + ttl_ms <= clock_->NowMillis();
+  return ExpiredAt(timestamp_ms, ttl_ms, clock_->NowMillis());
 }
 
 absl::Status Database::Write(WriteBatch batch) {

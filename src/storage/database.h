@@ -61,10 +61,18 @@ struct DatabaseOptions {
   int64_t block_cache_bytes = 128LL << 20;
   int64_t record_ttl_ms = 3LL * 24 * 3600 * 1000;
   int64_t metrics_ttl_ms = 7LL * 24 * 3600 * 1000;
+  // How far ahead of the server's clock a record may be stamped (storage.maxFutureSkew):
+  // shared entries (stack dictionaries) are never stamped further ahead than this.
+  int64_t max_future_skew_ms = 10LL * 60 * 1000;
 };
 
 // The TTL of `retention` under `options` in ms; 0 for none.
 int64_t TtlMs(const DatabaseOptions& options, Retention retention);
+
+// True if a record stamped `timestamp_ms` with a retention of `ttl_ms` (0 = none) is expired at
+// `now_ms`, i.e. timestamp + ttl <= now, computed without overflow for every int64 input (a
+// record stamped INT64_MAX never expires, one stamped INT64_MIN always has).
+bool ExpiredAt(int64_t timestamp_ms, int64_t ttl_ms, int64_t now_ms);
 
 // Size figures of one family, for /metrics.
 struct FamilyStats {
@@ -150,6 +158,7 @@ class Database {
   bool IsExpired(Family family, int64_t timestamp_ms) const;
 
   const std::string& data_dir() const { return options_.data_dir; }
+  int64_t max_future_skew_ms() const { return options_.max_future_skew_ms; }
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "common/saturating.h"
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
@@ -59,9 +60,16 @@ absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
   return Resolve(pending, now_ms);
 }
 
+bool StackDictionary::FreshAt(int64_t stamp_ms, int64_t time) const {
+  // An entry stamped further ahead than any accepted record (written before agents' times
+  // were checked) is re-stamped too, so that it expires some day.
+  return stamp_ms <= SaturatingAdd(time, db_->max_future_skew_ms()) &&
+         SaturatingSub(time, stamp_ms) < kDictionaryRefreshMs;
+}
+
 bool StackDictionary::FreshLocked(uint64_t id, int64_t time) const {
   auto written = written_.find(id);
-  return written != written_.end() && time - written->second < kDictionaryRefreshMs;
+  return written != written_.end() && FreshAt(written->second, time);
 }
 
 absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, int64_t now,
@@ -90,7 +98,7 @@ absl::StatusOr<uint64_t> StackDictionary::ResolveOne(const PendingStack& stack, 
                   std::equal(frames.begin(), frames.end(), pb.frames().begin());
       if (!same) continue;  // a collision: another stack holds this slot
     }
-    const bool stale = !stored || now - stored->timestamp_ms >= kDictionaryRefreshMs;
+    const bool stale = !stored || !FreshAt(stored->timestamp_ms, now);
     if (stale) {
       records::StackRecord pb;
       for (const std::string& frame : frames) pb.add_frames(frame);
@@ -116,7 +124,10 @@ void StackDictionary::Apply(const Staged& staged) {
 
 absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms,
                                      int64_t records_time_ms) {
-  const int64_t time = std::max(now_ms, records_time_ms);
+  // Records are never stamped further ahead than the skew the receivers accept; a shared entry
+  // is never stamped further ahead either, whatever a caller says.
+  const int64_t time =
+      std::clamp(records_time_ms, now_ms, SaturatingAdd(now_ms, db_->max_future_skew_ms()));
   absl::MutexLock lock(&mu_);
   Staged staged;
   for (uint64_t id : ids) {
@@ -125,7 +136,7 @@ absl::Status StackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now
     if (!stored) {
       return absl::NotFoundError(absl::StrCat("stack ", id, " is not in the dictionary"));
     }
-    const bool stale = time - stored->timestamp_ms >= kDictionaryRefreshMs;
+    const bool stale = !FreshAt(stored->timestamp_ms, time);
     if (stale) staged.batch.Put(family_, StackKey(id), time, stored->value);
     staged.written.push_back({id, stale ? time : stored->timestamp_ms});
   }

@@ -37,7 +37,9 @@ class StackDictionary {
   // Declares that records stamped `records_time_ms` (expiring from then) are about to refer to
   // `ids` (ids Resolve returned, perhaps long ago): re-puts, durably, each entry not written
   // within kDictionaryRefreshMs before max(now, records_time), stamped with that time (a
-  // record stamped in the future, by an agent's clock, keeps its stacks alive as long).
+  // record stamped in the future, by an agent's clock, keeps its stacks alive as long). The
+  // time is capped at now + the database's max_future_skew_ms, so no caller can stamp a shared
+  // entry further ahead (where it would never expire) or make it expire before now + TTL.
   // NotFound if one is no longer stored. Cheap for ids this process resolved or retained
   // recently (no read).
   absl::Status Retain(absl::Span<const uint64_t> ids, int64_t now_ms, int64_t records_time_ms)
@@ -55,8 +57,11 @@ class StackDictionary {
 
   absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, Staged* staged)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True if this process wrote or saw `id`'s entry stamped less than kDictionaryRefreshMs
-  // before `time` (or after it).
+  // True if an entry stamped `stamp_ms` needs no re-put for records stamped `time`: stamped
+  // less than kDictionaryRefreshMs before `time`, and not further after it than the database's
+  // max_future_skew_ms. Overflow-free.
+  bool FreshAt(int64_t stamp_ms, int64_t time) const;
+  // True if this process wrote or saw `id`'s entry stamped FreshAt `time`.
   bool FreshLocked(uint64_t id, int64_t time) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes the cache entries of a written (or empty) batch true.
   void Apply(const Staged& staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

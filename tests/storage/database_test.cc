@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -150,6 +152,34 @@ TEST_F(DatabaseTest, RecordsWithinTtlSurviveCompaction) {
   ASSERT_TRUE(db->Flush().ok());
   ASSERT_TRUE(db->CompactAll().ok());
   EXPECT_TRUE(Get(*db, Family::kSnapshot, "s").has_value());
+}
+
+TEST(ExpiredAtTest, IsOverflowFreeAtTheEdgesOfInt64) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_FALSE(ExpiredAt(kMax, 3 * kDay, kStart));  // timestamp + ttl would wrap negative
+  EXPECT_FALSE(ExpiredAt(kMax, kMax, kMax - 1));
+  EXPECT_TRUE(ExpiredAt(kMin, 3 * kDay, kStart));
+  EXPECT_FALSE(ExpiredAt(kMin, 3 * kDay, kMin + 3 * kDay - 1));  // now - ttl below INT64_MIN
+  EXPECT_TRUE(ExpiredAt(kMin, 3 * kDay, kMin + 3 * kDay));
+  EXPECT_FALSE(ExpiredAt(kMin, 0, kMax));  // no retention
+  EXPECT_TRUE(ExpiredAt(kStart, 3 * kDay, kStart + 3 * kDay));
+  EXPECT_FALSE(ExpiredAt(kStart, 3 * kDay, kStart + 3 * kDay - 1));
+}
+
+// A record stamped at the end of time (an agent's broken clock, before receivers checked
+// times) is neither hidden from readers nor dropped by compaction: `timestamp + ttl` used to
+// overflow and read as expired.
+TEST_F(DatabaseTest, ARecordStampedAtTheEndOfTimeIsNotExpired) {
+  auto db = OpenDb();
+  ASSERT_TRUE(
+      db->Put(Family::kProfileStack, "k", std::numeric_limits<int64_t>::max(), "stack").ok());
+  ASSERT_TRUE(Get(*db, Family::kProfileStack, "k").has_value());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->CompactAll().ok());
+  EXPECT_TRUE(Get(*db, Family::kProfileStack, "k").has_value());
+  ASSERT_TRUE(db->Put(Family::kSegment, "neg", std::numeric_limits<int64_t>::min(), "x").ok());
+  EXPECT_FALSE(Get(*db, Family::kSegment, "neg").has_value());
 }
 
 TEST_F(DatabaseTest, SecondOpenOfTheSameDirectoryIsRefused) {

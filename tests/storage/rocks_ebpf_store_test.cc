@@ -9,6 +9,7 @@ namespace {
 
 constexpr int64_t kStart = 1700000000000;
 constexpr int64_t kDay = 24LL * 3600 * 1000;
+const int64_t kMaxFutureSkew = DatabaseOptions().max_future_skew_ms;
 
 model::EbpfSample OnCpu(std::vector<std::string> user, int64_t count) {
   model::EbpfSample s;
@@ -162,13 +163,15 @@ TEST_F(RocksEbpfStoreTest, StacksOutliveLaterBlocksThatUseAKeptId) {
   EXPECT_EQ(stack->size(), 2u);
 }
 
-// An agent whose clock runs days ahead stamps its samples in the future; their stacks must
-// live as long as they do.
+// An agent whose clock runs ahead (as far as receivers accept, storage.maxFutureSkew) stamps its
+// samples in the future; a stack resolved almost a refresh period before must live as long as
+// they do.
 TEST_F(RocksEbpfStoreTest, StacksOutliveSamplesStampedInTheFuture) {
   const std::vector<std::string> a = {"umain", "uahead"};
   auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
   ASSERT_TRUE(ids.ok());
-  const int64_t upload = kStart + 5 * kDay;
+  clock_.AdvanceMillis(kDay - 60'000);
+  const int64_t upload = clock_.NowMillis() + kMaxFutureSkew;
   std::vector<StoredEbpfSample> block = {{0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0}};
   ASSERT_TRUE(store_->AddSampleBlock("sched", upload, block).ok());
   clock_.SetMillis(upload + 3 * kDay - 1);  // the samples' last moment (record TTL 3 days)

@@ -14,6 +14,7 @@ using ::testing::ElementsAre;
 
 constexpr int64_t kStart = 1700000000000;
 constexpr int64_t kDay = 24LL * 3600 * 1000;
+const int64_t kMaxFutureSkew = DatabaseOptions().max_future_skew_ms;
 
 model::ThreadSnapshot Dump(const std::string& task, const std::string& segment, int sequence,
                            int64_t time, std::vector<std::string> frames) {
@@ -150,9 +151,13 @@ TEST_F(RocksProfileStoreTest, ACollidingDictionarySlotIsProbedPast) {
   EXPECT_THAT(*store_->GetStack(slot), ElementsAre("Other.frame:9"));
 }
 
-// An agent whose clock runs days ahead: its dumps' stacks live as long as the dumps.
+// An agent whose clock runs ahead: its dumps' stacks live as long as the dumps.
 TEST_F(RocksProfileStoreTest, StacksOutliveDumpsStampedInTheFuture) {
-  const int64_t ahead = kStart + 5 * kDay;
+  // The stack is first dumped almost a refresh period before a dump stamped as far ahead as
+  // receivers accept (storage.maxFutureSkew).
+  ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s-first", 0, kStart, {"A", "B"})}).ok());
+  clock_.AdvanceMillis(kDay - 60'000);
+  const int64_t ahead = clock_.NowMillis() + kMaxFutureSkew;
   ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s-ahead", 0, ahead, {"A", "B"})}).ok());
   clock_.SetMillis(ahead + 3 * kDay - 1);  // the dump's last moment (record TTL 3 days)
   auto dumps = Dumps("s-ahead");

@@ -4,7 +4,7 @@
 #include <limits>
 
 // int64 arithmetic that clamps to INT64_MIN / INT64_MAX instead of overflowing. Pure.
-namespace stackhouse::analysis {
+namespace stackhouse {
 
 inline int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t sum;
@@ -22,4 +22,4 @@ inline int64_t SaturatingSub(int64_t a, int64_t b) {
   return difference;
 }
 
-}  // namespace stackhouse::analysis
+}  // namespace stackhouse
