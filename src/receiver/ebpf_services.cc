@@ -120,8 +120,19 @@ RoverStack::RoverStack(
                               (user_ ? user_->stacksymbols_size() : 0));
 }
 
-grpc::Status EbpfProfilingService::collectProfilingData(
-    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::EBPFProfilingData>* reader,
+EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf,
+                                           storage::EbpfStore* store)
+    : auth_(auth), ebpf_(ebpf), store_(store) {
+  ServeClientStream<skywalking::v3::EBPFProfilingData, skywalking::v3::Commands>(
+      kCollectProfilingDataIndex,
+      [this](grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
+             skywalking::v3::Commands* response) {
+        return CollectProfilingData(context, stream, response);
+      });
+}
+
+grpc::Status EbpfProfilingService::CollectProfilingData(
+    grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
     skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   EbpfSampleWriter writer(store_);
@@ -129,7 +140,7 @@ grpc::Status EbpfProfilingService::collectProfilingData(
   bool has_schedule = false;
   size_t skipped = 0;
   skywalking::v3::EBPFProfilingData message;
-  while (reader->Read(&message)) {
+  while (stream->Read(&message)) {
     if (first || message.has_task()) {
       const skywalking::v3::EBPFProfilingTaskMetadata& task = message.task();
       first = false;
@@ -194,7 +205,11 @@ grpc::Status EbpfProfilingService::collectProfilingData(
   if (skipped > 0) {
     GetLogger("receiver")->warn("collectProfilingData: skipped {} unusable samples", skipped);
   }
-  return ToGrpcStatus(writer.Flush());
+  if (absl::Status s = writer.Flush(); !s.ok()) return ToGrpcStatus(s);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collectProfilingData", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace stackhouse::receiver

@@ -3,6 +3,7 @@
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "receiver/auth.h"
+#include "receiver/client_stream.h"
 #include "storage/ebpf_store.h"
 #include "task/ebpf_service.h"
 
@@ -28,20 +29,25 @@ class EbpfProcessService final : public skywalking::v3::EBPFProcessService::Serv
 };
 
 // `/skywalking.v3.EBPFProfilingService/*`: task delivery (§3.3, §5.8) and the stream of
-// On-CPU/Off-CPU samples. Thread-safe (per-stream state lives in the call).
-class EbpfProfilingService final : public skywalking::v3::EBPFProfilingService::Service {
+// On-CPU/Off-CPU samples (read through ClientStream). Thread-safe (per-stream state lives in
+// the call).
+class EbpfProfilingService final
+    : public ClientStreamService<skywalking::v3::EBPFProfilingService::Service> {
  public:
-  EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf, storage::EbpfStore* store)
-      : auth_(auth), ebpf_(ebpf), store_(store) {}
+  EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf, storage::EbpfStore* store);
 
   grpc::Status queryTasks(grpc::ServerContext* context,
                           const skywalking::v3::EBPFProfilingTaskQuery* request,
                           skywalking::v3::Commands* response) override;
-  grpc::Status collectProfilingData(grpc::ServerContext* context,
-                                    grpc::ServerReader<skywalking::v3::EBPFProfilingData>* reader,
-                                    skywalking::v3::Commands* response) override;
+  // Stores the stream's samples, one block per upload and 4,096 samples. At an unreadable
+  // message, stores the samples before it and answers INVALID_ARGUMENT saying so.
+  grpc::Status CollectProfilingData(grpc::ServerContext* context,
+                                    ClientStream<skywalking::v3::EBPFProfilingData>* stream,
+                                    skywalking::v3::Commands* response);
 
  private:
+  static constexpr int kCollectProfilingDataIndex = 1;  // its place in ebpf/profiling/Profile.proto
+
   const AuthGuard* const auth_;
   task::EbpfService* const ebpf_;
   storage::EbpfStore* const store_;

@@ -53,14 +53,14 @@ grpc::Status ProfileHandler::GetProfileTaskCommands(
   return grpc::Status::OK;
 }
 
-grpc::Status ProfileHandler::CollectSnapshot(
-    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
-    skywalking::v3::Commands* /*response*/) {
+grpc::Status ProfileHandler::CollectSnapshot(grpc::ServerContext* context,
+                                             ClientStream<skywalking::v3::ThreadSnapshot>* stream,
+                                             skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::vector<model::ThreadSnapshot> batch;
   batch.reserve(kSnapshotBatch);
   skywalking::v3::ThreadSnapshot message;
-  while (reader->Read(&message)) {
+  while (stream->Read(&message)) {
     batch.push_back(ToSnapshot(message));
     if (batch.size() >= kSnapshotBatch) {
       if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
@@ -68,19 +68,24 @@ grpc::Status ProfileHandler::CollectSnapshot(
     }
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  return ToGrpcStatus(snapshots_->AddSnapshots(batch));
+  if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collectSnapshot", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
 }
 
-grpc::Status ProfileHandler::GoProfileReport(
-    grpc::ServerContext* context, grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
-    skywalking::v3::Commands* /*response*/) {
+grpc::Status ProfileHandler::GoProfileReport(grpc::ServerContext* context,
+                                             ClientStream<skywalking::v3::GoProfileData>* stream,
+                                             skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   // §5.4: chunks of one task's profile are concatenated until `isLast`; a chunk of another
   // task starts over; chunks without a task id are ignored.
   std::string task_id;
   std::string buffer;
+  size_t stored = 0;
   skywalking::v3::GoProfileData message;
-  while (reader->Read(&message)) {
+  while (stream->Read(&message)) {
     if (message.taskid().empty()) continue;
     if (message.taskid() != task_id) {
       task_id = message.taskid();
@@ -105,10 +110,18 @@ grpc::Status ProfileHandler::GoProfileReport(
                  task_id);
     } else if (absl::Status s = snapshots_->AddGoProfile(*profile); !s.ok()) {
       return ToGrpcStatus(s);
+    } else {
+      ++stored;
     }
     buffer.clear();
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable(
+        "goProfileReport",
+        absl::StrCat(stored, stored == 1 ? " profile" : " profiles",
+                     " completed before it stored, the chunks of an unfinished one dropped"));
+  }
   return grpc::Status::OK;
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <type_traits>
+
 #include "common/clock.h"
 #include "profile/Profile.grpc.pb.h"
 #include "profile/ProfileCompat.grpc.pb.h"
 #include "receiver/auth.h"
+#include "receiver/client_stream.h"
 #include "storage/profile_store.h"
 #include "task/profile_task_service.h"
 
@@ -25,11 +28,15 @@ class ProfileHandler {
   grpc::Status GetProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
                                       skywalking::v3::Commands* response);
+  // Stores the stream's snapshots in batches of kSnapshotBatch. At an unreadable message,
+  // stores the messages before it and answers INVALID_ARGUMENT saying so.
   grpc::Status CollectSnapshot(grpc::ServerContext* context,
-                               grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
+                               ClientStream<skywalking::v3::ThreadSnapshot>* stream,
                                skywalking::v3::Commands* response);
+  // Stores each complete profile of the stream. At an unreadable message, keeps the profiles
+  // completed before it and answers INVALID_ARGUMENT saying so.
   grpc::Status GoProfileReport(grpc::ServerContext* context,
-                               grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
+                               ClientStream<skywalking::v3::GoProfileData>* stream,
                                skywalking::v3::Commands* response);
   grpc::Status ReportTaskFinish(grpc::ServerContext* context,
                                 const skywalking::v3::ProfileTaskFinishReport* request,
@@ -45,30 +52,34 @@ class ProfileHandler {
 // Appends the `ProfileTaskQuery` command for `task` (§3.2) with a fresh SerialNumber.
 void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Commands* commands);
 
-// The gRPC service over a ProfileHandler. `Base` is the generated service class: either
-// `skywalking::v3::ProfileTask::Service` (`/skywalking.v3.ProfileTask/*`) or the package-less
-// `::ProfileTask::Service` (`/ProfileTask/*`) of old agents, which lacks goProfileReport.
-template <typename Base>
-class ProfileServiceImpl final : public Base {
+// The gRPC service over a ProfileHandler. `Grpc` is the generated service: either
+// `skywalking::v3::ProfileTask` (`/skywalking.v3.ProfileTask/*`) or the package-less
+// `::ProfileTask` (`/ProfileTask/*`) of old agents, which lacks goProfileReport. The streams
+// are read through ClientStream.
+template <typename Grpc>
+class ProfileServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
-  explicit ProfileServiceImpl(ProfileHandler* handler) : handler_(handler) {}
+  explicit ProfileServiceImpl(ProfileHandler* handler) : handler_(handler) {
+    this->template ServeClientStream<skywalking::v3::ThreadSnapshot, skywalking::v3::Commands>(
+        kCollectSnapshotIndex, [handler](grpc::ServerContext* context,
+                                         ClientStream<skywalking::v3::ThreadSnapshot>* stream,
+                                         skywalking::v3::Commands* response) {
+          return handler->CollectSnapshot(context, stream, response);
+        });
+    if constexpr (kHasGoProfileReport) {
+      this->template ServeClientStream<skywalking::v3::GoProfileData, skywalking::v3::Commands>(
+          kGoProfileReportIndex, [handler](grpc::ServerContext* context,
+                                           ClientStream<skywalking::v3::GoProfileData>* stream,
+                                           skywalking::v3::Commands* response) {
+            return handler->GoProfileReport(context, stream, response);
+          });
+    }
+  }
 
   grpc::Status getProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
                                       skywalking::v3::Commands* response) override {
     return handler_->GetProfileTaskCommands(context, request, response);
-  }
-  grpc::Status collectSnapshot(grpc::ServerContext* context,
-                               grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
-                               skywalking::v3::Commands* response) override {
-    return handler_->CollectSnapshot(context, reader, response);
-  }
-  // Overrides the method where `Base` declares it (the packaged service) and is unused where
-  // it does not (the compat one).
-  grpc::Status goProfileReport(grpc::ServerContext* context,
-                               grpc::ServerReader<skywalking::v3::GoProfileData>* reader,
-                               skywalking::v3::Commands* response) {
-    return handler_->GoProfileReport(context, reader, response);
   }
   grpc::Status reportTaskFinish(grpc::ServerContext* context,
                                 const skywalking::v3::ProfileTaskFinishReport* request,
@@ -77,10 +88,17 @@ class ProfileServiceImpl final : public Base {
   }
 
  private:
+  // The methods' places in Profile.proto / ProfileCompat.proto (the compat service has
+  // getProfileTaskCommands, collectSnapshot, reportTaskFinish).
+  static constexpr bool kHasGoProfileReport =
+      !std::is_same_v<typename Grpc::Service, ::ProfileTask::Service>;
+  static constexpr int kCollectSnapshotIndex = 1;
+  static constexpr int kGoProfileReportIndex = 2;
+
   ProfileHandler* const handler_;
 };
 
-using ProfileService = ProfileServiceImpl<skywalking::v3::ProfileTask::Service>;
-using ProfileCompatService = ProfileServiceImpl<::ProfileTask::Service>;
+using ProfileService = ProfileServiceImpl<skywalking::v3::ProfileTask>;
+using ProfileCompatService = ProfileServiceImpl<::ProfileTask>;
 
 }  // namespace stackhouse::receiver

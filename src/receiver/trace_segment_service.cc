@@ -38,20 +38,23 @@ absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObjec
 }
 
 grpc::Status TraceSegmentHandler::Collect(grpc::ServerContext* context,
-                                          grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
+                                          ClientStream<skywalking::v3::SegmentObject>* stream,
                                           skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::vector<skywalking::v3::SegmentObject> batch;
   skywalking::v3::SegmentObject message;
-  while (reader->Read(&message)) {
+  while (stream->Read(&message)) {
     batch.push_back(std::move(message));
-    message.Clear();
     if (batch.size() >= kSegmentBatch) {
       if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
     }
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  return ToGrpcStatus(Flush(&batch));
+  if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status TraceSegmentHandler::CollectInSync(grpc::ServerContext* context,

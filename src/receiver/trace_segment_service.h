@@ -4,6 +4,7 @@
 #include "language-agent/Tracing.grpc.pb.h"
 #include "language-agent/TracingCompat.grpc.pb.h"
 #include "receiver/auth.h"
+#include "receiver/client_stream.h"
 #include "storage/metadata_store.h"
 #include "storage/segment_store.h"
 
@@ -21,8 +22,10 @@ class TraceSegmentHandler {
                       storage::MetadataStore* metadata, const config::ReceiverConfig* config)
       : auth_(auth), segments_(segments), metadata_(metadata), config_(config) {}
 
+  // Stores the stream's segments in batches of kSegmentBatch. At an unreadable message, stores
+  // the messages before it and answers INVALID_ARGUMENT saying so.
   grpc::Status Collect(grpc::ServerContext* context,
-                       grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
+                       ClientStream<skywalking::v3::SegmentObject>* stream,
                        skywalking::v3::Commands* response);
   grpc::Status CollectInSync(grpc::ServerContext* context,
                              const skywalking::v3::SegmentCollection* request,
@@ -38,18 +41,19 @@ class TraceSegmentHandler {
   const config::ReceiverConfig* const config_;
 };
 
-// The gRPC service over a TraceSegmentHandler. `Base` is the generated service class: either
-// `skywalking::v3::TraceSegmentReportService::Service` or the package-less
-// `::TraceSegmentReportService::Service` of old agents; both have the same methods.
-template <typename Base>
-class TraceSegmentServiceImpl final : public Base {
+// The gRPC service over a TraceSegmentHandler. `Grpc` is the generated service: either
+// `skywalking::v3::TraceSegmentReportService` or the package-less `::TraceSegmentReportService`
+// of old agents; both have the same methods. The stream is read through ClientStream.
+template <typename Grpc>
+class TraceSegmentServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
-  explicit TraceSegmentServiceImpl(TraceSegmentHandler* handler) : handler_(handler) {}
-
-  grpc::Status collect(grpc::ServerContext* context,
-                       grpc::ServerReader<skywalking::v3::SegmentObject>* reader,
-                       skywalking::v3::Commands* response) override {
-    return handler_->Collect(context, reader, response);
+  explicit TraceSegmentServiceImpl(TraceSegmentHandler* handler) : handler_(handler) {
+    this->template ServeClientStream<skywalking::v3::SegmentObject, skywalking::v3::Commands>(
+        kCollectIndex,
+        [handler](grpc::ServerContext* context, ClientStream<skywalking::v3::SegmentObject>* stream,
+                  skywalking::v3::Commands* response) {
+          return handler->Collect(context, stream, response);
+        });
   }
   grpc::Status collectInSync(grpc::ServerContext* context,
                              const skywalking::v3::SegmentCollection* request,
@@ -58,11 +62,12 @@ class TraceSegmentServiceImpl final : public Base {
   }
 
  private:
+  static constexpr int kCollectIndex = 0;  // its place in Tracing.proto / TracingCompat.proto
+
   TraceSegmentHandler* const handler_;
 };
 
-using TraceSegmentService =
-    TraceSegmentServiceImpl<skywalking::v3::TraceSegmentReportService::Service>;
-using TraceSegmentCompatService = TraceSegmentServiceImpl<::TraceSegmentReportService::Service>;
+using TraceSegmentService = TraceSegmentServiceImpl<skywalking::v3::TraceSegmentReportService>;
+using TraceSegmentCompatService = TraceSegmentServiceImpl<::TraceSegmentReportService>;
 
 }  // namespace stackhouse::receiver

@@ -1,0 +1,35 @@
+#include "receiver/client_stream.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+
+namespace stackhouse::receiver {
+
+bool ParseMessage(grpc::ByteBuffer* buffer, google::protobuf::Message* message) {
+  grpc::ProtoBufferReader reader(buffer);
+  return reader.status().ok() && message->ParseFromZeroCopyStream(&reader);
+}
+
+grpc::Status RefuseMessage(absl::string_view rpc, size_t index, absl::string_view problem,
+                           absl::string_view kept) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat(rpc, ": message ", index, " ", problem, "; ", kept));
+}
+
+std::string KeptMessagesBefore(size_t count) {
+  if (count == 0) return "no message before it was stored";
+  if (count == 1) return "the message before it was stored";
+  return absl::StrCat("the ", count, " messages before it were stored");
+}
+
+void AbortOnMethodMismatch(absl::string_view service, int index) {
+  GetLogger("receiver")
+      ->critical("method {} of gRPC service {} is not the client stream this server serves there",
+                 index, service);
+  std::abort();
+}
+
+}  // namespace stackhouse::receiver

@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "config/config.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "receiver/ebpf_services.h"
+#include "receiver/profile_service.h"
+#include "receiver/trace_segment_service.h"
+#include "storage/database.h"
+#include "storage/rocks_ebpf_store.h"
+#include "storage/rocks_metadata_store.h"
+#include "storage/rocks_profile_store.h"
+#include "storage/rocks_segment_store.h"
+#include "storage/test_dir.h"
+#include "task/ebpf_service.h"
+#include "task/profile_task_service.h"
+
+namespace stackhouse::testing {
+
+// The agent-facing streaming services (trace profiling, segments and their compat twins,
+// eBPF profiling) over real stores in a temporary directory, on a simulated clock, served
+// in process. Not thread-safe.
+class ReceiverServer {
+ public:
+  static constexpr int64_t kNow = 1700000000000;
+
+  ReceiverServer() {
+    storage::DatabaseOptions options;
+    options.data_dir = dir_.path();
+    auto db = storage::Database::Open(options, &clock_);
+    EXPECT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    profiles_ = std::make_unique<storage::RocksProfileStore>(db_.get(), &clock_);
+    segments_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
+    metadata_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), &clock_);
+    ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), &clock_);
+    auto tasks = task::ProfileTaskService::Create(profiles_.get(), &clock_);
+    EXPECT_TRUE(tasks.ok()) << tasks.status();
+    tasks_ = std::move(*tasks);
+    auto ebpf = task::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
+    EXPECT_TRUE(ebpf.ok()) << ebpf.status();
+    ebpf_ = std::move(*ebpf);
+    profile_handler_ =
+        std::make_unique<receiver::ProfileHandler>(&auth_, tasks_.get(), profiles_.get(), &clock_);
+    segment_handler_ = std::make_unique<receiver::TraceSegmentHandler>(
+        &auth_, segments_.get(), metadata_.get(), &receiver_config_);
+    profile_ = std::make_unique<receiver::ProfileService>(profile_handler_.get());
+    profile_compat_ = std::make_unique<receiver::ProfileCompatService>(profile_handler_.get());
+    segment_ = std::make_unique<receiver::TraceSegmentService>(segment_handler_.get());
+    segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get());
+    ebpf_profiling_ =
+        std::make_unique<receiver::EbpfProfilingService>(&auth_, ebpf_.get(), ebpf_store_.get());
+    grpc::ServerBuilder builder;
+    builder.RegisterService(profile_.get());
+    builder.RegisterService(profile_compat_.get());
+    builder.RegisterService(segment_.get());
+    builder.RegisterService(segment_compat_.get());
+    builder.RegisterService(ebpf_profiling_.get());
+    server_ = builder.BuildAndStart();
+    EXPECT_NE(server_, nullptr);
+    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
+  }
+
+  ~ReceiverServer() { server_->Shutdown(); }
+
+  grpc::Channel* channel() { return channel_.get(); }
+  SimulatedClock& clock() { return clock_; }
+  storage::RocksProfileStore& profiles() { return *profiles_; }
+  storage::RocksSegmentStore& segments() { return *segments_; }
+  storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
+
+  // The sequences of the stored dumps of `segment_id`.
+  std::vector<int32_t> DumpSequences(const std::string& segment_id) {
+    std::vector<int32_t> sequences;
+    EXPECT_TRUE(
+        profiles_
+            ->ScanDumps(segment_id,
+                        [&](const storage::StoredDump& d) { sequences.push_back(d.sequence); })
+            .ok());
+    return sequences;
+  }
+
+  // True if segment `segment_id` is stored.
+  bool HasSegment(const std::string& segment_id) {
+    auto segment = segments_->GetSegment(segment_id);
+    EXPECT_TRUE(segment.ok()) << segment.status();
+    return segment.ok() && segment->has_value();
+  }
+
+  // The stored samples of `schedule_id`.
+  std::vector<storage::StoredEbpfSample> Samples(const std::string& schedule_id) {
+    std::vector<storage::StoredEbpfSample> out;
+    EXPECT_TRUE(ebpf_store_
+                    ->ScanSamples(schedule_id, 0, kNow * 2,
+                                  [&](const storage::StoredEbpfSample& s) { out.push_back(s); })
+                    .ok());
+    return out;
+  }
+
+ private:
+  TestDir dir_;
+  SimulatedClock clock_{kNow};
+  receiver::AuthGuard auth_{""};
+  config::ReceiverConfig receiver_config_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::RocksProfileStore> profiles_;
+  std::unique_ptr<storage::RocksSegmentStore> segments_;
+  std::unique_ptr<storage::RocksMetadataStore> metadata_;
+  std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
+  std::unique_ptr<task::ProfileTaskService> tasks_;
+  std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<receiver::ProfileHandler> profile_handler_;
+  std::unique_ptr<receiver::TraceSegmentHandler> segment_handler_;
+  std::unique_ptr<receiver::ProfileService> profile_;
+  std::unique_ptr<receiver::ProfileCompatService> profile_compat_;
+  std::unique_ptr<receiver::TraceSegmentService> segment_;
+  std::unique_ptr<receiver::TraceSegmentCompatService> segment_compat_;
+  std::unique_ptr<receiver::EbpfProfilingService> ebpf_profiling_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace stackhouse::testing
