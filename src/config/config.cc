@@ -143,6 +143,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
 
 constexpr int kMaxPort = 65535;
 constexpr int kMaxTtlDays = 3650;
+constexpr int64_t kSecondsPerDay = 24 * 3600;
 
 }  // namespace
 
@@ -256,6 +257,15 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int<int64_t>("blockCacheSize", 0, int64_t{1} << 40, &s.block_cache_bytes);
     r.Int("recordDataTTL", 1, kMaxTtlDays, &s.record_ttl_days);
     r.Int("metricsDataTTL", 1, kMaxTtlDays, &s.metrics_ttl_days);
+    // Below a day, so that the dictionaries' extra day covers records stamped ahead.
+    r.Int<int64_t>("maxFutureSkew", 0, kSecondsPerDay, &s.max_future_skew_seconds);
+    r.Int<int64_t>("maxPastSkew", 0, int64_t{kMaxTtlDays} * kSecondsPerDay,
+                   &s.max_past_skew_seconds);
+    if (s.max_past_skew_seconds > int64_t{s.record_ttl_days} * kSecondsPerDay) {
+      errors.push_back(absl::StrCat("storage.maxPastSkew: ", s.max_past_skew_seconds,
+                                    " s is beyond storage.recordDataTTL (", s.record_ttl_days,
+                                    " days); such records would expire on arrival"));
+    }
     r.RejectUnknownKeys();
   }
   {

@@ -35,6 +35,10 @@ struct StorageConfig {
   int64_t block_cache_bytes = 128LL << 20;
   int record_ttl_days = 3;   // segments, snapshots, samples, logs
   int metrics_ttl_days = 7;  // services, instances, processes, meters
+  // Agents' record times are accepted from now - max_past_skew to now + max_future_skew
+  // (server clock); others are refused. 0 for the past = record_ttl_days.
+  int64_t max_future_skew_seconds = 600;
+  int64_t max_past_skew_seconds = 0;
 };
 
 // GraphQL endpoint limits (used from issue 3 on).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/saturating.h"
 #include "model/ids.h"
 
 namespace stackhouse::model {
@@ -61,7 +62,7 @@ SegmentSummary Summarize(const Segment& segment, const NameLimits& limits) {
   }
   if (!segment.spans.empty()) {
     summary.start_time_ms = start;
-    int64_t latency = end - start;
+    int64_t latency = SaturatingSub(end, start);
     summary.latency_ms = static_cast<int32_t>(std::clamp<int64_t>(
         latency, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
   }

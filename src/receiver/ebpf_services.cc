@@ -120,9 +120,9 @@ RoverStack::RoverStack(
                               (user_ ? user_->stacksymbols_size() : 0));
 }
 
-EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf,
-                                           storage::EbpfStore* store)
-    : auth_(auth), ebpf_(ebpf), store_(store) {
+EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard* times,
+                                           task::EbpfService* ebpf, storage::EbpfStore* store)
+    : auth_(auth), times_(times), ebpf_(ebpf), store_(store) {
   ServeClientStream<skywalking::v3::EBPFProfilingData, skywalking::v3::Commands>(
       kCollectProfilingDataIndex,
       [this](grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
@@ -135,6 +135,7 @@ grpc::Status EbpfProfilingService::CollectProfilingData(
     grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
     skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  const std::string agent = PeerHost(context->peer());
   EbpfSampleWriter writer(store_);
   bool first = true;
   bool has_schedule = false;
@@ -147,6 +148,21 @@ grpc::Status EbpfProfilingService::CollectProfilingData(
       has_schedule = false;
       std::string schedule_id;
       if (!task.taskid().empty() && !task.processid().empty()) {
+        // The upload time stamps the samples and the schedule's end; the start names and
+        // starts the schedule.
+        std::string field = "task.currentTime";
+        absl::Status time = times_->Check("ebpf_upload", task.currenttime(), agent);
+        if (time.ok()) {
+          field = "task.profilingStartTime";
+          time = times_->Check("ebpf_schedule", task.profilingstarttime(), agent);
+        }
+        if (!time.ok()) {
+          if (absl::Status s = writer.Flush(); !s.ok()) return ToGrpcStatus(s);
+          const size_t index = stream->count() - 1;
+          return RefuseMessage("collectProfilingData", index,
+                               absl::StrCat("(", field, ") ", time.message()),
+                               KeptMessagesBefore(index));
+        }
         auto id = ebpf_->RecordSchedule(task.taskid(), task.processid(), task.profilingstarttime(),
                                         task.currenttime());
         if (!id.ok()) return ToGrpcStatus(id.status());

@@ -2,6 +2,7 @@
 
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
+#include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
 #include "storage/ebpf_store.h"
@@ -34,13 +35,15 @@ class EbpfProcessService final : public skywalking::v3::EBPFProcessService::Serv
 class EbpfProfilingService final
     : public ClientStreamService<skywalking::v3::EBPFProfilingService::Service> {
  public:
-  EbpfProfilingService(const AuthGuard* auth, task::EbpfService* ebpf, storage::EbpfStore* store);
+  EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard* times, task::EbpfService* ebpf,
+                       storage::EbpfStore* store);
 
   grpc::Status queryTasks(grpc::ServerContext* context,
                           const skywalking::v3::EBPFProfilingTaskQuery* request,
                           skywalking::v3::Commands* response) override;
   // Stores the stream's samples, one block per upload and 4,096 samples. At an unreadable
-  // message, stores the samples before it and answers INVALID_ARGUMENT saying so.
+  // message, or a task header whose profiling start or current time AgentTimeGuard refuses,
+  // stores the samples before it and answers INVALID_ARGUMENT saying so.
   grpc::Status CollectProfilingData(grpc::ServerContext* context,
                                     ClientStream<skywalking::v3::EBPFProfilingData>* stream,
                                     skywalking::v3::Commands* response);
@@ -49,6 +52,7 @@ class EbpfProfilingService final
   static constexpr int kCollectProfilingDataIndex = 1;  // its place in ebpf/profiling/Profile.proto
 
   const AuthGuard* const auth_;
+  AgentTimeGuard* const times_;
   task::EbpfService* const ebpf_;
   storage::EbpfStore* const store_;
 };

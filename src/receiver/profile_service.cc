@@ -59,8 +59,14 @@ grpc::Status ProfileHandler::CollectSnapshot(grpc::ServerContext* context,
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   std::vector<model::ThreadSnapshot> batch;
   batch.reserve(kSnapshotBatch);
+  const std::string agent = PeerHost(context->peer());
   skywalking::v3::ThreadSnapshot message;
   while (stream->Read(&message)) {
+    if (absl::Status time = times_->Check("snapshot", message.time(), agent); !time.ok()) {
+      if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
+      const size_t index = stream->count() - 1;
+      return RefuseMessage("collectSnapshot", index, time.message(), KeptMessagesBefore(index));
+    }
     batch.push_back(ToSnapshot(message));
     if (batch.size() >= kSnapshotBatch) {
       if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
@@ -81,9 +87,14 @@ grpc::Status ProfileHandler::GoProfileReport(grpc::ServerContext* context,
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   // §5.4: chunks of one task's profile are concatenated until `isLast`; a chunk of another
   // task starts over; chunks without a task id are ignored.
+  const std::string agent = PeerHost(context->peer());
   std::string task_id;
   std::string buffer;
   size_t stored = 0;
+  auto kept = [&stored] {
+    return absl::StrCat(stored, stored == 1 ? " profile" : " profiles",
+                        " completed before it stored, the chunks of an unfinished one dropped");
+  };
   skywalking::v3::GoProfileData message;
   while (stream->Read(&message)) {
     if (message.taskid().empty()) continue;
@@ -104,6 +115,12 @@ grpc::Status ProfileHandler::GoProfileReport(grpc::ServerContext* context,
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("goProfileReport: task ", task_id, ": ", profile.status().message()));
     }
+    if (absl::Status time = times_->Check("go_profile", profile->dump_time_ms, agent); !time.ok()) {
+      return RefuseMessage(
+          "goProfileReport", stream->count() - 1,
+          absl::StrCat("(the last chunk of task ", task_id, "'s profile) ", time.message()),
+          kept());
+    }
     if (profile->segment_ids.empty()) {
       GetLogger("receiver")
           ->warn("goProfileReport: the profile of task {} has no sample labelled with a segment",
@@ -117,10 +134,7 @@ grpc::Status ProfileHandler::GoProfileReport(grpc::ServerContext* context,
   }
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   if (stream->unreadable()) {
-    return stream->RefuseUnreadable(
-        "goProfileReport",
-        absl::StrCat(stored, stored == 1 ? " profile" : " profiles",
-                     " completed before it stored, the chunks of an unfinished one dropped"));
+    return stream->RefuseUnreadable("goProfileReport", kept());
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "profile/Profile.grpc.pb.h"
 #include "profile/ProfileCompat.grpc.pb.h"
+#include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
 #include "storage/profile_store.h"
@@ -21,20 +22,22 @@ class ProfileHandler {
   static constexpr size_t kSnapshotBatch = 256;
 
   // Dependencies must outlive the handler.
-  ProfileHandler(const AuthGuard* auth, task::ProfileTaskService* tasks,
+  ProfileHandler(const AuthGuard* auth, AgentTimeGuard* times, task::ProfileTaskService* tasks,
                  storage::SnapshotStore* snapshots, const Clock* clock)
-      : auth_(auth), tasks_(tasks), snapshots_(snapshots), clock_(clock) {}
+      : auth_(auth), times_(times), tasks_(tasks), snapshots_(snapshots), clock_(clock) {}
 
   grpc::Status GetProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
                                       skywalking::v3::Commands* response);
-  // Stores the stream's snapshots in batches of kSnapshotBatch. At an unreadable message,
-  // stores the messages before it and answers INVALID_ARGUMENT saying so.
+  // Stores the stream's snapshots in batches of kSnapshotBatch. At an unreadable message, or
+  // one whose dump time AgentTimeGuard refuses, stores the messages before it and answers
+  // INVALID_ARGUMENT saying so.
   grpc::Status CollectSnapshot(grpc::ServerContext* context,
                                ClientStream<skywalking::v3::ThreadSnapshot>* stream,
                                skywalking::v3::Commands* response);
-  // Stores each complete profile of the stream. At an unreadable message, keeps the profiles
-  // completed before it and answers INVALID_ARGUMENT saying so.
+  // Stores each complete profile of the stream. At an unreadable message, or a profile whose
+  // time AgentTimeGuard refuses, keeps the profiles completed before it and answers
+  // INVALID_ARGUMENT saying so.
   grpc::Status GoProfileReport(grpc::ServerContext* context,
                                ClientStream<skywalking::v3::GoProfileData>* stream,
                                skywalking::v3::Commands* response);
@@ -44,6 +47,7 @@ class ProfileHandler {
 
  private:
   const AuthGuard* const auth_;
+  AgentTimeGuard* const times_;
   task::ProfileTaskService* const tasks_;
   storage::SnapshotStore* const snapshots_;
   const Clock* const clock_;

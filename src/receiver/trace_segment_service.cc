@@ -1,10 +1,24 @@
 #include "receiver/trace_segment_service.h"
 
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
 #include "model/ids.h"
 #include "receiver/status_convert.h"
 #include "wire/segment_codec.h"
 
 namespace stackhouse::receiver {
+
+absl::Status TraceSegmentHandler::CheckTime(const skywalking::v3::SegmentObject& segment,
+                                            absl::string_view agent) {
+  if (segment.spans_size() == 0) return absl::OkStatus();
+  int64_t start = std::numeric_limits<int64_t>::max();
+  for (const skywalking::v3::SpanObject& span : segment.spans()) {
+    start = std::min(start, span.starttime());
+  }
+  return times_->Check("segment", start, agent);
+}
 
 absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObject>* batch) {
   const model::NameLimits limits{config_->service_name_max_length,
@@ -41,9 +55,15 @@ grpc::Status TraceSegmentHandler::Collect(grpc::ServerContext* context,
                                           ClientStream<skywalking::v3::SegmentObject>* stream,
                                           skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  const std::string agent = PeerHost(context->peer());
   std::vector<skywalking::v3::SegmentObject> batch;
   skywalking::v3::SegmentObject message;
   while (stream->Read(&message)) {
+    if (absl::Status time = CheckTime(message, agent); !time.ok()) {
+      if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
+      const size_t index = stream->count() - 1;
+      return RefuseMessage("collect", index, time.message(), KeptMessagesBefore(index));
+    }
     batch.push_back(std::move(message));
     if (batch.size() >= kSegmentBatch) {
       if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
@@ -61,6 +81,14 @@ grpc::Status TraceSegmentHandler::CollectInSync(grpc::ServerContext* context,
                                                 const skywalking::v3::SegmentCollection* request,
                                                 skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  const std::string agent = PeerHost(context->peer());
+  for (int i = 0; i < request->segments_size(); ++i) {
+    if (absl::Status time = CheckTime(request->segments(i), agent); !time.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("collectInSync: segment ", i, " ", time.message(),
+                                       "; no segment of the collection was stored"));
+    }
+  }
   std::vector<skywalking::v3::SegmentObject> batch(request->segments().begin(),
                                                    request->segments().end());
   return ToGrpcStatus(Flush(&batch));

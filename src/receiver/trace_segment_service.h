@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "language-agent/Tracing.grpc.pb.h"
 #include "language-agent/TracingCompat.grpc.pb.h"
+#include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
 #include "storage/metadata_store.h"
@@ -18,24 +19,31 @@ class TraceSegmentHandler {
   static constexpr size_t kSegmentBatch = 128;
 
   // Dependencies must outlive the handler.
-  TraceSegmentHandler(const AuthGuard* auth, storage::SegmentStore* segments,
+  TraceSegmentHandler(const AuthGuard* auth, AgentTimeGuard* times, storage::SegmentStore* segments,
                       storage::MetadataStore* metadata, const config::ReceiverConfig* config)
-      : auth_(auth), segments_(segments), metadata_(metadata), config_(config) {}
+      : auth_(auth), times_(times), segments_(segments), metadata_(metadata), config_(config) {}
 
-  // Stores the stream's segments in batches of kSegmentBatch. At an unreadable message, stores
-  // the messages before it and answers INVALID_ARGUMENT saying so.
+  // Stores the stream's segments in batches of kSegmentBatch. At an unreadable message, or a
+  // segment whose start time AgentTimeGuard refuses, stores the messages before it and answers
+  // INVALID_ARGUMENT saying so.
   grpc::Status Collect(grpc::ServerContext* context,
                        ClientStream<skywalking::v3::SegmentObject>* stream,
                        skywalking::v3::Commands* response);
+  // Stores the collection's segments; if AgentTimeGuard refuses one's start time, none of them
+  // (INVALID_ARGUMENT naming it).
   grpc::Status CollectInSync(grpc::ServerContext* context,
                              const skywalking::v3::SegmentCollection* request,
                              skywalking::v3::Commands* response);
 
  private:
+  // AgentTimeGuard's verdict on the start time of `segment` (its earliest span), the time it is
+  // stored with; OK for a segment without spans (never stored).
+  absl::Status CheckTime(const skywalking::v3::SegmentObject& segment, absl::string_view agent);
   // Stores `batch` and registers what it names; clears it.
   absl::Status Flush(std::vector<skywalking::v3::SegmentObject>* batch);
 
   const AuthGuard* const auth_;
+  AgentTimeGuard* const times_;
   storage::SegmentStore* const segments_;
   storage::MetadataStore* const metadata_;
   const config::ReceiverConfig* const config_;

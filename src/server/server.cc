@@ -14,6 +14,7 @@
 #include "grpcpp/server_builder.h"
 #include "http/http_server.h"
 #include "query/query_service.h"
+#include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/drain_service.h"
 #include "receiver/ebpf_services.h"
@@ -67,6 +68,7 @@ absl::Status Server::StartInternal() {
   db_options.block_cache_bytes = config_.storage.block_cache_bytes;
   db_options.record_ttl_ms = config_.storage.record_ttl_days * kMillisPerDay;
   db_options.metrics_ttl_ms = config_.storage.metrics_ttl_days * kMillisPerDay;
+  db_options.max_future_skew_ms = config_.storage.max_future_skew_seconds * 1000;
   auto db = storage::Database::Open(db_options, clock_);
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
@@ -88,21 +90,28 @@ absl::Status Server::StartInternal() {
   ebpf_ = std::move(*ebpf);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
+  receiver::AgentTimeGuard::Window window;
+  window.max_future_ms = db_options.max_future_skew_ms;
+  window.max_past_ms = config_.storage.max_past_skew_seconds > 0
+                           ? config_.storage.max_past_skew_seconds * 1000
+                           : db_options.record_ttl_ms;
+  agent_times_ = std::make_unique<receiver::AgentTimeGuard>(clock_, window, &metrics_);
   management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
                                                               &config_.receiver);
   services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
   services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
-  profile_ = std::make_unique<receiver::ProfileHandler>(auth_.get(), profile_tasks_.get(),
-                                                        profile_store_.get(), clock_);
+  profile_ = std::make_unique<receiver::ProfileHandler>(
+      auth_.get(), agent_times_.get(), profile_tasks_.get(), profile_store_.get(), clock_);
   services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get()));
   services_.push_back(std::make_unique<receiver::ProfileCompatService>(profile_.get()));
   segments_ = std::make_unique<receiver::TraceSegmentHandler>(
-      auth_.get(), segment_store_.get(), metadata_store_.get(), &config_.receiver);
+      auth_.get(), agent_times_.get(), segment_store_.get(), metadata_store_.get(),
+      &config_.receiver);
   services_.push_back(std::make_unique<receiver::TraceSegmentService>(segments_.get()));
   services_.push_back(std::make_unique<receiver::TraceSegmentCompatService>(segments_.get()));
   services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
-  services_.push_back(std::make_unique<receiver::EbpfProfilingService>(auth_.get(), ebpf_.get(),
-                                                                       ebpf_store_.get()));
+  services_.push_back(std::make_unique<receiver::EbpfProfilingService>(
+      auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

@@ -38,6 +38,7 @@ class HttpEndpoint;
 }
 
 namespace stackhouse::receiver {
+class AgentTimeGuard;
 class AuthGuard;
 class DrainService;
 class ManagementHandler;
@@ -86,6 +87,7 @@ class Server {
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::EbpfService> ebpf_;
   std::unique_ptr<receiver::AuthGuard> auth_;
+  std::unique_ptr<receiver::AgentTimeGuard> agent_times_;
   std::unique_ptr<receiver::ManagementHandler> management_;
   std::unique_ptr<receiver::ProfileHandler> profile_;
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;

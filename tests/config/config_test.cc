@@ -76,6 +76,8 @@ storage:
   blockCacheSize: 0
   recordDataTTL: 1
   metricsDataTTL: 2
+  maxFutureSkew: ${SW_STORAGE_MAX_FUTURE_SKEW:600}
+  maxPastSkew: 3600
 query:
   maxRequestBodySize: 2048
   maxQueryDepth: 5
@@ -86,7 +88,8 @@ log:
 )";
   auto config = ParseConfig(yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"},
                                            {"SW_AUTHENTICATION", "secret"},
-                                           {"SW_LOG_LEVEL", "debug"}}));
+                                           {"SW_LOG_LEVEL", "debug"},
+                                           {"SW_STORAGE_MAX_FUTURE_SKEW", "60"}}));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->network.grpc_host, "0.0.0.0");
   EXPECT_EQ(config->network.grpc_port, 1234);
@@ -104,6 +107,8 @@ log:
   EXPECT_EQ(config->storage.block_cache_bytes, 0);
   EXPECT_EQ(config->storage.record_ttl_days, 1);
   EXPECT_EQ(config->storage.metrics_ttl_days, 2);
+  EXPECT_EQ(config->storage.max_future_skew_seconds, 60);
+  EXPECT_EQ(config->storage.max_past_skew_seconds, 3600);
   EXPECT_EQ(config->query.max_body_bytes, 2048);
   EXPECT_EQ(config->query.max_depth, 5);
   EXPECT_EQ(config->query.max_fields, 6);
@@ -121,6 +126,8 @@ TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
   EXPECT_EQ(config->storage.data_dir, defaults.storage.data_dir);
   EXPECT_EQ(config->storage.record_ttl_days, defaults.storage.record_ttl_days);
   EXPECT_EQ(config->storage.metrics_ttl_days, defaults.storage.metrics_ttl_days);
+  EXPECT_EQ(config->storage.max_future_skew_seconds, 600);
+  EXPECT_EQ(config->storage.max_past_skew_seconds, 0);  // = recordDataTTL
   EXPECT_EQ(config->receiver.authentication, "");
   EXPECT_EQ(config->log.level, "info");
 }
@@ -151,6 +158,11 @@ TEST(ParseConfigTest, OutOfRangeValuesNameTheirPath) {
             "core.restPort: value -1 is out of range [0, 65535]");
   EXPECT_EQ(ErrorOf("storage:\n  recordDataTTL: 0\n"),
             "storage.recordDataTTL: value 0 is out of range [1, 3650]");
+  EXPECT_EQ(ErrorOf("storage:\n  maxFutureSkew: 86401\n"),
+            "storage.maxFutureSkew: value 86401 is out of range [0, 86400]");
+  EXPECT_EQ(ErrorOf("storage:\n  recordDataTTL: 1\n  maxPastSkew: 86401\n"),
+            "storage.maxPastSkew: 86401 s is beyond storage.recordDataTTL (1 days); such "
+            "records would expire on arrival");
   EXPECT_EQ(ErrorOf("core:\n  maxMessageSize: 10\n"),
             "core.maxMessageSize: value 10 is out of range [1024, 2147483647]");
   EXPECT_EQ(ErrorOf("log:\n  level: loud\n"),

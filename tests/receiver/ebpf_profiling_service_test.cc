@@ -38,7 +38,7 @@ class EbpfProfilingServiceTest : public ::testing::Test {
     auto ebpf = task::EbpfService::Create(store_.get(), metadata_.get(), &clock_, {});
     ASSERT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
-    service_ = std::make_unique<EbpfProfilingService>(&auth_, ebpf_.get(), store_.get());
+    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), store_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -72,6 +72,8 @@ class EbpfProfilingServiceTest : public ::testing::Test {
   testing::TestDir dir_;
   SimulatedClock clock_{kNow};
   AuthGuard auth_{""};
+  MetricsRegistry metrics_;
+  AgentTimeGuard times_{&clock_, AgentTimeGuard::Window{}, &metrics_};
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksEbpfStore> store_;
   std::unique_ptr<storage::RocksMetadataStore> metadata_;

@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "config/config.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "receiver/agent_time_guard.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
@@ -25,8 +27,9 @@
 namespace stackhouse::testing {
 
 // The agent-facing streaming services (trace profiling, segments and their compat twins,
-// eBPF profiling) over real stores in a temporary directory, on a simulated clock, served
-// in process. Not thread-safe.
+// eBPF profiling) over real stores in a temporary directory, on a simulated clock, with the
+// default AgentTimeGuard window (10 minutes ahead, 3 days behind), served in process. Not
+// thread-safe.
 class ReceiverServer {
  public:
   static constexpr int64_t kNow = 1700000000000;
@@ -47,16 +50,18 @@ class ReceiverServer {
     auto ebpf = task::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
     EXPECT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
-    profile_handler_ =
-        std::make_unique<receiver::ProfileHandler>(&auth_, tasks_.get(), profiles_.get(), &clock_);
+    times_ = std::make_unique<receiver::AgentTimeGuard>(&clock_, receiver::AgentTimeGuard::Window{},
+                                                        &metrics_);
+    profile_handler_ = std::make_unique<receiver::ProfileHandler>(
+        &auth_, times_.get(), tasks_.get(), profiles_.get(), &clock_);
     segment_handler_ = std::make_unique<receiver::TraceSegmentHandler>(
-        &auth_, segments_.get(), metadata_.get(), &receiver_config_);
+        &auth_, times_.get(), segments_.get(), metadata_.get(), &receiver_config_);
     profile_ = std::make_unique<receiver::ProfileService>(profile_handler_.get());
     profile_compat_ = std::make_unique<receiver::ProfileCompatService>(profile_handler_.get());
     segment_ = std::make_unique<receiver::TraceSegmentService>(segment_handler_.get());
     segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get());
-    ebpf_profiling_ =
-        std::make_unique<receiver::EbpfProfilingService>(&auth_, ebpf_.get(), ebpf_store_.get());
+    ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingService>(
+        &auth_, times_.get(), ebpf_.get(), ebpf_store_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(profile_.get());
     builder.RegisterService(profile_compat_.get());
@@ -71,7 +76,9 @@ class ReceiverServer {
   ~ReceiverServer() { server_->Shutdown(); }
 
   grpc::Channel* channel() { return channel_.get(); }
+  std::shared_ptr<grpc::Channel> channel_shared() { return channel_; }
   SimulatedClock& clock() { return clock_; }
+  MetricsRegistry& metrics() { return metrics_; }
   storage::RocksProfileStore& profiles() { return *profiles_; }
   storage::RocksSegmentStore& segments() { return *segments_; }
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
@@ -108,6 +115,8 @@ class ReceiverServer {
   TestDir dir_;
   SimulatedClock clock_{kNow};
   receiver::AuthGuard auth_{""};
+  MetricsRegistry metrics_;
+  std::unique_ptr<receiver::AgentTimeGuard> times_;
   config::ReceiverConfig receiver_config_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksProfileStore> profiles_;
