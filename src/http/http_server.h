@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -63,7 +65,18 @@ using StreamingHttpHandler = std::function<StreamingHttpResponse(const HttpReque
 // before Start; Start and Stop are called from one thread; handlers run concurrently.
 class HttpServer {
  public:
-  // `metrics` must outlive the server.
+  // Requests served on one keep-alive connection before the server closes it.
+  static constexpr size_t kKeepAliveMaxRequests = 10000;
+  // Seconds an idle keep-alive connection is kept. Each open connection holds one of the
+  // worker threads (httplib), so idle ones must not hold them long.
+  static constexpr int kKeepAliveTimeoutSeconds = 5;
+  // The listen backlog (capped by net.core.somaxconn).
+  static constexpr int kListenBacklog = 1024;
+
+  // `metrics` must outlive the server. A request announcing a body over `max_body_bytes` is
+  // answered 413 at once, one with conflicting or malformed Content-Length headers (or both
+  // Content-Length and Transfer-Encoding) 400, before any of the body is read; both close
+  // the connection.
   HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads);
   ~HttpServer();
 
@@ -86,8 +99,13 @@ class HttpServer {
 
  private:
   void Dispatch(const httplib::Request& req, httplib::Response& res);
+  // The 400/413 answer to a request whose Content-Length headers are unusable; nullopt if
+  // they are fine (or absent).
+  std::optional<HttpResponse> CheckLength(const httplib::Request& req) const;
 
   MetricsRegistry* const metrics_;
+  const int64_t max_body_bytes_;
+  int listen_fd_ = -1;  // the listening socket, once bound (owned by httplib)
   std::unique_ptr<httplib::Server> server_;
   std::map<std::string, StreamingHttpHandler> routes_;
   std::thread thread_;
