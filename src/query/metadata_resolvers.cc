@@ -180,6 +180,9 @@ void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builde
   builder->BindResolver("Query.checkHealth", [](const Context&) -> absl::StatusOr<Result> {
     return Result::Map({{"score", Result::Int(0)}, {"details", Result::Null()}});
   });
+  builder->BindResolver(
+      "Query.hasQueryTracesV2Support",
+      [](const Context&) -> absl::StatusOr<Result> { return Result::Bool(false); });
   builder->BindResolver("Query.listLayers", [](const Context&) -> absl::StatusOr<Result> {
     std::vector<Result> items;
     for (const char* layer : kLayers) items.push_back(Result::String(layer));

@@ -33,7 +33,7 @@ const std::vector<MenuEntry>& Menu() {
        "",
        "service_mesh",
        "service_mesh",
-       {{"Services", "MESH", nullptr, "service_mesh_services", {}},
+       {{"Services", "MESH", nullptr, "service_mesh_service", {}},
         {"Control Plane", "MESH_CP", nullptr, "service_mesh_control_plane", {}},
         {"Data Plane", "MESH_DP", nullptr, "service_mesh_data_plane", {}}}},
       {"Kubernetes",
@@ -44,9 +44,9 @@ const std::vector<MenuEntry>& Menu() {
         {"Service", "K8S_SERVICE", nullptr, "kubernetes_service", {}}}},
       {"Operating System",
        "",
-       nullptr,
-       "operating_system",
-       {{"Linux", "OS_LINUX", nullptr, "os_linux", {}}}},
+       "infrastructure",
+       "infrastructure",
+       {{"Linux", "OS_LINUX", nullptr, "infrastructure_linux", {}}}},
   };
   return *menu;
 }
