@@ -110,11 +110,24 @@ struct Record {
   std::string value;
 };
 
+// The record reads and writes a StackDictionary makes: a Database, or a test's decorator of one
+// that injects faults. Implementations are thread-safe.
+class RecordAccess {
+ public:
+  virtual ~RecordAccess() = default;
+
+  // Applies `batch` atomically; once OK, the writes are durable.
+  virtual absl::Status Write(WriteBatch batch) = 0;
+
+  // The live record under `key`, or nullopt when absent or expired.
+  virtual absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const = 0;
+};
+
 // The embedded RocksDB under one data directory: one column family per Family, values
 // prefixed with their timestamp, expired records hidden from readers at once and removed
 // by a compaction filter (no scan). Holds an exclusive lock on the directory for its
 // lifetime. Thread-safe.
-class Database {
+class Database final : public RecordAccess {
  public:
   // Opens (creating if needed) the database in `options.data_dir`. Errors: the directory
   // cannot be created or written (naming it), another process holds it (FailedPrecondition,
@@ -127,14 +140,14 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Applies `batch` atomically; once OK, the writes survive a crash of the process (WAL).
-  absl::Status Write(WriteBatch batch);
+  absl::Status Write(WriteBatch batch) override;
 
   // Convenience for a one-record batch.
   absl::Status Put(Family family, absl::string_view key, int64_t timestamp_ms,
                    absl::string_view value);
 
   // The live record under `key`, or nullopt when absent or expired.
-  absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const;
+  absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const override;
 
   // Calls `visit` for each live record with begin <= key < end (end "" = no bound), in key
   // order, until it returns false. DataLoss if a stored value lacks its timestamp.

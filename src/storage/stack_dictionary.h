@@ -23,7 +23,7 @@ namespace stackhouse::storage {
 class StackDictionary {
  public:
   // `db` must outlive the dictionary.
-  StackDictionary(Database* db, Family family) : db_(db), family_(family) {}
+  StackDictionary(RecordAccess* db, Family family) : db_(db), family_(family) {}
 
   // Resolves each stack to its id (same order), writing new or stale entries durably before
   // returning.
@@ -66,7 +66,7 @@ class StackDictionary {
   // Makes the cache entries of a written (or empty) batch true.
   void Apply(const Staged& staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  Database* const db_;
+  RecordAccess* const db_;
   const Family family_;
 
   absl::Mutex mu_;
