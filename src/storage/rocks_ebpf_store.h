@@ -20,7 +20,7 @@ class RocksEbpfStore final : public EbpfStore {
  public:
   // `db` and `clock` must outlive the store.
   RocksEbpfStore(Database* db, const Clock* clock)
-      : db_(db), clock_(clock), stacks_(db, Family::kEbpfStack) {}
+      : db_(db), clock_(clock), stacks_(db, Family::kEbpfStack, db->max_future_skew_ms()) {}
 
   absl::Status PutProcesses(const std::vector<model::Process>& processes) override;
   absl::StatusOr<std::vector<model::Process>> ListProcesses() const override;

@@ -20,7 +20,7 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
  public:
   // `db` and `clock` must outlive the store.
   RocksProfileStore(Database* db, const Clock* clock)
-      : db_(db), clock_(clock), stacks_(db, Family::kProfileStack) {}
+      : db_(db), clock_(clock), stacks_(db, Family::kProfileStack, db->max_future_skew_ms()) {}
 
   absl::Status PutTask(const model::ProfileTask& task) override;
   absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const override;

@@ -6,6 +6,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
@@ -17,13 +18,24 @@ namespace stackhouse::storage {
 // A dictionary of distinct stacks (lists of frame strings) in one column family of
 // retention kDictionary: `k` + 8-byte id → StackRecord. The id is the fingerprint's slot,
 // probing past a slot taken by different frames, so one stack always gets the same id and is
-// stored once. Entries a writer uses (Resolve, Retain) are re-put once older than
-// kDictionaryRefreshMs, so they outlive every record written while they were in use.
-// Thread-safe.
+// stored once (also when several callers resolve a new stack at the same time). Entries a
+// writer uses (Resolve, Retain) are re-put once older than kDictionaryRefreshMs, so they
+// outlive every record written while they were in use. A failed write leaves the caches as
+// they were.
+//
+// Thread-safe. The callers (every ingest stream) share one mutex that guards only the caches
+// and the claims: reads and writes of the database happen outside it. A caller that reads a
+// slot in order to write it first claims the slot; a caller that meets a slot claimed by
+// another waits for it to be released (having first written what it staged, so that no caller
+// waits while holding a claim) and then reads it again.
 class StackDictionary {
  public:
   // `db` must outlive the dictionary.
-  StackDictionary(RecordAccess* db, Family family) : db_(db), family_(family) {}
+  // `max_future_skew_ms` caps how far ahead of now an entry is ever stamped (the database's
+  // storage.maxFutureSkew).
+  StackDictionary(RecordAccess* db, Family family,
+                  int64_t max_future_skew_ms = DatabaseOptions{}.max_future_skew_ms)
+      : db_(db), family_(family), max_future_skew_ms_(max_future_skew_ms) {}
 
   // Resolves each stack to its id (same order), writing new or stale entries durably before
   // returning.
@@ -53,27 +65,38 @@ class StackDictionary {
     uint64_t id;
     size_t check;  // absl::HashOf(frames): seeded per process, unlike the fingerprint
   };
-  struct Staged;
+  class Call;
 
-  absl::StatusOr<uint64_t> ResolveOne(const PendingStack& stack, int64_t now, Staged* staged)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Resolves a stack the caches did not answer, reading and staging in `call`.
+  absl::StatusOr<uint64_t> ResolveMiss(const PendingStack& stack, size_t check, int64_t now,
+                                       Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes slot `id` `call`'s to read and write until it commits. When another call holds it,
+  // commits `call` first (an error is returned), then waits for the slot.
+  absl::Status Claim(uint64_t id, Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes what `call` staged; if that succeeded, makes its cache entries true. Releases its
+  // claims either way and leaves it empty.
+  absl::Status Commit(Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReleaseLocked(Call* call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True if an entry stamped `stamp_ms` needs no re-put for records stamped `time`: stamped
   // less than kDictionaryRefreshMs before `time`, and not further after it than the database's
   // max_future_skew_ms. Overflow-free.
   bool FreshAt(int64_t stamp_ms, int64_t time) const;
   // True if this process wrote or saw `id`'s entry stamped FreshAt `time`.
   bool FreshLocked(uint64_t id, int64_t time) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Makes the cache entries of a written (or empty) batch true.
-  void Apply(const Staged& staged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Constant after construction.
   RecordAccess* const db_;
   const Family family_;
+  const int64_t max_future_skew_ms_;
 
   absl::Mutex mu_;
+  absl::CondVar released_;  // signalled when claims are released
   // The ids of stacks this process resolved, by fingerprint.
   absl::flat_hash_map<StackFingerprint, Known> known_ ABSL_GUARDED_BY(mu_);
   // Id → when this process last wrote (or saw written) its entry.
   absl::flat_hash_map<uint64_t, int64_t> written_ ABSL_GUARDED_BY(mu_);
+  // Slots a call is reading in order to write them (see the class comment).
+  absl::flat_hash_set<uint64_t> claimed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace stackhouse::storage
