@@ -56,18 +56,6 @@ absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
   }
   if (request.max_sampling_count >= 10) return refuse("max sampling count must less than 10");
 
-  absl::MutexLock lock(&mu_);
-  // Overlap: the service's latest-starting task that starts no later than the new end minute.
-  const model::ProfileTask* latest = nullptr;
-  for (const model::ProfileTask& task : tasks_) {
-    if (!request.service_id->empty() && task.service_id != *request.service_id) continue;
-    if (Minute(task.start_time_ms) > Minute(end)) continue;
-    if (latest == nullptr || task.start_time_ms > latest->start_time_ms) latest = &task;
-  }
-  if (latest != nullptr && latest->EndTimeMs() >= start) {
-    return refuse("current service already has monitor task execute at this time");
-  }
-
   model::ProfileTask task;
   task.create_time_ms = now;
   task.id = model::ProfileTaskId(now, *request.service_id);
@@ -78,7 +66,30 @@ absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
   task.min_duration_threshold_ms = request.min_duration_threshold_ms;
   task.dump_period_ms = request.dump_period_ms;
   task.max_sampling_count = request.max_sampling_count;
-  SH_RETURN_IF_ERROR(store_->PutTask(task));
+  {
+    absl::MutexLock lock(&mu_);
+    // Overlap: the service's latest-starting task that starts no later than the new end
+    // minute, among the stored tasks and those being created by other calls.
+    const model::ProfileTask* latest = nullptr;
+    for (const std::vector<model::ProfileTask>* tasks : {&tasks_, &creating_}) {
+      for (const model::ProfileTask& t : *tasks) {
+        if (!request.service_id->empty() && t.service_id != *request.service_id) continue;
+        if (Minute(t.start_time_ms) > Minute(end)) continue;
+        if (latest == nullptr || t.start_time_ms > latest->start_time_ms) latest = &t;
+      }
+    }
+    if (latest != nullptr && latest->EndTimeMs() >= start) {
+      return refuse("current service already has monitor task execute at this time");
+    }
+    // Reserved while it is written: overlap checks see it, polls do not.
+    creating_.push_back(task);
+  }
+  const absl::Status stored = store_->PutTask(task);
+  absl::MutexLock lock(&mu_);
+  auto reserved = std::find_if(creating_.begin(), creating_.end(),
+                               [&](const model::ProfileTask& t) { return t.id == task.id; });
+  creating_.erase(reserved);
+  SH_RETURN_IF_ERROR(stored);
   tasks_.push_back(task);
   return ProfileTaskCreation{task.id, std::nullopt};
 }
@@ -106,12 +117,22 @@ std::vector<model::ProfileTask> ProfileTaskService::Poll(const std::string& serv
             [](const model::ProfileTask& a, const model::ProfileTask& b) {
               return a.create_time_ms < b.create_time_ms;
             });
+  // The agent gets its tasks whatever happens to the logs (an error status could make it
+  // disable profiling); a failure is logged once per poll.
+  size_t failed = 0;
+  absl::Status first_failure;
+  std::string first_task;
   for (const model::ProfileTask& task : delivered) {
     absl::Status logged = WriteLog(task, instance_id, model::ProfileTaskOperation::kNotified);
-    if (!logged.ok()) {
-      GetLogger("task")->error("recording that {} was notified of task {}: {}", instance_id,
-                               task.id, logged.message());
+    if (!logged.ok() && failed++ == 0) {
+      first_failure = std::move(logged);
+      first_task = task.id;
     }
+  }
+  if (failed > 0) {
+    GetLogger("task")->error("could not record that {} was notified of {} of {} task(s) ({}): {}",
+                             instance_id, failed, delivered.size(), first_task,
+                             first_failure.ToString());
   }
   return delivered;
 }

@@ -45,14 +45,16 @@ class ProfileTaskService {
       storage::ProfileTaskStore* store, const Clock* clock);
 
   // Validates `request` in OAP's order (graphql-protocol.md §4.1); a refusal is a result with
-  // `error_reason`, not an error. Errors are storage failures.
+  // `error_reason`, not an error. Errors are storage failures; then the task does not exist.
+  // Concurrent creations for one service are checked against each other (at most one of two
+  // overlapping tasks is created). Does not hold up polls while it writes.
   absl::StatusOr<ProfileTaskCreation> CreateTask(const ProfileTaskRequest& request)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // The tasks for an agent of `service`/`instance` (raw names) that polls with
   // `last_command_time`: those of its service in the delivery window created after
-  // `last_command_time`. Writes a NOTIFIED log per task delivered; a failed log write is
-  // logged, not returned, so that the agent still gets its task.
+  // `last_command_time`. Writes a NOTIFIED log per task delivered; failed log writes are
+  // logged (one error line per poll), not returned, so that the agent still gets its tasks.
   std::vector<model::ProfileTask> Poll(const std::string& service, const std::string& instance,
                                        int64_t last_command_time) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -84,8 +86,12 @@ class ProfileTaskService {
   storage::ProfileTaskStore* const store_;
   const Clock* const clock_;
 
+  // Guards the task lists only: storage is read and written outside it.
   mutable absl::Mutex mu_;
   std::vector<model::ProfileTask> tasks_ ABSL_GUARDED_BY(mu_);
+  // Tasks being written by CreateTask: they count for overlap checks but are not delivered,
+  // listed or found until stored.
+  std::vector<model::ProfileTask> creating_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace stackhouse::task

@@ -1,3 +1,5 @@
+#include <thread>
+
 #include "fakes/failing_stores.h"
 #include "fakes/fake_stores.h"
 #include "fakes/fault_injector.h"
@@ -38,6 +40,17 @@ TEST(FaultInjectorTest, FailsEveryCallOfAMethodUntilCleared) {
   EXPECT_FALSE(faults.Check("ListTasks").ok());
   faults.Clear();
   EXPECT_TRUE(faults.Check("PutTask").ok());
+}
+
+TEST(FaultInjectorTest, PausesACallUntilResumed) {
+  FaultInjector faults;
+  faults.PauseNext("Write");
+  std::thread writer([&] { EXPECT_TRUE(faults.Check("Write").ok()); });
+  faults.WaitUntilPaused();
+  EXPECT_TRUE(faults.Check("Get").ok());  // other calls go on meanwhile
+  faults.Resume();
+  writer.join();
+  EXPECT_EQ(faults.calls("Write"), 1);
 }
 
 TEST(FailingStoreTest, AFailedCallDoesNotReachTheStore) {

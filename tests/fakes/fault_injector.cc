@@ -22,8 +22,30 @@ void FaultInjector::Clear() {
   always_.clear();
 }
 
+void FaultInjector::PauseNext(std::string method) {
+  absl::MutexLock lock(&mu_);
+  pause_method_ = std::move(method);
+  paused_ = false;
+  resumed_ = false;
+}
+
+void FaultInjector::WaitUntilPaused() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&paused_));
+}
+
+void FaultInjector::Resume() {
+  absl::MutexLock lock(&mu_);
+  resumed_ = true;
+}
+
 absl::Status FaultInjector::Check(absl::string_view method) {
   absl::MutexLock lock(&mu_);
+  if (pause_method_ && *pause_method_ == method) {
+    pause_method_.reset();
+    paused_ = true;
+    mu_.Await(absl::Condition(&resumed_));
+  }
   ++calls_[std::string(method)];
   ++total_calls_;
   if (nth_remaining_ >= 0 && (nth_method_.empty() || nth_method_ == method)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -27,6 +28,12 @@ class FaultInjector {
   // No call fails any more (the counts are kept).
   void Clear() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The next call of `method` waits in Check until Resume, so that a test can act while a
+  // call is inside a store (no sleeps). WaitUntilPaused returns once that call has arrived.
+  void PauseNext(std::string method) ABSL_LOCKS_EXCLUDED(mu_);
+  void WaitUntilPaused() ABSL_LOCKS_EXCLUDED(mu_);
+  void Resume() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Called by a decorator before forwarding `method`: counts the call and returns the status
   // it must fail with, or OK to forward it.
   absl::Status Check(absl::string_view method) ABSL_LOCKS_EXCLUDED(mu_);
@@ -45,6 +52,10 @@ class FaultInjector {
   int64_t nth_remaining_ ABSL_GUARDED_BY(mu_) = -1;
   std::string nth_method_ ABSL_GUARDED_BY(mu_);
   absl::Status nth_status_ ABSL_GUARDED_BY(mu_);
+  // PauseNext: the method to pause, whether a call is waiting, whether it may go on.
+  std::optional<std::string> pause_method_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool resumed_ ABSL_GUARDED_BY(mu_) = false;
   // FailAlways: method ("" = any) → status.
   absl::flat_hash_map<std::string, absl::Status> always_ ABSL_GUARDED_BY(mu_);
 };

@@ -2,9 +2,13 @@
 
 #include <thread>
 
+#include "common/logging.h"
+#include "fakes/failing_stores.h"
+#include "fakes/fake_stores.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
+#include "spdlog/sinks/ringbuffer_sink.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/test_dir.h"
 
@@ -186,6 +190,93 @@ TEST_F(ProfileTaskServiceTest, TasksSurviveARestartAndAreListedNewestFirst) {
   EXPECT_EQ((*reloaded)->ListTasks(model::ServiceId("a"), "").size(), 1u);
   EXPECT_EQ((*reloaded)->ListTasks("", "GET:/orders").size(), 2u);
   EXPECT_TRUE((*reloaded)->ListTasks("", "GET:/other").empty());
+}
+
+// Over an in-memory store whose calls can be made to fail or to pause.
+class ProfileTaskServiceFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto service = ProfileTaskService::Create(&store_, &clock_);
+    ASSERT_TRUE(service.ok());
+    service_ = std::move(*service);
+  }
+
+  SimulatedClock clock_{kNow};
+  fakes::FakeProfileTaskStore fake_;
+  fakes::FaultInjector faults_;
+  fakes::FailingProfileTaskStore store_{&fake_, &faults_};
+  std::unique_ptr<ProfileTaskService> service_;
+};
+
+TEST_F(ProfileTaskServiceFaultTest, APollWhoseLogWriteFailsStillDeliversAndLogsTheFailure) {
+  auto created = service_->CreateTask(Valid());
+  ASSERT_TRUE(created.ok() && created->id);
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8);
+  auto logger = GetLogger("task");
+  logger->sinks().push_back(sink);
+  faults_.FailAlways("AddLog", absl::UnavailableError("disk full"));
+
+  auto tasks = service_->Poll("svc", "pod-1", -1);
+  logger->sinks().pop_back();
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].id, *created->id);
+  std::vector<std::string> lines = sink->last_formatted();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("could not record that"));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(*created->id));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("disk full"));
+  EXPECT_THAT(*fake_.ListLogs(*created->id), ::testing::IsEmpty());
+
+  faults_.Clear();
+  EXPECT_EQ(service_->Poll("svc", "pod-1", -1).size(), 1u);  // a restarted agent: logged now
+  EXPECT_EQ(fake_.ListLogs(*created->id)->size(), 1u);
+}
+
+TEST_F(ProfileTaskServiceFaultTest, AFailedTaskWriteLeavesNoTask) {
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "PutTask");
+  auto failed = service_->CreateTask(Valid());
+  EXPECT_EQ(failed.status(), absl::UnavailableError("disk full"));
+  EXPECT_TRUE(service_->ListTasks("", "").empty());
+  EXPECT_TRUE(service_->Poll("svc", "pod-1", -1).empty());
+  EXPECT_THAT(*fake_.ListTasks(), ::testing::IsEmpty());
+  // Nothing of it remains to overlap with a retry.
+  auto retried = service_->CreateTask(Valid());
+  ASSERT_TRUE(retried.ok());
+  EXPECT_TRUE(retried->id.has_value()) << retried->error_reason.value_or("");
+}
+
+TEST_F(ProfileTaskServiceFaultTest, PollsGoOnWhileATaskIsWritten) {
+  faults_.PauseNext("PutTask");
+  absl::StatusOr<ProfileTaskCreation> created;
+  std::thread creator([&] { created = service_->CreateTask(Valid()); });
+  faults_.WaitUntilPaused();
+  // The creation holds no lock the poll needs; its task is not delivered before it is stored,
+  // and a second creation already sees it.
+  EXPECT_TRUE(service_->Poll("svc", "pod-1", -1).empty());
+  EXPECT_FALSE(service_->GetTask(absl::StrCat(kNow, "_", model::ServiceId("svc"))).has_value());
+  EXPECT_EQ(service_->CreateTask(Valid())->error_reason.value_or(""),
+            "current service already has monitor task execute at this time");
+  faults_.Resume();
+  creator.join();
+  ASSERT_TRUE(created.ok() && created->id);
+  EXPECT_EQ(service_->Poll("svc", "pod-1", -1).size(), 1u);
+}
+
+TEST_F(ProfileTaskServiceFaultTest, ConcurrentOverlappingCreationsMakeOneTask) {
+  constexpr int kThreads = 8;
+  std::vector<absl::StatusOr<ProfileTaskCreation>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { results[i] = service_->CreateTask(Valid()); });
+  }
+  for (std::thread& t : threads) t.join();
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok());
+    created += r->id.has_value();
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(fake_.ListTasks()->size(), 1u);
 }
 
 }  // namespace
