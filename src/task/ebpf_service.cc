@@ -1,6 +1,7 @@
 #include "task/ebpf_service.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -75,11 +76,45 @@ absl::StatusOr<std::unique_ptr<EbpfService>> EbpfService::Create(storage::EbpfSt
   return service;
 }
 
-std::vector<model::Process> EbpfService::Upsert(const std::string& agent_id,
-                                                const std::vector<ReportedProcess>& reported,
-                                                bool force, std::vector<std::string>* ids) {
-  const int64_t now = clock_->NowMillis();
-  std::vector<model::Process> changed;
+namespace {
+
+// Merges one report of Rover `agent_id` into `p` (a stored process, or a new one that has its
+// id and names set).
+void MergeReport(const ReportedProcess& r, const std::string& agent_id, int64_t now,
+                 model::Process* p) {
+  if (!model::IsBlank(agent_id)) p->agent_id = agent_id;
+  if (!r.layer.empty()) p->layer = r.layer;
+  for (const auto& [key, value] : r.properties) {
+    auto existing = std::find_if(p->properties.begin(), p->properties.end(),
+                                 [&](const auto& kv) { return kv.first == key; });
+    if (existing != p->properties.end()) {
+      existing->second = value;
+    } else {
+      p->properties.emplace_back(key, value);
+    }
+  }
+  // Labels accumulate: Rover reports one pid under several entities (e.g. MESH with
+  // `mesh-application` and K8S_SERVICE with `k8s-service`), and each report's labels stay
+  // valid for it (OAP keeps them per service in its service-label table).
+  for (const std::string& label : r.labels) {
+    if (std::find(p->labels.begin(), p->labels.end(), label) == p->labels.end()) {
+      p->labels.push_back(label);
+    }
+  }
+  if (r.detect_type != model::DetectType::kUndefined) p->detect_type = r.detect_type;
+  p->profiling_supported = SupportsProfiling(r.properties, p->profiling_supported);
+  p->last_ping_ms = now;
+}
+
+}  // namespace
+
+EbpfService::Merged EbpfService::Upsert(const std::string& agent_id,
+                                        const std::vector<ReportedProcess>& reported, bool force,
+                                        int64_t now, std::vector<std::string>* ids, bool commit) {
+  Merged merged;
+  // Without `commit`, the merge works on copies, so that a report whose write fails leaves
+  // the registry as it was.
+  absl::flat_hash_map<std::string, model::Process> copies;
   absl::MutexLock lock(&mu_);
   for (const ReportedProcess& r : reported) {
     std::string service_name = model::TruncateName(r.service_name, limits_.service);
@@ -89,64 +124,67 @@ std::vector<model::Process> EbpfService::Upsert(const std::string& agent_id,
     std::string id = model::ProcessId(r.process_name, instance_id);
     if (ids != nullptr) ids->push_back(id);
 
-    auto [it, inserted] = processes_.try_emplace(id);
-    model::Process& p = it->second;
-    if (inserted) {
-      p.id = id;
-      p.name = r.process_name;
-      p.service_id = service_id;
-      p.service_name = service_name;
-      p.instance_id = instance_id;
-      p.instance_name = instance_name;
-      p.first_seen_ms = now;
-    }
-    if (!model::IsBlank(agent_id)) p.agent_id = agent_id;
-    if (!r.layer.empty()) p.layer = r.layer;
-    for (const auto& [key, value] : r.properties) {
-      auto existing = std::find_if(p.properties.begin(), p.properties.end(),
-                                   [&](const auto& kv) { return kv.first == key; });
-      if (existing != p.properties.end()) {
-        existing->second = value;
-      } else {
-        p.properties.emplace_back(key, value);
+    model::Process* p = nullptr;
+    bool inserted = false;
+    if (commit) {
+      auto [it, added] = processes_.try_emplace(id);
+      p = &it->second;
+      inserted = added;
+    } else {
+      auto [it, added] = copies.try_emplace(id);
+      if (added) {
+        auto stored = processes_.find(id);
+        inserted = stored == processes_.end();
+        if (!inserted) it->second = stored->second;
       }
+      p = &it->second;
     }
-    // Labels accumulate: Rover reports one pid under several entities (e.g. MESH with
-    // `mesh-application` and K8S_SERVICE with `k8s-service`), and each report's labels stay
-    // valid for it (OAP keeps them per service in its service-label table).
-    for (const std::string& label : r.labels) {
-      if (std::find(p.labels.begin(), p.labels.end(), label) == p.labels.end()) {
-        p.labels.push_back(label);
-      }
+    if (p->id.empty()) {
+      p->id = id;
+      p->name = r.process_name;
+      p->service_id = service_id;
+      p->service_name = service_name;
+      p->instance_id = instance_id;
+      p->instance_name = instance_name;
+      p->first_seen_ms = now;
     }
-    if (r.detect_type != model::DetectType::kUndefined) p.detect_type = r.detect_type;
-    p.profiling_supported = SupportsProfiling(r.properties, p.profiling_supported);
-    p.last_ping_ms = now;
-    int64_t& written = process_written_[id];
-    if (force || inserted || now - written >= kProcessWritePeriodMs || now < written) {
-      written = now;
-      changed.push_back(p);
+    MergeReport(r, agent_id, now, p);
+    auto written = process_written_.find(id);
+    if (force || inserted || written == process_written_.end() ||
+        now - written->second >= kProcessWritePeriodMs || now < written->second) {
+      merged.changed_ids.insert(id);
+      if (commit) process_written_[id] = now;
     }
   }
-  return changed;
+  for (const std::string& id : merged.changed_ids) {
+    merged.changed.push_back(commit ? processes_[id] : copies[id]);
+  }
+  return merged;
 }
 
 absl::StatusOr<std::vector<std::string>> EbpfService::ReportProcesses(
     const std::string& agent_id, const std::vector<ReportedProcess>& processes) {
-  std::vector<std::string> ids;
-  std::vector<model::Process> changed = Upsert(agent_id, processes, true, &ids);
-  SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
+  const int64_t now = clock_->NowMillis();
   // Stackhouse registers the service and instance at once (OAP waits for the first
   // keep-alive), so that a service only Rover reports shows up in the pickers immediately.
+  // They go first: a stored process always has its service and instance.
   SH_RETURN_IF_ERROR(RegisterOwners(processes));
+  std::vector<std::string> ids;
+  Merged merged = Upsert(agent_id, processes, true, now, &ids, false);
+  SH_RETURN_IF_ERROR(store_->PutProcesses(merged.changed));
+  // Merged again into the registry as it is now (a concurrent report may have changed it).
+  Upsert(agent_id, processes, true, now, nullptr, true);
   return ids;
 }
 
 absl::Status EbpfService::KeepAlive(const std::string& agent_id,
                                     const std::vector<ReportedProcess>& processes) {
-  std::vector<model::Process> changed = Upsert(agent_id, processes, false, nullptr);
-  if (!changed.empty()) SH_RETURN_IF_ERROR(store_->PutProcesses(changed));
-  return RegisterOwners(processes);
+  const int64_t now = clock_->NowMillis();
+  SH_RETURN_IF_ERROR(RegisterOwners(processes));
+  Merged merged = Upsert(agent_id, processes, false, now, nullptr, false);
+  if (!merged.changed.empty()) SH_RETURN_IF_ERROR(store_->PutProcesses(merged.changed));
+  Upsert(agent_id, processes, false, now, nullptr, true);
+  return absl::OkStatus();
 }
 
 absl::Status EbpfService::RegisterOwners(const std::vector<ReportedProcess>& processes) {
@@ -210,24 +248,43 @@ absl::StatusOr<std::string> EbpfService::RecordSchedule(const std::string& task_
                                                         int64_t profiling_start_ms,
                                                         int64_t current_time_ms) {
   std::string id = model::EbpfScheduleId(task_id, process_id, profiling_start_ms);
+  std::shared_ptr<CachedSchedule> cached;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = schedules_.find(id); it != schedules_.end()) cached = it->second;
+  }
+  if (cached == nullptr) {
+    SH_ASSIGN_OR_RETURN(auto stored, store_->GetSchedule(id));
+    absl::MutexLock lock(&mu_);
+    if (schedules_.size() >= kMaxCachedSchedules) {
+      absl::erase_if(schedules_, [](const auto& entry) { return !entry.second->writing; });
+    }
+    auto [it, inserted] = schedules_.try_emplace(id);
+    if (inserted) {
+      it->second = std::make_shared<CachedSchedule>();
+      it->second->schedule =
+          stored ? *stored : model::EbpfSchedule{id, task_id, process_id, profiling_start_ms, 0};
+    }
+    cached = it->second;  // or the one another call loaded meanwhile
+  }
   model::EbpfSchedule schedule;
   {
     absl::MutexLock lock(&mu_);
-    auto cached = schedules_.find(id);
-    if (cached == schedules_.end()) {
-      SH_ASSIGN_OR_RETURN(auto stored, store_->GetSchedule(id));
-      if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
-      cached = schedules_
-                   .emplace(id, stored ? *stored
-                                       : model::EbpfSchedule{id, task_id, process_id,
-                                                             profiling_start_ms, 0})
-                   .first;
-    }
-    if (cached->second.end_time_ms >= current_time_ms) return id;
-    cached->second.end_time_ms = current_time_ms;
-    schedule = cached->second;
+    // One write per schedule at a time, so that a later end is never overwritten by an earlier.
+    while (cached->writing) schedule_written_.Wait(&mu_);
+    if (cached->schedule.end_time_ms >= current_time_ms) return id;
+    cached->writing = true;
+    schedule = cached->schedule;
   }
-  SH_RETURN_IF_ERROR(store_->PutSchedule(schedule));
+  schedule.end_time_ms = current_time_ms;
+  const absl::Status stored = store_->PutSchedule(schedule);
+  {
+    absl::MutexLock lock(&mu_);
+    cached->writing = false;
+    if (stored.ok()) cached->schedule.end_time_ms = current_time_ms;
+    schedule_written_.SignalAll();
+  }
+  SH_RETURN_IF_ERROR(stored);
   return id;
 }
 

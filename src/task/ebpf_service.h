@@ -7,6 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -67,7 +68,8 @@ class EbpfService {
                                                              model::NameLimits limits);
 
   // reportProcesses: registers `processes` for Rover `agent_id` (and their services and
-  // instances); returns their ids in order.
+  // instances, first); returns their ids in order. On an error the registry is as it was
+  // (services and instances may have been registered).
   absl::StatusOr<std::vector<std::string>> ReportProcesses(
       const std::string& agent_id, const std::vector<ReportedProcess>& processes);
 
@@ -81,7 +83,8 @@ class EbpfService {
                                           int64_t latest_update_time) const;
 
   // collectProfilingData: creates or extends the schedule of (task, process, start) to
-  // `current_time_ms`; returns its id.
+  // `current_time_ms`; returns its id once that is stored (a later call retries a failed
+  // write). Does not hold up polls while it reads or writes.
   absl::StatusOr<std::string> RecordSchedule(const std::string& task_id,
                                              const std::string& process_id,
                                              int64_t profiling_start_ms, int64_t current_time_ms);
@@ -114,13 +117,25 @@ class EbpfService {
               model::NameLimits limits)
       : store_(store), metadata_(metadata), clock_(clock), limits_(limits) {}
 
+  // A schedule as stored, and whether a call is writing it. Guarded by mu_.
+  struct CachedSchedule {
+    model::EbpfSchedule schedule;
+    bool writing = false;
+  };
+  // The processes a report changes (to be written), merged.
+  struct Merged {
+    absl::flat_hash_set<std::string> changed_ids;
+    std::vector<model::Process> changed;
+  };
+
   // Creates or refreshes the services and instances the processes belong to.
   absl::Status RegisterOwners(const std::vector<ReportedProcess>& processes);
 
-  // Merges `reported` into the registry; returns the processes to write.
-  std::vector<model::Process> Upsert(const std::string& agent_id,
-                                     const std::vector<ReportedProcess>& reported, bool force,
-                                     std::vector<std::string>* ids) ABSL_LOCKS_EXCLUDED(mu_);
+  // Merges `reported` (seen at `now`) into the registry, or into copies of its processes when
+  // `commit` is false (before they are written); returns the processes to write.
+  Merged Upsert(const std::string& agent_id, const std::vector<ReportedProcess>& reported,
+                bool force, int64_t now, std::vector<std::string>* ids, bool commit)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Constant after construction.
   storage::EbpfStore* const store_;
@@ -128,11 +143,14 @@ class EbpfService {
   const Clock* const clock_;
   const model::NameLimits limits_;
 
+  // Guards the registry and caches below, which agents' polls read; storage is read and
+  // written outside it.
   mutable absl::Mutex mu_;
+  absl::CondVar schedule_written_;  // signalled when a schedule write ends
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> process_written_ ABSL_GUARDED_BY(mu_);
   std::vector<model::EbpfTask> tasks_ ABSL_GUARDED_BY(mu_);  // every record
-  absl::flat_hash_map<std::string, model::EbpfSchedule> schedules_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<CachedSchedule>> schedules_ ABSL_GUARDED_BY(mu_);
 };
 
 // Merges task records sharing a logical id (§5.0): duration and update time are the maxima,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/failing_stores.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/server.h"
@@ -35,10 +36,11 @@ class EbpfProfilingServiceTest : public ::testing::Test {
     db_ = std::move(*db);
     store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), &clock_);
     metadata_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), &clock_);
-    auto ebpf = task::EbpfService::Create(store_.get(), metadata_.get(), &clock_, {});
+    failing_ = std::make_unique<fakes::FailingEbpfStore>(store_.get(), &faults_);
+    auto ebpf = task::EbpfService::Create(failing_.get(), metadata_.get(), &clock_, {});
     ASSERT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
-    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), store_.get());
+    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), failing_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -77,6 +79,9 @@ class EbpfProfilingServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksEbpfStore> store_;
   std::unique_ptr<storage::RocksMetadataStore> metadata_;
+  // What the service and the receiver use: store_, with calls that can be made to fail.
+  fakes::FaultInjector faults_;
+  std::unique_ptr<fakes::FailingEbpfStore> failing_;
   std::unique_ptr<task::EbpfService> ebpf_;
   std::unique_ptr<EbpfProfilingService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -166,6 +171,26 @@ TEST_F(EbpfProfilingServiceTest, SamplesBeforeAnyTaskAreSkipped) {
   ASSERT_TRUE(schedules.ok());
   EXPECT_TRUE(schedules->empty());
   EXPECT_TRUE(Samples(model::EbpfScheduleId("", "", 0)).empty());
+}
+
+// A failed write reaches the agent as an error status with the store's code, and leaves no
+// samples of the failed upload behind.
+TEST_F(EbpfProfilingServiceTest, AFailedStoreWriteFailsTheStreamAndStoresNoSamples) {
+  const std::string a = model::EbpfScheduleId("task-1", "proc-a", kStart);
+  for (const char* method : {"PutSchedule", "AddSampleBlock", "ResolveStacks"}) {
+    faults_.FailNth(1, absl::UnavailableError("disk full"), method);
+    std::vector<v3::EBPFProfilingData> messages = {OnCpu(2), OnCpu(3)};
+    SetTask(&messages[0], "proc-a");
+    grpc::Status status = Send(messages);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << method;
+    EXPECT_EQ(status.error_message(), "disk full") << method;
+    EXPECT_TRUE(Samples(a).empty()) << method;
+  }
+  // The same stream with a working store is stored whole.
+  std::vector<v3::EBPFProfilingData> messages = {OnCpu(2), OnCpu(3)};
+  SetTask(&messages[0], "proc-a");
+  ASSERT_TRUE(Send(messages).ok());
+  EXPECT_EQ(Samples(a).size(), 2u);
 }
 
 }  // namespace

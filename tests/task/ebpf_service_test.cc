@@ -1,5 +1,9 @@
 #include "task/ebpf_service.h"
 
+#include <thread>
+
+#include "fakes/failing_stores.h"
+#include "fakes/fake_stores.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
@@ -222,6 +226,90 @@ TEST(MergeTaskRecordsTest, MaximaOverRecordsOfOneLogicalTask) {
   EXPECT_EQ(merged[1].start_time_ms, 100);
   EXPECT_EQ(merged[1].fixed_trigger_duration_s, 1200);
   EXPECT_EQ(merged[1].last_update_time_ms, 5);
+}
+
+// Over in-memory stores whose calls can be made to fail or to pause.
+class EbpfServiceFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto service = EbpfService::Create(&store_, &metadata_, &clock_, {});
+    ASSERT_TRUE(service.ok());
+    service_ = std::move(*service);
+  }
+  std::string ProcessIdOf(const std::string& pod, const std::string& process) {
+    return model::ProcessId(process, model::InstanceId(model::ServiceId("svc"), pod));
+  }
+
+  SimulatedClock clock_{kNow};
+  fakes::FaultInjector faults_;
+  fakes::FakeEbpfStore fake_;
+  fakes::FailingEbpfStore store_{&fake_, &faults_};
+  fakes::FakeMetadataStore fake_metadata_{&clock_};
+  fakes::FailingMetadataStore metadata_{&fake_metadata_, &faults_};
+  std::unique_ptr<EbpfService> service_;
+};
+
+TEST_F(EbpfServiceFaultTest, AFailedScheduleWriteIsRetriedByTheNextCall) {
+  const std::string id = model::EbpfScheduleId("task", "proc", kNow);
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "PutSchedule");
+  EXPECT_EQ(service_->RecordSchedule("task", "proc", kNow, kNow + 5000).status(),
+            absl::UnavailableError("disk full"));
+  EXPECT_FALSE(fake_.GetSchedule(id)->has_value());
+  // The failed end was not taken as stored.
+  ASSERT_TRUE(service_->RecordSchedule("task", "proc", kNow, kNow + 5000).ok());
+  EXPECT_EQ((*fake_.GetSchedule(id))->end_time_ms, kNow + 5000);
+}
+
+TEST_F(EbpfServiceFaultTest, PollsGoOnWhileAScheduleIsReadOrWritten) {
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  ASSERT_TRUE(service_
+                  ->CreateFixedTimeTask([] {
+                    EbpfFixedTimeRequest r;
+                    r.service_id = model::ServiceId("svc");
+                    r.duration_s = 60;
+                    r.target_type = model::EbpfTargetType::kOnCpu;
+                    return r;
+                  }())
+                  .ok());
+  for (const char* method : {"GetSchedule", "PutSchedule"}) {
+    faults_.PauseNext(method);
+    absl::StatusOr<std::string> recorded;
+    std::thread stream([&] {
+      recorded = service_->RecordSchedule("task", ProcessIdOf("p1", "java"), kNow,
+                                          kNow + (method[0] == 'G' ? 1000 : 2000));
+    });
+    faults_.WaitUntilPaused();
+    EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u) << method;
+    faults_.Resume();
+    stream.join();
+    EXPECT_TRUE(recorded.ok()) << method;
+  }
+}
+
+TEST_F(EbpfServiceFaultTest, AFailedProcessWriteLeavesTheRegistryAsItWas) {
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "PutProcesses");
+  EXPECT_EQ(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {"a"})}).status(),
+            absl::UnavailableError("disk full"));
+  EXPECT_FALSE(service_->GetProcess(ProcessIdOf("p1", "java")).has_value());
+  EXPECT_TRUE(service_->ListProcesses("", "").empty());
+  EXPECT_THAT(*fake_.ListProcesses(), ::testing::IsEmpty());
+
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {"a"})}).ok());
+  EXPECT_EQ(fake_.ListProcesses()->size(), 1u);
+  // A keep-alive whose write fails does not count as written: the next one writes.
+  clock_.AdvanceMillis(60'000);
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "PutProcesses");
+  EXPECT_FALSE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  EXPECT_EQ(service_->GetProcess(ProcessIdOf("p1", "java"))->last_ping_ms, kNow);
+  ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  EXPECT_EQ((*fake_.ListProcesses())[0].last_ping_ms, kNow + 60'000);
+}
+
+TEST_F(EbpfServiceFaultTest, AFailedOwnerRegistrationStoresNoProcess) {
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "UpsertInstance");
+  EXPECT_FALSE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  EXPECT_THAT(*fake_.ListProcesses(), ::testing::IsEmpty());
+  EXPECT_FALSE(service_->GetProcess(ProcessIdOf("p1", "java")).has_value());
 }
 
 }  // namespace
