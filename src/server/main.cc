@@ -1,9 +1,11 @@
 // The stackhouse binary: parses flags, loads the config, runs the server until SIGTERM or
 // SIGINT. The only code tests do not link.
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -20,7 +22,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: stackhouse [--config PATH] [--health-check] [--version] [--help]\n"
+    "Usage: stackhouse [--config PATH] [--ports-file PATH] [--health-check] [--version] "
+    "[--help]\n"
     "\n"
     "Stackhouse: a profiling backend for Apache SkyWalking agents and Rover.\n"
     "  gRPC (agents, skywalking.v3)   default port 11800\n"
@@ -28,6 +31,8 @@ constexpr char kUsage[] =
     "\n"
     "Options:\n"
     "  --config PATH  configuration file (default: config/application.yml)\n"
+    "  --ports-file PATH  once listening, write the bound ports to PATH as 'grpc=N' and\n"
+    "                 'http=N' lines (useful with port 0 in the configuration)\n"
     "  --health-check exit 0 if the server configured by --config answers /healthz\n"
     "  --version      print the version and exit\n"
     "  --help         print this help and exit\n"
@@ -35,8 +40,22 @@ constexpr char kUsage[] =
     "Every value in the configuration file may be overridden through the environment\n"
     "variable named in it, e.g. SW_CORE_GRPC_PORT=11801. See docs/configuration.md.\n";
 
+// Writes the bound ports to `path` (through a temporary file renamed into place, so that a
+// reader never sees half of it). False on any error.
+bool WritePortsFile(const std::string& path, int grpc_port, int http_port) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << "grpc=" << grpc_port << "\nhttp=" << http_port << "\n";
+    out.close();
+    if (!out) return false;
+  }
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
 int Run(int argc, char** argv) {
   std::string config_path = "config/application.yml";
+  std::string ports_file;
   bool health_check = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -54,6 +73,10 @@ int Run(int argc, char** argv) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
       config_path = arg.substr(std::strlen("--config="));
+    } else if (arg == "--ports-file" && i + 1 < argc) {
+      ports_file = argv[++i];
+    } else if (arg.rfind("--ports-file=", 0) == 0) {
+      ports_file = arg.substr(std::strlen("--ports-file="));
     } else {
       std::fprintf(stderr, "stackhouse: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
       return 2;
@@ -92,6 +115,12 @@ int Run(int argc, char** argv) {
   auto server = stackhouse::server::Server::Start(*config, &stackhouse::SystemClock::Instance());
   if (!server.ok()) {
     log->critical("cannot start: {}", server.status().message());
+    return 1;
+  }
+  if (!ports_file.empty() &&
+      !WritePortsFile(ports_file, (*server)->grpc_port(), (*server)->http_port())) {
+    log->critical("cannot write the ports file {}: {}", ports_file, std::strerror(errno));
+    (*server)->Shutdown();
     return 1;
   }
   int signal = 0;

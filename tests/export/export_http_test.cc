@@ -90,7 +90,7 @@ struct Element {
 class ExportHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ServerProcess>(dir_.path() + "/data", FreePort(), FreePort());
+    server_ = std::make_unique<ServerProcess>(dir_.path() + "/data");
     ASSERT_TRUE(server_->Start()) << server_->Log();
     now_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())

@@ -83,9 +83,7 @@ grpc::Status Upload(const ServerProcess& server, const std::string& task_id,
 
 TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   TestDir dir;
-  const int grpc_port = FreePort();
-  const int http_port = FreePort();
-  auto server = std::make_unique<ServerProcess>(dir.path() + "/data", grpc_port, http_port);
+  auto server = std::make_unique<ServerProcess>(dir.path() + "/data");
   ASSERT_TRUE(server->Start()) << server->Log();
 
   // Rover registers two processes; each comes back with its id and its entity echoed.

@@ -29,8 +29,7 @@ using ::testing::Not;
 class ServerIntegrationTest : public ::testing::Test {
  protected:
   std::unique_ptr<ServerProcess> MakeServer(std::map<std::string, std::string> env = {}) {
-    return std::make_unique<ServerProcess>(dir_.path() + "/data", FreePort(), FreePort(),
-                                           std::move(env));
+    return std::make_unique<ServerProcess>(dir_.path() + "/data", std::move(env));
   }
 
   static std::shared_ptr<grpc::Channel> Channel(const ServerProcess& server) {
@@ -129,7 +128,7 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_EQ(server->HttpGet("/web/app.js").first, 200);
   {
     // `stackhouse --health-check` (the container HEALTHCHECK) probes the configured port.
-    ServerProcess probe(dir_.path() + "/probe", FreePort(), server->http_port());
+    ServerProcess probe(dir_.path() + "/probe", 0, server->http_port());
     EXPECT_EQ(probe.RunToExit({"--health-check"}), 0) << probe.Log();
   }
 
@@ -149,7 +148,7 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_THAT(server->Log(), HasSubstr("shutting down"));
   EXPECT_THAT(server->Log(), HasSubstr("stopped"));
   {
-    ServerProcess probe(dir_.path() + "/probe", FreePort(), server->http_port());
+    ServerProcess probe(dir_.path() + "/probe", 0, server->http_port());
     EXPECT_EQ(probe.RunToExit({"--health-check"}), 1);
     EXPECT_THAT(probe.Log(), HasSubstr("unhealthy: no answer from http://127.0.0.1:"));
   }
@@ -294,7 +293,7 @@ TEST_F(ServerIntegrationTest, StartupErrorsAreOneClearMessage) {
     ASSERT_EQ(listen(fd, 1), 0);
     socklen_t len = sizeof(addr);
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ServerProcess server(dir_.path() + "/data", FreePort(), ntohs(addr.sin_port));
+    ServerProcess server(dir_.path() + "/data", 0, ntohs(addr.sin_port));
     EXPECT_EQ(server.RunToExit(), 1);
     EXPECT_THAT(server.Log(), HasSubstr("cannot listen for HTTP on 127.0.0.1:"));
     close(fd);
@@ -312,7 +311,7 @@ TEST_F(ServerIntegrationTest, StartupErrorsAreOneClearMessage) {
   {
     std::string file = dir_.path() + "/plain-file";
     ASSERT_EQ(system(("touch " + file).c_str()), 0);
-    ServerProcess server(file + "/data", FreePort(), FreePort());
+    ServerProcess server(file + "/data");
     EXPECT_EQ(server.RunToExit(), 1);
     EXPECT_THAT(server.Log(), HasSubstr("cannot create data directory " + file + "/data"));
   }

@@ -1,14 +1,14 @@
 #include "server_process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -22,33 +22,36 @@ extern char** environ;
 
 namespace stackhouse::testing {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+namespace {
+
+// Names files of one ServerProcess apart from those of the others in this test process.
+std::string UniqueName(const char* extension) {
+  static std::atomic<int> next{0};
+  return absl::StrCat(::testing::TempDir(), "/stackhouse-", getpid(), "-", next++, extension);
 }
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::string data_dir, std::map<std::string, std::string> env)
+    : ServerProcess(std::move(data_dir), 0, 0, std::move(env)) {}
 
 ServerProcess::ServerProcess(std::string data_dir, int grpc_port, int http_port,
                              std::map<std::string, std::string> env)
     : data_dir_(std::move(data_dir)),
-      grpc_port_(grpc_port),
-      http_port_(http_port),
+      configured_grpc_port_(grpc_port),
+      configured_http_port_(http_port),
       env_(std::move(env)),
-      log_path_(
-          absl::StrCat(::testing::TempDir(), "/stackhouse-", getpid(), "-", grpc_port, ".log")) {}
+      log_path_(UniqueName(".log")),
+      ports_path_(UniqueName(".ports")),
+      grpc_port_(grpc_port),
+      http_port_(http_port) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  std::remove(ports_path_.c_str());
 }
 
 pid_t ServerProcess::Spawn(const std::vector<std::string>& extra_args) {
@@ -59,9 +62,9 @@ pid_t ServerProcess::Spawn(const std::vector<std::string>& extra_args) {
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   env["SW_CORE_GRPC_HOST"] = "127.0.0.1";
-  env["SW_CORE_GRPC_PORT"] = std::to_string(grpc_port_);
+  env["SW_CORE_GRPC_PORT"] = std::to_string(configured_grpc_port_);
   env["SW_CORE_REST_HOST"] = "127.0.0.1";
-  env["SW_CORE_REST_PORT"] = std::to_string(http_port_);
+  env["SW_CORE_REST_PORT"] = std::to_string(configured_http_port_);
   env["SW_STORAGE_DATA_DIR"] = data_dir_;
   env["SW_CORE_SHUTDOWN_GRACE_PERIOD"] = "2";
   for (const auto& [k, v] : env_) env[k] = v;
@@ -103,11 +106,28 @@ std::optional<int> ServerProcess::WaitExit(int timeout_ms) {
   return std::nullopt;
 }
 
+bool ServerProcess::ReadPortsFile() {
+  std::ifstream in(ports_path_);
+  std::string line;
+  int grpc = -1, http = -1;
+  while (std::getline(in, line)) {
+    if (line.rfind("grpc=", 0) == 0) grpc = std::atoi(line.c_str() + 5);
+    if (line.rfind("http=", 0) == 0) http = std::atoi(line.c_str() + 5);
+  }
+  if (grpc <= 0 || http <= 0) return false;
+  grpc_port_ = grpc;
+  http_port_ = http;
+  return true;
+}
+
 bool ServerProcess::Start(int timeout_ms) {
-  pid_ = Spawn({});
+  std::remove(ports_path_.c_str());
+  pid_ = Spawn({"--ports-file", ports_path_});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool ports_known = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (HttpGet("/healthz").first == 200) return true;
+    if (!ports_known) ports_known = ReadPortsFile();
+    if (ports_known && HttpGet("/healthz").first == 200) return true;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -36,8 +36,7 @@ class TraceProfilingTest : public ::testing::Test {
  protected:
   std::unique_ptr<ServerProcess> StartServer() {
     auto server = std::make_unique<ServerProcess>(
-        dir_.path() + "/data", grpc_port_, http_port_,
-        std::map<std::string, std::string>{{"SW_AUTHENTICATION", kToken}});
+        dir_.path() + "/data", std::map<std::string, std::string>{{"SW_AUTHENTICATION", kToken}});
     EXPECT_TRUE(server->Start()) << server->Log();
     return server;
   }
@@ -160,8 +159,6 @@ class TraceProfilingTest : public ::testing::Test {
   }
 
   TestDir dir_;
-  const int grpc_port_ = FreePort();
-  const int http_port_ = FreePort();
 };
 
 TEST_F(TraceProfilingTest, WholeFlowSurvivesARestart) {
