@@ -156,8 +156,8 @@ EbpfService::Merged EbpfService::Upsert(const std::string& agent_id,
       if (commit) process_written_[id] = now;
     }
   }
-  for (const std::string& id : merged.changed_ids) {
-    merged.changed.push_back(commit ? processes_[id] : copies[id]);
+  if (!commit) {
+    for (const std::string& id : merged.changed_ids) merged.changed.push_back(copies[id]);
   }
   return merged;
 }

@@ -131,8 +131,9 @@ class EbpfService {
   // Creates or refreshes the services and instances the processes belong to.
   absl::Status RegisterOwners(const std::vector<ReportedProcess>& processes);
 
-  // Merges `reported` (seen at `now`) into the registry, or into copies of its processes when
-  // `commit` is false (before they are written); returns the processes to write.
+  // Merges `reported` (seen at `now`) into copies of the registry's processes and returns
+  // those to write; with `commit` (once they are written), merges it into the registry itself
+  // and marks them written (then `changed` stays empty).
   Merged Upsert(const std::string& agent_id, const std::vector<ReportedProcess>& reported,
                 bool force, int64_t now, std::vector<std::string>* ids, bool commit)
       ABSL_LOCKS_EXCLUDED(mu_);
