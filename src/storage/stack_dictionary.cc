@@ -72,6 +72,14 @@ absl::StatusOr<std::vector<uint64_t>> StackDictionary::Resolve(
   }
   if (misses.empty()) return ids;
   Call call(this);
+  {
+    // Claims the first slot of every miss at once where it is free (one lock, not one each).
+    absl::MutexLock lock(&mu_);
+    for (size_t i : misses) {
+      const uint64_t id = stacks[i].fingerprint.slot;
+      if (claimed_.insert(id).second) call.claims.insert(id);
+    }
+  }
   for (size_t i : misses) {
     SH_ASSIGN_OR_RETURN(ids[i], ResolveMiss(stacks[i], checks[i], now_ms, &call));
   }
