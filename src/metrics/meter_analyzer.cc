@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/container/flat_hash_set.h"
@@ -95,7 +96,7 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   };
 
   std::map<GroupKey, Group> groups;
-  std::map<RelationKey, bool> relations;
+  std::set<RelationKey> relations;
   for (const model::MeterSample& sample : data_set.samples) {
     const auto& metrics = MetricsOfMeter(sample.name);
     if (metrics.empty() || (!sample.histogram && !std::isfinite(sample.value))) {
@@ -107,11 +108,9 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
         ++out.ignored_samples;
         continue;
       }
-      GroupKey key{metric,
-                   {},
-                   std::string(metric->label.empty() ? absl::string_view()
-                                                     : Label(sample.labels, metric->label)),
-                   {}};
+      GroupKey key{metric, {}, {}, {}};
+      if (!metric->label.empty())
+        key.label_value = std::string(Label(sample.labels, metric->label));
       if (metric->scope == MetricScope::kProcessRelation) {
         const std::string client = end_process(sample.labels, "client");
         const std::string server = end_process(sample.labels, "server");
@@ -119,7 +118,7 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
         key.entity_id = model::ProcessRelationId(client, server);
         const int component =
             NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
-        relations[{client, server, key.side == "server", component}] = true;
+        relations.insert({client, server, key.side == "server", component});
       } else {
         key.entity_id = model::ProcessId(Label(sample.labels, "process_name"), instance_id);
       }
@@ -154,7 +153,7 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
     out.updates.push_back(std::move(update));
   }
   const int64_t now_minute = MinuteFloor(now_ms);
-  for (const auto& [key, unused] : relations) {
+  for (const RelationKey& key : relations) {
     out.relations.push_back(
         {instance_id, key.client, key.server, key.server_side, key.component, now_minute});
   }

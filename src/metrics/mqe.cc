@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -78,24 +79,18 @@ class Parser {
 
   std::unique_ptr<Node> Expr(int depth) {
     if (depth > kMaxDepth) return Fail(absl::StrCat("nested deeper than ", kMaxDepth));
-    auto left = Term(depth);
-    while (left != nullptr) {
-      SkipSpace();
-      if (pos_ >= text_.size() || (text_[pos_] != '+' && text_[pos_] != '-')) break;
-      char op = text_[pos_++];
-      auto right = Term(depth);
-      if (right == nullptr) return nullptr;
-      left = Binary(op, std::move(left), std::move(right));
-    }
-    return left;
+    return LeftAssociative("+-", depth, &Parser::Term);
   }
-  std::unique_ptr<Node> Term(int depth) {
-    auto left = Primary(depth);
+  std::unique_ptr<Node> Term(int depth) { return LeftAssociative("*/", depth, &Parser::Primary); }
+  // operand (op operand)*, for the operators in `ops`, folded to the left.
+  std::unique_ptr<Node> LeftAssociative(absl::string_view ops, int depth,
+                                        std::unique_ptr<Node> (Parser::*operand)(int)) {
+    auto left = (this->*operand)(depth);
     while (left != nullptr) {
       SkipSpace();
-      if (pos_ >= text_.size() || (text_[pos_] != '*' && text_[pos_] != '/')) break;
-      char op = text_[pos_++];
-      auto right = Primary(depth);
+      if (pos_ >= text_.size() || !absl::StrContains(ops, text_[pos_])) break;
+      const char op = text_[pos_++];
+      auto right = (this->*operand)(depth);
       if (right == nullptr) return nullptr;
       left = Binary(op, std::move(left), std::move(right));
     }

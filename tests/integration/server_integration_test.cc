@@ -272,6 +272,26 @@ TEST_F(ServerIntegrationTest, MalformedAndOversizedMessagesAreRefused) {
   EXPECT_TRUE(StoredInstance("svc", "after").has_value());
 }
 
+// The agent services Stackhouse does not implement are answered OK next to the ones it does
+// (the generic drain service beside the generated ones), and counted; other methods are not.
+TEST_F(ServerIntegrationTest, AgentsOtherServicesAreAnsweredAndCounted) {
+  auto server = MakeServer();
+  ASSERT_TRUE(server->Start()) << server->Log();
+  EXPECT_TRUE(RawUnaryCall(*server, "/skywalking.v3.JVMMetricReportService/collect", "").ok());
+  EXPECT_TRUE(
+      RawUnaryCall(*server, "/skywalking.v3.ConfigurationDiscoveryService/fetchConfigurations", "")
+          .ok());
+  grpc::Status unknown = RawUnaryCall(*server, "/skywalking.v3.NoSuchService/call", "");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // The implemented services are still the generated ones.
+  ASSERT_TRUE(ReportProperties(*server, "", "svc", "inst").ok());
+  const std::string metrics = server->HttpGet("/metrics").second;
+  EXPECT_THAT(metrics, HasSubstr("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
+                                 "JVMMetricReportService/collect\"} 1"));
+  EXPECT_THAT(metrics, Not(HasSubstr("NoSuchService/call\"} ")));
+  ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+}
+
 TEST_F(ServerIntegrationTest, StartupErrorsAreOneClearMessage) {
   {
     auto server = MakeServer({{"SW_CORE_GRPC_PORT", "not-a-port"}});

@@ -24,6 +24,7 @@ namespace {
 namespace v3 = skywalking::v3;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::OneSampleGoProfile;
 using testing::ReceiverServer;
 
 constexpr int64_t kNow = ReceiverServer::kNow;
@@ -256,28 +257,8 @@ TEST_F(AgentTimesTest, EbpfUploadsAndSchedulesOutsideTheWindowAreRefused) {
 }
 
 TEST_F(AgentTimesTest, GoProfilesOutsideTheWindowAreRefused) {
-  perftools::profiles::Profile profile;
-  for (const char* s : {"", "samples", "count", "traceSegmentID", "main.main", "seg-go"}) {
-    profile.add_string_table(s);
-  }
-  profile.add_sample_type()->set_type(1);
-  profile.set_time_nanos(kMax);  // the year 2262, the furthest a pprof time reaches
-  auto* function = profile.add_function();
-  function->set_id(1);
-  function->set_name(4);
-  auto* location = profile.add_location();
-  location->set_id(1);
-  location->add_line()->set_function_id(1);
-  auto* sample = profile.add_sample();
-  sample->add_location_id(1);
-  sample->add_value(1);
-  auto* label = sample->add_label();
-  label->set_key(3);
-  label->set_str(5);
-  v3::GoProfileData data;
-  data.set_taskid("task-go");
-  data.set_payload(profile.SerializeAsString());
-  data.set_islast(true);
+  // The year 2262, the furthest a pprof time reaches.
+  v3::GoProfileData data = OneSampleGoProfile("seg-go", kMax);
 
   auto stub = v3::ProfileTask::NewStub(server_.channel_shared());
   grpc::ClientContext context;

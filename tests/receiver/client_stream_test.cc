@@ -21,6 +21,7 @@ namespace v3 = skywalking::v3;
 using testing::Bytes;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::OneSampleGoProfile;
 using testing::ReceiverServer;
 using testing::SendRawStream;
 using testing::UnparsableMessage;
@@ -70,32 +71,7 @@ v3::EBPFProfilingData OnCpu(bool with_task) {
 
 // A one-sample Go profile labelled with segment `segment`, sent as one last chunk.
 v3::GoProfileData GoProfile(const std::string& segment) {
-  perftools::profiles::Profile profile;
-  for (const char* s : {"", "samples", "count", "traceSegmentID", "main.main"}) {
-    profile.add_string_table(s);
-  }
-  profile.add_string_table(segment);
-  auto* type = profile.add_sample_type();
-  type->set_type(1);
-  type->set_unit(2);
-  profile.set_time_nanos(ReceiverServer::kNow * 1'000'000);
-  auto* function = profile.add_function();
-  function->set_id(1);
-  function->set_name(4);
-  auto* location = profile.add_location();
-  location->set_id(1);
-  location->add_line()->set_function_id(1);
-  auto* sample = profile.add_sample();
-  sample->add_location_id(1);
-  sample->add_value(1);
-  auto* label = sample->add_label();
-  label->set_key(3);
-  label->set_str(5);
-  v3::GoProfileData data;
-  data.set_taskid("task-go");
-  data.set_payload(profile.SerializeAsString());
-  data.set_islast(true);
-  return data;
+  return OneSampleGoProfile(segment, ReceiverServer::kNow * 1'000'000);
 }
 
 // The packaged and the package-less (compat) service names behave the same.

@@ -11,6 +11,8 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "perftools/profile.pb.h"
+#include "profile/Profile.pb.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/profile_service.h"
@@ -135,5 +137,37 @@ class ReceiverServer {
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A one-sample Go agent profile labelled with segment `segment` and stamped `time_nanos`, sent as
+// one last chunk of task "task-go".
+inline skywalking::v3::GoProfileData OneSampleGoProfile(const std::string& segment,
+                                                        int64_t time_nanos) {
+  perftools::profiles::Profile profile;
+  for (const char* s : {"", "samples", "count", "traceSegmentID", "main.main"}) {
+    profile.add_string_table(s);
+  }
+  profile.add_string_table(segment);
+  auto* type = profile.add_sample_type();
+  type->set_type(1);
+  type->set_unit(2);
+  profile.set_time_nanos(time_nanos);
+  auto* function = profile.add_function();
+  function->set_id(1);
+  function->set_name(4);
+  auto* location = profile.add_location();
+  location->set_id(1);
+  location->add_line()->set_function_id(1);
+  auto* sample = profile.add_sample();
+  sample->add_location_id(1);
+  sample->add_value(1);
+  auto* label = sample->add_label();
+  label->set_key(3);
+  label->set_str(5);
+  skywalking::v3::GoProfileData data;
+  data.set_taskid("task-go");
+  data.set_payload(profile.SerializeAsString());
+  data.set_islast(true);
+  return data;
+}
 
 }  // namespace stackhouse::testing
