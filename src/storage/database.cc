@@ -13,10 +13,12 @@
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
+#include "storage/metric_codec.h"
 
 namespace stackhouse::storage {
 namespace {
@@ -26,7 +28,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"task_log", Retention::kRecord},       {"segment", Retention::kRecord},
     {"snapshot", Retention::kRecord},       {"ebpf_schedule", Retention::kMetrics},
     {"ebpf_stack", Retention::kDictionary}, {"ebpf_sample", Retention::kRecord},
-    {"meter", Retention::kMetrics},         {"profile_stack", Retention::kDictionary},
+    {"meter", Retention::kMetrics, true},   {"profile_stack", Retention::kDictionary},
     {"ui_template", Retention::kNone},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
@@ -79,6 +81,37 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
   const Clock* const clock_;
   const int64_t ttl_ms_;
   const std::string name_;
+};
+
+// Adds metric rows and keeps relation rows' components (MergeMeterPayloads) under the stored
+// timestamp, which becomes the later of the two. Stateless; RocksDB calls it from any thread.
+class MeterMergeOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    auto view = [](const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); };
+    int64_t operand_ms = 0, existing_ms = 0;
+    const bool operand_ok = DecodeTimestamp(view(value), &operand_ms);
+    const bool existing_ok = existing_value != nullptr &&
+                             DecodeTimestamp(view(*existing_value), &existing_ms);
+    if (!operand_ok) {
+      if (existing_value == nullptr) return false;
+      new_value->assign(existing_value->data(), existing_value->size());
+      return true;
+    }
+    std::optional<absl::string_view> existing;
+    if (existing_ok) existing = view(*existing_value).substr(kTimestampBytes);
+    std::string payload;
+    if (!MergeMeterPayloads(view(key), existing, view(value).substr(kTimestampBytes), &payload)) {
+      return false;
+    }
+    new_value->clear();
+    EncodeValue(new_value, existing_ok ? std::max(existing_ms, operand_ms) : operand_ms, payload);
+    return true;
+  }
+
+  const char* Name() const override { return "stackhouse.meter"; }
 };
 
 // Holds an exclusive flock on <dir>/stackhouse.lock for the life of the object.
@@ -150,10 +183,12 @@ bool ExpiredAt(int64_t timestamp_ms, int64_t ttl_ms, int64_t now_ms) {
 const FamilyInfo& GetFamilyInfo(Family family) { return kFamilies[static_cast<int>(family)]; }
 
 struct WriteBatch::Rep {
+  enum class Kind { kPut, kDelete, kMerge };
   struct Op {
     Family family;
     std::string key;
-    std::optional<std::string> value;  // nullopt = delete
+    Kind kind;
+    std::string value;  // empty for a delete
   };
   std::vector<Op> ops;
 };
@@ -167,11 +202,18 @@ void WriteBatch::Put(Family family, absl::string_view key, int64_t timestamp_ms,
                      absl::string_view value) {
   std::string stored;
   EncodeValue(&stored, timestamp_ms, value);
-  rep_->ops.push_back({family, std::string(key), std::move(stored)});
+  rep_->ops.push_back({family, std::string(key), Rep::Kind::kPut, std::move(stored)});
+}
+
+void WriteBatch::Merge(Family family, absl::string_view key, int64_t timestamp_ms,
+                       absl::string_view operand) {
+  std::string stored;
+  EncodeValue(&stored, timestamp_ms, operand);
+  rep_->ops.push_back({family, std::string(key), Rep::Kind::kMerge, std::move(stored)});
 }
 
 void WriteBatch::Delete(Family family, absl::string_view key) {
-  rep_->ops.push_back({family, std::string(key), std::nullopt});
+  rep_->ops.push_back({family, std::string(key), Rep::Kind::kDelete, {}});
 }
 
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
@@ -238,6 +280,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
       cf.compaction_filter = impl->filters.back().get();
       cf.periodic_compaction_seconds = kPeriodicCompactionSeconds;
     }
+    if (info.merges) {
+      cf.merge_operator = std::make_shared<MeterMergeOperator>();
+      // Bounds the operands a read of a hot row (an hour or day bucket) has to fold.
+      cf.max_successive_merges = 32;
+    }
     descriptors.emplace_back(info.name, cf);
   }
 
@@ -282,8 +329,22 @@ bool Database::IsExpired(Family family, int64_t timestamp_ms) const {
 absl::Status Database::Write(WriteBatch batch) {
   rocksdb::WriteBatch rocks_batch;
   for (const auto& op : batch.rep_->ops) {
-    rocksdb::Status s = op.value ? rocks_batch.Put(impl_->Handle(op.family), op.key, *op.value)
-                                 : rocks_batch.Delete(impl_->Handle(op.family), op.key);
+    rocksdb::Status s;
+    switch (op.kind) {
+      case WriteBatch::Rep::Kind::kPut:
+        s = rocks_batch.Put(impl_->Handle(op.family), op.key, op.value);
+        break;
+      case WriteBatch::Rep::Kind::kDelete:
+        s = rocks_batch.Delete(impl_->Handle(op.family), op.key);
+        break;
+      case WriteBatch::Rep::Kind::kMerge:
+        if (!GetFamilyInfo(op.family).merges) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("family ", GetFamilyInfo(op.family).name, " does not merge"));
+        }
+        s = rocks_batch.Merge(impl_->Handle(op.family), op.key, op.value);
+        break;
+    }
     if (!s.ok()) return FromRocks(s, "building write batch");
   }
   rocksdb::WriteOptions write_options;

@@ -39,7 +39,7 @@ enum class Family : int {
   kEbpfSchedule,  // eBPF schedules
   kEbpfStack,     // eBPF stack dictionary (distinct stacks and symbols)
   kEbpfSample,    // eBPF samples (time, stack id, value)
-  kMeter,         // meters from Rover and agents
+  kMeter,         // metrics computed from meters, relation rows (merged: see metric_codec.h)
   kProfileStack,  // trace-profiling stack dictionary (distinct thread stacks)
   kUiTemplate,    // SkyWalking UI dashboard templates
   kCount,
@@ -49,6 +49,7 @@ enum class Family : int {
 struct FamilyInfo {
   const char* name;  // RocksDB column family name
   Retention retention;
+  bool merges = false;  // takes WriteBatch::Merge (the meter family's merge, metric_codec.h)
 };
 
 // The description of `family`.
@@ -95,6 +96,10 @@ class WriteBatch {
   // `ttl` after it when the family has a retention.
   void Put(Family family, absl::string_view key, int64_t timestamp_ms, absl::string_view value);
   void Delete(Family family, absl::string_view key);
+  // Merges `operand` into the value under `key` (a family that `merges` only; others fail the
+  // Write). The record's time becomes the later of the two.
+  void Merge(Family family, absl::string_view key, int64_t timestamp_ms,
+             absl::string_view operand);
   size_t Count() const;
 
  private:
