@@ -18,8 +18,6 @@ constexpr absl::string_view kDrainedServices[] = {
     "/skywalking.v3.EventService/",
     "/skywalking.v10.AsyncProfilerTask/",
     "/skywalking.v10.PprofTask/",
-    "/skywalking.v3.MeterReportService/",
-    "/MeterReportService/",
     "/skywalking.v3.LogReportService/",
 };
 

@@ -19,16 +19,19 @@
 #include "receiver/drain_service.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/management_service.h"
+#include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_ui_template_store.h"
 #include "task/ebpf_service.h"
+#include "task/meter_service.h"
 #include "task/profile_task_service.h"
 
 #ifndef STACKHOUSE_VERSION
@@ -88,6 +91,9 @@ absl::Status Server::StartInternal() {
                                                   config_.receiver.endpoint_name_max_length});
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
+  metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::LocalTimeZone());
+  meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
+                                                 metadata_store_.get(), clock_);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
   receiver::AgentTimeGuard::Window window;
@@ -112,6 +118,10 @@ absl::Status Server::StartInternal() {
   services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
   services_.push_back(std::make_unique<receiver::EbpfProfilingService>(
       auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get()));
+  meter_handler_ = std::make_unique<receiver::MeterHandler>(auth_.get(), agent_times_.get(),
+                                                            meters_.get(), &metrics_);
+  services_.push_back(std::make_unique<receiver::MeterService>(meter_handler_.get()));
+  services_.push_back(std::make_unique<receiver::MeterCompatService>(meter_handler_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -271,9 +281,12 @@ void Server::Shutdown() {
   services_.clear();
   drain_.reset();
   segments_.reset();
+  meter_handler_.reset();
   profile_.reset();
   management_.reset();
   profile_tasks_.reset();
+  meters_.reset();
+  metric_store_.reset();
   ebpf_.reset();
   ebpf_store_.reset();
   segment_store_.reset();

@@ -21,12 +21,14 @@ class RocksProfileStore;
 class SegmentStore;
 class EbpfStore;
 class UiTemplateStore;
+class MetricStore;
 }  // namespace stackhouse::storage
 
 namespace stackhouse::task {
 class ProfileTaskService;
 class EbpfService;
 class UiTemplateService;
+class MeterService;
 }  // namespace stackhouse::task
 
 namespace stackhouse::http {
@@ -41,6 +43,7 @@ namespace stackhouse::receiver {
 class AgentTimeGuard;
 class AuthGuard;
 class DrainService;
+class MeterHandler;
 class ManagementHandler;
 class ProfileHandler;
 class TraceSegmentHandler;
@@ -86,11 +89,14 @@ class Server {
   std::unique_ptr<storage::UiTemplateStore> ui_template_store_;
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<storage::MetricStore> metric_store_;
+  std::unique_ptr<task::MeterService> meters_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::AgentTimeGuard> agent_times_;
   std::unique_ptr<receiver::ManagementHandler> management_;
   std::unique_ptr<receiver::ProfileHandler> profile_;
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;
+  std::unique_ptr<receiver::MeterHandler> meter_handler_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<receiver::DrainService> drain_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -380,6 +380,11 @@ std::optional<model::Process> EbpfService::GetProcess(const std::string& process
   return it->second;
 }
 
+bool EbpfService::HasProcess(absl::string_view process_id) const {
+  absl::MutexLock lock(&mu_);
+  return processes_.contains(process_id);
+}
+
 std::vector<std::string> EbpfService::ServiceLabels(const std::string& service_id) const {
   std::vector<std::string> labels;
   for (const model::Process& p : ListProcesses(service_id, "")) {

@@ -103,6 +103,8 @@ class EbpfService {
   std::vector<model::Process> ListProcesses(const std::string& service_id,
                                             const std::string& instance_id) const;
   std::optional<model::Process> GetProcess(const std::string& process_id) const;
+  // True if `process_id` is a live registered process (no copy).
+  bool HasProcess(absl::string_view process_id) const;
 
   // Distinct labels of the service's processes, in first-seen order.
   std::vector<std::string> ServiceLabels(const std::string& service_id) const;

@@ -11,7 +11,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "language-agent/Meter.grpc.pb.h"
+#include "logging/Logging.grpc.pb.h"
 
 namespace stackhouse::receiver {
 namespace {
@@ -62,18 +62,17 @@ class DrainServiceTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-TEST_F(DrainServiceTest, MeterStreamOfARealClientIsAcceptedAndCounted) {
+TEST_F(DrainServiceTest, LogStreamOfARealClientIsAcceptedAndCounted) {
   Start("");
-  auto stub = v3::MeterReportService::NewStub(channel_);
+  auto stub = v3::LogReportService::NewStub(channel_);
   grpc::ClientContext context;
   v3::Commands response;
   auto writer = stub->collect(&context, &response);
   for (int i = 0; i < 3; ++i) {
-    v3::MeterData data;
+    v3::LogData data;
     data.set_service("svc");
     data.set_serviceinstance("inst");
-    data.mutable_singlevalue()->set_name("instance_cpu");
-    data.mutable_singlevalue()->set_value(i);
+    data.set_timestamp(i);
     ASSERT_TRUE(writer->Write(data));
   }
   writer->WritesDone();
@@ -81,7 +80,7 @@ TEST_F(DrainServiceTest, MeterStreamOfARealClientIsAcceptedAndCounted) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.commands_size(), 0);
   EXPECT_NE(Metrics().find("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
-                           "MeterReportService/collect\"} 3"),
+                           "LogReportService/collect\"} 3"),
             std::string::npos)
       << Metrics();
 }
@@ -127,7 +126,7 @@ TEST_F(DrainServiceTest, TokenIsChecked) {
 
 TEST(DrainServiceDrains, ServicePrefixesOnly) {
   EXPECT_TRUE(DrainService::Drains("/skywalking.v3.LogReportService/collect"));
-  EXPECT_TRUE(DrainService::Drains("/MeterReportService/collect"));
+  EXPECT_FALSE(DrainService::Drains("/MeterReportService/collect"));  // served: MeterService
   EXPECT_FALSE(DrainService::Drains("/skywalking.v3.LogReportServiceX/collect"));
   EXPECT_FALSE(DrainService::Drains("/skywalking.v3.ProfileTask/collectSnapshot"));
   EXPECT_FALSE(DrainService::Drains(""));

@@ -15,15 +15,18 @@
 #include "profile/Profile.pb.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/ebpf_services.h"
+#include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
 #include "storage/database.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/test_dir.h"
 #include "task/ebpf_service.h"
+#include "task/meter_service.h"
 #include "task/profile_task_service.h"
 
 namespace stackhouse::testing {
@@ -52,6 +55,9 @@ class ReceiverServer {
     auto ebpf = task::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
     EXPECT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
+    metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::UTCTimeZone());
+    meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
+                                                   metadata_.get(), &clock_);
     times_ = std::make_unique<receiver::AgentTimeGuard>(&clock_, receiver::AgentTimeGuard::Window{},
                                                         &metrics_);
     profile_handler_ = std::make_unique<receiver::ProfileHandler>(
@@ -64,7 +70,13 @@ class ReceiverServer {
     segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get());
     ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingService>(
         &auth_, times_.get(), ebpf_.get(), ebpf_store_.get());
+    meter_handler_ =
+        std::make_unique<receiver::MeterHandler>(&auth_, times_.get(), meters_.get(), &metrics_);
+    meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get());
+    meter_compat_ = std::make_unique<receiver::MeterCompatService>(meter_handler_.get());
     grpc::ServerBuilder builder;
+    builder.RegisterService(meter_.get());
+    builder.RegisterService(meter_compat_.get());
     builder.RegisterService(profile_.get());
     builder.RegisterService(profile_compat_.get());
     builder.RegisterService(segment_.get());
@@ -84,6 +96,8 @@ class ReceiverServer {
   storage::RocksProfileStore& profiles() { return *profiles_; }
   storage::RocksSegmentStore& segments() { return *segments_; }
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
+  storage::RocksMetricStore& metric_store() { return *metric_store_; }
+  task::EbpfService& ebpf() { return *ebpf_; }
 
   // The sequences of the stored dumps of `segment_id`.
   std::vector<int32_t> DumpSequences(const std::string& segment_id) {
@@ -127,6 +141,11 @@ class ReceiverServer {
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
   std::unique_ptr<task::ProfileTaskService> tasks_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<storage::RocksMetricStore> metric_store_;
+  std::unique_ptr<task::MeterService> meters_;
+  std::unique_ptr<receiver::MeterHandler> meter_handler_;
+  std::unique_ptr<receiver::MeterService> meter_;
+  std::unique_ptr<receiver::MeterCompatService> meter_compat_;
   std::unique_ptr<receiver::ProfileHandler> profile_handler_;
   std::unique_ptr<receiver::TraceSegmentHandler> segment_handler_;
   std::unique_ptr<receiver::ProfileService> profile_;

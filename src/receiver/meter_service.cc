@@ -1,0 +1,204 @@
+#include "receiver/meter_service.h"
+
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "metrics/metric_catalog.h"
+#include "model/meter.h"
+#include "common/status_macros.h"
+#include "receiver/status_convert.h"
+
+namespace stackhouse::receiver {
+namespace {
+
+// Why `sample` (of a meter some metric uses) cannot be used, or nullopt.
+std::optional<std::string> CheckSample(const model::MeterSample& sample) {
+  if (sample.labels.size() > MeterHandler::kMaxLabels) {
+    return absl::StrCat("meter ", sample.name, " has ", sample.labels.size(),
+                        " labels (at most ", MeterHandler::kMaxLabels, ")");
+  }
+  if (!sample.histogram) {
+    if (!std::isfinite(sample.value)) {
+      return absl::StrCat("meter ", sample.name, " has the value ", sample.value,
+                          " (not a finite number)");
+    }
+    return std::nullopt;
+  }
+  if (sample.buckets.size() > MeterHandler::kMaxBuckets) {
+    return absl::StrCat("histogram ", sample.name, " has ", sample.buckets.size(),
+                        " buckets (at most ", MeterHandler::kMaxBuckets, ")");
+  }
+  for (size_t i = 0; i < sample.buckets.size(); ++i) {
+    const model::MeterBucket& b = sample.buckets[i];
+    if (!b.negative_infinity && !std::isfinite(b.lower_bound)) {
+      return absl::StrCat("histogram ", sample.name, " bucket ", i, " has the bound ",
+                          b.lower_bound, " (not a finite number)");
+    }
+    if (b.count < 0) {
+      return absl::StrCat("histogram ", sample.name, " bucket ", i, " has the count ", b.count,
+                          " (negative)");
+    }
+    if (i > 0) {
+      const model::MeterBucket& prev = sample.buckets[i - 1];
+      if (b.negative_infinity || (!prev.negative_infinity && b.lower_bound <= prev.lower_bound)) {
+        return absl::StrCat("histogram ", sample.name, " bucket ", i,
+                            " does not lie above bucket ", i - 1,
+                            " (buckets must be in ascending order)");
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// One data set being read: the service, instance and time seen so far and the used samples
+// not yet written.
+class MeterHandler::DataSet {
+ public:
+  DataSet(MeterHandler* handler, absl::string_view agent) : handler_(handler), agent_(agent) {}
+
+  // Adds one message; a problem with it comes back as its text (InvalidArgument) or, from
+  // storage, as that error.
+  absl::Status Add(const skywalking::v3::MeterData& data) {
+    const bool new_service = !data.service().empty() && data.service() != set_.service;
+    const bool new_instance =
+        !data.serviceinstance().empty() && data.serviceinstance() != set_.instance;
+    const bool new_time = data.timestamp() != 0 && data.timestamp() != set_.timestamp_ms;
+    if (new_service || new_instance || new_time) {
+      // What is held belongs to the service, instance and time it came with.
+      SH_RETURN_IF_ERROR(Flush());
+      if (new_service) set_.service = data.service();
+      if (new_instance) set_.instance = data.serviceinstance();
+      if (new_time) {
+        set_.timestamp_ms = data.timestamp();
+        time_checked_ = false;
+      }
+    }
+    handler_->received_->Increment();
+    model::MeterSample sample;
+    switch (data.metric_case()) {
+      case skywalking::v3::MeterData::kSingleValue:
+        sample.name = data.singlevalue().name();
+        break;
+      case skywalking::v3::MeterData::kHistogram:
+        sample.name = data.histogram().name();
+        sample.histogram = true;
+        break;
+      case skywalking::v3::MeterData::METRIC_NOT_SET:
+        return absl::InvalidArgumentError("carries neither a single value nor a histogram");
+    }
+    if (sample.name.empty()) return absl::InvalidArgumentError("is a meter without a name");
+    if (metrics::MetricsOfMeter(sample.name).empty()) {
+      handler_->ignored_->Increment();
+      return absl::OkStatus();
+    }
+    const auto& labels =
+        sample.histogram ? data.histogram().labels() : data.singlevalue().labels();
+    if (static_cast<size_t>(labels.size()) > kMaxLabels) {
+      return absl::InvalidArgumentError(absl::StrCat("meter ", sample.name, " has ", labels.size(),
+                                                     " labels (at most ", kMaxLabels, ")"));
+    }
+    for (const auto& label : labels) sample.labels.emplace_back(label.name(), label.value());
+    if (sample.histogram) {
+      for (const auto& bucket : data.histogram().values()) {
+        sample.buckets.push_back({bucket.bucket(), bucket.isnegativeinfinity(), bucket.count()});
+      }
+    } else {
+      sample.value = data.singlevalue().value();
+    }
+    if (auto problem = CheckSample(sample)) return absl::InvalidArgumentError(*problem);
+    if (!time_checked_ && set_.timestamp_ms != 0) {
+      SH_RETURN_IF_ERROR(handler_->times_->Check("meter", set_.timestamp_ms, agent_));
+      time_checked_ = true;
+    }
+    set_.samples.push_back(std::move(sample));
+    if (set_.samples.size() >= kChunkSamples) return Flush();
+    return absl::OkStatus();
+  }
+
+  // Writes the samples held (the data set's service, instance and time stay for what follows).
+  absl::Status Flush() {
+    if (set_.samples.empty()) return absl::OkStatus();
+    auto stats = handler_->meters_->Ingest(set_);
+    set_.samples.clear();
+    if (!stats.ok()) return stats.status();
+    handler_->ignored_->Increment(static_cast<uint64_t>(stats->ignored));
+    handler_->unknown_process_->Increment(static_cast<uint64_t>(stats->unknown_process));
+    return absl::OkStatus();
+  }
+
+ private:
+  MeterHandler* const handler_;
+  const std::string agent_;
+  model::MeterDataSet set_;
+  bool time_checked_ = false;
+};
+
+MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times,
+                           task::MeterService* meters, MetricsRegistry* metrics)
+    : auth_(auth),
+      times_(times),
+      meters_(meters),
+      received_(metrics->GetCounter("stackhouse_meter_samples_received_total",
+                                    "Meter samples agents reported (MeterReportService).")),
+      ignored_(metrics->GetCounter(
+          "stackhouse_meter_samples_ignored_total",
+          "Meter samples skipped: of meters no metric uses (e.g. a language agent's own), or "
+          "of a data set without service, instance or time.")),
+      unknown_process_(metrics->GetCounter(
+          "stackhouse_metric_updates_dropped_total",
+          "Metric updates dropped because they name a process no Rover registered.",
+          {{"reason", "unknown_process"}})) {}
+
+grpc::Status MeterHandler::Collect(grpc::ServerContext* context,
+                                   ClientStream<skywalking::v3::MeterData>* stream,
+                                   skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  DataSet data_set(this, PeerHost(context->peer()));
+  skywalking::v3::MeterData message;
+  while (stream->Read(&message)) {
+    if (absl::Status s = data_set.Add(message); !s.ok()) {
+      if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
+      const size_t index = stream->count() - 1;
+      if (absl::Status f = data_set.Flush(); !f.ok()) return ToGrpcStatus(f);
+      return RefuseMessage("collect", index, s.message(), KeptMessagesBefore(index));
+    }
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (absl::Status s = data_set.Flush(); !s.ok()) return ToGrpcStatus(s);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MeterHandler::CollectBatch(grpc::ServerContext* context,
+                                        ClientStream<skywalking::v3::MeterDataCollection>* stream,
+                                        skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  const std::string agent = PeerHost(context->peer());
+  skywalking::v3::MeterDataCollection message;
+  while (stream->Read(&message)) {
+    DataSet data_set(this, agent);
+    for (int i = 0; i < message.meterdata_size(); ++i) {
+      if (absl::Status s = data_set.Add(message.meterdata(i)); !s.ok()) {
+        if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
+        const size_t index = stream->count() - 1;
+        return RefuseMessage("collectBatch", index,
+                             absl::StrCat("element ", i, " ", s.message()),
+                             KeptMessagesBefore(index));
+      }
+    }
+    if (absl::Status s = data_set.Flush(); !s.ok()) return ToGrpcStatus(s);
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collectBatch", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace stackhouse::receiver

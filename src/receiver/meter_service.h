@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+
+#include "common/metrics.h"
+#include "language-agent/Meter.grpc.pb.h"
+#include "language-agent/MeterCompat.grpc.pb.h"
+#include "receiver/agent_time_guard.h"
+#include "receiver/auth.h"
+#include "receiver/client_stream.h"
+#include "task/meter_service.h"
+
+namespace stackhouse::receiver {
+
+// MeterReportService (grpc-protocol.md §2.9): meters → task::MeterService. `collect`'s whole
+// stream is one data set, each `collectBatch` collection is one; an element's service,
+// instance and time are the last non-empty ones seen up to it (agents set them on the first
+// element only; a change splits the data set there). Meters no metric uses (a language
+// agent's own) are counted and skipped before anything else is looked at. A used meter is
+// checked: a name, a single value or a histogram, at most kMaxLabels labels, a finite value,
+// histogram buckets strictly ascending with counts >= 0, and a data-set time AgentTimeGuard
+// accepts; the first message that fails ends the stream with INVALID_ARGUMENT naming it, and
+// what came before it is stored. Thread-safe (no state beyond the call).
+class MeterHandler {
+ public:
+  // Samples of one data set are analyzed and written in chunks of this many, so that a stream
+  // of any length holds bounded memory. (An average within a data set, which the continuous
+  // rules take, is then one per chunk: only a data set of more samples than this sees it.)
+  static constexpr size_t kChunkSamples = 4096;
+  static constexpr size_t kMaxLabels = 64;
+  static constexpr size_t kMaxBuckets = 1024;
+
+  // Dependencies must outlive the handler.
+  MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+               MetricsRegistry* metrics);
+
+  grpc::Status Collect(grpc::ServerContext* context,
+                       ClientStream<skywalking::v3::MeterData>* stream,
+                       skywalking::v3::Commands* response);
+  grpc::Status CollectBatch(grpc::ServerContext* context,
+                            ClientStream<skywalking::v3::MeterDataCollection>* stream,
+                            skywalking::v3::Commands* response);
+
+ private:
+  class DataSet;
+
+  const AuthGuard* const auth_;
+  AgentTimeGuard* const times_;
+  task::MeterService* const meters_;
+  Counter* const received_;
+  Counter* const ignored_;
+  Counter* const unknown_process_;
+};
+
+// The gRPC service over a MeterHandler: `skywalking::v3::MeterReportService`, or the
+// package-less `::MeterReportService` of old agents (collect only).
+template <typename Grpc>
+class MeterServiceImpl final : public ClientStreamService<typename Grpc::Service> {
+ public:
+  explicit MeterServiceImpl(MeterHandler* handler) {
+    this->template ServeClientStream<skywalking::v3::MeterData, skywalking::v3::Commands>(
+        0, [handler](grpc::ServerContext* context,
+                     ClientStream<skywalking::v3::MeterData>* stream,
+                     skywalking::v3::Commands* response) {
+          return handler->Collect(context, stream, response);
+        });
+    if constexpr (!std::is_same_v<typename Grpc::Service, ::MeterReportService::Service>) {
+      this->template ServeClientStream<skywalking::v3::MeterDataCollection,
+                                       skywalking::v3::Commands>(
+          1, [handler](grpc::ServerContext* context,
+                       ClientStream<skywalking::v3::MeterDataCollection>* stream,
+                       skywalking::v3::Commands* response) {
+            return handler->CollectBatch(context, stream, response);
+          });
+    }
+  }
+};
+
+using MeterService = MeterServiceImpl<skywalking::v3::MeterReportService>;
+using MeterCompatService = MeterServiceImpl<::MeterReportService>;
+
+}  // namespace stackhouse::receiver
