@@ -30,6 +30,7 @@
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_ui_template_store.h"
+#include "task/default_ui_templates.h"
 #include "task/ebpf_service.h"
 #include "task/meter_service.h"
 #include "task/profile_task_service.h"
@@ -83,7 +84,10 @@ absl::Status Server::StartInternal() {
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
   ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
-  ui_templates_ = std::make_unique<task::UiTemplateService>(ui_template_store_.get(), clock_);
+  auto default_templates = task::DefaultUiTemplates();
+  if (!default_templates.ok()) return default_templates.status();
+  ui_templates_ = std::make_unique<task::UiTemplateService>(ui_template_store_.get(), clock_,
+                                                            std::move(*default_templates));
   auto ebpf =
       task::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_,
                                 model::NameLimits{config_.receiver.service_name_max_length,

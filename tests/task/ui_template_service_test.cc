@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "storage/rocks_ui_template_store.h"
 #include "storage/test_dir.h"
+#include "task/default_ui_templates.h"
 
 namespace stackhouse::task {
 namespace {
@@ -28,7 +29,23 @@ class UiTemplateServiceTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
-    service_ = std::make_unique<UiTemplateService>(store_.get(), &clock_);
+    service_ = std::make_unique<UiTemplateService>(store_.get(), &clock_, defaults_);
+  }
+  // Restarts with the server's default dashboards.
+  void OpenWithDefaults() {
+    auto defaults = DefaultUiTemplates();
+    ASSERT_TRUE(defaults.ok()) << defaults.status();
+    defaults_ = std::move(*defaults);
+    Open();
+  }
+  std::vector<std::string> ListedIds() {
+    std::vector<std::string> ids;
+    auto all = service_->List();
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (all.ok()) {
+      for (const storage::UiTemplate& t : *all) ids.push_back(t.id);
+    }
+    return ids;
   }
 
   testing::TestDir dir_;
@@ -36,7 +53,10 @@ class UiTemplateServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksUiTemplateStore> store_;
   std::unique_ptr<UiTemplateService> service_;
+  std::vector<storage::UiTemplate> defaults_;
 };
+
+constexpr char kMeshRoot[] = "stackhouse-mesh-root";
 
 TEST_F(UiTemplateServiceTest, AddChangeDisableAndSurviveARestart) {
   auto a = service_->Add(R"({"name":"a"})");
@@ -95,7 +115,7 @@ TEST_F(UiTemplateServiceTest, UnknownIdsAndHugeConfigurationsAreRefused) {
 }
 
 TEST_F(UiTemplateServiceTest, TheNumberOfEnabledTemplatesIsCapped) {
-  UiTemplateService capped(store_.get(), &clock_, 2);
+  UiTemplateService capped(store_.get(), &clock_, {}, 2);
   auto a = capped.Add("{}");
   ASSERT_TRUE(a.ok() && a->status);
   ASSERT_TRUE(capped.Add("{}")->status);
@@ -106,6 +126,90 @@ TEST_F(UiTemplateServiceTest, TheNumberOfEnabledTemplatesIsCapped) {
   ASSERT_TRUE(capped.Disable(a->id)->status);  // disabling makes room
   EXPECT_TRUE(capped.Add("{}")->status);
   EXPECT_EQ(capped.List()->size(), 2u);
+}
+
+TEST_F(UiTemplateServiceTest, AFreshStoreListsTheDefaults) {
+  OpenWithDefaults();
+  ASSERT_GE(defaults_.size(), 20u);
+  std::vector<std::string> default_ids;
+  for (const storage::UiTemplate& t : defaults_) default_ids.push_back(t.id);
+  EXPECT_EQ(ListedIds(), default_ids);
+  EXPECT_THAT(default_ids, ::testing::Contains(kMeshRoot));
+  auto root = service_->Get(kMeshRoot);
+  ASSERT_TRUE(root.ok() && root->has_value());
+  EXPECT_THAT((*root)->configuration, ::testing::HasSubstr(R"("name":"Mesh-Root")"));
+  // Nothing is stored until an operator changes something; ids are the same after a restart.
+  EXPECT_TRUE(store_->ListTemplates()->empty());
+  OpenWithDefaults();
+  EXPECT_EQ(ListedIds(), default_ids);
+}
+
+TEST_F(UiTemplateServiceTest, AnOperatorTemplateWithTheSameKeyReplacesADefault) {
+  OpenWithDefaults();
+  const size_t defaults = defaults_.size();
+  const std::string mine = R"({"layer":"MESH","entity":"All","name":"Mesh-Root","isRoot":true})";
+  auto added = service_->Add(mine);
+  ASSERT_TRUE(added.ok() && added->status);
+  // Same name in another layer or entity replaces nothing.
+  ASSERT_TRUE(service_->Add(R"({"layer":"MESH","entity":"Service","name":"Mesh-Root"})")->status);
+  ASSERT_TRUE(service_->Add(R"({"layer":"GENERAL","entity":"All","name":"Mesh-Root"})")->status);
+  ASSERT_TRUE(service_->Add("not json")->status);
+
+  std::vector<std::string> ids = ListedIds();
+  EXPECT_EQ(ids.size(), defaults - 1 + 4);
+  EXPECT_THAT(ids, ::testing::Not(::testing::Contains(kMeshRoot)));
+  EXPECT_THAT(ids, ::testing::Contains(added->id));
+  EXPECT_EQ((*service_->Get(added->id))->configuration, mine);
+  // The replaced default is invisible: it cannot be read, changed or disabled.
+  EXPECT_FALSE(service_->Get(kMeshRoot)->has_value());
+  EXPECT_FALSE(service_->Change(kMeshRoot, "{}")->status);
+  EXPECT_FALSE(service_->Disable(kMeshRoot)->status);
+
+  // A disabled operator template replaces nothing: the default is back.
+  ASSERT_TRUE(service_->Disable(added->id)->status);
+  EXPECT_THAT(ListedIds(), ::testing::Contains(kMeshRoot));
+  EXPECT_TRUE(service_->Get(kMeshRoot)->has_value());
+}
+
+TEST_F(UiTemplateServiceTest, ADefaultCanBeChangedAndDisabledByItsId) {
+  OpenWithDefaults();
+  const size_t defaults = defaults_.size();
+  const std::string edited = R"({"layer":"MESH","entity":"All","name":"Mesh-Root","x":1})";
+  auto changed = service_->Change(kMeshRoot, edited);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(changed->status);
+  EXPECT_EQ(changed->id, kMeshRoot);
+  auto stored = store_->GetTemplate(kMeshRoot);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->configuration, edited);
+  EXPECT_EQ((*stored)->update_time_ms, kNow);
+
+  // The operator's version survives a restart, listed once under the default's id.
+  OpenWithDefaults();
+  EXPECT_EQ(ListedIds().size(), defaults);
+  EXPECT_EQ((*service_->Get(kMeshRoot))->configuration, edited);
+
+  // Disabled, a default stays hidden across restarts and cannot be changed again.
+  const std::string general_root = "stackhouse-general-root";
+  ASSERT_TRUE(service_->Disable(kMeshRoot)->status);
+  ASSERT_TRUE(service_->Disable(general_root)->status);
+  OpenWithDefaults();
+  std::vector<std::string> ids = ListedIds();
+  EXPECT_EQ(ids.size(), defaults - 2);
+  EXPECT_THAT(ids, ::testing::Not(::testing::Contains(kMeshRoot)));
+  EXPECT_THAT(ids, ::testing::Not(::testing::Contains(general_root)));
+  EXPECT_FALSE(service_->Get(general_root)->has_value());
+  EXPECT_EQ(service_->Change(general_root, "{}")->message, "Can't find the template");
+  EXPECT_FALSE(service_->Disable(general_root)->status);
+}
+
+TEST_F(UiTemplateServiceTest, DefaultsDoNotCountAgainstTheCap) {
+  auto defaults = DefaultUiTemplates();
+  ASSERT_TRUE(defaults.ok());
+  UiTemplateService capped(store_.get(), &clock_, *defaults, 1);
+  EXPECT_TRUE(capped.Add("{}")->status);
+  EXPECT_FALSE(capped.Add("{}")->status);
+  EXPECT_EQ(capped.List()->size(), defaults->size() + 1);
 }
 
 }  // namespace
