@@ -8,6 +8,7 @@
 #include "model/ids.h"
 #include "model/trace.h"
 #include "query/query_service.h"
+#include "task/default_ui_templates.h"
 
 namespace stackhouse::testing {
 namespace {
@@ -118,8 +119,9 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
   f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
   f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
-  f->ui_templates_ =
-      std::make_unique<task::UiTemplateService>(f->ui_template_store_.get(), &f->clock_);
+  SH_ASSIGN_OR_RETURN(auto default_templates, task::DefaultUiTemplates());
+  f->ui_templates_ = std::make_unique<task::UiTemplateService>(
+      f->ui_template_store_.get(), &f->clock_, std::move(default_templates));
   SH_ASSIGN_OR_RETURN(f->profile_tasks_,
                       task::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
   SH_ASSIGN_OR_RETURN(f->ebpf_, task::EbpfService::Create(f->ebpf_store_.get(), f->metadata_.get(),
