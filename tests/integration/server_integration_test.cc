@@ -126,6 +126,11 @@ TEST_F(ServerIntegrationTest, ServesHealthMetricsAndStopsCleanly) {
   EXPECT_EQ(page_status, 200);
   EXPECT_THAT(page, HasSubstr("<title>Stackhouse</title>"));
   EXPECT_EQ(server->HttpGet("/web/app.js").first, 200);
+  // So are booster-ui's default dashboards ({getAllTemplates{id}}).
+  auto [templates_status, templates] =
+      server->HttpGet("/graphql?query=%7BgetAllTemplates%7Bid%7D%7D");
+  EXPECT_EQ(templates_status, 200) << templates;
+  EXPECT_THAT(templates, HasSubstr(R"({"id":"stackhouse-mesh-process-relation"})"));
   {
     // `stackhouse --health-check` (the container HEALTHCHECK) probes the configured port.
     ServerProcess probe(dir_.path() + "/probe", 0, server->http_port());
