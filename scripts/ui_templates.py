@@ -4,11 +4,14 @@
 The JSON files are committed and compiled into the binary (src/CMakeLists.txt); this script is
 how they are written, so that the dashboards of the five layers stay alike. Run it after editing
 and commit its output:  scripts/ui_templates.py
-docs/dashboards.md lists the dashboards; tests/task/default_ui_templates_test.cc checks them.
+With --check it writes nothing and fails if the committed files differ from what it would write
+(the ctest ui_templates_generated). docs/dashboards.md lists the dashboards;
+tests/task/default_ui_templates_test.cc checks them.
 """
 
 import json
 import pathlib
+import sys
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "src/task/data/ui_templates"
 
@@ -224,10 +227,9 @@ def relation(layer):
         ("HTTP Requests", sampled_widgets())], h=60)])
 
 
-def main():
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.dashboard.json"):
-        old.unlink()
+def files():
+    """File name → content of every dashboard."""
+    out = {}
     for layer in LAYERS:
         boards = [root(layer), service(layer), instance(layer)]
         if layer["process"]:
@@ -235,9 +237,29 @@ def main():
         if layer["relation"]:
             boards.append(relation(layer))
         for board in boards:
-            path = OUT / f"{board['id'].removeprefix('stackhouse-')}.dashboard.json"
-            path.write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
+            name = f"{board['id'].removeprefix('stackhouse-')}.dashboard.json"
+            out[name] = json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def main(argv):
+    wanted = files()
+    if argv[1:] == ["--check"]:
+        present = {p.name: p.read_text(encoding="utf-8") for p in OUT.glob("*.dashboard.json")}
+        stale = sorted(n for n in wanted.keys() | present.keys()
+                       if wanted.get(n) != present.get(n))
+        if stale:
+            print(f"{OUT} differs from scripts/ui_templates.py in: {', '.join(stale)}; "
+                  "run scripts/ui_templates.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.dashboard.json"):
+        old.unlink()
+    for name, content in wanted.items():
+        (OUT / name).write_text(content, encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv))
