@@ -216,7 +216,8 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
   if (!root.IsMap()) return absl::InvalidArgumentError("the top level must be a mapping");
 
   std::vector<std::string> errors;
-  static const std::set<std::string> kSections = {"core", "receiver", "storage", "query", "log"};
+  static const std::set<std::string> kSections = {"core", "receiver", "storage", "query",
+                                                     "ui",   "log"};
   for (const auto& entry : root) {
     std::string key = entry.first.Scalar();
     if (!kSections.count(key)) {
@@ -276,6 +277,14 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int("maxQueryFields", 1, 1000000, &q.max_fields);
     r.Int("maxQueryTokens", 16, 10000000, &q.max_tokens);
     r.Int("maxSizeOfAnalyzeProfileSnapshot", 1, 100000000, &q.max_analyze_snapshots);
+    r.RejectUnknownKeys();
+  }
+  {
+    SectionReader r(std::as_const(root)["ui"], "ui", env, &errors);
+    UiConfig& u = config.ui;
+    r.String("boosterDir", &u.booster_dir);
+    r.NonEmptyString("host", &u.host);
+    r.Int("port", 0, kMaxPort, &u.port);
     r.RejectUnknownKeys();
   }
   {

@@ -52,6 +52,13 @@ struct QueryConfig {
   int max_analyze_snapshots = 12000;
 };
 
+// booster-ui served by Stackhouse itself (off while booster_dir is empty).
+struct UiConfig {
+  std::string booster_dir;  // booster-ui's build output (dist/), holding index.html
+  std::string host = "0.0.0.0";
+  int port = 8080;  // 0 = any free port
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -62,6 +69,7 @@ struct Config {
   ReceiverConfig receiver;
   StorageConfig storage;
   QueryConfig query;
+  UiConfig ui;
   LogConfig log;
 };
 

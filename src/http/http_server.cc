@@ -150,16 +150,18 @@ void HttpServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
   std::string label_path = route == routes_.end() ? "other" : req.path;
   StreamingHttpResponse streaming;
   HttpResponse& response = streaming.head;
-  if (route == routes_.end()) {
-    response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n", {}};
-  } else {
-    HttpRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    request.body = req.body;
-    request.params = QueryParams(req.target);
-    request.header = [&req](const std::string& name) { return req.get_header_value(name); };
+  HttpRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  request.body = req.body;
+  request.params = QueryParams(req.target);
+  request.header = [&req](const std::string& name) { return req.get_header_value(name); };
+  if (route != routes_.end()) {
     streaming = route->second(request);
+  } else if (fallback_) {
+    response = fallback_(request);
+  } else {
+    response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found\n", {}};
   }
   res.status = response.status;
   for (const auto& [name, value] : response.headers) res.set_header(name, value);
@@ -191,6 +193,8 @@ void HttpServer::Route(const std::string& path, HttpHandler handler) {
     return StreamingHttpResponse{handler(request), nullptr};
   };
 }
+
+void HttpServer::SetFallback(HttpHandler handler) { fallback_ = std::move(handler); }
 
 void HttpServer::RouteStreaming(const std::string& path, StreamingHttpHandler handler) {
   routes_[path] = std::move(handler);

@@ -90,6 +90,9 @@ class HttpServer {
   // Routes `path` to a handler whose body may be streamed (see StreamingHttpResponse).
   void RouteStreaming(const std::string& path, StreamingHttpHandler handler);
 
+  // Answers every path no route names (instead of 404); for a static site.
+  void SetFallback(HttpHandler handler);
+
   // Binds host:port (port 0 = any) and serves on a background thread. Returns the bound
   // port, or Unavailable naming host and port when they cannot be bound.
   absl::StatusOr<int> Start(const std::string& host, int port);
@@ -108,6 +111,7 @@ class HttpServer {
   int listen_fd_ = -1;  // the listening socket, once bound (owned by httplib)
   std::unique_ptr<httplib::Server> server_;
   std::map<std::string, StreamingHttpHandler> routes_;
+  HttpHandler fallback_;
   std::thread thread_;
 };
 

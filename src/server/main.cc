@@ -31,8 +31,8 @@ constexpr char kUsage[] =
     "\n"
     "Options:\n"
     "  --config PATH  configuration file (default: config/application.yml)\n"
-    "  --ports-file PATH  once listening, write the bound ports to PATH as 'grpc=N' and\n"
-    "                 'http=N' lines (useful with port 0 in the configuration)\n"
+    "  --ports-file PATH  once listening, write the bound ports to PATH as 'grpc=N',\n"
+    "                 'http=N' (and 'ui=N' when booster-ui is served) lines\n"
     "  --health-check exit 0 if the server configured by --config answers /healthz\n"
     "  --version      print the version and exit\n"
     "  --help         print this help and exit\n"
@@ -42,11 +42,12 @@ constexpr char kUsage[] =
 
 // Writes the bound ports to `path` (through a temporary file renamed into place, so that a
 // reader never sees half of it). False on any error.
-bool WritePortsFile(const std::string& path, int grpc_port, int http_port) {
+bool WritePortsFile(const std::string& path, int grpc_port, int http_port, int ui_port) {
   const std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << "grpc=" << grpc_port << "\nhttp=" << http_port << "\n";
+    if (ui_port > 0) out << "ui=" << ui_port << "\n";
     out.close();
     if (!out) return false;
   }
@@ -118,7 +119,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (!ports_file.empty() &&
-      !WritePortsFile(ports_file, (*server)->grpc_port(), (*server)->http_port())) {
+      !WritePortsFile(ports_file, (*server)->grpc_port(), (*server)->http_port(),
+                      (*server)->ui_port())) {
     log->critical("cannot write the ports file {}: {}", ports_file, std::strerror(errno));
     (*server)->Shutdown();
     return 1;

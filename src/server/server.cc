@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/embedded_files.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "export/export_handler.h"
 #include "graphql/http_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -13,6 +14,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "http/http_server.h"
+#include "http/static_site.h"
 #include "query/query_service.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
@@ -63,6 +65,23 @@ Server::Server(const config::Config& config, const Clock* clock)
     : config_(config), clock_(clock), start_ms_(clock->NowMillis()) {}
 
 Server::~Server() { Shutdown(); }
+
+absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
+  if (config_.ui.booster_dir.empty()) return absl::OkStatus();
+  SH_ASSIGN_OR_RETURN(ui_site_, http::StaticSite::Open(config_.ui.booster_dir));
+  ui_server_ = std::make_unique<http::HttpServer>(
+      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads);
+  // What booster-ui's own web server forwards to the OAP: /graphql, and /api/* without its
+  // prefix (a development build's paths).
+  ui_server_->Route("/graphql", graphql_handler);
+  ui_server_->Route("/api/graphql", graphql_handler);
+  const http::StaticSite* site = ui_site_.get();
+  ui_server_->SetFallback([site](const http::HttpRequest& request) { return site->Serve(request); });
+  SH_ASSIGN_OR_RETURN(ui_port_, ui_server_->Start(config_.ui.host, config_.ui.port));
+  GetLogger("server")->info("booster-ui from {} on {}:{}", ui_site_->root(), config_.ui.host,
+                            ui_port_);
+  return absl::OkStatus();
+}
 
 absl::Status Server::StartInternal() {
   auto log = GetLogger("server");
@@ -167,7 +186,7 @@ absl::Status Server::StartInternal() {
   // answers an oversized request itself (413 naming the limit).
   http_server_ = std::make_unique<http::HttpServer>(
       &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads);
-  http_server_->Route("/graphql", [this](const http::HttpRequest& request) {
+  const http::HttpHandler graphql_handler = [this](const http::HttpRequest& request) {
     graphql::HttpRequest g;
     g.method = request.method;
     std::string content_type = request.header("Content-Type");
@@ -178,7 +197,8 @@ absl::Status Server::StartInternal() {
     for (const auto& [key, value] : request.params) g.query_params.emplace(key, value);
     graphql::HttpResponse r = graphql_->Handle(g);
     return http::HttpResponse{r.status, r.content_type, std::move(r.body), std::move(r.headers)};
-  });
+  };
+  http_server_->Route("/graphql", graphql_handler);
   // The web page (web/, compiled in): "/" and "/web/<file>".
   for (const EmbeddedFile& file : EmbeddedFiles()) {
     absl::string_view name = file.name;
@@ -218,6 +238,7 @@ absl::Status Server::StartInternal() {
   auto http_port = http_server_->Start(config_.network.http_host, config_.network.http_port);
   if (!http_port.ok()) return http_port.status();
   http_port_ = *http_port;
+  SH_RETURN_IF_ERROR(StartUi(graphql_handler));
 
   grpc_server_->GetHealthCheckService()->SetServingStatus(true);
   ready_.store(true);
@@ -274,12 +295,15 @@ void Server::Shutdown() {
     grpc_server_->Shutdown(deadline);
     grpc_server_->Wait();
   }
+  if (ui_server_) ui_server_->Stop();
   if (http_server_) http_server_->Stop();
   if (db_) {
     absl::Status flushed = db_->Flush();
     if (!flushed.ok()) log->error("flushing storage at shutdown: {}", flushed.message());
   }
   grpc_server_.reset();
+  ui_server_.reset();
+  ui_site_.reset();
   http_server_.reset();
   graphql_.reset();
   services_.clear();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,6 +34,9 @@ class MeterService;
 
 namespace stackhouse::http {
 class HttpServer;
+class StaticSite;
+struct HttpRequest;
+struct HttpResponse;
 }
 
 namespace stackhouse::graphql {
@@ -67,10 +71,15 @@ class Server {
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
+  // The port booster-ui is served on, or 0 when ui.boosterDir is unset.
+  int ui_port() const { return ui_port_; }
 
  private:
   Server(const config::Config& config, const Clock* clock);
   absl::Status StartInternal();
+  // Serves booster-ui (ui.boosterDir) on its own port, if configured.
+  absl::Status StartUi(
+      const std::function<http::HttpResponse(const http::HttpRequest&)>& graphql_handler);
   void RegisterGauges();
 
   // Constant after construction.
@@ -102,8 +111,11 @@ class Server {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<graphql::HttpEndpoint> graphql_;
   std::unique_ptr<http::HttpServer> http_server_;
+  std::unique_ptr<http::StaticSite> ui_site_;
+  std::unique_ptr<http::HttpServer> ui_server_;
   int grpc_port_ = 0;
   int http_port_ = 0;
+  int ui_port_ = 0;
   bool shut_down_ = false;
 };
 

@@ -52,6 +52,8 @@ TEST(ParseConfigTest, EmptyDocumentMeansDefaults) {
   EXPECT_EQ(config->storage.record_ttl_days, 3);
   EXPECT_EQ(config->storage.metrics_ttl_days, 7);
   EXPECT_EQ(config->receiver.authentication, "");
+  EXPECT_EQ(config->ui.booster_dir, "");  // booster-ui not served by default
+  EXPECT_EQ(config->ui.port, 8080);
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -83,13 +85,18 @@ query:
   maxQueryDepth: 5
   maxQueryFields: 6
   maxQueryTokens: 700
+ui:
+  boosterDir: ${SW_UI_BOOSTER_DIR:}
+  host: 127.0.0.2
+  port: 0
 log:
   level: ${SW_LOG_LEVEL:info}
 )";
   auto config = ParseConfig(yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"},
                                            {"SW_AUTHENTICATION", "secret"},
                                            {"SW_LOG_LEVEL", "debug"},
-                                           {"SW_STORAGE_MAX_FUTURE_SKEW", "60"}}));
+                                           {"SW_STORAGE_MAX_FUTURE_SKEW", "60"},
+                                           {"SW_UI_BOOSTER_DIR", "/srv/booster-ui/dist"}}));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->network.grpc_host, "0.0.0.0");
   EXPECT_EQ(config->network.grpc_port, 1234);
@@ -113,6 +120,9 @@ log:
   EXPECT_EQ(config->query.max_depth, 5);
   EXPECT_EQ(config->query.max_fields, 6);
   EXPECT_EQ(config->query.max_tokens, 700);
+  EXPECT_EQ(config->ui.booster_dir, "/srv/booster-ui/dist");
+  EXPECT_EQ(config->ui.host, "127.0.0.2");
+  EXPECT_EQ(config->ui.port, 0);
   EXPECT_EQ(config->log.level, "debug");
 }
 
