@@ -261,6 +261,10 @@ class Evaluator {
   }
 
  private:
+  static Value NoSource() {
+    return Error("Metrics are not available: the server has no metric store");
+  }
+
   std::string BucketId(size_t i) const { return absl::StrCat(buckets_.starts_ms[i]); }
 
   Value Metric(const Node& node) {
@@ -270,6 +274,7 @@ class Evaluator {
     }
     const MetricDefinition* metric = FindMetric(node.name);
     if (metric == nullptr) return Error(absl::StrCat("Metric: [", node.name, "] does not exist."));
+    if (source_ == nullptr) return NoSource();
     Value v;
     std::optional<std::string> entity_id = EntityId(entity_, metric->scope);
     if (!entity_id) {
@@ -362,6 +367,7 @@ class Evaluator {
       return Error(absl::StrCat("Unsupported: top_n of metric [", name,
                                 "] over entities (Stackhouse answers top_n of sampled records)"));
     }
+    if (source_ == nullptr) return NoSource();
     Value v;
     v.result.type = ResultType::kRecordList;
     std::optional<std::string> entity_id = EntityId(entity_, MetricScope::kProcessRelation);

@@ -106,7 +106,8 @@ class MetricSource {
 // Expressions longer than this are refused (with an error naming the limit).
 inline constexpr size_t kMaxExpressionBytes = 4096;
 
-// Evaluates `expression`. Storage errors also come back in `error`.
+// Evaluates `expression`. Storage errors also come back in `error`, and so does a null `source`
+// once the expression needs to read a metric or record.
 ExpressionResult EvaluateExpression(absl::string_view expression, const MqeEntity& entity,
                                     const TimeBuckets& buckets, MetricSource* source);
 

@@ -218,6 +218,24 @@ TEST_F(MqeTest, ErrorsComeBackInTheResult) {
   EXPECT_EQ(*r.error, "Expression is too long: 1048576 bytes, at most 4096");
 }
 
+TEST_F(MqeTest, WithoutASourceEveryReadIsAnError) {
+  const std::string no_store = "Metrics are not available: the server has no metric store";
+  for (absl::string_view expression :
+       {"process_relation_client_write_cpm", "top_n(sampled_slow_trace_record, 5, des)",
+        "avg(process_relation_client_write_cpm) / 2"}) {
+    auto r = EvaluateExpression(expression, relation_, buckets_, nullptr);
+    EXPECT_EQ(r.error, no_store) << expression;
+    EXPECT_EQ(r.type, ResultType::kUnknown);
+    EXPECT_TRUE(r.results.empty());
+  }
+  // What needs no read still answers.
+  EXPECT_EQ(EvaluateExpression("service_cpm", relation_, buckets_, nullptr).error,
+            "Metric: [service_cpm] does not exist.");
+  auto r = EvaluateExpression("2 * 3", relation_, buckets_, nullptr);
+  EXPECT_FALSE(r.error.has_value());
+  EXPECT_EQ(r.results.at(0).values.at(0).value, 6);
+}
+
 TEST_F(MqeTest, AnEntityWithMissingFields) {
   MqeEntity half;
   half.service_name = "svc";
