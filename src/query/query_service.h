@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "graphql/schema.h"
+#include "metrics/mqe.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
 #include "storage/profile_store.h"
@@ -27,6 +28,8 @@ struct QueryDeps {
   task::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
   task::UiTemplateService* ui_templates = nullptr;
+  // What execExpression and readRecords read; null: they answer with an error saying so.
+  metrics::MetricSource* metric_source = nullptr;
   const Clock* clock = nullptr;
   const config::Config* config = nullptr;
   // Reported by `version`; swctl parses a leading "major.minor".
@@ -39,6 +42,8 @@ void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // SkyWalking UI bootstrap (schema/ui_configuration.graphqls): menu and dashboard templates.
 void BindUiResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// Metrics query expressions (schema/metrics.graphqls): execExpression and readRecords.
+void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // Stackhouse's own fields (schema/stackhouse.graphqls): stackhouseDiff.
 void BindDiffResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 
