@@ -594,8 +594,18 @@ std::string FormatMqeValue(double value) {
     const char first_dropped = frac[3];
     const bool rest_nonzero = frac.find_first_not_of('0', 4) != std::string::npos;
     std::string kept = int_part + frac.substr(0, 3);
-    const bool odd = (kept.back() - '0') % 2 == 1;
-    const bool up = first_dropped > '5' || (first_dropped == '5' && (rest_nonzero || odd));
+    // A dropped "5" alone is a tie only if the double is exactly that decimal; otherwise Java
+    // (since JDK 8) rounds towards the side the binary value lies on: 0.0005 is 0.000500…0104
+    // (→ 0.001), 0.8055 is 0.805499… (→ 0.805). Correctly rounded fixed notation at 3 digits
+    // (half-even on exact ties) decides both.
+    bool up = first_dropped > '5' || (first_dropped == '5' && rest_nonzero);
+    if (first_dropped == '5' && !rest_nonzero) {
+      char exact[64];
+      auto [exact_end, exact_ec] =
+          std::to_chars(exact, exact + sizeof exact, std::fabs(value), std::chars_format::fixed, 3);
+      up = exact_ec == std::errc() &&
+           std::string(exact, exact_end) != absl::StrCat(int_part, ".", frac.substr(0, 3));
+    }
     if (up) {
       int i = static_cast<int>(kept.size()) - 1;
       while (i >= 0 && kept[i] == '9') kept[i--] = '0';

@@ -287,8 +287,14 @@ TEST(FormatMqeValueTest, AsJavaDecimalFormat) {
   EXPECT_EQ(FormatMqeValue(12), "12");
   EXPECT_EQ(FormatMqeValue(0.5), "0.5");
   EXPECT_EQ(FormatMqeValue(1234.5678), "1234.568");
-  EXPECT_EQ(FormatMqeValue(0.0005), "0");      // half-even: 0.000|5 → 0.000
-  EXPECT_EQ(FormatMqeValue(0.0015), "0.002");  // 0.001|5 → 0.002
+  // Ties are decided on the binary value, as Java does since JDK 8: only exact ties go to even.
+  EXPECT_EQ(FormatMqeValue(0.0005), "0.001");    // 0.00050000000000000001…
+  EXPECT_EQ(FormatMqeValue(0.0015), "0.002");    // 0.00150000000000000003…
+  EXPECT_EQ(FormatMqeValue(0.8055), "0.805");    // 0.80549999999999999378…
+  EXPECT_EQ(FormatMqeValue(21.1485), "21.148");  // 21.14849999999999852…
+  EXPECT_EQ(FormatMqeValue(0.0625), "0.062");    // exact tie: to even
+  EXPECT_EQ(FormatMqeValue(0.1875), "0.188");    // exact tie: to even
+  EXPECT_EQ(FormatMqeValue(-0.0625), "-0.062");
   EXPECT_EQ(FormatMqeValue(0.00151), "0.002");
   EXPECT_EQ(FormatMqeValue(0.1 + 0.2), "0.3");
   EXPECT_EQ(FormatMqeValue(999.9996), "1000");
