@@ -1,10 +1,13 @@
 #include "query_fixture.h"
 
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "metrics/metric_catalog.h"
 #include "model/ids.h"
 #include "model/trace.h"
 #include "query/query_service.h"
@@ -104,6 +107,55 @@ task::ReportedProcess Process(model::DetectType type, const std::string& layer,
   return p;
 }
 
+// The metric rows of FIXTURE.md ("Metrics"): minute updates, which the store also adds to
+// their hour and day rows. Minutes are offsets of the minute 22:00 (N − 13 min 20 s).
+std::vector<metrics::MetricUpdate> MetricUpdates() {
+  constexpr int64_t k2200 = kFixtureNow - 13 * kMinute - 20 * kSecond;
+  const std::string pod1 = model::InstanceId(model::ServiceId(kOrder), "pod-1");
+  const std::string java = model::ProcessId("java", pod1);
+  const std::string relation =
+      model::ProcessRelationId(java, model::ProcessId("mysql.default:3306", pod1));
+  std::vector<metrics::MetricUpdate> updates;
+  auto add = [&](const char* metric, const std::string& entity, const char* label, int minute,
+                 metrics::Accumulator delta) {
+    updates.push_back(
+        {metrics::FindMetric(metric), entity, label, k2200 + minute * kMinute, std::move(delta)});
+  };
+  auto sum = [](int64_t v) { return metrics::Accumulator{v, 0, {}}; };
+  auto avg = [](int64_t v) { return metrics::Accumulator{v, 1, {}}; };
+  auto histogram = [](std::map<int64_t, int64_t> buckets) {
+    return metrics::Accumulator{0, 0, std::move(buckets)};
+  };
+  add("process_relation_client_write_cpm", relation, "", 0, sum(42));
+  add("process_relation_client_write_cpm", relation, "", 2, sum(5));
+  add("process_relation_client_write_cpm", relation, "", 2, sum(7));
+  add("process_relation_client_write_cpm", relation, "", 5, sum(9));
+  add("process_relation_client_write_total_bytes", relation, "", 0, sum(2048));
+  add("process_relation_client_write_total_bytes", relation, "", 1, sum(1536));
+  add("process_relation_client_write_total_bytes", relation, "", 3, sum(1000));
+  add("process_relation_client_write_exe_time_percentile", relation, "", 0,
+      histogram({{0, 10}, {1000000, 40}, {2500000, 40}, {20000000, 10}}));
+  add("process_relation_client_write_exe_time_percentile", relation, "", 1,
+      histogram({{1500000, 3}}));
+  add("process_relation_http1_response_status_cpm", relation, "500", 1, sum(2));
+  add("process_relation_http1_response_status_cpm", relation, "200", 0, sum(90));
+  add("process_relation_http1_response_status_cpm", relation, "200", 1, sum(75));
+  add("continuous_profiling_process_cpu", java, "", 0, avg(255000));
+  add("continuous_profiling_process_cpu", java, "", 0, avg(256000));
+  add("continuous_profiling_process_cpu", java, "", 1, avg(123456));
+  add("continuous_profiling_process_thread_count", java, "", -1, avg(30));
+  add("continuous_profiling_process_thread_count", java, "", 0, avg(40));
+  add("continuous_profiling_process_thread_count", java, "", 0, avg(42));
+  add("continuous_profiling_process_thread_count", java, "", 2, avg(45));
+  add("continuous_profiling_system_load", java, "", 0, avg(150));
+  add("continuous_profiling_http_error_rate", java, "/orders", 0, avg(250));
+  add("continuous_profiling_http_error_rate", java, "global", 0, avg(100));
+  add("continuous_profiling_http_error_rate", java, "global", 1, avg(0));
+  add("continuous_profiling_http_avg_response_time", java, "/orders", 0, avg(120));
+  add("continuous_profiling_http_avg_response_time", java, "/users/{id},v2", 1, avg(80));
+  return updates;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::string& dir) {
@@ -119,6 +171,8 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
   f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
   f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
+  f->metric_store_ =
+      std::make_unique<storage::RocksMetricStore>(f->db_.get(), absl::LocalTimeZone());
   SH_ASSIGN_OR_RETURN(auto default_templates, task::DefaultUiTemplates());
   f->ui_templates_ = std::make_unique<task::UiTemplateService>(
       f->ui_template_store_.get(), &f->clock_, std::move(default_templates));
@@ -137,6 +191,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   deps.ebpf = f->ebpf_.get();
   deps.ebpf_store = f->ebpf_store_.get();
   deps.ui_templates = f->ui_templates_.get();
+  deps.metric_source = f->metric_store_.get();
   deps.clock = &f->clock_;
   deps.config = &f->config_;
   SH_ASSIGN_OR_RETURN(f->endpoint_, query::BuildQueryEndpoint(deps));
@@ -489,6 +544,7 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod1, false));
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, false));
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
+  SH_RETURN_IF_ERROR(metric_store_->AddMetrics(MetricUpdates()));
   return absl::OkStatus();
 }
 

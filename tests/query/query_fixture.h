@@ -12,6 +12,7 @@
 #include "storage/database.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_ui_template_store.h"
@@ -27,10 +28,10 @@ inline constexpr int64_t kFixtureNow = 1700000000000;
 // The `/graphql` endpoint of query::BuildQueryEndpoint over real stores in a RocksDB under a
 // given directory, seeded with the deterministic data that testdata/FIXTURE.md describes
 // (services, instances, endpoints, trace-profiling tasks, logs, snapshots and segments, eBPF
-// processes, tasks, schedules and samples), written through the task services and stores while
-// a simulated clock moves forward, which is then left at kFixtureNow.
-// Duration strings are parsed in the local zone: the caller sets TZ=UTC first.
-// Not thread-safe (the cases post one request at a time).
+// processes, tasks, schedules and samples; metric rows), written through the task services and
+// stores while a simulated clock moves forward, which is then left at kFixtureNow. Duration strings
+// are parsed in the local zone: the caller sets TZ=UTC first. Not thread-safe (the cases post one
+// request at a time).
 class QueryFixture {
  public:
   // Opens the database in `dir` (which must exist and be empty) and seeds it.
@@ -59,6 +60,7 @@ class QueryFixture {
   std::unique_ptr<storage::RocksSegmentStore> segments_;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
   std::unique_ptr<storage::RocksUiTemplateStore> ui_template_store_;
+  std::unique_ptr<storage::RocksMetricStore> metric_store_;
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<task::EbpfService> ebpf_;
