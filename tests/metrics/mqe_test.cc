@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "fakes/fake_metric_source.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
 
@@ -10,55 +11,6 @@ namespace stackhouse::metrics {
 namespace {
 
 constexpr int64_t kT0 = 1781575200000;  // a minute bucket start
-
-// Rows by (metric, entity, label value, bucket start); records by (record, entity).
-class FakeSource : public MetricSource {
- public:
-  void Put(const std::string& metric, const std::string& entity, const std::string& label,
-           int64_t bucket, Accumulator row) {
-    rows_[{metric, entity}][label][bucket] = std::move(row);
-  }
-  absl::StatusOr<std::vector<LabeledRows>> ReadRows(const MetricDefinition& metric,
-                                                    absl::string_view entity_id,
-                                                    const TimeBuckets& buckets) override {
-    if (fail_) return absl::UnavailableError("disk on fire");
-    std::vector<LabeledRows> out;
-    auto it = rows_.find({metric.name, std::string(entity_id)});
-    if (it == rows_.end()) return out;
-    for (const auto& [label, by_bucket] : it->second) {
-      LabeledRows labeled{label, {}};
-      bool any = false;
-      for (int64_t start : buckets.starts_ms) {
-        auto row = by_bucket.find(start);
-        labeled.rows.push_back(row == by_bucket.end() ? std::nullopt
-                                                      : std::optional<Accumulator>(row->second));
-        any |= row != by_bucket.end();
-      }
-      if (any) out.push_back(std::move(labeled));
-    }
-    return out;
-  }
-  absl::StatusOr<std::vector<SampledRecord>> TopRecords(absl::string_view record,
-                                                        absl::string_view entity_id,
-                                                        int64_t start_ms, int64_t end_ms, int limit,
-                                                        bool ascending) override {
-    last_range_ = {start_ms, end_ms};
-    last_limit_ = limit;
-    last_ascending_ = ascending;
-    auto it = records_.find({std::string(record), std::string(entity_id)});
-    if (it == records_.end()) return std::vector<SampledRecord>{};
-    return it->second;
-  }
-
-  std::map<std::pair<std::string, std::string>,
-           std::map<std::string, std::map<int64_t, Accumulator>>>
-      rows_;
-  std::map<std::pair<std::string, std::string>, std::vector<SampledRecord>> records_;
-  std::pair<int64_t, int64_t> last_range_;
-  int last_limit_ = 0;
-  bool last_ascending_ = false;
-  bool fail_ = false;
-};
 
 Accumulator Sum(int64_t sum, int64_t count = 0) {
   Accumulator a;
@@ -89,7 +41,7 @@ class MqeTest : public ::testing::Test {
     return EvaluateExpression(expression, entity, buckets_, &source_);
   }
 
-  FakeSource source_;
+  fakes::FakeMetricSource source_;
   MqeEntity entity_, relation_;
   TimeBuckets buckets_;
 };
@@ -170,8 +122,8 @@ TEST_F(MqeTest, HourStepDividesSumPerMinByTheMinutes) {
 }
 
 TEST_F(MqeTest, TopNOfSampledRecords) {
-  source_.records_[{"sampled_slow_trace_record", RelationId()}] = {
-      {"/orders", "trace-1", 1200, kT0 + 1}, {"/pay", "trace-2", 900, kT0 + 2}};
+  source_.PutRecords("sampled_slow_trace_record", RelationId(),
+                     {{"/orders", "trace-1", 1200, kT0 + 1}, {"/pay", "trace-2", 900, kT0 + 2}});
   auto r = Eval("top_n(sampled_slow_trace_record, 50, DES)", relation_);
   EXPECT_FALSE(r.error.has_value()) << *r.error;
   EXPECT_EQ(r.type, ResultType::kRecordList);
@@ -180,13 +132,13 @@ TEST_F(MqeTest, TopNOfSampledRecords) {
   EXPECT_EQ(r.results[0].values[0].id, "/orders");
   EXPECT_EQ(r.results[0].values[0].value, 1200);
   EXPECT_EQ(r.results[0].values[0].trace_id, "trace-1");
-  EXPECT_EQ(source_.last_limit_, 50);
-  EXPECT_FALSE(source_.last_ascending_);
-  EXPECT_EQ(source_.last_range_, std::make_pair(kT0, kT0 + 180000));  // inclusive end bucket
+  EXPECT_EQ(source_.last_limit, 50);
+  EXPECT_FALSE(source_.last_ascending);
+  EXPECT_EQ(source_.last_range, std::make_pair(kT0, kT0 + 180000));  // inclusive end bucket
 
   r = Eval("top_n(sampled_status_5xx_trace_record,3,asc)", relation_);
   EXPECT_EQ(r.type, ResultType::kRecordList);
-  EXPECT_TRUE(source_.last_ascending_);
+  EXPECT_TRUE(source_.last_ascending);
 }
 
 TEST_F(MqeTest, ErrorsComeBackInTheResult) {
@@ -209,7 +161,7 @@ TEST_F(MqeTest, ErrorsComeBackInTheResult) {
         "Expression: [process_relation_client_write_cpm /] "
         "error: unexpected end of expression at position 35");
   check("(((a)", "Expression: [(((a)] error: expected ')' at position 5");
-  source_.fail_ = true;
+  source_.fail = true;
   check("process_relation_client_write_cpm",
         "Reading process_relation_client_write_cpm: disk on fire");
   std::string huge(1 << 20, 'a');
