@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "metrics/metric_catalog.h"
 #include "metrics/mqe.h"
 #include "query/duration.h"
 #include "query/query_service.h"
@@ -133,15 +133,6 @@ Result ErrorResult(std::string error) {
   return ExpressionResultOf(r);
 }
 
-// A record or metric name as MQE writes it: [a-zA-Z0-9_]+.
-bool IsPlainName(absl::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
@@ -159,9 +150,11 @@ void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
   builder->BindResolver("Query.readRecords", [source](const Context& c) -> absl::StatusOr<Result> {
     const graphql::Value& condition = c.args().Get("condition");
     const std::string name = OptionalStringField(condition, "name").value_or("");
-    if (!IsPlainName(name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("condition.name \"", name, "\" is not a record name"));
+    if (!metrics::IsSampledRecord(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "condition.name \"", name,
+          "\" is not a sampled record (sampled_slow_trace_record, sampled_status_4xx_trace_record, "
+          "sampled_status_5xx_trace_record)"));
     }
     const graphql::Value* top_n = condition.Find("topN");
     const graphql::Value* order = condition.Find("order");
