@@ -277,6 +277,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int("maxQueryFields", 1, 1000000, &q.max_fields);
     r.Int("maxQueryTokens", 16, 10000000, &q.max_tokens);
     r.Int("maxSizeOfAnalyzeProfileSnapshot", 1, 100000000, &q.max_analyze_snapshots);
+    r.Int("maxMetricsQueryBuckets", 1, 1000000, &q.max_metric_buckets);
     r.RejectUnknownKeys();
   }
   {

@@ -50,6 +50,9 @@ struct QueryConfig {
   // Trace-profiling snapshots analysed per query at most (OAP's
   // maxSizeOfAnalyzeProfileSnapshot); more are cut with a tip.
   int max_analyze_snapshots = 12000;
+  // Time buckets one metrics expression (execExpression, readRecords) is evaluated over at
+  // most: a week of minutes.
+  int max_metric_buckets = 7 * 24 * 60;
 };
 
 // booster-ui served by Stackhouse itself (off while booster_dir is empty).

@@ -24,9 +24,6 @@ namespace {
 
 using Context = graphql::ResolverContext;
 
-// Time buckets one expression is evaluated over at most: a week of minutes.
-constexpr size_t kMaxTimeBuckets = 7 * 24 * 60;
-
 std::optional<std::string> OptionalStringField(const graphql::Value& object,
                                                absl::string_view name) {
   const graphql::Value* v = object.Find(name);
@@ -56,8 +53,8 @@ metrics::MqeEntity EntityFromValue(const graphql::Value& entity) {
 // Every step bucket from the duration's start to its end inclusive, as bucket starts in the
 // server's zone. SECOND has no buckets of its own (metrics are kept per minute at the finest):
 // it reads the minutes that hold the range. Errors: InvalidArgument for a malformed or reversed
-// duration, or more than kMaxTimeBuckets buckets.
-absl::StatusOr<metrics::TimeBuckets> BucketsOf(const graphql::Value& duration) {
+// duration, or more than `max_buckets` buckets.
+absl::StatusOr<metrics::TimeBuckets> BucketsOf(const graphql::Value& duration, size_t max_buckets) {
   SH_ASSIGN_OR_RETURN(TimeRange range, ParseDuration(duration));
   const std::string step = duration.Find("step")->string_value();
   if (range.end_ms <= range.start_ms) {
@@ -67,14 +64,14 @@ absl::StatusOr<metrics::TimeBuckets> BucketsOf(const graphql::Value& duration) {
   metrics::TimeBuckets buckets;
   auto too_many = [&] {
     return absl::InvalidArgumentError(
-        absl::StrCat("duration has more than ", kMaxTimeBuckets, " ", step,
-                     " buckets (the limit of one expression): choose a shorter range or a "
+        absl::StrCat("duration has more than ", max_buckets, " ", step,
+                     " buckets (query.maxMetricsQueryBuckets): choose a shorter range or a "
                      "coarser step"));
   };
   // Adds `start_ms` unless it repeats the last start (an hour that a DST change repeats).
   auto add = [&](int64_t start_ms) -> bool {
     if (!buckets.starts_ms.empty() && start_ms <= buckets.starts_ms.back()) return true;
-    if (buckets.starts_ms.size() == kMaxTimeBuckets) return false;
+    if (buckets.starts_ms.size() == max_buckets) return false;
     buckets.starts_ms.push_back(start_ms);
     return true;
   };
@@ -137,9 +134,13 @@ Result ErrorResult(std::string error) {
 
 void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   metrics::MetricSource* source = deps.metric_source;
+  const size_t max_buckets =
+      static_cast<size_t>(deps.config != nullptr ? deps.config->query.max_metric_buckets
+                                                 : config::QueryConfig().max_metric_buckets);
   builder->BindResolver(
-      "Query.execExpression", [source](const Context& c) -> absl::StatusOr<Result> {
-        absl::StatusOr<metrics::TimeBuckets> buckets = BucketsOf(c.args().Get("duration"));
+      "Query.execExpression", [source, max_buckets](const Context& c) -> absl::StatusOr<Result> {
+        absl::StatusOr<metrics::TimeBuckets> buckets =
+            BucketsOf(c.args().Get("duration"), max_buckets);
         if (!buckets.ok()) return ErrorResult(std::string(buckets.status().message()));
         return ExpressionResultOf(
             metrics::EvaluateExpression(c.args().Get("expression").string_value(),
@@ -147,37 +148,41 @@ void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
       });
   // swctl `records list`: the top_n of the record, as Records. Unlike execExpression its
   // problems are GraphQL errors (swctl prints them).
-  builder->BindResolver("Query.readRecords", [source](const Context& c) -> absl::StatusOr<Result> {
-    const graphql::Value& condition = c.args().Get("condition");
-    const std::string name = OptionalStringField(condition, "name").value_or("");
-    if (!metrics::IsSampledRecord(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "condition.name \"", name,
-          "\" is not a sampled record (sampled_slow_trace_record, sampled_status_4xx_trace_record, "
-          "sampled_status_5xx_trace_record)"));
-    }
-    const graphql::Value* top_n = condition.Find("topN");
-    const graphql::Value* order = condition.Find("order");
-    const graphql::Value* parent = condition.Find("parentEntity");
-    SH_ASSIGN_OR_RETURN(metrics::TimeBuckets buckets, BucketsOf(c.args().Get("duration")));
-    metrics::ExpressionResult r = metrics::EvaluateExpression(
-        absl::StrCat("top_n(", name, ",", top_n ? top_n->int_value() : 0, ",",
-                     order ? order->string_value() : "DES", ")"),
-        EntityFromValue(parent ? *parent : graphql::Value()), buckets, source);
-    if (r.error) return absl::InvalidArgumentError(*r.error);
-    std::vector<Result> records;
-    for (const metrics::MqeSeries& series : r.results) {
-      for (const metrics::MqeValue& v : series.values) {
-        records.push_back(Result::Map({
-            {"name", Result::String(v.id.value_or(""))},
-            {"id", Result::String(v.trace_id.value_or(""))},
-            {"value", v.value ? Result::String(metrics::FormatMqeValue(*v.value)) : Result::Null()},
-            {"refId", OptionalString(v.trace_id)},
-        }));
-      }
-    }
-    return Result::List(std::move(records));
-  });
+  builder->BindResolver(
+      "Query.readRecords", [source, max_buckets](const Context& c) -> absl::StatusOr<Result> {
+        const graphql::Value& condition = c.args().Get("condition");
+        const std::string name = OptionalStringField(condition, "name").value_or("");
+        if (!metrics::IsSampledRecord(name)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("condition.name \"", name,
+                           "\" is not a sampled record (sampled_slow_trace_record, "
+                           "sampled_status_4xx_trace_record, "
+                           "sampled_status_5xx_trace_record)"));
+        }
+        const graphql::Value* top_n = condition.Find("topN");
+        const graphql::Value* order = condition.Find("order");
+        const graphql::Value* parent = condition.Find("parentEntity");
+        SH_ASSIGN_OR_RETURN(metrics::TimeBuckets buckets,
+                            BucketsOf(c.args().Get("duration"), max_buckets));
+        metrics::ExpressionResult r = metrics::EvaluateExpression(
+            absl::StrCat("top_n(", name, ",", top_n ? top_n->int_value() : 0, ",",
+                         order ? order->string_value() : "DES", ")"),
+            EntityFromValue(parent ? *parent : graphql::Value()), buckets, source);
+        if (r.error) return absl::InvalidArgumentError(*r.error);
+        std::vector<Result> records;
+        for (const metrics::MqeSeries& series : r.results) {
+          for (const metrics::MqeValue& v : series.values) {
+            records.push_back(Result::Map({
+                {"name", Result::String(v.id.value_or(""))},
+                {"id", Result::String(v.trace_id.value_or(""))},
+                {"value",
+                 v.value ? Result::String(metrics::FormatMqeValue(*v.value)) : Result::Null()},
+                {"refId", OptionalString(v.trace_id)},
+            }));
+          }
+        }
+        return Result::List(std::move(records));
+      });
 }
 
 }  // namespace stackhouse::query

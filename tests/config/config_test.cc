@@ -54,6 +54,7 @@ TEST(ParseConfigTest, EmptyDocumentMeansDefaults) {
   EXPECT_EQ(config->receiver.authentication, "");
   EXPECT_EQ(config->ui.booster_dir, "");  // booster-ui not served by default
   EXPECT_EQ(config->ui.port, 8080);
+  EXPECT_EQ(config->query.max_metric_buckets, 10080);
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -89,6 +90,7 @@ ui:
   boosterDir: ${SW_UI_BOOSTER_DIR:}
   host: 127.0.0.2
   port: 0
+  maxMetricsQueryBuckets: 60
 log:
   level: ${SW_LOG_LEVEL:info}
 )";
@@ -123,6 +125,7 @@ log:
   EXPECT_EQ(config->ui.booster_dir, "/srv/booster-ui/dist");
   EXPECT_EQ(config->ui.host, "127.0.0.2");
   EXPECT_EQ(config->ui.port, 0);
+  EXPECT_EQ(config->query.max_metric_buckets, 60);
   EXPECT_EQ(config->log.level, "debug");
 }
 
@@ -139,6 +142,7 @@ TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
   EXPECT_EQ(config->storage.max_future_skew_seconds, 600);
   EXPECT_EQ(config->storage.max_past_skew_seconds, 0);  // = recordDataTTL
   EXPECT_EQ(config->receiver.authentication, "");
+  EXPECT_EQ(config->query.max_metric_buckets, defaults.query.max_metric_buckets);
   EXPECT_EQ(config->log.level, "info");
 }
 
