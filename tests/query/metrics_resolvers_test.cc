@@ -1,11 +1,12 @@
 // execExpression and readRecords over a fake MetricSource: what the golden cases cannot show
-// over the real store (no store at all, sampled records, a failing read) and hour buckets
-// across a DST change.
+// over the real store (no store at all, sampled records, a failing read), hour buckets across a
+// DST change, and every expression of the shipped dashboards.
 #include <stdlib.h>
 #include <time.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "config/config.h"
@@ -15,6 +16,7 @@
 #include "model/ids.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
+#include "task/default_ui_templates.h"
 
 namespace stackhouse::query {
 namespace {
@@ -198,6 +200,55 @@ TEST_F(MetricsResolversTest, HourBucketsAcrossTheEndOfSummerTime) {
   EXPECT_STREQ(values[0]["value"].GetString(), "1");
   EXPECT_STREQ(values[1]["value"].GetString(), "2");
   EXPECT_STREQ(values[2]["value"].GetString(), "3");
+}
+
+// The "expressions" strings anywhere under `node` (widgets, tabs' children).
+void CollectExpressions(const rapidjson::Value& node, std::vector<std::string>* out) {
+  if (node.IsArray()) {
+    for (const auto& item : node.GetArray()) CollectExpressions(item, out);
+  } else if (node.IsObject()) {
+    for (const auto& member : node.GetObject()) {
+      if (std::string(member.name.GetString()) == "expressions" && member.value.IsArray()) {
+        for (const auto& e : member.value.GetArray()) {
+          if (e.IsString()) out->push_back(e.GetString());
+        }
+      } else {
+        CollectExpressions(member.value, out);
+      }
+    }
+  }
+}
+
+TEST_F(MetricsResolversTest, EveryExpressionOfTheDefaultDashboardsEvaluates) {
+  auto templates = task::DefaultUiTemplates();
+  ASSERT_TRUE(templates.ok()) << templates.status();
+  std::vector<std::string> expressions;
+  for (const storage::UiTemplate& t : *templates) {
+    rapidjson::Document doc;
+    doc.Parse(t.configuration.c_str());
+    ASSERT_FALSE(doc.HasParseError()) << t.id;
+    CollectExpressions(doc, &expressions);
+  }
+  ASSERT_FALSE(expressions.empty());
+  metrics::MqeEntity process;
+  process.service_name = "svc";
+  process.normal = true;
+  process.service_instance_name = "pod-1";
+  process.process_name = "app";
+  metrics::MqeEntity relation = process;
+  relation.dest_service_name = "svc";
+  relation.dest_normal = true;
+  relation.dest_service_instance_name = "pod-1";
+  relation.dest_process_name = "UNKNOWN_REMOTE";
+  metrics::TimeBuckets buckets;
+  buckets.starts_ms = {1781604000000};
+  for (const std::string& e : expressions) {
+    const bool of_process = e.rfind("continuous_profiling_", 0) == 0;
+    metrics::ExpressionResult r =
+        metrics::EvaluateExpression(e, of_process ? process : relation, buckets, &source_);
+    EXPECT_FALSE(r.error.has_value()) << e << ": " << *r.error;
+    EXPECT_NE(r.type, metrics::ResultType::kUnknown) << e;
+  }
 }
 
 }  // namespace
