@@ -101,6 +101,11 @@ Result OptionalString(const std::optional<std::string>& s) {
   return s ? Result::String(*s) : Result::Null();
 }
 
+// A value as the OAP writes it (addendum §1.7), null for a bucket without data.
+Result FormattedValue(const std::optional<double>& value) {
+  return value ? Result::String(metrics::FormatMqeValue(*value)) : Result::Null();
+}
+
 Result ExpressionResultOf(const metrics::ExpressionResult& r) {
   std::vector<Result> results;
   results.reserve(r.results.size());
@@ -111,7 +116,7 @@ Result ExpressionResultOf(const metrics::ExpressionResult& r) {
       values.push_back(Result::Map({
           {"id", OptionalString(v.id)},
           {"owner", Result::Null()},
-          {"value", v.value ? Result::String(metrics::FormatMqeValue(*v.value)) : Result::Null()},
+          {"value", FormattedValue(v.value)},
           {"traceID", OptionalString(v.trace_id)},
       }));
     }
@@ -175,8 +180,7 @@ void BindMetricsResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
             records.push_back(Result::Map({
                 {"name", Result::String(v.id.value_or(""))},
                 {"id", Result::String(v.trace_id.value_or(""))},
-                {"value",
-                 v.value ? Result::String(metrics::FormatMqeValue(*v.value)) : Result::Null()},
+                {"value", FormattedValue(v.value)},
                 {"refId", OptionalString(v.trace_id)},
             }));
           }
