@@ -176,6 +176,7 @@ absl::Status Server::StartInternal() {
   deps.ebpf = ebpf_.get();
   deps.ebpf_store = ebpf_store_.get();
   deps.ui_templates = ui_templates_.get();
+  deps.metric_source = metric_store_.get();
   deps.clock = clock_;
   deps.config = &config_;
   auto graphql = query::BuildQueryEndpoint(deps);

@@ -86,11 +86,11 @@ query:
   maxQueryDepth: 5
   maxQueryFields: 6
   maxQueryTokens: 700
+  maxMetricsQueryBuckets: 60
 ui:
   boosterDir: ${SW_UI_BOOSTER_DIR:}
   host: 127.0.0.2
   port: 0
-  maxMetricsQueryBuckets: 60
 log:
   level: ${SW_LOG_LEVEL:info}
 )";
