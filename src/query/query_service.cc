@@ -26,6 +26,7 @@ absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDe
   BindProfileResolvers(deps, &builder);
   BindEbpfResolvers(deps, &builder);
   BindMetricsResolvers(deps, &builder);
+  BindTopologyResolvers(deps, &builder);
   BindUiResolvers(deps, &builder);
   BindDiffResolvers(deps, &builder);
   SH_ASSIGN_OR_RETURN(auto schema, builder.Build());

@@ -11,6 +11,7 @@
 #include "metrics/mqe.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
+#include "storage/metric_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
 #include "task/ebpf_service.h"
@@ -30,6 +31,8 @@ struct QueryDeps {
   task::UiTemplateService* ui_templates = nullptr;
   // What execExpression and readRecords read; null: they answer with an error saying so.
   metrics::MetricSource* metric_source = nullptr;
+  // The relation rows the process topology is built from (getProcessTopology).
+  const storage::MetricStore* metric_store = nullptr;
   const Clock* clock = nullptr;
   const config::Config* config = nullptr;
   // Reported by `version`; swctl parses a leading "major.minor".
@@ -40,6 +43,8 @@ struct QueryDeps {
 void BindMetadataResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// The process topology of network profiling (schema/topology.graphqls).
+void BindTopologyResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // SkyWalking UI bootstrap (schema/ui_configuration.graphqls): menu and dashboard templates.
 void BindUiResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // Metrics query expressions (schema/metrics.graphqls): execExpression and readRecords.

@@ -177,6 +177,7 @@ absl::Status Server::StartInternal() {
   deps.ebpf_store = ebpf_store_.get();
   deps.ui_templates = ui_templates_.get();
   deps.metric_source = metric_store_.get();
+  deps.metric_store = metric_store_.get();
   deps.clock = clock_;
   deps.config = &config_;
   auto graphql = query::BuildQueryEndpoint(deps);

@@ -107,6 +107,32 @@ task::ReportedProcess Process(model::DetectType type, const std::string& layer,
   return p;
 }
 
+// The relation rows of FIXTURE.md ("Process topology").
+std::vector<metrics::RelationRow> RelationRows() {
+  constexpr int64_t k2200 = kFixtureNow - 13 * kMinute - 20 * kSecond;
+  const std::string pod1 = model::InstanceId(model::ServiceId("order-svc"), "pod-1");
+  const std::string pod2 = model::InstanceId(model::ServiceId("order-svc"), "pod-2");
+  const std::string java = model::ProcessId("java", pod1);
+  const std::string envoy = model::ProcessId("envoy", pod1);
+  const std::string mysql = model::ProcessId("mysql.default:3306", pod1);
+  const std::string gone = std::string(64, 'e');  // never registered
+  return {
+      // java → mysql, client side: tcp first, then http (sourceComponents keeps the first).
+      {pod1, java, mysql, false, 110, k2200},
+      {pod1, java, mysql, false, 49, k2200 + kMinute},
+      // envoy → java seen from both ends: https (46) over http (45) in one minute's row.
+      {pod1, envoy, java, false, 49, k2200},
+      {pod1, envoy, java, true, 49, k2200},
+      {pod1, envoy, java, true, 129, k2200},
+      {pod1, envoy, java, true, 130, k2200 + 2 * kMinute},
+      // A peer whose process cannot be loaded: its call is left out.
+      {pod1, java, gone, false, 110, k2200},
+      // Another instance, and a minute outside every case's duration.
+      {pod2, java, mysql, false, 110, k2200},
+      {pod1, mysql, java, true, 110, k2200 - 60 * kMinute},
+  };
+}
+
 // The metric rows of FIXTURE.md ("Metrics"): minute updates, which the store also adds to
 // their hour and day rows. Minutes are offsets of the minute 22:00 (N − 13 min 20 s).
 std::vector<metrics::MetricUpdate> MetricUpdates() {
@@ -192,6 +218,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   deps.ebpf_store = f->ebpf_store_.get();
   deps.ui_templates = f->ui_templates_.get();
   deps.metric_source = f->metric_store_.get();
+  deps.metric_store = f->metric_store_.get();
   deps.clock = &f->clock_;
   deps.config = &f->config_;
   SH_ASSIGN_OR_RETURN(f->endpoint_, query::BuildQueryEndpoint(deps));
@@ -545,6 +572,7 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, false));
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
   SH_RETURN_IF_ERROR(metric_store_->AddMetrics(MetricUpdates()));
+  SH_RETURN_IF_ERROR(metric_store_->AddRelations(RelationRows()));
   return absl::OkStatus();
 }
 
