@@ -18,7 +18,6 @@ constexpr absl::string_view kDrainedServices[] = {
     "/skywalking.v3.EventService/",
     "/skywalking.v10.AsyncProfilerTask/",
     "/skywalking.v10.PprofTask/",
-    "/skywalking.v3.LogReportService/",
 };
 
 // Reads every message of one call, counts it, and finishes with one empty message.

@@ -20,6 +20,7 @@
 #include "receiver/auth.h"
 #include "receiver/drain_service.h"
 #include "receiver/ebpf_services.h"
+#include "receiver/log_service.h"
 #include "receiver/management_service.h"
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
@@ -145,6 +146,9 @@ absl::Status Server::StartInternal() {
                                                             meters_.get(), &metrics_);
   services_.push_back(std::make_unique<receiver::MeterService>(meter_handler_.get()));
   services_.push_back(std::make_unique<receiver::MeterCompatService>(meter_handler_.get()));
+  log_handler_ = std::make_unique<receiver::LogHandler>(auth_.get(), agent_times_.get(),
+                                                        meters_.get(), clock_, &metrics_);
+  services_.push_back(std::make_unique<receiver::LogService>(log_handler_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -312,6 +316,7 @@ void Server::Shutdown() {
   drain_.reset();
   segments_.reset();
   meter_handler_.reset();
+  log_handler_.reset();
   profile_.reset();
   management_.reset();
   profile_tasks_.reset();

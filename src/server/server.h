@@ -48,6 +48,7 @@ class AgentTimeGuard;
 class AuthGuard;
 class DrainService;
 class MeterHandler;
+class LogHandler;
 class ManagementHandler;
 class ProfileHandler;
 class TraceSegmentHandler;
@@ -106,6 +107,7 @@ class Server {
   std::unique_ptr<receiver::ProfileHandler> profile_;
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;
   std::unique_ptr<receiver::MeterHandler> meter_handler_;
+  std::unique_ptr<receiver::LogHandler> log_handler_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<receiver::DrainService> drain_;
   std::unique_ptr<grpc::Server> grpc_server_;

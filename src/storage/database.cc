@@ -29,7 +29,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"snapshot", Retention::kRecord},       {"ebpf_schedule", Retention::kMetrics},
     {"ebpf_stack", Retention::kDictionary}, {"ebpf_sample", Retention::kRecord},
     {"meter", Retention::kMetrics, true},   {"profile_stack", Retention::kDictionary},
-    {"ui_template", Retention::kNone},
+    {"ui_template", Retention::kNone},      {"sampled_record", Retention::kRecord},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
 

@@ -42,6 +42,7 @@ enum class Family : int {
   kMeter,         // metrics computed from meters, relation rows (merged: see metric_codec.h)
   kProfileStack,  // trace-profiling stack dictionary (distinct thread stacks)
   kUiTemplate,    // SkyWalking UI dashboard templates
+  kSampledRecord,  // network profiling's sampled slow / failing HTTP requests
   kCount,
 };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "metrics/meter_analyzer.h"
 #include "metrics/mqe.h"
+#include "metrics/sampled_trace.h"
 
 // Metrics computed from meters (addendum §2): one row per metric, entity, label value and time
 // bucket, accumulated durably (a write adds to the row; it never reads it first), at minute,
@@ -29,6 +30,11 @@ class MetricStore : public metrics::MetricSource {
   // server, minute) keep the component of higher priority (tls > tcp, https > http > both;
   // a tie keeps the first).
   virtual absl::Status AddRelations(const std::vector<metrics::RelationRow>& rows) = 0;
+
+  // Stores sampled requests (network profiling) durably, under their record name and relation
+  // entity, for recordDataTTL after their time; TopRecords reads them. One request (record,
+  // entity, time, trace id) stored twice is kept once.
+  virtual absl::Status AddSampledRecords(const std::vector<metrics::SampledTrace>& records) = 0;
 
   // The live relation rows of `instance_id` whose minute lies in [start_minute_ms,
   // end_minute_ms], ordered by minute, side, client, server.

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "storage/key_codec.h"
 #include "storage/metric_codec.h"
+#include "storage/varint.h"
 
 namespace stackhouse::storage {
 namespace {
@@ -172,10 +173,74 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
   return series;
 }
 
+namespace {
+
+std::string RecordPrefix(absl::string_view record, absl::string_view entity_id) {
+  std::string key;
+  AppendString(&key, record);
+  AppendString(&key, entity_id);
+  return key;
+}
+
+}  // namespace
+
+absl::Status RocksMetricStore::AddSampledRecords(
+    const std::vector<metrics::SampledTrace>& records) {
+  if (records.empty()) return absl::OkStatus();
+  WriteBatch batch;
+  for (const metrics::SampledTrace& r : records) {
+    std::string key = RecordPrefix(r.record, r.entity_id);
+    AppendInt64(&key, r.value.timestamp_ms);
+    key.append(r.value.trace_id);
+    std::string value;
+    PutVarint64(&value, static_cast<uint64_t>(std::max<int64_t>(0, r.value.latency_ms)));
+    value.append(r.value.uri);
+    batch.Put(Family::kSampledRecord, key, r.value.timestamp_ms, value);
+  }
+  return db_->Write(std::move(batch));
+}
+
 absl::StatusOr<std::vector<metrics::SampledRecord>> RocksMetricStore::TopRecords(
-    absl::string_view /*record*/, absl::string_view /*entity_id*/, int64_t /*start_ms*/,
-    int64_t /*end_ms*/, int /*limit*/, bool /*ascending*/) {
-  return std::vector<metrics::SampledRecord>{};
+    absl::string_view record, absl::string_view entity_id, int64_t start_ms, int64_t end_ms,
+    int limit, bool ascending) {
+  std::vector<metrics::SampledRecord> out;
+  if (limit <= 0 || end_ms <= start_ms) return out;
+  const std::string prefix = RecordPrefix(record, entity_id);
+  std::string begin = prefix, end = prefix;
+  AppendInt64(&begin, start_ms);
+  AppendInt64(&end, end_ms);
+  absl::Status decode_error;
+  absl::Status s = db_->Scan(Family::kSampledRecord, begin, end, [&](const Record& stored) {
+    absl::string_view rest = absl::string_view(stored.key).substr(prefix.size());
+    KeyReader reader(rest);
+    metrics::SampledRecord r;
+    absl::string_view value = stored.value;
+    uint64_t latency;
+    if (!reader.ReadInt64(&r.timestamp_ms) || !GetVarint64(&value, &latency)) {
+      decode_error = absl::DataLossError(absl::StrCat("unreadable sampled record of ", entity_id));
+      return false;
+    }
+    r.trace_id = std::string(rest.substr(8));
+    r.latency_ms = static_cast<int64_t>(std::min<uint64_t>(latency, INT64_MAX));
+    r.uri = std::string(value);
+    out.push_back(std::move(r));
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!decode_error.ok()) return decode_error;
+  auto order = [ascending](const metrics::SampledRecord& a, const metrics::SampledRecord& b) {
+    if (a.latency_ms != b.latency_ms) {
+      return ascending ? a.latency_ms < b.latency_ms : a.latency_ms > b.latency_ms;
+    }
+    return a.timestamp_ms > b.timestamp_ms;  // newer first among equals
+  };
+  if (out.size() > static_cast<size_t>(limit)) {
+    std::partial_sort(out.begin(), out.begin() + limit, out.end(), order);
+    out.resize(static_cast<size_t>(limit));
+  } else {
+    std::sort(out.begin(), out.end(), order);
+  }
+  return out;
 }
 
 }  // namespace stackhouse::storage

@@ -6,7 +6,8 @@
 
 namespace stackhouse::storage {
 
-// MetricStore on RocksDB, in the meter family (metrics TTL), written with merges only (see
+// MetricStore on RocksDB, in the meter family (metrics TTL; sampled records in the
+// sampled_record family, record TTL), written with merges only (see
 // metric_codec.h for the keys): a metric update is three merge operands (its minute, hour and
 // day rows), so an acknowledged report survives a crash without a read-modify-write, and
 // concurrent reporters never lose each other's additions. Hour and day buckets start at the
@@ -18,6 +19,7 @@ class RocksMetricStore final : public MetricStore {
 
   absl::Status AddMetrics(const std::vector<metrics::MetricUpdate>& updates) override;
   absl::Status AddRelations(const std::vector<metrics::RelationRow>& rows) override;
+  absl::Status AddSampledRecords(const std::vector<metrics::SampledTrace>& records) override;
   absl::StatusOr<std::vector<metrics::RelationRow>> ReadRelations(
       absl::string_view instance_id, int64_t start_minute_ms,
       int64_t end_minute_ms) const override;
@@ -25,7 +27,8 @@ class RocksMetricStore final : public MetricStore {
   absl::StatusOr<std::vector<metrics::LabeledRows>> ReadRows(
       const metrics::MetricDefinition& metric, absl::string_view entity_id,
       const metrics::TimeBuckets& buckets) override;
-  // No sampled records are stored yet (network profiling's sampled traces): always empty.
+  // Reads every record of the entity in the range (sampled_record family: record, entity, time,
+  // trace id → latency, uri) and keeps the `limit` of highest (lowest) latency, ties by time.
   absl::StatusOr<std::vector<metrics::SampledRecord>> TopRecords(
       absl::string_view record, absl::string_view entity_id, int64_t start_ms, int64_t end_ms,
       int limit, bool ascending) override;

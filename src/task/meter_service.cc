@@ -9,6 +9,74 @@
 
 namespace stackhouse::task {
 
+absl::Status MeterService::RegisterVirtual(const std::vector<const metrics::VirtualProcess*>& peers,
+                                           int64_t now) {
+  std::vector<ReportedProcess> to_register;
+  std::vector<std::string> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    if (virtual_registered_.size() > kMaxRememberedVirtual) virtual_registered_.clear();
+    for (const metrics::VirtualProcess* v : peers) {
+      auto it = virtual_registered_.find(v->id);
+      if (it != virtual_registered_.end() && now - it->second < kVirtualRefreshMs &&
+          now >= it->second) {
+        continue;
+      }
+      ReportedProcess p;
+      p.detect_type = model::DetectType::kVirtual;
+      p.service_name = v->service_name;
+      p.instance_name = v->instance_name;
+      p.process_name = v->name;
+      to_register.push_back(std::move(p));
+      ids.push_back(v->id);
+    }
+  }
+  if (to_register.empty()) return absl::OkStatus();
+  // The peers live in the reporting instance and take its layer.
+  for (auto& p : to_register) {
+    const std::string instance_id =
+        model::InstanceId(model::ServiceId(p.service_name), p.instance_name);
+    SH_ASSIGN_OR_RETURN(auto instance, metadata_->GetInstance(instance_id));
+    p.layer = instance ? instance->layer : "";
+  }
+  SH_RETURN_IF_ERROR(processes_->KeepAlive("", to_register));
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ids) virtual_registered_[id] = now;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> MeterService::AddSampledTraces(std::vector<metrics::SampledTrace> traces) {
+  const int64_t now = clock_->NowMillis();
+  int64_t dropped = 0;
+  std::vector<metrics::SampledTrace> kept;
+  std::vector<metrics::RelationRow> relations;
+  std::vector<const metrics::VirtualProcess*> peers;
+  absl::flat_hash_set<std::string> peer_ids;
+  for (metrics::SampledTrace& t : traces) {
+    auto known = [&](const std::string& id) {
+      for (const auto& v : t.virtual_processes) {
+        if (v.id == id) return true;
+      }
+      return processes_->HasProcess(id);
+    };
+    if (!known(t.relation.client_process_id) || !known(t.relation.server_process_id)) {
+      ++dropped;
+      continue;
+    }
+    relations.push_back(t.relation);
+    kept.push_back(std::move(t));
+  }
+  for (const auto& t : kept) {
+    for (const auto& v : t.virtual_processes) {
+      if (peer_ids.insert(v.id).second) peers.push_back(&v);
+    }
+  }
+  SH_RETURN_IF_ERROR(RegisterVirtual(peers, now));
+  SH_RETURN_IF_ERROR(store_->AddSampledRecords(kept));
+  SH_RETURN_IF_ERROR(store_->AddRelations(relations));
+  return dropped;
+}
+
 absl::StatusOr<MeterIngestStats> MeterService::Ingest(const model::MeterDataSet& data_set) {
   const int64_t now = clock_->NowMillis();
   MeterIngestStats stats;
@@ -49,37 +117,11 @@ absl::StatusOr<MeterIngestStats> MeterService::Ingest(const model::MeterDataSet&
   }
 
   // Virtual peers first, so that no stored relation names a process that is not listed.
-  std::vector<ReportedProcess> to_register;
-  {
-    absl::MutexLock lock(&mu_);
-    if (virtual_registered_.size() > kMaxRememberedVirtual) virtual_registered_.clear();
-    for (const auto& v : analyzed.virtual_processes) {
-      if (!used_virtual.contains(v.id)) continue;
-      auto it = virtual_registered_.find(v.id);
-      if (it != virtual_registered_.end() && now - it->second < kVirtualRefreshMs &&
-          now >= it->second) {
-        continue;
-      }
-      ReportedProcess p;
-      p.detect_type = model::DetectType::kVirtual;
-      p.service_name = v.service_name;
-      p.instance_name = v.instance_name;
-      p.process_name = v.name;
-      to_register.push_back(std::move(p));
-    }
+  std::vector<const metrics::VirtualProcess*> peers;
+  for (const auto& v : analyzed.virtual_processes) {
+    if (used_virtual.contains(v.id)) peers.push_back(&v);
   }
-  if (!to_register.empty()) {
-    // The peers live in the reporting instance and take its layer.
-    const std::string instance_id =
-        model::InstanceId(model::ServiceId(data_set.service), data_set.instance);
-    SH_ASSIGN_OR_RETURN(auto instance, metadata_->GetInstance(instance_id));
-    for (auto& p : to_register) p.layer = instance ? instance->layer : "";
-    SH_RETURN_IF_ERROR(processes_->KeepAlive("", to_register));
-    absl::MutexLock lock(&mu_);
-    for (const auto& p : to_register) {
-      virtual_registered_[model::ProcessId(p.process_name, instance_id)] = now;
-    }
-  }
+  SH_RETURN_IF_ERROR(RegisterVirtual(peers, now));
 
   SH_RETURN_IF_ERROR(store_->AddMetrics(updates));
   SH_RETURN_IF_ERROR(store_->AddRelations(relations));

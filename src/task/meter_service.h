@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "metrics/sampled_trace.h"
 #include "model/meter.h"
 #include "storage/metadata_store.h"
 #include "storage/metric_store.h"
@@ -45,7 +46,18 @@ class MeterService {
   absl::StatusOr<MeterIngestStats> Ingest(const model::MeterDataSet& data_set)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Stores sampled requests (metrics::ParseSampledTrace) and their relation rows, after the
+  // virtual peers they name; drops (and returns the number of) those naming a process id no
+  // Rover registered. Durable once OK.
+  absl::StatusOr<int64_t> AddSampledTraces(std::vector<metrics::SampledTrace> traces)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  // Registers `peers` (each in its reporting instance, with its layer) unless this service did
+  // so within kVirtualRefreshMs.
+  absl::Status RegisterVirtual(const std::vector<const metrics::VirtualProcess*>& peers,
+                               int64_t now) ABSL_LOCKS_EXCLUDED(mu_);
+
   storage::MetricStore* const store_;
   EbpfService* const processes_;
   const storage::MetadataStore* const metadata_;

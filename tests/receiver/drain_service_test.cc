@@ -62,12 +62,17 @@ class DrainServiceTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-TEST_F(DrainServiceTest, LogStreamOfARealClientIsAcceptedAndCounted) {
+TEST_F(DrainServiceTest, EventStreamOfAClientIsAcceptedAndCounted) {
   Start("");
-  auto stub = v3::LogReportService::NewStub(channel_);
+  // EventService.collect is a client stream; any message bytes do (they are never parsed).
   grpc::ClientContext context;
   v3::Commands response;
-  auto writer = stub->collect(&context, &response);
+  std::unique_ptr<grpc::ClientWriter<v3::LogData>> writer(
+      grpc::internal::ClientWriterFactory<v3::LogData>::Create(
+          channel_.get(),
+          grpc::internal::RpcMethod("/skywalking.v3.EventService/collect",
+                                    grpc::internal::RpcMethod::CLIENT_STREAMING),
+          &context, &response));
   for (int i = 0; i < 3; ++i) {
     v3::LogData data;
     data.set_service("svc");
@@ -80,7 +85,7 @@ TEST_F(DrainServiceTest, LogStreamOfARealClientIsAcceptedAndCounted) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.commands_size(), 0);
   EXPECT_NE(Metrics().find("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
-                           "LogReportService/collect\"} 3"),
+                           "EventService/collect\"} 3"),
             std::string::npos)
       << Metrics();
 }
@@ -125,9 +130,10 @@ TEST_F(DrainServiceTest, TokenIsChecked) {
 }
 
 TEST(DrainServiceDrains, ServicePrefixesOnly) {
-  EXPECT_TRUE(DrainService::Drains("/skywalking.v3.LogReportService/collect"));
+  EXPECT_TRUE(DrainService::Drains("/skywalking.v3.EventService/collect"));
+  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.LogReportService/collect"));  // LogService
   EXPECT_FALSE(DrainService::Drains("/MeterReportService/collect"));  // served: MeterService
-  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.LogReportServiceX/collect"));
+  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.EventServiceX/collect"));
   EXPECT_FALSE(DrainService::Drains("/skywalking.v3.ProfileTask/collectSnapshot"));
   EXPECT_FALSE(DrainService::Drains(""));
 }

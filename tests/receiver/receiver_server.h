@@ -15,6 +15,7 @@
 #include "profile/Profile.pb.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/ebpf_services.h"
+#include "receiver/log_service.h"
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
@@ -74,7 +75,11 @@ class ReceiverServer {
         std::make_unique<receiver::MeterHandler>(&auth_, times_.get(), meters_.get(), &metrics_);
     meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get());
     meter_compat_ = std::make_unique<receiver::MeterCompatService>(meter_handler_.get());
+    log_handler_ = std::make_unique<receiver::LogHandler>(&auth_, times_.get(), meters_.get(),
+                                                          &clock_, &metrics_);
+    log_ = std::make_unique<receiver::LogService>(log_handler_.get());
     grpc::ServerBuilder builder;
+    builder.RegisterService(log_.get());
     builder.RegisterService(meter_.get());
     builder.RegisterService(meter_compat_.get());
     builder.RegisterService(profile_.get());
@@ -146,6 +151,8 @@ class ReceiverServer {
   std::unique_ptr<receiver::MeterHandler> meter_handler_;
   std::unique_ptr<receiver::MeterService> meter_;
   std::unique_ptr<receiver::MeterCompatService> meter_compat_;
+  std::unique_ptr<receiver::LogHandler> log_handler_;
+  std::unique_ptr<receiver::LogService> log_;
   std::unique_ptr<receiver::ProfileHandler> profile_handler_;
   std::unique_ptr<receiver::TraceSegmentHandler> segment_handler_;
   std::unique_ptr<receiver::ProfileService> profile_;

@@ -1,0 +1,108 @@
+#include "receiver/log_service.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "metrics/sampled_trace.h"
+#include "receiver/status_convert.h"
+
+namespace stackhouse::receiver {
+namespace {
+
+bool IsSampledTrace(const skywalking::v3::LogData& log) {
+  for (const auto& tag : log.tags().data()) {
+    if (tag.key() == "LOG_KIND") return tag.value() == metrics::kSampledTraceLogKind;
+  }
+  return false;
+}
+
+const std::string& Body(const skywalking::v3::LogData& log) {
+  static const std::string kEmpty;
+  switch (log.body().content_case()) {
+    case skywalking::v3::LogDataBody::kJson:
+      return log.body().json().json();
+    case skywalking::v3::LogDataBody::kText:
+      return log.body().text().text();
+    case skywalking::v3::LogDataBody::kYaml:
+      return log.body().yaml().yaml();
+    case skywalking::v3::LogDataBody::CONTENT_NOT_SET:
+      break;
+  }
+  return kEmpty;
+}
+
+}  // namespace
+
+LogHandler::LogHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+                       const Clock* clock, MetricsRegistry* metrics)
+    : auth_(auth),
+      times_(times),
+      meters_(meters),
+      clock_(clock),
+      dropped_logs_(metrics->GetCounter(
+          "stackhouse_agent_messages_dropped_total",
+          "Messages of agent services Stackhouse accepts and drops (no error to the agent), by "
+          "method",
+          {{"method", "/skywalking.v3.LogReportService/collect"}})),
+      sampled_(metrics->GetCounter("stackhouse_sampled_requests_total",
+                                   "Sampled HTTP requests Rover reported (network profiling).")),
+      sampled_dropped_(metrics->GetCounter(
+          "stackhouse_sampled_requests_dropped_total",
+          "Sampled HTTP requests dropped: incomplete (no trace id, reason, uri, ...) or naming a "
+          "process no Rover registered.")) {}
+
+grpc::Status LogHandler::Collect(grpc::ServerContext* context,
+                                 ClientStream<skywalking::v3::LogData>* stream,
+                                 skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  const std::string agent = PeerHost(context->peer());
+  std::vector<metrics::SampledTrace> batch;
+  auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    auto dropped = meters_->AddSampledTraces(std::move(batch));
+    batch.clear();
+    if (!dropped.ok()) return dropped.status();
+    sampled_dropped_->Increment(static_cast<uint64_t>(*dropped));
+    return absl::OkStatus();
+  };
+  skywalking::v3::LogData log;
+  while (stream->Read(&log)) {
+    if (!IsSampledTrace(log)) {
+      dropped_logs_->Increment();
+      continue;
+    }
+    sampled_->Increment();
+    const size_t index = stream->count() - 1;
+    metrics::SampledTraceLog input;
+    input.service = log.service();
+    input.instance = log.serviceinstance();
+    input.timestamp_ms = log.timestamp() != 0 ? log.timestamp() : clock_->NowMillis();
+    input.trace_id = log.tracecontext().traceid();
+    input.body = Body(log);
+    absl::Status problem = times_->Check("sampled_request", input.timestamp_ms, agent);
+    absl::StatusOr<std::optional<metrics::SampledTrace>> trace =
+        problem.ok() ? metrics::ParseSampledTrace(input, clock_->NowMillis())
+                     : absl::StatusOr<std::optional<metrics::SampledTrace>>(problem);
+    if (!trace.ok()) {
+      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+      return RefuseMessage("collect", index, trace.status().message(), KeptMessagesBefore(index));
+    }
+    if (!trace->has_value()) {
+      sampled_dropped_->Increment();
+      continue;
+    }
+    batch.push_back(std::move(**trace));
+    if (batch.size() >= kBatch) {
+      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+    }
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace stackhouse::receiver
