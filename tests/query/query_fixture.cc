@@ -133,6 +133,30 @@ std::vector<metrics::RelationRow> RelationRows() {
   };
 }
 
+// The sampled requests of FIXTURE.md ("Sampled requests"), on relation java → mysql of pod-1.
+std::vector<metrics::SampledTrace> SampledRequests() {
+  constexpr int64_t k2200 = kFixtureNow - 13 * kMinute - 20 * kSecond;
+  const std::string pod1 = model::InstanceId(model::ServiceId("order-svc"), "pod-1");
+  const std::string relation = model::ProcessRelationId(
+      model::ProcessId("java", pod1), model::ProcessId("mysql.default:3306", pod1));
+  auto record = [&](const char* name, const char* uri, const char* trace, int64_t latency,
+                    int64_t time) {
+    metrics::SampledTrace t;
+    t.record = name;
+    t.entity_id = relation;
+    t.value = {uri, trace, latency, time};
+    return t;
+  };
+  return {
+      record("sampled_slow_trace_record", "/orders", "trace-slow-1", 1200, k2200 + kMinute),
+      record("sampled_slow_trace_record", "/orders/42", "trace-slow-2", 300, k2200 + 2 * kMinute),
+      record("sampled_slow_trace_record", "/users", "trace-slow-3", 300, k2200 + 3 * kMinute),
+      // Before every case's duration.
+      record("sampled_slow_trace_record", "/old", "trace-slow-0", 9000, k2200 - 60 * kMinute),
+      record("sampled_status_5xx_trace_record", "/pay", "trace-5xx-1", 40, k2200 + 4 * kMinute),
+  };
+}
+
 // The metric rows of FIXTURE.md ("Metrics"): minute updates, which the store also adds to
 // their hour and day rows. Minutes are offsets of the minute 22:00 (N − 13 min 20 s).
 std::vector<metrics::MetricUpdate> MetricUpdates() {
@@ -573,6 +597,7 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
   SH_RETURN_IF_ERROR(metric_store_->AddMetrics(MetricUpdates()));
   SH_RETURN_IF_ERROR(metric_store_->AddRelations(RelationRows()));
+  SH_RETURN_IF_ERROR(metric_store_->AddSampledRecords(SampledRequests()));
   return absl::OkStatus();
 }
 
