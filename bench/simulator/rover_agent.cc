@@ -38,6 +38,7 @@ RoverAgent::RoverAgent(const RoverAgentOptions& options, RoverProcessRegistry re
       client_(channel, options.token, options.call_timeout_ms),
       rng_(seed),
       seed_(seed),
+      meters_(DeriveSeed(seed, ~1ull), options.meter_interval_ms),
       failures_(name_),
       fake_task_pending_(!options.fake_task.empty()) {}
 
@@ -47,6 +48,7 @@ void RoverAgent::Run(int64_t run_for_ms) {
   int64_t next_heartbeat = now;
   int64_t next_check = now;
   int64_t next_flush = now + options_.flush_interval_ms;
+  int64_t next_meters = options_.meter_interval_ms > 0 ? now + options_.meter_interval_ms : kNever;
   while (!StopRequested() && now < deadline) {
     if (now >= next_heartbeat) {
       Heartbeat(now);
@@ -64,7 +66,11 @@ void RoverAgent::Run(int64_t run_for_ms) {
       Flush(now);
       next_flush = Advance(next_flush, options_.flush_interval_ms, now);
     }
-    int64_t wake = std::min({next_heartbeat, next_check, next_flush, deadline});
+    if (now >= next_meters) {
+      ReportMeters(now);
+      next_meters = Advance(next_meters, options_.meter_interval_ms, now);
+    }
+    int64_t wake = std::min({next_heartbeat, next_check, next_flush, next_meters, deadline});
     if (int64_t start = board_.NextStartMs(); start >= 0) wake = std::min(wake, start);
     absl::SleepFor(absl::Milliseconds(std::clamp<int64_t>(wake - now, 0, kMaxSleepMs)));
     now = clock_->NowMillis();
@@ -224,6 +230,37 @@ void RoverAgent::Flush(int64_t now_ms) {
     GetLogger("sim")->info("{}: profiling task {} finished after {} s", name_, task.spec.task_id,
                            (task.sampled_until_ms - task.started_ms) / 1000);
   }
+}
+
+void RoverAgent::ReportMeters(int64_t now_ms) {
+  std::vector<MeterProcess> processes;
+  std::vector<bool> seen(registry_.processes().size(), false);
+  for (const auto& entry : registry_.entries()) {
+    if (entry.status != RoverProcessRegistry::Status::kRegistered || seen[entry.process]) continue;
+    seen[entry.process] = true;
+    const RoverEntity& e = registry_.processes()[entry.process].entities[entry.entity];
+    processes.push_back({entry.process, entry.id, e.service, e.instance, e.process, e.layer});
+  }
+  if (processes.empty()) return;
+  const int64_t round = meter_round_++;
+  std::vector<skywalking::v3::MeterDataCollection> reports;
+  int64_t samples = 0;
+  for (size_t i = 0; i < processes.size(); ++i) {
+    reports.push_back(meters_.Report(processes, i, round, now_ms));
+    samples += reports.back().meterdata_size();
+  }
+  absl::Status s =
+      client_.CollectMeterBatch(static_cast<int64_t>(reports.size()),
+                                [&](int64_t i) -> const skywalking::v3::MeterDataCollection& {
+                                  return reports[static_cast<size_t>(i)];
+                                });
+  if (!s.ok()) {
+    CountFailure("MeterReportService/collectBatch", s, now_ms);
+    return;
+  }
+  ++stats_.meter_reports;
+  stats_.meter_samples += samples;
+  GetLogger("sim")->debug("{}: sent {} meters of {} processes", name_, samples, processes.size());
 }
 
 void RoverAgent::CountFailure(absl::string_view method, const absl::Status& status,

@@ -12,6 +12,7 @@
 #include "simulator/grpc_util.h"
 #include "simulator/java_app_model.h"
 #include "simulator/rover_client.h"
+#include "simulator/rover_meters.h"
 #include "simulator/rover_process.h"
 #include "simulator/rover_stacks.h"
 #include "simulator/rover_task.h"
@@ -30,15 +31,21 @@ struct RoverAgentOptions {
   // returned it. The server does not know the task.
   std::string fake_task;
   int64_t fake_task_duration_s = 60;
+  // Meters (continuous and network profiling) of every registered process this often, on one
+  // collectBatch stream (Rover checks continuous-profiling meters every 5 s; its network
+  // profiling reports every profiling.task.network.report_interval, 2 s); 0 = none.
+  int64_t meter_interval_ms = 5'000;
 };
 
 // What one run did, for the summary line.
 struct RoverRunStats {
-  int64_t polls = 0;     // queryTasks calls
-  int64_t uploads = 0;   // acknowledged collectProfilingData streams that carried data
-  int64_t messages = 0;  // EBPFProfilingData messages acknowledged
-  int64_t samples = 0;   // ON_CPU samples + OFF_CPU switches acknowledged
-  int64_t errors = 0;    // failed calls
+  int64_t polls = 0;          // queryTasks calls
+  int64_t uploads = 0;        // acknowledged collectProfilingData streams that carried data
+  int64_t messages = 0;       // EBPFProfilingData messages acknowledged
+  int64_t samples = 0;        // ON_CPU samples + OFF_CPU switches acknowledged
+  int64_t errors = 0;         // failed calls
+  int64_t meter_reports = 0;  // acknowledged collectBatch streams
+  int64_t meter_samples = 0;  // MeterData elements acknowledged
   absl::flat_hash_set<std::string> tasks;  // ids of the tasks started
 };
 
@@ -48,7 +55,9 @@ struct RoverRunStats {
 // every flush interval, while it holds tasks, one collectProfilingData stream with the deltas
 // each running task sampled since the last flush (the first message of each task carries
 // `task`). ON_CPU processes are sampled every 9 ms per busy core, OFF_CPU at their switch rate,
-// stacks drawn from a StackModel per process and target. Failed calls are counted, logged and
+// stacks drawn from a StackModel per process and target. Every meter interval, one collectBatch
+// stream with one MeterDataCollection per registered process (RoverMeterModel, its first
+// registered entity's service, instance and layer). Failed calls are counted, logged and
 // simply happen again at their next period; data of a failed flush is lost, as in Rover.
 // Thread-compatible.
 class RoverAgent {
@@ -69,6 +78,7 @@ class RoverAgent {
   void HandleCommand(const skywalking::v3::Command& command, int64_t now_ms);
   void InjectFakeTask(int64_t now_ms);
   void Flush(int64_t now_ms);
+  void ReportMeters(int64_t now_ms);
   const StackModel& ModelFor(size_t process, EbpfTarget target);
   void CountFailure(absl::string_view method, const absl::Status& status, int64_t now_ms);
 
@@ -81,6 +91,8 @@ class RoverAgent {
   Rng rng_;
   uint64_t seed_;
   std::map<std::pair<size_t, EbpfTarget>, std::unique_ptr<StackModel>> models_;
+  RoverMeterModel meters_;
+  int64_t meter_round_ = 0;
   CallFailureLog failures_;
   RoverRunStats stats_;
   bool fake_task_pending_;

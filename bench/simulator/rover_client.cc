@@ -12,7 +12,8 @@ RoverClient::RoverClient(const std::shared_ptr<grpc::Channel>& channel, std::str
     : token_(std::move(token)),
       timeout_ms_(timeout_ms),
       process_(skywalking::v3::EBPFProcessService::NewStub(channel)),
-      profiling_(skywalking::v3::EBPFProfilingService::NewStub(channel)) {}
+      profiling_(skywalking::v3::EBPFProfilingService::NewStub(channel)),
+      meter_(skywalking::v3::MeterReportService::NewStub(channel)) {}
 
 void RoverClient::Prepare(grpc::ClientContext* context) const {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
@@ -58,6 +59,23 @@ absl::Status RoverClient::CollectProfilingData(
   for (int64_t i = 0; i < count; ++i) {
     bool hint = coalesce && i + 1 < count;
     // A failed Write means the call is over; Finish tells why.
+    if (!writer->Write(next(i), hint ? buffered : grpc::WriteOptions())) break;
+  }
+  writer->WritesDone();
+  return FromGrpcStatus(writer->Finish());
+}
+
+absl::Status RoverClient::CollectMeterBatch(
+    int64_t count, absl::FunctionRef<const skywalking::v3::MeterDataCollection&(int64_t)> next,
+    bool coalesce) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  skywalking::v3::Commands reply;
+  auto writer = meter_->collectBatch(&context, &reply);
+  grpc::WriteOptions buffered;
+  buffered.set_buffer_hint();
+  for (int64_t i = 0; i < count; ++i) {
+    bool hint = coalesce && i + 1 < count;
     if (!writer->Write(next(i), hint ? buffered : grpc::WriteOptions())) break;
   }
   writer->WritesDone();

@@ -11,6 +11,7 @@
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "language-agent/Meter.grpc.pb.h"
 
 namespace stackhouse::sim {
 
@@ -38,6 +39,12 @@ class RoverClient {
 
   absl::Status CollectProfilingData(const std::vector<skywalking::v3::EBPFProfilingData>& data);
 
+  // One MeterReportService/collectBatch stream of `count` collections, the i-th being `next(i)`
+  // (same contract and `coalesce` as CollectProfilingData). Rover sends its meters this way.
+  absl::Status CollectMeterBatch(
+      int64_t count, absl::FunctionRef<const skywalking::v3::MeterDataCollection&(int64_t)> next,
+      bool coalesce = false);
+
  private:
   void Prepare(grpc::ClientContext* context) const;
 
@@ -45,6 +52,7 @@ class RoverClient {
   int64_t timeout_ms_;
   std::unique_ptr<skywalking::v3::EBPFProcessService::Stub> process_;
   std::unique_ptr<skywalking::v3::EBPFProfilingService::Stub> profiling_;
+  std::unique_ptr<skywalking::v3::MeterReportService::Stub> meter_;
 };
 
 }  // namespace stackhouse::sim

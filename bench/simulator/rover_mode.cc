@@ -47,9 +47,11 @@ int RunRoverMode(const std::vector<std::string>& args) {
       "Plays one SkyWalking Rover (eBPF agent) on a Kubernetes node: reports the processes\n"
       "it finds in the pods of one service (reportProcesses, keepAlive), polls profiling tasks\n"
       "(queryTasks) and, while an ON_CPU or OFF_CPU task runs, streams sampled kernel and\n"
-      "user stacks every flush interval (collectProfilingData). Prints a summary on stdout:\n"
+      "user stacks every flush interval (collectProfilingData), and reports the continuous and\n"
+      "network profiling meters of its registered processes every meter interval\n"
+      "(collectBatch). Prints a summary on stdout:\n"
       "  rover processes=3 registered=6 tasks=.. polls=.. uploads=.. messages=.. samples=.. "
-      "errors=..");
+      "meter_reports=.. meters=.. errors=..");
   AddCommonFlags(&flags, &common);
   flags.AddInt("processes", &processes,
                "processes found; with --mesh, every second one is the previous pod's Envoy");
@@ -67,6 +69,9 @@ int RunRoverMode(const std::vector<std::string>& args) {
                "ms between queryTasks calls (Rover: 10 s)");
   flags.AddInt("flush-interval", &options.flush_interval_ms,
                "ms between collectProfilingData uploads while tasks run (Rover: 5 s)");
+  flags.AddInt("meter-interval", &options.meter_interval_ms,
+               "ms between meter reports of the registered processes (collectBatch: continuous "
+               "and network profiling meters; Rover: 5 s); 0 = none");
   flags.AddInt("run-for", &run_for_ms, "ms to run; 0 = until SIGINT/SIGTERM");
   flags.AddInt("distinct-stacks", &distinct, "distinct stacks per process and target type");
   flags.AddString("fake-task", &options.fake_task,
@@ -82,15 +87,17 @@ int RunRoverMode(const std::vector<std::string>& args) {
     return 2;
   }
   if (processes < 1 || processes > 10'000 || options.heartbeat_interval_ms < 1 ||
-      options.check_interval_ms < 1 || options.flush_interval_ms < 1 || run_for_ms < 0 ||
-      distinct < 1 || discovery.service.empty() || discovery.namespace_name.empty() ||
+      options.check_interval_ms < 1 || options.flush_interval_ms < 1 ||
+      options.meter_interval_ms < 0 || run_for_ms < 0 || distinct < 1 ||
+      discovery.service.empty() || discovery.namespace_name.empty() ||
       (!discovery.mesh && !discovery.k8s_service) ||
       !(options.fake_task.empty() || options.fake_task == "ON_CPU" ||
         options.fake_task == "OFF_CPU")) {
     std::fputs(
         "stackhouse-sim rover: --processes must be within [1, 10000], intervals and "
-        "--distinct-stacks >= 1, --run-for >= 0, --service and --namespace non-empty, "
-        "--mesh or --k8s-service on, --fake-task empty, ON_CPU or OFF_CPU\n",
+        "--distinct-stacks >= 1, --meter-interval and --run-for >= 0, --service and "
+        "--namespace non-empty, --mesh or --k8s-service on, --fake-task empty, ON_CPU or "
+        "OFF_CPU\n",
         stderr);
     return 2;
   }
@@ -120,12 +127,14 @@ int RunRoverMode(const std::vector<std::string>& args) {
   rover.Run(run_for_ms);
 
   const RoverRunStats& stats = rover.stats();
-  std::printf("%s\n", absl::StrCat("rover processes=", rover.registry().processes().size(),
-                                   " registered=", rover.registry().registered(),
-                                   " tasks=", stats.tasks.size(), " polls=", stats.polls,
-                                   " uploads=", stats.uploads, " messages=", stats.messages,
-                                   " samples=", stats.samples, " errors=", stats.errors)
-                          .c_str());
+  std::printf(
+      "%s\n",
+      absl::StrCat("rover processes=", rover.registry().processes().size(),
+                   " registered=", rover.registry().registered(), " tasks=", stats.tasks.size(),
+                   " polls=", stats.polls, " uploads=", stats.uploads, " messages=", stats.messages,
+                   " samples=", stats.samples, " meter_reports=", stats.meter_reports,
+                   " meters=", stats.meter_samples, " errors=", stats.errors)
+          .c_str());
   std::fflush(stdout);
   return 0;
 }
