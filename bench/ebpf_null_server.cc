@@ -1,9 +1,11 @@
-// ebpf_null_server: the do-nothing baseline of the eBPF ingest benchmark (bench/ingest_bench.sh).
-// Serves `skywalking.v3.EBPFProfilingService` from the same generated code (sh_proto) and with the
-// same gRPC settings as Stackhouse (sync server, 50 MiB max receive size, gRPC's default
-// polling threads): `collectProfilingData` parses and discards every message and answers an
-// empty Commands, `queryTasks` answers an empty Commands. Prints "listening on <host>:<port>" on
-// stdout once ready, then `messages=N streams=M` at exit (SIGINT/SIGTERM).
+// ebpf_null_server: the do-nothing baseline of the eBPF and meter ingest benchmarks
+// (bench/ingest_bench.sh). Serves `skywalking.v3.EBPFProfilingService` and
+// `skywalking.v3.MeterReportService` from the same generated code (sh_proto) and with the same
+// gRPC settings as Stackhouse (sync server, 50 MiB max receive size, gRPC's default polling
+// threads): `collectProfilingData`, `collect` and `collectBatch` parse and discard every message
+// and answer an empty Commands, `queryTasks` answers an empty Commands. Prints
+// "listening on <host>:<port>" on stdout once ready, then
+// `messages=N streams=M meter_samples=S meter_streams=T` at exit (SIGINT/SIGTERM).
 //
 //   ebpf_null_server [--address 127.0.0.1:0] [--threads 0]
 #include <atomic>
@@ -20,6 +22,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "language-agent/Meter.grpc.pb.h"
 
 namespace {
 
@@ -58,6 +61,42 @@ class NullProfilingService final : public skywalking::v3::EBPFProfilingService::
   std::atomic<int64_t> streams_{0};
 };
 
+// Counts the samples (MeterData elements) it reads and drops them.
+class NullMeterService final : public skywalking::v3::MeterReportService::Service {
+ public:
+  grpc::Status collect(grpc::ServerContext* context,
+                       grpc::ServerReader<skywalking::v3::MeterData>* reader,
+                       skywalking::v3::Commands* /*response*/) override {
+    skywalking::v3::MeterData message;
+    int64_t count = 0;
+    while (reader->Read(&message)) ++count;
+    return Done(context, count);
+  }
+
+  grpc::Status collectBatch(grpc::ServerContext* context,
+                            grpc::ServerReader<skywalking::v3::MeterDataCollection>* reader,
+                            skywalking::v3::Commands* /*response*/) override {
+    skywalking::v3::MeterDataCollection message;
+    int64_t count = 0;
+    while (reader->Read(&message)) count += message.meterdata_size();
+    return Done(context, count);
+  }
+
+  int64_t samples() const { return samples_.load(); }
+  int64_t streams() const { return streams_.load(); }
+
+ private:
+  grpc::Status Done(grpc::ServerContext* context, int64_t count) {
+    samples_.fetch_add(count, std::memory_order_relaxed);
+    streams_.fetch_add(1, std::memory_order_relaxed);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int64_t> samples_{0};
+  std::atomic<int64_t> streams_{0};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +123,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &action, nullptr);
 
   NullProfilingService service;
+  NullMeterService meters;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -92,6 +132,7 @@ int main(int argc, char** argv) {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, threads);
   }
   builder.RegisterService(&service);
+  builder.RegisterService(&meters);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "ebpf_null_server: cannot listen on %s\n", address.c_str());
@@ -104,7 +145,8 @@ int main(int argc, char** argv) {
   while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  std::printf("messages=%lld streams=%lld\n", static_cast<long long>(service.messages()),
-              static_cast<long long>(service.streams()));
+  std::printf("messages=%lld streams=%lld meter_samples=%lld meter_streams=%lld\n",
+              static_cast<long long>(service.messages()), static_cast<long long>(service.streams()),
+              static_cast<long long>(meters.samples()), static_cast<long long>(meters.streams()));
   return 0;
 }

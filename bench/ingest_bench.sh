@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# eBPF stack ingest benchmark (issue 5): the rate at which Stackhouse takes EBPFProfilingData
-# messages over gRPC, against the rate a do-nothing server built from the same proto and gRPC
-# settings (bench/ebpf_null_server.cc) reaches with the same client in the same run.
+# Ingest benchmarks over gRPC: the rate at which Stackhouse takes eBPF stacks (issue 5,
+# `--load rover`: EBPFProfilingData messages) or Rover's meters (`--load meter`: MeterData
+# samples in collectBatch messages), against the rate a do-nothing server built from the same
+# proto and gRPC settings (bench/ebpf_null_server.cc) reaches with the same client in the same run.
 #
 # For every stream count K and repeat: start ebpf_null_server on a free loopback port, run
-# `stackhouse-sim rover-load` against it, stop it; start stackhouse with a fresh temporary data
-# directory on free loopback ports, run the same load, stop it. Prints each run (rate, client and
+# `stackhouse-sim rover-load` (or `meter-load --register=false`) against it, stop it; start
+# stackhouse with a fresh temporary data directory on free loopback ports, run the same load
+# (`meter-load` registers its processes first), stop it. Prints each run (rate, client and
 # server CPU seconds), then per K the median rates and their ratio. Everything binds 127.0.0.1 and
 # every step is bounded by a timeout; temporary files are removed at exit.
 #
-#   bench/ingest_bench.sh [--build DIR] [--messages N] [--streams "2 4 8"] [--repeat R]
-#                         [--warmup N] [--depth D] [--stacks P] [--target-type ON_CPU|OFF_CPU]
-#                         [--coalesce true|false] [--keep]
+#   bench/ingest_bench.sh [--build DIR] [--load rover|meter] [--messages N] [--streams "2 4 8"]
+#                         [--repeat R] [--warmup N] [--depth D] [--stacks P]
+#                         [--target-type ON_CPU|OFF_CPU] [--samples N] [--per-message S]
+#                         [--processes P] [--coalesce true|false] [--keep]
 #
 # Needs the targets stackhouse, stackhouse-sim and ebpf_null_server built in DIR (default:
-# build). Goals: >= 200,000 msg/s and >= 80% of the null server's rate.
+# build). Goals: rover >= 200,000 msg/s, meter >= 500,000 samples/s, and >= 80% of the null
+# server's rate. With --load meter, --messages and --warmup count samples (default 2,000,000
+# and 100,000; --samples is the same as --messages).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$repo/build
-messages=1000000
+load=rover
+messages=""
+warmup=""
+per_message=100
+processes=100
 streams="2 4 8"
 repeat=3
-warmup=20000
 depth=30
 stacks=500
 target=ON_CPU
@@ -33,7 +41,10 @@ step_timeout=600
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) build=$2; shift 2 ;;
-    --messages) messages=$2; shift 2 ;;
+    --load) load=$2; shift 2 ;;
+    --messages|--samples) messages=$2; shift 2 ;;
+    --per-message) per_message=$2; shift 2 ;;
+    --processes) processes=$2; shift 2 ;;
     --streams) streams=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
@@ -42,10 +53,15 @@ while [[ $# -gt 0 ]]; do
     --target-type) target=$2; shift 2 ;;
     --coalesce) coalesce=$2; shift 2 ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "ingest_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+case $load in
+  rover) messages=${messages:-1000000}; warmup=${warmup:-20000}; unit=msg/s ;;
+  meter) messages=${messages:-2000000}; warmup=${warmup:-100000}; unit=samples/s ;;
+  *) echo "ingest_bench.sh: --load must be rover or meter" >&2; exit 2 ;;
+esac
 
 sim=$build/bench/simulator/stackhouse-sim
 null_server=$build/bench/ebpf_null_server
@@ -107,16 +123,24 @@ start_stackhouse() {
     sed -E 's/.*gRPC on ([0-9.]+:[0-9]+).*/\1/')
 }
 
-# Runs the load against `address`; prints "<rate> <client cpu s> <server cpu s>".
+# Runs the load against `address` (`real` true for stackhouse); prints
+# "<rate> <client cpu s> <server cpu s>".
 run_load() {
-  local address=$1 k=$2 out
-  local flags=(--target "$address" --streams "$k" --depth "$depth" --stacks "$stacks"
-               --target-type "$target" --coalesce="$coalesce" --seed 1 --log-level warn)
+  local address=$1 k=$2 real=$3 out mode count
+  local flags=(--target "$address" --streams "$k" --coalesce="$coalesce" --seed 1
+               --log-level warn)
+  if [[ $load == rover ]]; then
+    mode=rover-load count=--messages
+    flags+=(--depth "$depth" --stacks "$stacks" --target-type "$target")
+  else
+    mode=meter-load count=--samples
+    flags+=(--per-message "$per_message" --processes "$processes" --register="$real")
+  fi
   if [[ $warmup -gt 0 ]]; then
-    timeout "$step_timeout" "$sim" rover-load "${flags[@]}" --messages "$warmup" >/dev/null
+    timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" "$count" "$warmup" >/dev/null
   fi
   local cpu_before; cpu_before=$(server_cpu)
-  out=$(timeout "$step_timeout" "$sim" rover-load "${flags[@]}" --messages "$messages")
+  out=$(timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" "$count" "$messages")
   local cpu_after; cpu_after=$(server_cpu)
   echo "  $out" >&2
   local rate client
@@ -133,9 +157,15 @@ median() {
          END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-echo "ingest benchmark: $messages messages (+$warmup warm-up) of $depth symbols from" \
-  "$stacks stacks, target $target, coalesce $coalesce, streams: $streams," \
-  "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ $load == rover ]]; then
+  echo "ingest benchmark: $messages messages (+$warmup warm-up) of $depth symbols from" \
+    "$stacks stacks, target $target, coalesce $coalesce, streams: $streams," \
+    "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+else
+  echo "meter intake benchmark: $messages samples (+$warmup warm-up) in messages of" \
+    "$per_message from $processes processes, coalesce $coalesce, streams: $streams," \
+    "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 summary=()
 for k in $streams; do
   null_rates=()
@@ -143,28 +173,32 @@ for k in $streams; do
   for r in $(seq 1 "$repeat"); do
     start_null
     echo "K=$k run $r: null server on $address" >&2
-    run_load "$address" "$k" >"$work/result"
+    run_load "$address" "$k" false >"$work/result"
     read -r rate client server <"$work/result"
     stop_server
     null_rates+=("$rate")
-    printf 'K=%s run %s null       rate=%8s msg/s  client_cpu=%5ss  server_cpu=%5ss\n' \
-      "$k" "$r" "$rate" "$client" "$server"
+    printf 'K=%s run %s null       rate=%8s %s  client_cpu=%5ss  server_cpu=%5ss\n' \
+      "$k" "$r" "$rate" "$unit" "$client" "$server"
 
     start_stackhouse "$work/data-$k-$r"
     echo "K=$k run $r: stackhouse on $address" >&2
-    run_load "$address" "$k" >"$work/result"
+    run_load "$address" "$k" true >"$work/result"
     read -r rate client server <"$work/result"
     stop_server
-    rm -rf "$work/data-$k-$r"
+    if [[ $keep == true ]]; then
+      echo "  data directory: $(du -sh "$work/data-$k-$r" | cut -f1)" >&2
+    else
+      rm -rf "$work/data-$k-$r"
+    fi
     real_rates+=("$rate")
-    printf 'K=%s run %s stackhouse rate=%8s msg/s  client_cpu=%5ss  server_cpu=%5ss\n' \
-      "$k" "$r" "$rate" "$client" "$server"
+    printf 'K=%s run %s stackhouse rate=%8s %s  client_cpu=%5ss  server_cpu=%5ss\n' \
+      "$k" "$r" "$rate" "$unit" "$client" "$server"
   done
   null_median=$(echo "${null_rates[*]}" | median)
   real_median=$(echo "${real_rates[*]}" | median)
   ratio=$(awk -v a="$real_median" -v b="$null_median" 'BEGIN { printf "%.1f", 100 * a / b }')
-  summary+=("$(printf 'K=%-3s null=%8s msg/s  stackhouse=%8s msg/s  ratio=%5s%%' \
-    "$k" "$null_median" "$real_median" "$ratio")")
+  summary+=("$(printf 'K=%-3s null=%8s %s  stackhouse=%8s %s  ratio=%5s%%' \
+    "$k" "$null_median" "$unit" "$real_median" "$unit" "$ratio")")
 done
 echo "medians:"
 printf '  %s\n' "${summary[@]}"

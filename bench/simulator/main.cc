@@ -5,6 +5,7 @@
 //   stackhouse-sim java-load --snapshots 1000000 --streams 4 # snapshot ingest benchmark
 //   stackhouse-sim rover --processes 3 --run-for 60000       # SkyWalking Rover: eBPF profiling
 //   stackhouse-sim rover-load --messages 1000000 --streams 4 # eBPF stack ingest benchmark
+//   stackhouse-sim meter-load --samples 2000000 --streams 4  # meter intake benchmark
 //
 // `stackhouse-sim <mode> --help` lists a mode's flags.
 #include <cstdio>
@@ -24,6 +25,8 @@ constexpr stackhouse::sim::Mode kModes[] = {
      stackhouse::sim::RunRoverMode},
     {"rover-load", "send eBPF stack messages as fast as possible and print the ingest rate",
      stackhouse::sim::RunRoverLoadMode},
+    {"meter-load", "send Rover's meters as fast as possible and print the intake rate",
+     stackhouse::sim::RunMeterLoadMode},
 };
 
 void PrintUsage(std::FILE* out) {

@@ -50,4 +50,7 @@ int RunRoverMode(const std::vector<std::string>& args);
 // Sends eBPF stack messages as fast as possible and prints the rate (rover_load_mode.cc).
 int RunRoverLoadMode(const std::vector<std::string>& args);
 
+// Sends Rover's meters as fast as possible and prints the rate in samples/s (meter_load_mode.cc).
+int RunMeterLoadMode(const std::vector<std::string>& args);
+
 }  // namespace stackhouse::sim
