@@ -6,7 +6,7 @@
 #include <set>
 #include <tuple>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "model/ids.h"
@@ -81,18 +81,33 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   const std::string instance_id = model::InstanceId(service_id, data_set.instance);
   const int64_t minute = MinuteFloor(data_set.timestamp_ms);
 
-  absl::flat_hash_set<std::string> virtual_ids;
+  // The ids this data set derives (SHA-256 each) are computed once per data set: the two
+  // virtual peers and the processes of the continuous meters.
+  std::string virtual_ids[2];  // UNKNOWN_LOCAL, UNKNOWN_REMOTE
+  absl::flat_hash_map<std::string, std::string> process_ids;
   // The process id of one end of a network meter (addendum §2.2, prefix step).
-  auto end_process = [&](const model::KeyValueList& labels, absl::string_view role) {
-    absl::string_view id = Label(labels, absl::StrCat(role, "_process_id"));
+  struct RoleLabels {
+    const char* process_id;
+    const char* local;
+  };
+  static constexpr RoleLabels kClient = {"client_process_id", "client_local"};
+  static constexpr RoleLabels kServer = {"server_process_id", "server_local"};
+  auto end_process = [&](const model::KeyValueList& labels, const RoleLabels& role) {
+    absl::string_view id = Label(labels, role.process_id);
     if (!id.empty()) return std::string(id);
-    const char* name =
-        Label(labels, absl::StrCat(role, "_local")) == "true" ? kUnknownLocal : kUnknownRemote;
-    std::string virtual_id = model::ProcessId(name, instance_id);
-    if (virtual_ids.insert(virtual_id).second) {
+    const bool local = Label(labels, role.local) == "true";
+    std::string& virtual_id = virtual_ids[local ? 0 : 1];
+    if (virtual_id.empty()) {
+      const char* name = local ? kUnknownLocal : kUnknownRemote;
+      virtual_id = model::ProcessId(name, instance_id);
       out.virtual_processes.push_back({virtual_id, data_set.service, data_set.instance, name});
     }
     return virtual_id;
+  };
+  auto process_id = [&](absl::string_view process_name) -> const std::string& {
+    auto [it, inserted] = process_ids.try_emplace(process_name);
+    if (inserted) it->second = model::ProcessId(process_name, instance_id);
+    return it->second;
   };
 
   std::map<GroupKey, Group> groups;
@@ -112,15 +127,15 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
       if (!metric->label.empty())
         key.label_value = std::string(Label(sample.labels, metric->label));
       if (metric->scope == MetricScope::kProcessRelation) {
-        const std::string client = end_process(sample.labels, "client");
-        const std::string server = end_process(sample.labels, "server");
+        const std::string client = end_process(sample.labels, kClient);
+        const std::string server = end_process(sample.labels, kServer);
         key.side = absl::AsciiStrToLower(Label(sample.labels, "side"));
         key.entity_id = model::ProcessRelationId(client, server);
         const int component =
             NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
         relations.insert({client, server, key.side == "server", component});
       } else {
-        key.entity_id = model::ProcessId(Label(sample.labels, "process_name"), instance_id);
+        key.entity_id = process_id(Label(sample.labels, "process_name"));
       }
       Group& group = groups[key];
       if (sample.histogram) {
