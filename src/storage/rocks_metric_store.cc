@@ -49,7 +49,7 @@ absl::Status RocksMetricStore::AddMetrics(const std::vector<metrics::MetricUpdat
     const std::string* value;
   };
   std::vector<std::string> values;
-  values.reserve(updates.size());
+  values.reserve(updates.size());  // never reallocates: the operands point into it
   std::vector<Operand> operands;
   operands.reserve(updates.size() * 3);
   // Most updates of one call share their minute: convert it to civil time once.
@@ -175,8 +175,8 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
     std::string label = record.key.substr(prefix.size() + 8);
     auto [it, inserted] = series_of.try_emplace(label, series.size());
     if (inserted) {
-      series.push_back(
-          {label, std::vector<std::optional<metrics::Accumulator>>(buckets.starts_ms.size())});
+      series.push_back({label, std::vector<std::optional<metrics::Accumulator>>(
+                                   buckets.starts_ms.size())});
     }
     series[it->second].rows[slot->second] = std::move(*row);
     return true;
