@@ -5,20 +5,17 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "metrics/metric_catalog.h"
 #include "model/meter.h"
-#include "common/status_macros.h"
 #include "receiver/status_convert.h"
 
 namespace stackhouse::receiver {
 namespace {
 
-// Why `sample` (of a meter some metric uses) cannot be used, or nullopt.
+// Why the value of `sample` (of a meter some metric uses) cannot be used, or nullopt. (Its
+// labels are counted before they are copied.)
 std::optional<std::string> CheckSample(const model::MeterSample& sample) {
-  if (sample.labels.size() > MeterHandler::kMaxLabels) {
-    return absl::StrCat("meter ", sample.name, " has ", sample.labels.size(),
-                        " labels (at most ", MeterHandler::kMaxLabels, ")");
-  }
   if (!sample.histogram) {
     if (!std::isfinite(sample.value)) {
       return absl::StrCat("meter ", sample.name, " has the value ", sample.value,
