@@ -32,4 +32,20 @@ const char* EbpfTriggerTypeName(EbpfTriggerType type) {
   return type == EbpfTriggerType::kContinuousProfiling ? "CONTINUOUS_PROFILING" : "FIXED_TIME";
 }
 
+const char* ContinuousMonitorTypeName(ContinuousMonitorType type) {
+  switch (type) {
+    case ContinuousMonitorType::kProcessCpu:
+      return "PROCESS_CPU";
+    case ContinuousMonitorType::kProcessThreadCount:
+      return "PROCESS_THREAD_COUNT";
+    case ContinuousMonitorType::kSystemLoad:
+      return "SYSTEM_LOAD";
+    case ContinuousMonitorType::kHttpErrorRate:
+      return "HTTP_ERROR_RATE";
+    case ContinuousMonitorType::kHttpAvgResponseTime:
+      return "HTTP_AVG_RESPONSE_TIME";
+  }
+  return "PROCESS_CPU";
+}
+
 }  // namespace stackhouse::model

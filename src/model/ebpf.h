@@ -40,6 +40,36 @@ enum class EbpfTriggerType { kFixedTime = 1, kContinuousProfiling = 2 };
 const char* EbpfTargetTypeName(EbpfTargetType type);    // "ON_CPU", ...
 const char* EbpfTriggerTypeName(EbpfTriggerType type);  // "FIXED_TIME", ...
 
+// What a continuous-profiling policy watches (OAP's ContinuousProfilingMonitorType ordinals).
+enum class ContinuousMonitorType {
+  kProcessCpu = 1,
+  kProcessThreadCount = 2,
+  kSystemLoad = 3,
+  kHttpErrorRate = 4,
+  kHttpAvgResponseTime = 5,
+};
+
+// "PROCESS_CPU", ...
+const char* ContinuousMonitorTypeName(ContinuousMonitorType type);
+
+// One cause of a task Rover triggered (grpc-protocol.md §5.9.2): values are ×100, truncated.
+struct ContinuousCause {
+  ContinuousMonitorType type = ContinuousMonitorType::kProcessCpu;
+  bool uri = false;        // a URI cause; else a single-value cause
+  bool uri_regex = false;  // with `uri`: `uri_text` is a regex, else a path
+  std::string uri_text;
+  int64_t threshold = 0;
+  int64_t current = 0;
+  std::string message;
+};
+
+// What a task Rover triggered carries besides its task fields.
+struct ContinuousTrigger {
+  std::string process_id;
+  std::string process_name;
+  std::vector<ContinuousCause> causes;
+};
+
 // One stored eBPF task record; records with the same logical id merge (§5.0).
 struct EbpfTask {
   std::string logical_id;  // the TaskId Rover sees
@@ -53,6 +83,7 @@ struct EbpfTask {
   int64_t create_time_ms = 0;
   int64_t last_update_time_ms = 0;
   std::string extension_config_json;
+  std::optional<ContinuousTrigger> continuous;  // set for CONTINUOUS_PROFILING tasks
 };
 
 // A process's profiling run of a task.

@@ -92,58 +92,63 @@ std::string ThreadSnapshotId(absl::string_view task_id, absl::string_view segmen
   return absl::StrCat(task_id, "_", segment_id, "_", sequence);
 }
 
+void AppendGsonString(std::string* out_ptr, absl::string_view value) {
+  std::string& out = *out_ptr;
+  out.push_back('"');
+  for (unsigned char c : value) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '<':
+        out.append("\\u003c");
+        break;
+      case '>':
+        out.append("\\u003e");
+        break;
+      case '&':
+        out.append("\\u0026");
+        break;
+      case '=':
+        out.append("\\u003d");
+        break;
+      case '\'':
+        out.append("\\u0027");
+        break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
 std::string GsonStringArray(const std::vector<std::string>& values) {
   std::string out = "[";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out.push_back(',');
-    out.push_back('"');
-    for (unsigned char c : values[i]) {
-      switch (c) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        case '\b':
-          out.append("\\b");
-          break;
-        case '\f':
-          out.append("\\f");
-          break;
-        case '<':
-          out.append("\\u003c");
-          break;
-        case '>':
-          out.append("\\u003e");
-          break;
-        case '&':
-          out.append("\\u0026");
-          break;
-        case '=':
-          out.append("\\u003d");
-          break;
-        case '\'':
-          out.append("\\u0027");
-          break;
-        default:
-          if (c < 0x20) {
-            absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-    }
-    out.push_back('"');
+    AppendGsonString(&out, values[i]);
   }
   out.push_back(']');
   return out;

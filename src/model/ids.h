@@ -49,6 +49,9 @@ std::string ProfileTaskLogId(absl::string_view task_id, absl::string_view instan
 // `taskId + "_" + segmentId + "_" + sequence`.
 std::string ThreadSnapshotId(absl::string_view task_id, absl::string_view segment_id, int sequence);
 
+// Appends `value` as a JSON string literal as Gson writes it (HTML-safe escaping).
+void AppendGsonString(std::string* out, absl::string_view value);
+
 // Compact JSON array of strings as Gson writes it (HTML-safe escaping), e.g. `["a","b"]`.
 std::string GsonStringArray(const std::vector<std::string>& values);
 

@@ -38,8 +38,33 @@ std::optional<model::EbpfTargetType> TargetType(const std::string& name) {
   return std::nullopt;
 }
 
+Result CausesResult(const std::vector<model::ContinuousCause>& causes) {
+  std::vector<Result> items;
+  for (const model::ContinuousCause& cause : causes) {
+    Result single = Result::Null();
+    Result uri = Result::Null();
+    if (cause.uri) {
+      uri = Result::Map(
+          {{"uriRegex", cause.uri_regex ? Result::String(cause.uri_text) : Result::Null()},
+           {"uriPath", cause.uri_regex ? Result::Null() : Result::String(cause.uri_text)},
+           {"threshold", Result::Int(cause.threshold)},
+           {"current", Result::Int(cause.current)}});
+    } else {
+      single = Result::Map(
+          {{"threshold", Result::Int(cause.threshold)}, {"current", Result::Int(cause.current)}});
+    }
+    items.push_back(
+        Result::Map({{"type", Result::String(model::ContinuousMonitorTypeName(cause.type))},
+                     {"singleValue", std::move(single)},
+                     {"uri", std::move(uri)},
+                     {"message", Result::String(cause.message)}}));
+  }
+  return Result::List(std::move(items));
+}
+
 Result TaskResult(const model::EbpfTask& t) {
   bool has_instance = !t.instance_id.empty();
+  const model::ContinuousTrigger* trigger = t.continuous ? &*t.continuous : nullptr;
   return Result::Map(
       {{"taskId", Result::String(t.logical_id)},
        {"serviceId", Result::String(t.service_id)},
@@ -48,12 +73,12 @@ Result TaskResult(const model::EbpfTask& t) {
        {"serviceInstanceName",
         has_instance ? Result::String(NameOfChildId(t.instance_id)) : Result::Null()},
        {"processLabels", StringList(t.process_labels)},
-       {"processId", Result::Null()},
-       {"processName", Result::Null()},
+       {"processId", trigger ? Result::String(trigger->process_id) : Result::Null()},
+       {"processName", trigger ? Result::String(trigger->process_name) : Result::Null()},
        {"taskStartTime", Result::Int(t.start_time_ms)},
        {"triggerType", Result::String(model::EbpfTriggerTypeName(t.trigger_type))},
        {"fixedTriggerDuration", Result::Int(t.fixed_trigger_duration_s)},
-       {"continuousProfilingCauses", Result::Null()},
+       {"continuousProfilingCauses", trigger ? CausesResult(trigger->causes) : Result::Null()},
        {"targetType", Result::String(model::EbpfTargetTypeName(t.target_type))},
        {"createTime", Result::Int(t.create_time_ms)}});
 }

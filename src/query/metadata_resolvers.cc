@@ -80,28 +80,6 @@ Result ServiceResult(const model::Service& service) {
                       {"normal", Result::Bool(service.normal)}});
 }
 
-// Instance attributes as OAP shows them: every property, later duplicates winning, except
-// that all `ipv4` values are joined into one `ipv4s`.
-std::vector<std::pair<std::string, std::string>> Attributes(const model::KeyValueList& props) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string ipv4s;
-  for (const auto& [key, value] : props) {
-    if (key == "ipv4") {
-      absl::StrAppend(&ipv4s, ipv4s.empty() ? "" : ",", value);
-      continue;
-    }
-    auto existing =
-        std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
-    if (existing != out.end()) {
-      existing->second = value;
-    } else {
-      out.emplace_back(key, value);
-    }
-  }
-  if (!ipv4s.empty()) out.emplace_back("ipv4s", ipv4s);
-  return out;
-}
-
 std::string Language(const model::KeyValueList& props) {
   std::string language;
   for (const auto& [key, value] : props) {

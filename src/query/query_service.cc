@@ -25,6 +25,7 @@ absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDe
   BindMetadataResolvers(deps, &builder);
   BindProfileResolvers(deps, &builder);
   BindEbpfResolvers(deps, &builder);
+  BindContinuousResolvers(deps, &builder);
   BindMetricsResolvers(deps, &builder);
   BindTopologyResolvers(deps, &builder);
   BindUiResolvers(deps, &builder);

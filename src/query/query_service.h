@@ -14,6 +14,7 @@
 #include "storage/metric_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
+#include "task/continuous_service.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 #include "task/ui_template_service.h"
@@ -28,6 +29,7 @@ struct QueryDeps {
   const storage::SegmentStore* segments = nullptr;
   task::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
+  task::ContinuousService* continuous = nullptr;
   task::UiTemplateService* ui_templates = nullptr;
   // What execExpression and readRecords read; null: they answer with an error saying so.
   metrics::MetricSource* metric_source = nullptr;
@@ -45,6 +47,8 @@ void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // The process topology of network profiling (schema/topology.graphqls).
 void BindTopologyResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// Continuous profiling (schema/continuous_profiling.graphqls): policies and what they watched.
+void BindContinuousResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // SkyWalking UI bootstrap (schema/ui_configuration.graphqls): menu and dashboard templates.
 void BindUiResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // Metrics query expressions (schema/metrics.graphqls): execExpression and readRecords.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "graphql/resolver.h"
 #include "graphql/value.h"
+#include "model/entities.h"
 #include "model/ids.h"
 
 // Small helpers shared by the resolver files. Header-only, stateless.
@@ -61,6 +63,29 @@ inline std::string NameOfChildId(const std::string& id) {
 inline std::string NameOfServiceId(const std::string& id) {
   auto parts = model::DecodeServiceId(id);
   return parts.ok() ? parts->name : "";
+}
+
+// Instance attributes as OAP shows them: every property, later duplicates winning, except
+// that all `ipv4` values are joined into one `ipv4s`.
+inline std::vector<std::pair<std::string, std::string>> Attributes(
+    const model::KeyValueList& props) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string ipv4s;
+  for (const auto& [key, value] : props) {
+    if (key == "ipv4") {
+      absl::StrAppend(&ipv4s, ipv4s.empty() ? "" : ",", value);
+      continue;
+    }
+    auto existing =
+        std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+    if (existing != out.end()) {
+      existing->second = value;
+    } else {
+      out.emplace_back(key, value);
+    }
+  }
+  if (!ipv4s.empty()) out.emplace_back("ipv4s", ipv4s);
+  return out;
 }
 
 }  // namespace stackhouse::query

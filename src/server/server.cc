@@ -18,6 +18,7 @@
 #include "query/query_service.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
+#include "receiver/continuous_profiling_service.h"
 #include "receiver/drain_service.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/log_service.h"
@@ -27,12 +28,14 @@
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
+#include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_ui_template_store.h"
+#include "task/continuous_service.h"
 #include "task/default_ui_templates.h"
 #include "task/ebpf_service.h"
 #include "task/meter_service.h"
@@ -115,6 +118,14 @@ absl::Status Server::StartInternal() {
                                                   config_.receiver.endpoint_name_max_length});
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
+  continuous_policy_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
+  auto continuous = task::ContinuousService::Create(
+      continuous_policy_store_.get(), ebpf_.get(), metadata_store_.get(), clock_,
+      model::NameLimits{config_.receiver.service_name_max_length,
+                        config_.receiver.instance_name_max_length,
+                        config_.receiver.endpoint_name_max_length});
+  if (!continuous.ok()) return continuous.status();
+  continuous_ = std::move(*continuous);
   metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::LocalTimeZone());
   meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
                                                  metadata_store_.get(), clock_);
@@ -142,6 +153,8 @@ absl::Status Server::StartInternal() {
   services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
   services_.push_back(std::make_unique<receiver::EbpfProfilingService>(
       auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get()));
+  services_.push_back(
+      std::make_unique<receiver::ContinuousProfilingService>(auth_.get(), continuous_.get()));
   meter_handler_ = std::make_unique<receiver::MeterHandler>(auth_.get(), agent_times_.get(),
                                                             meters_.get(), &metrics_);
   services_.push_back(std::make_unique<receiver::MeterService>(meter_handler_.get()));
@@ -179,6 +192,7 @@ absl::Status Server::StartInternal() {
   deps.segments = segment_store_.get();
   deps.ebpf = ebpf_.get();
   deps.ebpf_store = ebpf_store_.get();
+  deps.continuous = continuous_.get();
   deps.ui_templates = ui_templates_.get();
   deps.metric_source = metric_store_.get();
   deps.metric_store = metric_store_.get();
@@ -322,6 +336,8 @@ void Server::Shutdown() {
   profile_tasks_.reset();
   meters_.reset();
   metric_store_.reset();
+  continuous_.reset();
+  continuous_policy_store_.reset();
   ebpf_.reset();
   ebpf_store_.reset();
   segment_store_.reset();

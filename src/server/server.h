@@ -22,6 +22,7 @@ class RocksProfileStore;
 class SegmentStore;
 class EbpfStore;
 class UiTemplateStore;
+class ContinuousPolicyStore;
 class MetricStore;
 }  // namespace stackhouse::storage
 
@@ -29,6 +30,7 @@ namespace stackhouse::task {
 class ProfileTaskService;
 class EbpfService;
 class UiTemplateService;
+class ContinuousService;
 class MeterService;
 }  // namespace stackhouse::task
 
@@ -99,6 +101,8 @@ class Server {
   std::unique_ptr<storage::UiTemplateStore> ui_template_store_;
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<storage::ContinuousPolicyStore> continuous_policy_store_;
+  std::unique_ptr<task::ContinuousService> continuous_;
   std::unique_ptr<storage::MetricStore> metric_store_;
   std::unique_ptr<task::MeterService> meters_;
   std::unique_ptr<receiver::AuthGuard> auth_;

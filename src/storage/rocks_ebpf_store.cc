@@ -102,6 +102,21 @@ absl::Status RocksEbpfStore::PutTask(const model::EbpfTask& task) {
   pb.set_target_type(static_cast<int32_t>(task.target_type));
   pb.set_last_update_time_ms(task.last_update_time_ms);
   pb.set_extension_config_json(task.extension_config_json);
+  if (task.continuous) {
+    pb.set_has_continuous(true);
+    pb.set_process_id(task.continuous->process_id);
+    pb.set_process_name(task.continuous->process_name);
+    for (const model::ContinuousCause& cause : task.continuous->causes) {
+      records::ContinuousCauseRecord* c = pb.add_causes();
+      c->set_monitor_type(static_cast<int32_t>(cause.type));
+      c->set_uri(cause.uri);
+      c->set_uri_regex(cause.uri_regex);
+      c->set_uri_text(cause.uri_text);
+      c->set_threshold(cause.threshold);
+      c->set_current(cause.current);
+      c->set_message(cause.message);
+    }
+  }
   return db_->Put(Family::kTask, key, task.create_time_ms, pb.SerializeAsString());
 }
 
@@ -130,6 +145,24 @@ absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
                                                 : model::EbpfTargetType::kOnCpu;
         t.last_update_time_ms = pb.last_update_time_ms();
         t.extension_config_json = pb.extension_config_json();
+        if (pb.has_continuous()) {
+          model::ContinuousTrigger& trigger = t.continuous.emplace();
+          trigger.process_id = pb.process_id();
+          trigger.process_name = pb.process_name();
+          for (const records::ContinuousCauseRecord& c : pb.causes()) {
+            model::ContinuousCause cause;
+            if (c.monitor_type() >= 1 && c.monitor_type() <= 5) {
+              cause.type = static_cast<model::ContinuousMonitorType>(c.monitor_type());
+            }
+            cause.uri = c.uri();
+            cause.uri_regex = c.uri_regex();
+            cause.uri_text = c.uri_text();
+            cause.threshold = c.threshold();
+            cause.current = c.current();
+            cause.message = c.message();
+            trigger.causes.push_back(std::move(cause));
+          }
+        }
         tasks.push_back(std::move(t));
         return true;
       }));

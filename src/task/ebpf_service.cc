@@ -336,6 +336,22 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
   return EbpfTaskCreation{task.logical_id, std::nullopt};
 }
 
+absl::StatusOr<std::string> EbpfService::AddContinuousTask(model::EbpfTask task) {
+  absl::MutexLock create(&continuous_mu_);
+  for (int64_t id_time = task.start_time_ms;; ++id_time) {
+    task.logical_id = model::EbpfTaskLogicalId(task.service_id, {}, id_time);
+    absl::MutexLock lock(&mu_);
+    if (std::none_of(tasks_.begin(), tasks_.end(),
+                     [&](const model::EbpfTask& t) { return t.logical_id == task.logical_id; })) {
+      break;
+    }
+  }
+  SH_RETURN_IF_ERROR(store_->PutTask(task));
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(task);
+  return task.logical_id;
+}
+
 std::vector<model::EbpfTask> EbpfService::ListTasks(
     const std::string& service_id, const std::string& instance_id,
     const std::vector<model::EbpfTargetType>& targets, model::EbpfTriggerType trigger) const {

@@ -92,6 +92,12 @@ class EbpfService {
   // createEBPFProfilingFixedTimeTask with OAP's validation (§5.2).
   absl::StatusOr<EbpfTaskCreation> CreateFixedTimeTask(const EbpfFixedTimeRequest& request);
 
+  // reportProfilingTask: stores `task` (a CONTINUOUS_PROFILING task, logical id left empty)
+  // under a logical id computed from its service and start time, made unique by moving the
+  // time it is computed from forward a millisecond at a time; returns that id. Such tasks are
+  // never handed out by QueryTasks.
+  absl::StatusOr<std::string> AddContinuousTask(model::EbpfTask task);
+
   // queryEBPFProfilingTasks: merged tasks filtered by service, instance, targets (empty =
   // all) and trigger type, newest first.
   std::vector<model::EbpfTask> ListTasks(const std::string& service_id,
@@ -148,6 +154,8 @@ class EbpfService {
 
   // Guards the registry and caches below, which agents' polls read; storage is read and
   // written outside it.
+  // Serialises AddContinuousTask (its id check and write), never held by polls.
+  absl::Mutex continuous_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::CondVar schedule_written_;  // signalled when a schedule write ends
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);

@@ -230,7 +230,12 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
                       task::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
   SH_ASSIGN_OR_RETURN(f->ebpf_, task::EbpfService::Create(f->ebpf_store_.get(), f->metadata_.get(),
                                                           &f->clock_, {}));
+  f->continuous_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(f->db_.get());
+  SH_ASSIGN_OR_RETURN(f->continuous_,
+                      task::ContinuousService::Create(f->continuous_store_.get(), f->ebpf_.get(),
+                                                      f->metadata_.get(), &f->clock_, {}));
   SH_RETURN_IF_ERROR(f->Seed());
+  SH_RETURN_IF_ERROR(f->SeedContinuous());
   f->At(0);
 
   query::QueryDeps deps;
@@ -240,6 +245,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   deps.segments = f->segments_.get();
   deps.ebpf = f->ebpf_.get();
   deps.ebpf_store = f->ebpf_store_.get();
+  deps.continuous = f->continuous_.get();
   deps.ui_templates = f->ui_templates_.get();
   deps.metric_source = f->metric_store_.get();
   deps.metric_store = f->metric_store_.get();
@@ -598,6 +604,76 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metric_store_->AddMetrics(MetricUpdates()));
   SH_RETURN_IF_ERROR(metric_store_->AddRelations(RelationRows()));
   SH_RETURN_IF_ERROR(metric_store_->AddSampledRecords(SampledRequests()));
+  return absl::OkStatus();
+}
+
+// Written after the rest of the timeline: these records are stamped with their own times only.
+absl::Status QueryFixture::SeedContinuous() {
+  const std::string order_id = model::ServiceId(kOrder);
+  auto report = [&](int64_t at, const std::string& service, const std::string& instance,
+                    const std::string& process, model::EbpfTargetType target,
+                    std::vector<task::ReportedCause> causes) -> absl::Status {
+    At(at);
+    task::ContinuousReport r;
+    r.layer = "K8S_SERVICE";
+    r.service_name = service;
+    r.instance_name = instance;
+    r.process_name = process;
+    r.duration_s = 600;
+    r.target = target;
+    r.causes = std::move(causes);
+    if (target == model::EbpfTargetType::kNetwork) r.sampling_uri_regexes = {"/orders"};
+    return continuous_->ReportTask(r).status();
+  };
+  auto single = [](model::ContinuousMonitorType type, double threshold, double current) {
+    task::ReportedCause c;
+    c.type = type;
+    c.threshold = threshold;
+    c.current = current;
+    return c;
+  };
+  auto uri = [](model::ContinuousMonitorType type, bool regex, std::string text, double threshold,
+                double current) {
+    task::ReportedCause c;
+    c.type = type;
+    c.uri = true;
+    c.uri_regex = regex;
+    c.uri_text = std::move(text);
+    c.threshold = threshold;
+    c.current = current;
+    return c;
+  };
+  using M = model::ContinuousMonitorType;
+  // -50h: C0, java ON_CPU (older than the 48 h the trigger counts cover).
+  SH_RETURN_IF_ERROR(report(-50 * kHour, kOrder, "pod-1", "java", model::EbpfTargetType::kOnCpu,
+                            {single(M::kProcessCpu, 80, 99)}));
+  // -40min: order-svc's policy.
+  At(-40 * kMinute);
+  model::ContinuousCheckItem cpu{M::kProcessCpu, "80", 10, 3, std::nullopt, std::nullopt};
+  model::ContinuousCheckItem errors{
+      M::kHttpErrorRate, "10", 10, 3, std::vector<std::string>{"/orders", "/users"}, std::nullopt};
+  model::ContinuousCheckItem latency{M::kHttpAvgResponseTime, "500", 10, 5, std::nullopt,
+                                     std::string("/api/.*")};
+  SH_ASSIGN_OR_RETURN(
+      auto refused,
+      continuous_->SetPolicy(order_id, {{model::EbpfTargetType::kNetwork, {latency, errors}},
+                                        {model::EbpfTargetType::kOnCpu, {cpu}}}));
+  if (refused) return absl::InternalError(*refused);
+  // -30min: C1, java ON_CPU.
+  SH_RETURN_IF_ERROR(report(-30 * kMinute, kOrder, "pod-1", "java", model::EbpfTargetType::kOnCpu,
+                            {single(M::kProcessCpu, 80, 85.234)}));
+  // -20min: C2, billing-java OFF_CPU (billing::api has no policy).
+  SH_RETURN_IF_ERROR(report(-20 * kMinute, kBilling, "billing-1", "billing-java",
+                            model::EbpfTargetType::kOffCpu, {single(M::kSystemLoad, 5, 7.9)}));
+  // -12min: C3, java ON_CPU with two causes.
+  SH_RETURN_IF_ERROR(
+      report(-12 * kMinute, kOrder, "pod-1", "java", model::EbpfTargetType::kOnCpu,
+             {single(M::kProcessCpu, 80, 92.5), single(M::kProcessThreadCount, 100, 120.7)}));
+  // -8min: C4, envoy NETWORK with URI causes.
+  SH_RETURN_IF_ERROR(report(-8 * kMinute, kOrder, "pod-1", "envoy", model::EbpfTargetType::kNetwork,
+                            {uri(M::kHttpErrorRate, false, "/orders", 10, 12.5),
+                             uri(M::kHttpAvgResponseTime, true, "/api/.*", 500, 512.005)}));
+  At(0);
   return absl::OkStatus();
 }
 

@@ -10,12 +10,14 @@
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "storage/database.h"
+#include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_ui_template_store.h"
+#include "task/continuous_service.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
 #include "task/ui_template_service.h"
@@ -28,7 +30,8 @@ inline constexpr int64_t kFixtureNow = 1700000000000;
 // The `/graphql` endpoint of query::BuildQueryEndpoint over real stores in a RocksDB under a
 // given directory, seeded with the deterministic data that testdata/FIXTURE.md describes
 // (services, instances, endpoints, trace-profiling tasks, logs, snapshots and segments, eBPF
-// processes, tasks, schedules and samples; metric rows), written through the task services and
+// processes, tasks, schedules and samples; metric rows; continuous-profiling policy and triggered
+// tasks), written through the task services and
 // stores while a simulated clock moves forward, which is then left at kFixtureNow. Duration strings
 // are parsed in the local zone: the caller sets TZ=UTC first. Not thread-safe (the cases post one
 // request at a time).
@@ -46,6 +49,8 @@ class QueryFixture {
 
   // Writes the data of testdata/FIXTURE.md through the services and stores.
   absl::Status Seed();
+  // Writes the continuous-profiling policy and triggered tasks of testdata/FIXTURE.md.
+  absl::Status SeedContinuous();
 
   // Sets the clock to kFixtureNow + `offset_ms` (negative: in the past).
   void At(int64_t offset_ms) { clock_.SetMillis(kFixtureNow + offset_ms); }
@@ -61,9 +66,11 @@ class QueryFixture {
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
   std::unique_ptr<storage::RocksUiTemplateStore> ui_template_store_;
   std::unique_ptr<storage::RocksMetricStore> metric_store_;
+  std::unique_ptr<storage::RocksContinuousPolicyStore> continuous_store_;
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<task::ContinuousService> continuous_;
   std::unique_ptr<graphql::HttpEndpoint> endpoint_;
 };
 

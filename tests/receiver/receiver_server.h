@@ -14,12 +14,14 @@
 #include "perftools/profile.pb.h"
 #include "profile/Profile.pb.h"
 #include "receiver/agent_time_guard.h"
+#include "receiver/continuous_profiling_service.h"
 #include "receiver/ebpf_services.h"
 #include "receiver/log_service.h"
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
 #include "storage/database.h"
+#include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_metric_store.h"
@@ -56,6 +58,11 @@ class ReceiverServer {
     auto ebpf = task::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
     EXPECT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
+    continuous_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
+    auto continuous = task::ContinuousService::Create(continuous_store_.get(), ebpf_.get(),
+                                                      metadata_.get(), &clock_, {});
+    EXPECT_TRUE(continuous.ok()) << continuous.status();
+    continuous_ = std::move(*continuous);
     metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::UTCTimeZone());
     meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
                                                    metadata_.get(), &clock_);
@@ -71,6 +78,8 @@ class ReceiverServer {
     segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get());
     ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingService>(
         &auth_, times_.get(), ebpf_.get(), ebpf_store_.get());
+    continuous_profiling_ =
+        std::make_unique<receiver::ContinuousProfilingService>(&auth_, continuous_.get());
     meter_handler_ =
         std::make_unique<receiver::MeterHandler>(&auth_, times_.get(), meters_.get(), &metrics_);
     meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get());
@@ -87,6 +96,7 @@ class ReceiverServer {
     builder.RegisterService(segment_.get());
     builder.RegisterService(segment_compat_.get());
     builder.RegisterService(ebpf_profiling_.get());
+    builder.RegisterService(continuous_profiling_.get());
     server_ = builder.BuildAndStart();
     EXPECT_NE(server_, nullptr);
     channel_ = server_->InProcessChannel(grpc::ChannelArguments());
@@ -103,6 +113,7 @@ class ReceiverServer {
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
   storage::RocksMetricStore& metric_store() { return *metric_store_; }
   task::EbpfService& ebpf() { return *ebpf_; }
+  task::ContinuousService& continuous() { return *continuous_; }
 
   // The sequences of the stored dumps of `segment_id`.
   std::vector<int32_t> DumpSequences(const std::string& segment_id) {
@@ -146,6 +157,8 @@ class ReceiverServer {
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
   std::unique_ptr<task::ProfileTaskService> tasks_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<storage::RocksContinuousPolicyStore> continuous_store_;
+  std::unique_ptr<task::ContinuousService> continuous_;
   std::unique_ptr<storage::RocksMetricStore> metric_store_;
   std::unique_ptr<task::MeterService> meters_;
   std::unique_ptr<receiver::MeterHandler> meter_handler_;
@@ -160,6 +173,7 @@ class ReceiverServer {
   std::unique_ptr<receiver::TraceSegmentService> segment_;
   std::unique_ptr<receiver::TraceSegmentCompatService> segment_compat_;
   std::unique_ptr<receiver::EbpfProfilingService> ebpf_profiling_;
+  std::unique_ptr<receiver::ContinuousProfilingService> continuous_profiling_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
