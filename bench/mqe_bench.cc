@@ -44,19 +44,18 @@ std::vector<std::string> DashboardExpressions() {
   }
   out.push_back("process_relation_client_connect_exe_time/1000000");
   out.push_back("process_relation_server_connect_avg_exe_time/1000000");
-  for (const char* e : {"process_relation_http1_request_cpm",
-                        "process_relation_http1_response_status_cpm",
-                        "process_relation_http1_request_package_size/1024",
-                        "process_relation_http1_response_package_size/1024",
-                        "process_relation_http1_request_package_size_percentile/1024",
-                        "process_relation_http1_response_package_size_percentile/1024",
-                        "process_relation_http1_client_duration",
-                        "process_relation_http1_client_duration_percentile",
-                        "process_relation_http1_server_duration",
-                        "process_relation_http1_server_duration_percentile",
-                        "top_n(sampled_slow_trace_record,50,DES)",
-                        "top_n(sampled_status_4xx_trace_record,50,DES)",
-                        "top_n(sampled_status_5xx_trace_record,50,DES)"}) {
+  for (const char* e :
+       {"process_relation_http1_request_cpm", "process_relation_http1_response_status_cpm",
+        "process_relation_http1_request_package_size/1024",
+        "process_relation_http1_response_package_size/1024",
+        "process_relation_http1_request_package_size_percentile/1024",
+        "process_relation_http1_response_package_size_percentile/1024",
+        "process_relation_http1_client_duration",
+        "process_relation_http1_client_duration_percentile",
+        "process_relation_http1_server_duration",
+        "process_relation_http1_server_duration_percentile",
+        "top_n(sampled_slow_trace_record,50,DES)", "top_n(sampled_status_4xx_trace_record,50,DES)",
+        "top_n(sampled_status_5xx_trace_record,50,DES)"}) {
     out.push_back(e);
   }
   return out;
@@ -73,9 +72,9 @@ struct Fixture {
     std::mt19937_64 random(7);
     const std::string instance = model::InstanceId(model::ServiceId("svc"), "pod");
     for (int r = 0; r < 100; ++r) {
-      const std::string entity = model::ProcessRelationId(
-          model::ProcessId(absl::StrCat("app-", r), instance),
-          model::ProcessId("UNKNOWN_REMOTE", instance));
+      const std::string entity =
+          model::ProcessRelationId(model::ProcessId(absl::StrCat("app-", r), instance),
+                                   model::ProcessId("UNKNOWN_REMOTE", instance));
       if (r == 0) relation_client = absl::StrCat("app-", r);
       std::vector<metrics::MetricUpdate> updates;
       for (int m = 0; m < 60; ++m) {
@@ -156,9 +155,9 @@ void BM_ProcessRelationDashboard(benchmark::State& state) {
   const std::vector<std::string> expressions = DashboardExpressions();
   std::vector<std::string> bodies;
   for (size_t i = 0; i < expressions.size(); i += 6) {
-    std::vector<std::string> chunk(expressions.begin() + static_cast<long>(i),
-                                   expressions.begin() +
-                                       static_cast<long>(std::min(i + 6, expressions.size())));
+    std::vector<std::string> chunk(
+        expressions.begin() + static_cast<long>(i),
+        expressions.begin() + static_cast<long>(std::min(i + 6, expressions.size())));
     bodies.push_back(fixture->Request(chunk));
   }
   size_t bytes = 0;

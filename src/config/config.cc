@@ -216,8 +216,8 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
   if (!root.IsMap()) return absl::InvalidArgumentError("the top level must be a mapping");
 
   std::vector<std::string> errors;
-  static const std::set<std::string> kSections = {"core", "receiver", "storage", "query",
-                                                     "ui",   "log"};
+  static const std::set<std::string> kSections = {"core",  "receiver", "storage",
+                                                  "query", "ui",       "log"};
   for (const auto& entry : root) {
     std::string key = entry.first.Scalar();
     if (!kSections.count(key)) {

@@ -64,9 +64,10 @@ absl::StatusOr<std::unique_ptr<StaticSite>> StaticSite::Open(const std::string& 
         absl::StrCat("UI directory ", dir, " is not a readable directory"));
   }
   if (!fs::is_regular_file(root / "index.html", ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "UI directory ", dir, " has no index.html (point it at booster-ui's dist/ after "
-        "`npm run build`)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("UI directory ", dir,
+                     " has no index.html (point it at booster-ui's dist/ after "
+                     "`npm run build`)"));
   }
   return std::unique_ptr<StaticSite>(new StaticSite(root.string()));
 }
@@ -105,8 +106,10 @@ HttpResponse StaticSite::Serve(const HttpRequest& request) const {
   const auto size = fs::file_size(file, ec);
   if (ec) return NotFound();
   if (size > static_cast<uintmax_t>(kMaxFileBytes)) {
-    return {500, "text/plain; charset=utf-8",
-            absl::StrCat("file larger than ", kMaxFileBytes, " bytes\n"), {}};
+    return {500,
+            "text/plain; charset=utf-8",
+            absl::StrCat("file larger than ", kMaxFileBytes, " bytes\n"),
+            {}};
   }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream content;

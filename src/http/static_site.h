@@ -11,9 +11,9 @@ namespace stackhouse::http {
 // A single-page application's build directory (booster-ui's `dist/`) served read-only: a GET
 // or HEAD of a file under the directory answers it with the content type of its extension;
 // a missing asset (under /static/, or named with such an extension) is 404, and any other path
-// answers index.html, so that the application's own routes (/dashboard/...) survive a reload. Paths that climb out of the directory, hidden
-// files and symlinks leading outside are 404. Files are read at each request (an operator may
-// rebuild the UI while the server runs). Thread-safe.
+// answers index.html, so that the application's own routes (/dashboard/...) survive a reload. Paths
+// that climb out of the directory, hidden files and symlinks leading outside are 404. Files are
+// read at each request (an operator may rebuild the UI while the server runs). Thread-safe.
 class StaticSite {
  public:
   // Files above this size are refused (500), so that a stray file cannot exhaust memory.

@@ -28,11 +28,12 @@ absl::StatusOr<std::optional<SampledTrace>> ParseSampledTrace(const SampledTrace
   rapidjson::Document body;
   body.Parse(log.body.data(), log.body.size());
   if (body.HasParseError()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sampled-trace body is not JSON (", rapidjson::GetParseError_En(body.GetParseError()),
-                     " at offset ", body.GetErrorOffset(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sampled-trace body is not JSON (", rapidjson::GetParseError_En(body.GetParseError()),
+        " at offset ", body.GetErrorOffset(), ")"));
   }
-  if (!body.IsObject()) return absl::InvalidArgumentError("sampled-trace body is not a JSON object");
+  if (!body.IsObject())
+    return absl::InvalidArgumentError("sampled-trace body is not a JSON object");
   // The log's service, instance and time stand in for the body's (LAL's FilterSpec).
   std::string service = StringMember(body, "service");
   if (service.empty()) service = log.service;
@@ -85,7 +86,10 @@ absl::StatusOr<std::optional<SampledTrace>> ParseSampledTrace(const SampledTrace
   out.value.timestamp_ms = log.timestamp_ms;
   const std::string component = StringMember(body, "component");
   const bool ssl = StringMember(body, "ssl") == "true";
-  out.relation = {instance_id, client, server, detect_point == "SERVER",
+  out.relation = {instance_id,
+                  client,
+                  server,
+                  detect_point == "SERVER",
                   NetworkComponent(component, ssl ? "true" : "false"),
                   now_ms - ((now_ms % 60000) + 60000) % 60000};
   return out;

@@ -27,9 +27,9 @@ struct SampledTraceLog {
 
 struct SampledTrace {
   std::string record;  // sampled_slow_trace_record / sampled_status_4xx_… / sampled_status_5xx_…
-  std::string entity_id;  // client process id "-" server process id
-  SampledRecord value;    // uri, trace id, latency, time
-  RelationRow relation;   // minute of `now_ms`
+  std::string entity_id;                          // client process id "-" server process id
+  SampledRecord value;                            // uri, trace id, latency, time
+  RelationRow relation;                           // minute of `now_ms`
   std::vector<VirtualProcess> virtual_processes;  // the peers it names that are virtual
 };
 

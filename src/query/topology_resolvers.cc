@@ -41,9 +41,8 @@ absl::StatusOr<Result> ProcessTopology(const QueryDeps& deps, const std::string&
                                                        MinuteFloor(range.end_ms - 1)));
   if (rows.empty()) return empty;
   // Client-side rows create calls first, then server-side rows complete them (OAP's order).
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return a.server_side < b.server_side;
-  });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.server_side < b.server_side; });
   std::vector<CallBuilder> calls;
   absl::flat_hash_map<std::string, size_t> call_of;
   std::vector<std::string> process_ids;
@@ -76,14 +75,14 @@ absl::StatusOr<Result> ProcessTopology(const QueryDeps& deps, const std::string&
     auto p = deps.ebpf == nullptr ? std::nullopt : deps.ebpf->GetProcess(id);
     if (!p) continue;
     has_node.insert(id);
-    nodes.push_back(Result::Map({{"id", Result::String(p->id)},
-                                 {"serviceId", Result::String(p->service_id)},
-                                 {"serviceName", Result::String(p->service_name)},
-                                 {"serviceInstanceId", Result::String(p->instance_id)},
-                                 {"serviceInstanceName", Result::String(p->instance_name)},
-                                 {"name", Result::String(p->name)},
-                                 {"isReal", Result::Bool(p->detect_type !=
-                                                         model::DetectType::kVirtual)}}));
+    nodes.push_back(
+        Result::Map({{"id", Result::String(p->id)},
+                     {"serviceId", Result::String(p->service_id)},
+                     {"serviceName", Result::String(p->service_name)},
+                     {"serviceInstanceId", Result::String(p->instance_id)},
+                     {"serviceInstanceName", Result::String(p->instance_name)},
+                     {"name", Result::String(p->name)},
+                     {"isReal", Result::Bool(p->detect_type != model::DetectType::kVirtual)}}));
   }
   std::vector<Result> call_results;
   for (const CallBuilder& call : calls) {
@@ -103,11 +102,10 @@ absl::StatusOr<Result> ProcessTopology(const QueryDeps& deps, const std::string&
 }  // namespace
 
 void BindTopologyResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
-  builder->BindResolver("Query.getProcessTopology",
-                        [deps](const Context& c) -> absl::StatusOr<Result> {
-                          return ProcessTopology(deps, StringArg(c, "serviceInstanceId"),
-                                                 c.args().Get("duration"));
-                        });
+  builder->BindResolver(
+      "Query.getProcessTopology", [deps](const Context& c) -> absl::StatusOr<Result> {
+        return ProcessTopology(deps, StringArg(c, "serviceInstanceId"), c.args().Get("duration"));
+      });
   builder->BindResolver(
       "Query.getProcessTopologyByName", [deps](const Context& c) -> absl::StatusOr<Result> {
         const graphql::Value& instance = c.args().Get("instance");

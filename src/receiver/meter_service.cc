@@ -40,9 +40,8 @@ std::optional<std::string> CheckSample(const model::MeterSample& sample) {
     if (i > 0) {
       const model::MeterBucket& prev = sample.buckets[i - 1];
       if (b.negative_infinity || (!prev.negative_infinity && b.lower_bound <= prev.lower_bound)) {
-        return absl::StrCat("histogram ", sample.name, " bucket ", i,
-                            " does not lie above bucket ", i - 1,
-                            " (buckets must be in ascending order)");
+        return absl::StrCat("histogram ", sample.name, " bucket ", i, " does not lie above bucket ",
+                            i - 1, " (buckets must be in ascending order)");
       }
     }
   }
@@ -92,8 +91,7 @@ class MeterHandler::DataSet {
       handler_->ignored_->Increment();
       return absl::OkStatus();
     }
-    const auto& labels =
-        sample.histogram ? data.histogram().labels() : data.singlevalue().labels();
+    const auto& labels = sample.histogram ? data.histogram().labels() : data.singlevalue().labels();
     if (static_cast<size_t>(labels.size()) > kMaxLabels) {
       return absl::InvalidArgumentError(absl::StrCat("meter ", sample.name, " has ", labels.size(),
                                                      " labels (at most ", kMaxLabels, ")"));
@@ -134,8 +132,8 @@ class MeterHandler::DataSet {
   bool time_checked_ = false;
 };
 
-MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times,
-                           task::MeterService* meters, MetricsRegistry* metrics)
+MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+                           MetricsRegistry* metrics)
     : auth_(auth),
       times_(times),
       meters_(meters),
@@ -184,8 +182,7 @@ grpc::Status MeterHandler::CollectBatch(grpc::ServerContext* context,
       if (absl::Status s = data_set.Add(message.meterdata(i)); !s.ok()) {
         if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
         const size_t index = stream->count() - 1;
-        return RefuseMessage("collectBatch", index,
-                             absl::StrCat("element ", i, " ", s.message()),
+        return RefuseMessage("collectBatch", index, absl::StrCat("element ", i, " ", s.message()),
                              KeptMessagesBefore(index));
       }
     }

@@ -59,8 +59,7 @@ class MeterServiceImpl final : public ClientStreamService<typename Grpc::Service
  public:
   explicit MeterServiceImpl(MeterHandler* handler) {
     this->template ServeClientStream<skywalking::v3::MeterData, skywalking::v3::Commands>(
-        0, [handler](grpc::ServerContext* context,
-                     ClientStream<skywalking::v3::MeterData>* stream,
+        0, [handler](grpc::ServerContext* context, ClientStream<skywalking::v3::MeterData>* stream,
                      skywalking::v3::Commands* response) {
           return handler->Collect(context, stream, response);
         });

@@ -118,9 +118,8 @@ int Run(int argc, char** argv) {
     log->critical("cannot start: {}", server.status().message());
     return 1;
   }
-  if (!ports_file.empty() &&
-      !WritePortsFile(ports_file, (*server)->grpc_port(), (*server)->http_port(),
-                      (*server)->ui_port())) {
+  if (!ports_file.empty() && !WritePortsFile(ports_file, (*server)->grpc_port(),
+                                             (*server)->http_port(), (*server)->ui_port())) {
     log->critical("cannot write the ports file {}: {}", ports_file, std::strerror(errno));
     (*server)->Shutdown();
     return 1;

@@ -80,7 +80,8 @@ absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
   ui_server_->Route("/graphql", graphql_handler);
   ui_server_->Route("/api/graphql", graphql_handler);
   const http::StaticSite* site = ui_site_.get();
-  ui_server_->SetFallback([site](const http::HttpRequest& request) { return site->Serve(request); });
+  ui_server_->SetFallback(
+      [site](const http::HttpRequest& request) { return site->Serve(request); });
   SH_ASSIGN_OR_RETURN(ui_port_, ui_server_->Start(config_.ui.host, config_.ui.port));
   GetLogger("server")->info("booster-ui from {} on {}:{}", ui_site_->root(), config_.ui.host,
                             ui_port_);

@@ -39,7 +39,7 @@ class HttpServer;
 class StaticSite;
 struct HttpRequest;
 struct HttpResponse;
-}
+}  // namespace stackhouse::http
 
 namespace stackhouse::graphql {
 class HttpEndpoint;

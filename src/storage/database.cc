@@ -93,8 +93,8 @@ class MeterMergeOperator final : public rocksdb::AssociativeMergeOperator {
     auto view = [](const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); };
     int64_t operand_ms = 0, existing_ms = 0;
     const bool operand_ok = DecodeTimestamp(view(value), &operand_ms);
-    const bool existing_ok = existing_value != nullptr &&
-                             DecodeTimestamp(view(*existing_value), &existing_ms);
+    const bool existing_ok =
+        existing_value != nullptr && DecodeTimestamp(view(*existing_value), &existing_ms);
     if (!operand_ok) {
       if (existing_value == nullptr) return false;
       new_value->assign(existing_value->data(), existing_value->size());

@@ -31,17 +31,17 @@ inline constexpr int64_t kDictionaryRefreshMs = 24LL * 3600 * 1000;
 // The kinds of record, one RocksDB column family each. The order is fixed forever: append
 // new families at the end (before kCount).
 enum class Family : int {
-  kMetadata = 0,  // services, instances, endpoints, processes
-  kTask,          // trace-profiling and eBPF tasks, continuous policies
-  kTaskLog,       // trace-profiling task logs
-  kSegment,       // trace segments and their indexes
-  kSnapshot,      // thread snapshots
-  kEbpfSchedule,  // eBPF schedules
-  kEbpfStack,     // eBPF stack dictionary (distinct stacks and symbols)
-  kEbpfSample,    // eBPF samples (time, stack id, value)
-  kMeter,         // metrics computed from meters, relation rows (merged: see metric_codec.h)
-  kProfileStack,  // trace-profiling stack dictionary (distinct thread stacks)
-  kUiTemplate,    // SkyWalking UI dashboard templates
+  kMetadata = 0,   // services, instances, endpoints, processes
+  kTask,           // trace-profiling and eBPF tasks, continuous policies
+  kTaskLog,        // trace-profiling task logs
+  kSegment,        // trace segments and their indexes
+  kSnapshot,       // thread snapshots
+  kEbpfSchedule,   // eBPF schedules
+  kEbpfStack,      // eBPF stack dictionary (distinct stacks and symbols)
+  kEbpfSample,     // eBPF samples (time, stack id, value)
+  kMeter,          // metrics computed from meters, relation rows (merged: see metric_codec.h)
+  kProfileStack,   // trace-profiling stack dictionary (distinct thread stacks)
+  kUiTemplate,     // SkyWalking UI dashboard templates
   kSampledRecord,  // network profiling's sampled slow / failing HTTP requests
   kCount,
 };
@@ -99,8 +99,7 @@ class WriteBatch {
   void Delete(Family family, absl::string_view key);
   // Merges `operand` into the value under `key` (a family that `merges` only; others fail the
   // Write). The record's time becomes the later of the two.
-  void Merge(Family family, absl::string_view key, int64_t timestamp_ms,
-             absl::string_view operand);
+  void Merge(Family family, absl::string_view key, int64_t timestamp_ms, absl::string_view operand);
   size_t Count() const;
 
  private:

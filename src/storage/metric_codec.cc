@@ -112,8 +112,7 @@ bool MergeMeterPayloads(absl::string_view key, std::optional<absl::string_view> 
     *merged = EncodeComponent(winner);
     return true;
   }
-  std::optional<metrics::Accumulator> old =
-      existing ? DecodeAccumulator(*existing) : std::nullopt;
+  std::optional<metrics::Accumulator> old = existing ? DecodeAccumulator(*existing) : std::nullopt;
   std::optional<metrics::Accumulator> added = DecodeAccumulator(operand);
   if (!old && !added) return false;
   if (!old) {

@@ -175,8 +175,8 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
     std::string label = record.key.substr(prefix.size() + 8);
     auto [it, inserted] = series_of.try_emplace(label, series.size());
     if (inserted) {
-      series.push_back({label, std::vector<std::optional<metrics::Accumulator>>(
-                                   buckets.starts_ms.size())});
+      series.push_back(
+          {label, std::vector<std::optional<metrics::Accumulator>>(buckets.starts_ms.size())});
     }
     series[it->second].rows[slot->second] = std::move(*row);
     return true;

@@ -21,17 +21,18 @@ class RocksMetricStore final : public MetricStore {
   absl::Status AddRelations(const std::vector<metrics::RelationRow>& rows) override;
   absl::Status AddSampledRecords(const std::vector<metrics::SampledTrace>& records) override;
   absl::StatusOr<std::vector<metrics::RelationRow>> ReadRelations(
-      absl::string_view instance_id, int64_t start_minute_ms,
-      int64_t end_minute_ms) const override;
+      absl::string_view instance_id, int64_t start_minute_ms, int64_t end_minute_ms) const override;
 
   absl::StatusOr<std::vector<metrics::LabeledRows>> ReadRows(
       const metrics::MetricDefinition& metric, absl::string_view entity_id,
       const metrics::TimeBuckets& buckets) override;
   // Reads every record of the entity in the range (sampled_record family: record, entity, time,
   // trace id → latency, uri) and keeps the `limit` of highest (lowest) latency, ties by time.
-  absl::StatusOr<std::vector<metrics::SampledRecord>> TopRecords(
-      absl::string_view record, absl::string_view entity_id, int64_t start_ms, int64_t end_ms,
-      int limit, bool ascending) override;
+  absl::StatusOr<std::vector<metrics::SampledRecord>> TopRecords(absl::string_view record,
+                                                                 absl::string_view entity_id,
+                                                                 int64_t start_ms, int64_t end_ms,
+                                                                 int limit,
+                                                                 bool ascending) override;
 
   // The start of the hour / day bucket that holds `minute_ms`, in the store's zone.
   int64_t HourStart(int64_t minute_ms) const;

@@ -46,8 +46,11 @@ void AddLabels(google::protobuf::RepeatedPtrField<v3::Label>* out,
 v3::MeterDataCollection Report(const std::string& app_id, int64_t time_ms, double writes,
                                double cpu) {
   const std::vector<std::pair<std::string, std::string>> relation = {
-      {"side", "client"},       {"client_process_id", app_id}, {"server_address", "10.1.2.3:80"},
-      {"protocol", "http"},     {"is_ssl", "false"}};
+      {"side", "client"},
+      {"client_process_id", app_id},
+      {"server_address", "10.1.2.3:80"},
+      {"protocol", "http"},
+      {"is_ssl", "false"}};
   v3::MeterDataCollection c;
   auto* write = c.add_meterdata();
   write->set_service(kService);
@@ -91,8 +94,7 @@ std::string Minute(int64_t ms) {
 // booster-ui's document (addendum §1.4) for `expressions` on the relation app → UNKNOWN_REMOTE,
 // over the minutes around `minute_ms`; the value of each at `minute_ms`, by alias.
 std::map<std::string, json> Dashboard(const ServerProcess& server, int64_t minute_ms,
-                                      const std::vector<std::string>& expressions,
-                                      bool relation) {
+                                      const std::vector<std::string>& expressions, bool relation) {
   std::string definitions = "$duration: Duration!,$entity: Entity!";
   std::string fields;
   json variables;
@@ -201,7 +203,8 @@ TEST(MetricsTest, RoverMetersReachTheDashboardsAndSurviveSigkill) {
            {"d", {{"start", Minute(minute - 600000)}, {"end", Minute(minute)}, {"step", "MINUTE"}}}}
           .dump());
   EXPECT_EQ(status, 200);
-  EXPECT_THAT(body, ::testing::HasSubstr("{\"name\":\"UNKNOWN_REMOTE\",\"detectType\":\"VIRTUAL\"}"))
+  EXPECT_THAT(body,
+              ::testing::HasSubstr("{\"name\":\"UNKNOWN_REMOTE\",\"detectType\":\"VIRTUAL\"}"))
       << body;
 
   EXPECT_EQ(server->Stop(SIGKILL), std::optional<int>(-SIGKILL));

@@ -36,10 +36,11 @@ TEST(SampledTraceTest, ReasonsChooseTheRecordAndPeersResolveAsTheOapDoes) {
   for (auto [reason, record] : std::vector<std::pair<const char*, const char*>>{
            {"status_4xx", "sampled_status_4xx_trace_record"},
            {"STATUS_5XX", "sampled_status_5xx_trace_record"}}) {
-    auto r = ParseSampledTrace(Log(std::string(R"({"uri":"/a","reason":")") + reason +
-                                   R"(","client_process":{"address":"1.2.3.4:5"},)"
-                                   R"("server_process":{"process_id":"s"},"detect_point":"client"})"),
-                               0);
+    auto r =
+        ParseSampledTrace(Log(std::string(R"({"uri":"/a","reason":")") + reason +
+                              R"(","client_process":{"address":"1.2.3.4:5"},)"
+                              R"("server_process":{"process_id":"s"},"detect_point":"client"})"),
+                          0);
     ASSERT_TRUE(r.ok() && r->has_value()) << reason;
     EXPECT_EQ((*r)->record, record);
     EXPECT_EQ((*r)->relation.component_id, 110);  // tcp
@@ -48,13 +49,13 @@ TEST(SampledTraceTest, ReasonsChooseTheRecordAndPeersResolveAsTheOapDoes) {
 }
 
 TEST(SampledTraceTest, IncompleteRequestsAreDroppedAndNonJsonRefused) {
-  const char* complete =
-      R"({"uri":"/a","reason":"slow","client_process":{"process_id":"c"},)"
-      R"("server_process":{"process_id":"s"},"detect_point":"client"})";
+  const char* complete = R"({"uri":"/a","reason":"slow","client_process":{"process_id":"c"},)"
+                         R"("server_process":{"process_id":"s"},"detect_point":"client"})";
   SampledTraceLog no_trace = Log(complete);
   no_trace.trace_id = "";
   EXPECT_FALSE(ParseSampledTrace(no_trace, 0)->has_value());
-  EXPECT_FALSE(ParseSampledTrace(Log(R"({"reason":"slow","detect_point":"client"})"), 0)->has_value());
+  EXPECT_FALSE(
+      ParseSampledTrace(Log(R"({"reason":"slow","detect_point":"client"})"), 0)->has_value());
   EXPECT_FALSE(ParseSampledTrace(Log(R"({"uri":"/a","reason":"fast","detect_point":"client"})"), 0)
                    ->has_value());
   EXPECT_TRUE(ParseSampledTrace(Log(complete), 0)->has_value());

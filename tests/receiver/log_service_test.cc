@@ -15,15 +15,8 @@ using testing::ReceiverServer;
 class LogServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    task::ReportedProcess p;
-    p.detect_type = model::DetectType::kKubernetes;
-    p.layer = "MESH";
-    p.service_name = "svc";
-    p.instance_name = "pod";
-    p.process_name = "app";
-    auto ids = server_.ebpf().ReportProcesses("rover-1", {p});
-    ASSERT_TRUE(ids.ok()) << ids.status();
-    app_ = (*ids)[0];
+    app_ = server_.RegisterRoverProcess("MESH", "svc", "pod", "app");
+    ASSERT_FALSE(app_.empty());
     remote_ = model::ProcessId("UNKNOWN_REMOTE", model::InstanceId(model::ServiceId("svc"), "pod"));
   }
 
@@ -39,8 +32,8 @@ class LogServiceTest : public ::testing::Test {
     tag->set_key("LOG_KIND");
     tag->set_value("NET_PROFILING_SAMPLED_TRACE");
     log.mutable_body()->mutable_json()->set_json(
-        "{\"uri\":\"/orders\",\"reason\":\"" + reason + "\",\"latency\":" +
-        std::to_string(latency) + ",\"client_process\":{\"process_id\":\"" +
+        "{\"uri\":\"/orders\",\"reason\":\"" + reason +
+        "\",\"latency\":" + std::to_string(latency) + ",\"client_process\":{\"process_id\":\"" +
         (client.empty() ? app_ : client) +
         "\"},\"server_process\":{\"local\":false,\"address\":\"10.0.0.1:80\"},"
         "\"detect_point\":\"client\",\"component\":\"http\",\"ssl\":false}");
@@ -103,7 +96,8 @@ TEST_F(LogServiceTest, ABodyThatIsNotJsonEndsTheStreamKeepingWhatCameBefore) {
   bad.mutable_body()->mutable_json()->set_json("{not json");
   grpc::Status status = Collect({Sampled("slow", 100, "t1"), bad});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("collect: message 1 sampled-trace body is not JSON"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("collect: message 1 sampled-trace body is not JSON"));
   EXPECT_EQ(Top("sampled_slow_trace_record").size(), 1u);
 }
 

@@ -37,15 +37,8 @@ v3::MeterData Single(const std::string& name, double value,
 class MeterServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    task::ReportedProcess p;
-    p.detect_type = model::DetectType::kKubernetes;
-    p.layer = "K8S_SERVICE";
-    p.service_name = "svc";
-    p.instance_name = "pod";
-    p.process_name = "app";
-    auto ids = server_.ebpf().ReportProcesses("rover-1", {p});
-    ASSERT_TRUE(ids.ok()) << ids.status();
-    app_ = (*ids)[0];
+    app_ = server_.RegisterRoverProcess("K8S_SERVICE", "svc", "pod", "app");
+    ASSERT_FALSE(app_.empty());
   }
 
   // A client-side network meter of `app` towards an unprofiled remote peer.
@@ -149,8 +142,7 @@ TEST_F(MeterServiceTest, RoverNetworkMetersBecomeRelationMetricsWithAVirtualPeer
 TEST_F(MeterServiceTest, CollectStreamIsOneDataSetAndTheCompatServiceServesIt) {
   // Continuous profiling: CPU 25.5 % and 24.5 % of one process in one data set → avg × 10000.
   std::vector<v3::MeterData> stream = {
-      Single("rover_con_p_process_cpu", 0.255,
-             {{"process_name", "app"}, {"layer", "K8S_SERVICE"}}),
+      Single("rover_con_p_process_cpu", 0.255, {{"process_name", "app"}, {"layer", "K8S_SERVICE"}}),
       Single("rover_con_p_process_cpu", 0.245,
              {{"process_name", "app"}, {"layer", "K8S_SERVICE"}})};
   StartDataSet(&stream[0]);
@@ -196,9 +188,7 @@ TEST_F(MeterServiceTest, BadMetersEndTheStreamNamingTheMessageAndKeepWhatCameBef
     v3::MeterData d = Single("", 1, {});
     cases.push_back({"no name", d, "message 1 is a meter without a name"});
   }
-  {
-    cases.push_back({"no value", v3::MeterData(), "message 1 carries neither"});
-  }
+  { cases.push_back({"no value", v3::MeterData(), "message 1 carries neither"}); }
   {
     v3::MeterData d = Network("write_counts_counter", std::numeric_limits<double>::infinity());
     cases.push_back({"infinite", d, "(not a finite number)"});
@@ -232,15 +222,15 @@ TEST_F(MeterServiceTest, BadMetersEndTheStreamNamingTheMessageAndKeepWhatCameBef
     SCOPED_TRACE(c.what);
     std::vector<v3::MeterData> stream = {Network("read_counts_counter", 1), c.bad};
     StartDataSet(&stream[0]);
-    const auto before = Row("process_relation_client_read_cpm",
-                            model::ProcessRelationId(app_, RemoteId()));
+    const auto before =
+        Row("process_relation_client_read_cpm", model::ProcessRelationId(app_, RemoteId()));
     grpc::Status status = Collect(stream);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr(c.message));
     EXPECT_THAT(status.error_message(), HasSubstr("collect: message 1"));
     // The message before the bad one was stored.
-    const auto after = Row("process_relation_client_read_cpm",
-                           model::ProcessRelationId(app_, RemoteId()));
+    const auto after =
+        Row("process_relation_client_read_cpm", model::ProcessRelationId(app_, RemoteId()));
     ASSERT_TRUE(after.has_value());
     EXPECT_EQ(after->sum, (before ? before->sum : 0) + 1);
   }

@@ -113,6 +113,20 @@ class ReceiverServer {
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
   storage::RocksMetricStore& metric_store() { return *metric_store_; }
   task::EbpfService& ebpf() { return *ebpf_; }
+
+  // Registers a Kubernetes process as Rover `rover-1` does; its id, or "" (with a failure).
+  std::string RegisterRoverProcess(const std::string& layer, const std::string& service,
+                                   const std::string& instance, const std::string& name) {
+    task::ReportedProcess p;
+    p.detect_type = model::DetectType::kKubernetes;
+    p.layer = layer;
+    p.service_name = service;
+    p.instance_name = instance;
+    p.process_name = name;
+    auto ids = ebpf_->ReportProcesses("rover-1", {p});
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() && ids->size() == 1 ? (*ids)[0] : "";
+  }
   task::ContinuousService& continuous() { return *continuous_; }
 
   // The sequences of the stored dumps of `segment_id`.

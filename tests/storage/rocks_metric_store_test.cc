@@ -93,16 +93,16 @@ TEST_F(RocksMetricStoreTest, UpdatesAddUpPerMinuteAndRollUpToHourAndDay) {
   EXPECT_EQ(days[0].rows[0]->sum, 16);
 
   // Another entity and another metric are separate series.
-  EXPECT_TRUE(Read("process_relation_client_write_cpm", metrics::Step::kMinute, {kT0}, "x-y")
-                  .empty());
+  EXPECT_TRUE(
+      Read("process_relation_client_write_cpm", metrics::Step::kMinute, {kT0}, "x-y").empty());
   EXPECT_TRUE(Read("process_relation_client_read_cpm", metrics::Step::kMinute, {kT0}).empty());
 }
 
 TEST_F(RocksMetricStoreTest, LabeledRowsComeBackOnePerLabelSortedWithHistogramBuckets) {
   Open();
   MetricUpdate ok = Sum("process_relation_http1_response_status_cpm", kT0, 3, "c-s", "200");
-  MetricUpdate err = Sum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s",
-                         "500");
+  MetricUpdate err =
+      Sum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s", "500");
   // Label values are any bytes, including the key codec's separators.
   MetricUpdate odd = Sum("process_relation_http1_response_status_cpm", kT0, 2);
   odd.label_value = std::string("a\0b,{=}", 7);
@@ -125,18 +125,18 @@ TEST_F(RocksMetricStoreTest, LabeledRowsComeBackOnePerLabelSortedWithHistogramBu
   EXPECT_FALSE(rows[1].rows[0].has_value());
   EXPECT_EQ(rows[1].rows[1]->sum, 1);
 
-  auto hist = Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute,
-                   {kT0});
+  auto hist =
+      Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute, {kT0});
   ASSERT_EQ(hist.size(), 1u);
   ASSERT_TRUE(hist[0].rows[0].has_value());
-  EXPECT_EQ(hist[0].rows[0]->buckets,
-            (std::map<int64_t, int64_t>{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
+  EXPECT_EQ(hist[0].rows[0]->buckets, (std::map<int64_t, int64_t>{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
 }
 
 TEST_F(RocksMetricStoreTest, RowsSurviveReopeningAndExpireWithTheMetricsTtl) {
   Open();
-  ASSERT_TRUE(store_->AddMetrics({Sum("process_relation_client_write_avg_exe_time", kT0, 40),
-                                  Sum("process_relation_client_write_avg_exe_time", kT0, 20)})
+  ASSERT_TRUE(store_
+                  ->AddMetrics({Sum("process_relation_client_write_avg_exe_time", kT0, 40),
+                                Sum("process_relation_client_write_avg_exe_time", kT0, 20)})
                   .ok());
   Open();
   auto rows = Read("process_relation_client_write_avg_exe_time", metrics::Step::kMinute, {kT0});
@@ -163,8 +163,8 @@ TEST_F(RocksMetricStoreTest, HourAndDayBucketsFollowTheZone) {
   EXPECT_EQ(store_->HourStart(kT0 + 10 * kMinute), kT0 - 30 * kMinute);
   EXPECT_EQ(store_->HourStart(kT0 + 40 * kMinute), kT0 + 30 * kMinute);
   EXPECT_EQ(store_->DayStart(kT0), kT0 - 3 * kHour - 30 * kMinute);  // 2023-11-14 18:30 UTC
-  ASSERT_TRUE(store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 40 * kMinute, 2)})
-                  .ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 40 * kMinute, 2)}).ok());
   auto hours =
       Read("process_relation_client_write_cpm", metrics::Step::kHour, {kT0 + 30 * kMinute});
   ASSERT_EQ(hours.size(), 1u);
