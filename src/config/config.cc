@@ -262,6 +262,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int<int64_t>("maxFutureSkew", 0, kSecondsPerDay, &s.max_future_skew_seconds);
     r.Int<int64_t>("maxPastSkew", 0, int64_t{kMaxTtlDays} * kSecondsPerDay,
                    &s.max_past_skew_seconds);
+    r.Int<int64_t>("minFreeSpace", 0, int64_t{1} << 30, &s.min_free_space_mb);
     if (s.max_past_skew_seconds > int64_t{s.record_ttl_days} * kSecondsPerDay) {
       errors.push_back(absl::StrCat("storage.maxPastSkew: ", s.max_past_skew_seconds,
                                     " s is beyond storage.recordDataTTL (", s.record_ttl_days,

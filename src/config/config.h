@@ -39,6 +39,9 @@ struct StorageConfig {
   // (server clock); others are refused. 0 for the past = record_ttl_days.
   int64_t max_future_skew_seconds = 600;
   int64_t max_past_skew_seconds = 0;
+  // Start-up refuses a data directory with less free space than this, in MiB (Debian's
+  // RocksDB asserts when it cannot write its first files). 0 = no check.
+  int64_t min_free_space_mb = 64;
 };
 
 // GraphQL endpoint limits (used from issue 3 on).

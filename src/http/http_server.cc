@@ -43,18 +43,18 @@ HttpResponse MethodNotAllowed() {
   return HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {}};
 }
 
-absl::Status ProbeHealth(const std::string& host, int port) {
+absl::Status ProbeHealth(const std::string& host, int port, const std::string& path) {
   std::string target = host == "0.0.0.0" || host == "::" || host.empty() ? "127.0.0.1" : host;
   httplib::Client client(target, port);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(5, 0);
-  auto result = client.Get("/healthz");
+  auto result = client.Get(path);
   if (!result) {
-    return absl::UnavailableError(absl::StrCat("no answer from http://", target, ":", port,
-                                               "/healthz: ", httplib::to_string(result.error())));
+    return absl::UnavailableError(absl::StrCat("no answer from http://", target, ":", port, path,
+                                               ": ", httplib::to_string(result.error())));
   }
   if (result->status != 200) {
-    return absl::UnavailableError(absl::StrCat("http://", target, ":", port, "/healthz answered ",
+    return absl::UnavailableError(absl::StrCat("http://", target, ":", port, path, " answered ",
                                                result->status, ": ", result->body));
   }
   return absl::OkStatus();

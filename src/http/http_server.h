@@ -118,8 +118,9 @@ class HttpServer {
 // A 405 response.
 HttpResponse MethodNotAllowed();
 
-// GETs http://host:port/healthz (a wildcard host means loopback); OK on 200, otherwise
-// Unavailable saying what was seen. For the container HEALTHCHECK (`stackhouse --health-check`).
-absl::Status ProbeHealth(const std::string& host, int port);
+// GETs http://host:port<path> (a wildcard host means loopback); OK on 200, otherwise
+// Unavailable saying what was seen. For the container HEALTHCHECK (`stackhouse --health-check`,
+// /healthz) and liveness probes (`--liveness-check`, /livez).
+absl::Status ProbeHealth(const std::string& host, int port, const std::string& path = "/healthz");
 
 }  // namespace stackhouse::http

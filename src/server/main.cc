@@ -22,18 +22,20 @@
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: stackhouse [--config PATH] [--ports-file PATH] [--health-check] [--version] "
-    "[--help]\n"
+    "Usage: stackhouse [--config PATH] [--ports-file PATH] [--health-check] "
+    "[--liveness-check] [--version] [--help]\n"
     "\n"
     "Stackhouse: a profiling backend for Apache SkyWalking agents and Rover.\n"
     "  gRPC (agents, skywalking.v3)   default port 11800\n"
-    "  HTTP (/graphql, /healthz, /metrics) default port 12800\n"
+    "  HTTP (/graphql, /healthz, /livez, /metrics) default port 12800\n"
     "\n"
     "Options:\n"
     "  --config PATH  configuration file (default: config/application.yml)\n"
     "  --ports-file PATH  once listening, write the bound ports to PATH as 'grpc=N',\n"
     "                 'http=N' (and 'ui=N' when booster-ui is served) lines\n"
     "  --health-check exit 0 if the server configured by --config answers /healthz\n"
+    "                 (ready, and its storage takes writes)\n"
+    "  --liveness-check exit 0 if that server answers /livez (the process serves HTTP)\n"
     "  --version      print the version and exit\n"
     "  --help         print this help and exit\n"
     "\n"
@@ -58,6 +60,7 @@ int Run(int argc, char** argv) {
   std::string config_path = "config/application.yml";
   std::string ports_file;
   bool health_check = false;
+  std::string health_path = "/healthz";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -70,6 +73,9 @@ int Run(int argc, char** argv) {
     }
     if (arg == "--health-check") {
       health_check = true;
+    } else if (arg == "--liveness-check") {
+      health_check = true;
+      health_path = "/livez";
     } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg.rfind("--config=", 0) == 0) {
@@ -91,8 +97,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (health_check) {
-    absl::Status healthy =
-        stackhouse::http::ProbeHealth(config->network.http_host, config->network.http_port);
+    absl::Status healthy = stackhouse::http::ProbeHealth(config->network.http_host,
+                                                         config->network.http_port, health_path);
     if (!healthy.ok()) {
       std::fprintf(stderr, "stackhouse: unhealthy: %s\n", std::string(healthy.message()).c_str());
       return 1;

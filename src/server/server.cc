@@ -97,6 +97,10 @@ absl::Status Server::StartInternal() {
   db_options.record_ttl_ms = config_.storage.record_ttl_days * kMillisPerDay;
   db_options.metrics_ttl_ms = config_.storage.metrics_ttl_days * kMillisPerDay;
   db_options.max_future_skew_ms = config_.storage.max_future_skew_seconds * 1000;
+  db_options.min_free_bytes = config_.storage.min_free_space_mb << 20;
+  db_options.write_errors =
+      metrics_.GetCounter("stackhouse_storage_write_errors_total",
+                          "Writes to the storage that failed (disk full, I/O)");
   auto db = storage::Database::Open(db_options, clock_);
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
@@ -248,6 +252,17 @@ absl::Status Server::StartInternal() {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     if (!ready_.load())
       return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};
+    // Unhealthy while writes fail (a full disk): acknowledged data is safe, new data is
+    // refused. /livez stays 200, so that an orchestrator does not restart a server that only
+    // needs space.
+    if (absl::Status storage = db_->Health(); !storage.ok()) {
+      return http::HttpResponse{
+          503, "text/plain; charset=utf-8", absl::StrCat(storage.message(), "\n"), {}};
+    }
+    return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
+  });
+  http_server_->Route("/livez", [](const http::HttpRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });
   http_server_->Route("/metrics", [this](const http::HttpRequest& request) {
@@ -282,6 +297,11 @@ void Server::RegisterGauges() {
     return std::vector<MetricsRegistry::GaugeSample>{{{}, ready_.load() ? 1.0 : 0.0}};
   });
   storage::Database* db = db_.get();
+  metrics_.AddGauge("stackhouse_storage_free_bytes",
+                    "Bytes free on the data directory's file system", [db] {
+                      return std::vector<MetricsRegistry::GaugeSample>{
+                          {{}, static_cast<double>(db->FreeBytes())}};
+                    });
   auto family_gauge = [db](uint64_t storage::FamilyStats::*field) {
     return [db, field] {
       std::vector<MetricsRegistry::GaugeSample> samples;

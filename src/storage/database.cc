@@ -4,15 +4,19 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -218,8 +222,80 @@ void WriteBatch::Delete(Family family, absl::string_view key) {
 
 size_t WriteBatch::Count() const { return rep_->ops.size(); }
 
+// Writes fail: how long a log line stands for the failures after it.
+constexpr int64_t kWriteErrorLogIntervalMs = 10'000;
+// The key Health writes to probe the storage (RocksDB's default family, unused otherwise).
+constexpr char kHealthProbeKey[] = "stackhouse.health";
+
+// Whether writes fail: set by a failed write or a RocksDB background error, cleared by a
+// successful write. The flag is read on every write, the rest only when it changes.
+class WriteHealth {
+ public:
+  WriteHealth(const Clock* clock, Counter* errors) : clock_(clock), errors_(errors) {}
+
+  bool failing() const { return failing_.load(std::memory_order_relaxed); }
+
+  // A failure: counted, remembered, logged at most once per kWriteErrorLogIntervalMs.
+  void Failed(absl::string_view message) {
+    if (errors_ != nullptr) errors_->Increment();
+    absl::MutexLock lock(&mu_);
+    failing_.store(true);
+    last_error_ = std::string(message);
+    const int64_t now = clock_->NowMillis();
+    if (last_log_ms_ == 0 || now - last_log_ms_ >= kWriteErrorLogIntervalMs) {
+      GetLogger("storage")->error("write failed: {} ({} more failures since the last line)",
+                                  message, unlogged_);
+      last_log_ms_ = now;
+      unlogged_ = 0;
+    } else {
+      ++unlogged_;
+    }
+  }
+
+  void Succeeded() {
+    if (!failing()) return;
+    absl::MutexLock lock(&mu_);
+    if (!failing_.exchange(false)) return;
+    GetLogger("storage")->info("writes succeed again (after: {}; {} failures not logged)",
+                               last_error_, unlogged_);
+    unlogged_ = 0;
+    last_log_ms_ = 0;
+  }
+
+ private:
+  const Clock* const clock_;
+  Counter* const errors_;
+  std::atomic<bool> failing_{false};
+  absl::Mutex mu_;
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  int64_t last_log_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t unlogged_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Tells WriteHealth about RocksDB's background errors (a flush or compaction that failed,
+// e.g. on a full disk), which stop every write until RocksDB resumes.
+class BackgroundErrorListener final : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrorListener(WriteHealth* health) : health_(health) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error != nullptr && !error->ok()) {
+      health_->Failed(absl::StrCat("background: ", error->ToString()));
+    }
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) health_->Succeeded();
+  }
+
+ private:
+  WriteHealth* const health_;
+};
+
 struct Database::Impl {
+  Impl(const Clock* clock, Counter* errors) : health(clock, errors) {}
+
   std::unique_ptr<DirectoryLock> lock;
+  std::shared_ptr<rocksdb::Env> env;  // kept alive as long as the DB that uses it
+  WriteHealth health;
   std::vector<std::unique_ptr<RetentionFilter>> filters;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by Family; owned, see ~Database
@@ -242,7 +318,16 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     return absl::FailedPreconditionError(
         absl::StrCat("data directory ", options.data_dir, " is not a directory"));
   }
-  auto impl = std::make_unique<Impl>();
+  if (options.min_free_bytes > 0) {
+    std::filesystem::space_info space = std::filesystem::space(options.data_dir, ec);
+    if (!ec && space.available < static_cast<uintmax_t>(options.min_free_bytes)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("data directory ", options.data_dir, " has ", space.available >> 20,
+                       " MiB free, below storage.minFreeSpace (", options.min_free_bytes >> 20,
+                       " MiB): free some space or lower the setting"));
+    }
+  }
+  auto impl = std::make_unique<Impl>(clock, options.write_errors);
   auto lock = DirectoryLock::Acquire(options.data_dir);
   if (!lock.ok()) return lock.status();
   impl->lock = std::move(*lock);
@@ -253,6 +338,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
   db_options.max_total_wal_size = 256ull << 20;
+  if (options.env) {
+    impl->env = options.env;
+    db_options.env = impl->env.get();
+  }
+  db_options.listeners.push_back(std::make_shared<BackgroundErrorListener>(&impl->health));
 
   rocksdb::BlockBasedTableOptions table_options;
   if (options.block_cache_bytes > 0) {
@@ -349,7 +439,47 @@ absl::Status Database::Write(WriteBatch batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync_writes;
-  return FromRocks(impl_->db->Write(write_options, &rocks_batch), "write");
+  return Track(FromRocks(impl_->db->Write(write_options, &rocks_batch), "write"));
+}
+
+absl::Status Database::Track(absl::Status status) {
+  if (status.ok()) {
+    impl_->health.Succeeded();
+  } else {
+    impl_->health.Failed(status.message());
+  }
+  return status;
+}
+
+absl::Status Database::Health() {
+  if (!impl_->health.failing()) return absl::OkStatus();
+  // A background error (a failed flush on a full disk) stops all writes until RocksDB
+  // resumes; RocksDB retries on its own, Resume asks at once.
+  rocksdb::Status resumed = impl_->db->Resume();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  absl::Status probe =
+      Track(FromRocks(impl_->db->Put(write_options, impl_->db->DefaultColumnFamily(),
+                                     kHealthProbeKey, absl::StrCat(clock_->NowMillis())),
+                      "write"));
+  if (probe.ok()) return probe;
+  std::string message = absl::StrCat("storage: ", probe.message());
+  if (int64_t free_bytes = FreeBytes(); free_bytes >= 0) {
+    // RocksDB's own recovery from a full disk waits for a memtable's worth of space.
+    absl::StrAppend(&message, "; ", free_bytes >> 20,
+                    " MiB free in the data directory (writes resume by themselves once 64 MiB "
+                    "are free)");
+  }
+  if (!resumed.ok() && !resumed.IsBusy())
+    absl::StrAppend(&message, "; resume: ", resumed.ToString());
+  return absl::UnavailableError(message);
+}
+
+int64_t Database::FreeBytes() const {
+  std::error_code ec;
+  std::filesystem::space_info space = std::filesystem::space(options_.data_dir, ec);
+  if (ec) return -1;
+  return static_cast<int64_t>(space.available);
 }
 
 absl::Status Database::Put(Family family, absl::string_view key, int64_t timestamp_ms,

@@ -12,6 +12,14 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 
+namespace rocksdb {
+class Env;
+}
+
+namespace stackhouse {
+class Counter;
+}
+
 namespace stackhouse::storage {
 
 // Which retention period applies to the records of a family.
@@ -66,6 +74,12 @@ struct DatabaseOptions {
   // How far ahead of the server's clock a record may be stamped (storage.maxFutureSkew):
   // shared entries (stack dictionaries) are never stamped further ahead than this.
   int64_t max_future_skew_ms = 10LL * 60 * 1000;
+  // Open refuses a data directory whose file system has fewer bytes free (0 = no check).
+  int64_t min_free_bytes = 64LL << 20;
+  // Counts failed writes when set (the server's stackhouse_storage_write_errors_total).
+  Counter* write_errors = nullptr;
+  // The RocksDB environment; null = the default one. Tests pass one that fails on purpose.
+  std::shared_ptr<rocksdb::Env> env;
 };
 
 // The TTL of `retention` under `options` in ms; 0 for none.
@@ -172,6 +186,14 @@ class Database final : public RecordAccess {
   // Size figures of every family.
   std::vector<FamilyStats> Stats() const;
 
+  // OK while writes succeed. After a failed write, Unavailable naming the error until a write
+  // succeeds again; each call in that state tries one small write of its own (and asks RocksDB
+  // to resume after a background error), so recovery shows without waiting for an agent.
+  absl::Status Health();
+
+  // Bytes free for an unprivileged user on the data directory's file system (-1 if unknown).
+  int64_t FreeBytes() const;
+
   // True if a record written at `timestamp_ms` into `family` is expired now.
   bool IsExpired(Family family, int64_t timestamp_ms) const;
 
@@ -181,6 +203,10 @@ class Database final : public RecordAccess {
  private:
   struct Impl;
   Database(const DatabaseOptions& options, const Clock* clock, std::unique_ptr<Impl> impl);
+
+  // Records the outcome of a write: a failure is counted, remembered for Health and logged at
+  // most once per 10 s (with the number of failures since the last line).
+  absl::Status Track(absl::Status status);
 
   const DatabaseOptions options_;
   const Clock* const clock_;

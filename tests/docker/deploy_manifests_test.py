@@ -107,11 +107,13 @@ class KubernetesTest(unittest.TestCase):
         for port in svc["spec"]["ports"]:
             self.assertEqual(named[port["targetPort"]], port["port"])
 
-    def test_probes_use_the_health_endpoint(self):
+    def test_probes_use_the_health_endpoints(self):
+        # Readiness includes the storage's health; liveness does not (a full disk is no reason
+        # to restart the pod).
         named = {p["name"] for p in self.container["ports"]}
-        for probe in ("readinessProbe", "livenessProbe"):
+        for probe, path in (("readinessProbe", "/healthz"), ("livenessProbe", "/livez")):
             get = self.container[probe]["httpGet"]
-            self.assertEqual(get["path"], "/healthz")
+            self.assertEqual(get["path"], path)
             self.assertIn(get["port"], named)
 
     def test_runs_as_the_images_user_with_limits(self):
