@@ -39,6 +39,10 @@ RoverAgent::RoverAgent(const RoverAgentOptions& options, RoverProcessRegistry re
       rng_(seed),
       seed_(seed),
       meters_(DeriveSeed(seed, ~1ull), options.meter_interval_ms),
+      load_(DeriveSeed(seed, ~2ull), options.burst_every_ms, options.burst_ms),
+      checker_({options.continuous_task_duration_s, options.continuous_silence_ms},
+               [this](const ContinuousProcess& p, MonitorType type, absl::string_view uri,
+                      int64_t second) { return load_.Value(p.key, type, uri, second); }),
       failures_(name_),
       fake_task_pending_(!options.fake_task.empty()) {}
 
@@ -49,6 +53,8 @@ void RoverAgent::Run(int64_t run_for_ms) {
   int64_t next_check = now;
   int64_t next_flush = now + options_.flush_interval_ms;
   int64_t next_meters = options_.meter_interval_ms > 0 ? now + options_.meter_interval_ms : kNever;
+  int64_t next_continuous =
+      options_.continuous ? now + options_.continuous_check_interval_ms : kNever;
   while (!StopRequested() && now < deadline) {
     if (now >= next_heartbeat) {
       Heartbeat(now);
@@ -57,6 +63,7 @@ void RoverAgent::Run(int64_t run_for_ms) {
     if (fake_task_pending_) InjectFakeTask(now);
     if (now >= next_check) {
       CheckTasks(now);
+      if (options_.continuous) CheckPolicies(now);
       next_check = Advance(next_check, options_.check_interval_ms, now);
     }
     if (int started = board_.StartDue(now); started > 0) {
@@ -70,7 +77,12 @@ void RoverAgent::Run(int64_t run_for_ms) {
       ReportMeters(now);
       next_meters = Advance(next_meters, options_.meter_interval_ms, now);
     }
-    int64_t wake = std::min({next_heartbeat, next_check, next_flush, next_meters, deadline});
+    if (now >= next_continuous) {
+      CheckContinuous(now);
+      next_continuous = Advance(next_continuous, options_.continuous_check_interval_ms, now);
+    }
+    int64_t wake =
+        std::min({next_heartbeat, next_check, next_flush, next_meters, next_continuous, deadline});
     if (int64_t start = board_.NextStartMs(); start >= 0) wake = std::min(wake, start);
     absl::SleepFor(absl::Milliseconds(std::clamp<int64_t>(wake - now, 0, kMaxSleepMs)));
     now = clock_->NowMillis();
@@ -232,7 +244,7 @@ void RoverAgent::Flush(int64_t now_ms) {
   }
 }
 
-void RoverAgent::ReportMeters(int64_t now_ms) {
+std::vector<MeterProcess> RoverAgent::RegisteredProcesses() const {
   std::vector<MeterProcess> processes;
   std::vector<bool> seen(registry_.processes().size(), false);
   for (const auto& entry : registry_.entries()) {
@@ -241,12 +253,18 @@ void RoverAgent::ReportMeters(int64_t now_ms) {
     const RoverEntity& e = registry_.processes()[entry.process].entities[entry.entity];
     processes.push_back({entry.process, entry.id, e.service, e.instance, e.process, e.layer});
   }
+  return processes;
+}
+
+void RoverAgent::ReportMeters(int64_t now_ms) {
+  std::vector<MeterProcess> processes = RegisteredProcesses();
   if (processes.empty()) return;
   const int64_t round = meter_round_++;
   std::vector<skywalking::v3::MeterDataCollection> reports;
   int64_t samples = 0;
   for (size_t i = 0; i < processes.size(); ++i) {
     reports.push_back(meters_.Report(processes, i, round, now_ms));
+    if (options_.continuous) DropContinuousMeters(&reports.back());
     samples += reports.back().meterdata_size();
   }
   absl::Status s =
@@ -261,6 +279,108 @@ void RoverAgent::ReportMeters(int64_t now_ms) {
   ++stats_.meter_reports;
   stats_.meter_samples += samples;
   GetLogger("sim")->debug("{}: sent {} meters of {} processes", name_, samples, processes.size());
+}
+
+void RoverAgent::CheckPolicies(int64_t now_ms) {
+  std::vector<std::string> services;
+  for (const MeterProcess& p : RegisteredProcesses()) services.push_back(p.service);
+  if (services.empty()) return;
+  ++stats_.policy_polls;
+  absl::StatusOr<skywalking::v3::Commands> reply = client_.QueryPolicies(policies_.Query(services));
+  if (!reply.ok()) {
+    CountFailure("ContinuousProfilingService/queryPolicies", reply.status(), now_ms);
+    return;
+  }
+  absl::StatusOr<std::vector<std::string>> changed = policies_.Apply(*reply);
+  if (!changed.ok()) {
+    ++stats_.errors;
+    GetLogger("sim")->warn("{}: bad continuous profiling policies: {}", name_,
+                           changed.status().message());
+    return;
+  }
+  for (const std::string& service : *changed) {
+    ++stats_.policy_changes;
+    const ContinuousPolicy* policy = policies_.Find(service);
+    size_t items = 0;
+    if (policy != nullptr) {
+      for (const ContinuousTarget& t : policy->targets) items += t.items.size();
+    }
+    GetLogger("sim")->info("{}: continuous profiling policy of {} {}", name_, service,
+                           policy == nullptr ? std::string("removed")
+                                             : absl::StrCat("now ", policy->uuid.substr(0, 12),
+                                                            "…: ", policy->targets.size(),
+                                                            " target(s), ", items, " item(s)"));
+  }
+}
+
+void RoverAgent::CheckContinuous(int64_t now_ms) {
+  std::vector<ContinuousProcess> processes;
+  for (const MeterProcess& p : RegisteredProcesses()) {
+    processes.push_back({p.key, p.id, p.service, p.instance, p.process_name, p.layer});
+  }
+  ContinuousChecker::Result result = checker_.Check(processes, policies_, now_ms);
+  if (!result.meters.empty()) {
+    int64_t samples = 0;
+    for (const auto& set : result.meters) samples += set.meterdata_size();
+    absl::Status s =
+        client_.CollectMeterBatch(static_cast<int64_t>(result.meters.size()),
+                                  [&](int64_t i) -> const skywalking::v3::MeterDataCollection& {
+                                    return result.meters[static_cast<size_t>(i)];
+                                  });
+    if (!s.ok()) {
+      CountFailure("MeterReportService/collectBatch", s, now_ms);
+    } else {
+      ++stats_.meter_reports;
+      stats_.meter_samples += samples;
+    }
+  }
+  for (const ContinuousChecker::Trigger& trigger : result.triggers) StartTriggered(trigger, now_ms);
+}
+
+void RoverAgent::StartTriggered(const ContinuousChecker::Trigger& trigger, int64_t now_ms) {
+  auto log = GetLogger("sim");
+  absl::StatusOr<skywalking::v3::Commands> reply = client_.ReportProfilingTask(trigger.report);
+  if (!reply.ok()) {
+    CountFailure("ContinuousProfilingService/reportProfilingTask", reply.status(), now_ms);
+    return;
+  }
+  std::string task_id;
+  if (reply->commands_size() == 1 &&
+      reply->commands(0).command() == "ContinuousProfilingReportTask") {
+    for (const auto& arg : reply->commands(0).args()) {
+      if (arg.key() == "TaskId") task_id = arg.value();
+    }
+  }
+  if (task_id.empty()) {
+    ++stats_.errors;
+    log->warn("{}: reportProfilingTask answered {} command(s) without a TaskId", name_,
+              reply->commands_size());
+    return;
+  }
+  ++stats_.triggers;
+  std::vector<std::string> causes;
+  for (const auto& cause : trigger.report.causes()) {
+    const bool uri = cause.has_uri();
+    causes.push_back(
+        absl::StrCat(skywalking::v3::ContinuousProfilingTriggeredMonitorType_Name(cause.type()),
+                     " ", uri ? cause.uri().current() : cause.singlevalue().current(),
+                     " >= ", uri ? cause.uri().threshold() : cause.singlevalue().threshold()));
+  }
+  log->info("{}: continuous profiling triggered {} task {} on {} ({})", name_,
+            EbpfTargetName(trigger.target), task_id, trigger.report.processname(),
+            absl::StrJoin(causes, ", "));
+  if (trigger.target == EbpfTarget::kNetwork) {
+    log->info("{}: NETWORK task {} is not simulated: no data follows", name_, task_id);
+    return;
+  }
+  EbpfTaskSpec spec;
+  spec.task_id = task_id;
+  spec.process_ids = {trigger.process_id};
+  spec.update_time_ms = 0;  // keeps latestUpdateTime where the server put it
+  spec.target = trigger.target;
+  spec.start_time_ms = now_ms;
+  spec.duration_s = trigger.report.duration();
+  HandleCommand(MakeEbpfTaskCommand(spec), now_ms);
 }
 
 void RoverAgent::CountFailure(absl::string_view method, const absl::Status& status,

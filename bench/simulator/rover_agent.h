@@ -12,6 +12,7 @@
 #include "simulator/grpc_util.h"
 #include "simulator/java_app_model.h"
 #include "simulator/rover_client.h"
+#include "simulator/rover_continuous.h"
 #include "simulator/rover_meters.h"
 #include "simulator/rover_process.h"
 #include "simulator/rover_stacks.h"
@@ -35,6 +36,17 @@ struct RoverAgentOptions {
   // collectBatch stream (Rover checks continuous-profiling meters every 5 s; its network
   // profiling reports every profiling.task.network.report_interval, 2 s); 0 = none.
   int64_t meter_interval_ms = 5'000;
+  // Continuous profiling (grpc-protocol.md §4.4.3), off unless `continuous`: policies fetched
+  // right after every queryTasks, rules checked every `continuous_check_interval_ms` against a
+  // ContinuousLoad bursting for `burst_ms` once every `burst_every_ms`, triggered tasks reported
+  // and sampled like received ones. The RoverMeterModel's rover_con_p_* meters are then replaced
+  // by the checker's.
+  bool continuous = false;
+  int64_t continuous_check_interval_ms = 5'000;  // continuous.check_interval
+  int64_t continuous_task_duration_s = 600;      // continuous.trigger.execute_duration
+  int64_t continuous_silence_ms = 1'200'000;     // continuous.trigger.silence_duration
+  int64_t burst_every_ms = 120'000;
+  int64_t burst_ms = 20'000;
 };
 
 // What one run did, for the summary line.
@@ -47,6 +59,11 @@ struct RoverRunStats {
   int64_t meter_reports = 0;  // acknowledged collectBatch streams
   int64_t meter_samples = 0;  // MeterData elements acknowledged
   absl::flat_hash_set<std::string> tasks;  // ids of the tasks started
+
+  // Continuous profiling.
+  int64_t policy_polls = 0;    // queryPolicies calls
+  int64_t policy_changes = 0;  // services whose policy was replaced or dropped
+  int64_t triggers = 0;        // continuous tasks the server acknowledged (reportProfilingTask)
 };
 
 // One simulated SkyWalking Rover (grpc-protocol.md §4.4.1-4.4.2) on the calling thread:
@@ -58,7 +75,10 @@ struct RoverRunStats {
 // stacks drawn from a StackModel per process and target. Every meter interval, one collectBatch
 // stream with one MeterDataCollection per registered process (RoverMeterModel, its first
 // registered entity's service, instance and layer). Failed calls are counted, logged and
-// simply happen again at their next period; data of a failed flush is lost, as in Rover.
+// simply happen again at their next period; data of a failed flush is lost, as in Rover. With
+// `continuous`, also the policies of its services after every queryTasks and, every continuous
+// check interval, a ContinuousChecker round: the watched values (collectBatch), the triggered
+// tasks (reportProfilingTask), run like received ones.
 // Thread-compatible.
 class RoverAgent {
  public:
@@ -79,6 +99,11 @@ class RoverAgent {
   void InjectFakeTask(int64_t now_ms);
   void Flush(int64_t now_ms);
   void ReportMeters(int64_t now_ms);
+  void CheckPolicies(int64_t now_ms);
+  void CheckContinuous(int64_t now_ms);
+  void StartTriggered(const ContinuousChecker::Trigger& trigger, int64_t now_ms);
+  // The first registered entity of every registered process, in process order.
+  std::vector<MeterProcess> RegisteredProcesses() const;
   const StackModel& ModelFor(size_t process, EbpfTarget target);
   void CountFailure(absl::string_view method, const absl::Status& status, int64_t now_ms);
 
@@ -93,6 +118,9 @@ class RoverAgent {
   std::map<std::pair<size_t, EbpfTarget>, std::unique_ptr<StackModel>> models_;
   RoverMeterModel meters_;
   int64_t meter_round_ = 0;
+  ContinuousLoad load_;
+  ContinuousPolicyBook policies_;
+  ContinuousChecker checker_;
   CallFailureLog failures_;
   RoverRunStats stats_;
   bool fake_task_pending_;

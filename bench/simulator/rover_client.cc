@@ -13,7 +13,8 @@ RoverClient::RoverClient(const std::shared_ptr<grpc::Channel>& channel, std::str
       timeout_ms_(timeout_ms),
       process_(skywalking::v3::EBPFProcessService::NewStub(channel)),
       profiling_(skywalking::v3::EBPFProfilingService::NewStub(channel)),
-      meter_(skywalking::v3::MeterReportService::NewStub(channel)) {}
+      meter_(skywalking::v3::MeterReportService::NewStub(channel)),
+      continuous_(skywalking::v3::ContinuousProfilingService::NewStub(channel)) {}
 
 void RoverClient::Prepare(grpc::ClientContext* context) const {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
@@ -43,6 +44,26 @@ absl::StatusOr<skywalking::v3::Commands> RoverClient::QueryTasks(
   Prepare(&context);
   skywalking::v3::Commands reply;
   grpc::Status status = profiling_->queryTasks(&context, query, &reply);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return reply;
+}
+
+absl::StatusOr<skywalking::v3::Commands> RoverClient::QueryPolicies(
+    const skywalking::v3::ContinuousProfilingPolicyQuery& query) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  skywalking::v3::Commands reply;
+  grpc::Status status = continuous_->queryPolicies(&context, query, &reply);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return reply;
+}
+
+absl::StatusOr<skywalking::v3::Commands> RoverClient::ReportProfilingTask(
+    const skywalking::v3::ContinuousProfilingReport& report) {
+  grpc::ClientContext context;
+  Prepare(&context);
+  skywalking::v3::Commands reply;
+  grpc::Status status = continuous_->reportProfilingTask(&context, report, &reply);
   if (!status.ok()) return FromGrpcStatus(status);
   return reply;
 }

@@ -8,6 +8,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ebpf/profiling/Continuous.grpc.pb.h"
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "grpcpp/channel.h"
@@ -28,6 +29,10 @@ class RoverClient {
   absl::Status KeepAlive(const skywalking::v3::EBPFProcessPingPkgList& list);
   absl::StatusOr<skywalking::v3::Commands> QueryTasks(
       const skywalking::v3::EBPFProfilingTaskQuery& query);
+  absl::StatusOr<skywalking::v3::Commands> QueryPolicies(
+      const skywalking::v3::ContinuousProfilingPolicyQuery& query);
+  absl::StatusOr<skywalking::v3::Commands> ReportProfilingTask(
+      const skywalking::v3::ContinuousProfilingReport& report);
 
   // One collectProfilingData stream carrying `count` messages, the i-th being `next(i)` (which
   // may return a reference it reuses: each message is serialized before the next call). With
@@ -53,6 +58,7 @@ class RoverClient {
   std::unique_ptr<skywalking::v3::EBPFProcessService::Stub> process_;
   std::unique_ptr<skywalking::v3::EBPFProfilingService::Stub> profiling_;
   std::unique_ptr<skywalking::v3::MeterReportService::Stub> meter_;
+  std::unique_ptr<skywalking::v3::ContinuousProfilingService::Stub> continuous_;
 };
 
 }  // namespace stackhouse::sim

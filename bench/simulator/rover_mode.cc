@@ -51,7 +51,7 @@ int RunRoverMode(const std::vector<std::string>& args) {
       "network profiling meters of its registered processes every meter interval\n"
       "(collectBatch). Prints a summary on stdout:\n"
       "  rover processes=3 registered=6 tasks=.. polls=.. uploads=.. messages=.. samples=.. "
-      "meter_reports=.. meters=.. errors=..");
+      "meter_reports=.. meters=.. policy_polls=.. policy_changes=.. triggers=.. errors=..");
   AddCommonFlags(&flags, &common);
   flags.AddInt("processes", &processes,
                "processes found; with --mesh, every second one is the previous pod's Envoy");
@@ -77,6 +77,21 @@ int RunRoverMode(const std::vector<std::string>& args) {
   flags.AddString("fake-task", &options.fake_task,
                   "test aid: ON_CPU or OFF_CPU gives the first registered process a local 60 s "
                   "task as if the server had sent it (the server does not know it)");
+  flags.AddBool("continuous", &options.continuous,
+                "play continuous profiling: fetch the services' policies (queryPolicies) after "
+                "every queryTasks, check their rules against a bursting load every "
+                "--continuous-check-interval, report the watched meters and trigger tasks "
+                "(reportProfilingTask) whose stacks are then uploaded");
+  flags.AddInt("continuous-check-interval", &options.continuous_check_interval_ms,
+               "ms between continuous-profiling checks (Rover: 5 s)");
+  flags.AddInt("continuous-duration", &options.continuous_task_duration_s,
+               "seconds a triggered task profiles (Rover: 600)");
+  flags.AddInt("silence", &options.continuous_silence_ms,
+               "ms after a trigger during which the same process and target (NETWORK: instance) "
+               "does not trigger again (Rover: 20 min)");
+  flags.AddInt("burst-every", &options.burst_every_ms,
+               "ms: every process's load bursts above the usual thresholds once per this period");
+  flags.AddInt("burst-length", &options.burst_ms, "ms each burst lasts; 0 = never");
   if (int code = ParseModeFlags(&flags, common, args); code >= 0) return code;
   if (app == "java") {
     discovery.app = ProcessKind::kJava;
@@ -89,15 +104,20 @@ int RunRoverMode(const std::vector<std::string>& args) {
   if (processes < 1 || processes > 10'000 || options.heartbeat_interval_ms < 1 ||
       options.check_interval_ms < 1 || options.flush_interval_ms < 1 ||
       options.meter_interval_ms < 0 || run_for_ms < 0 || distinct < 1 ||
-      discovery.service.empty() || discovery.namespace_name.empty() ||
-      (!discovery.mesh && !discovery.k8s_service) ||
+      options.continuous_check_interval_ms < 1000 || options.continuous_task_duration_s < 1 ||
+      options.continuous_task_duration_s > 86'400 || options.continuous_silence_ms < 0 ||
+      options.burst_every_ms < 1000 || options.burst_ms < 0 ||
+      options.burst_ms > options.burst_every_ms || discovery.service.empty() ||
+      discovery.namespace_name.empty() || (!discovery.mesh && !discovery.k8s_service) ||
       !(options.fake_task.empty() || options.fake_task == "ON_CPU" ||
         options.fake_task == "OFF_CPU")) {
     std::fputs(
         "stackhouse-sim rover: --processes must be within [1, 10000], intervals and "
         "--distinct-stacks >= 1, --meter-interval and --run-for >= 0, --service and "
         "--namespace non-empty, --mesh or --k8s-service on, --fake-task empty, ON_CPU or "
-        "OFF_CPU\n",
+        "OFF_CPU, --continuous-check-interval and --burst-every >= 1000, "
+        "--continuous-duration within [1, 86400], --silence >= 0, --burst-length within [0, "
+        "--burst-every]\n",
         stderr);
     return 2;
   }
