@@ -67,6 +67,24 @@ export const Q = {
   ebpfAnalyze: `query analysisEBPFResult($scheduleIdList: [ID!]!, $timeRanges: [EBPFProfilingAnalyzeTimeRange!]!, $aggregateType: EBPFProfilingAnalyzeAggregateType) {
     analysisEBPFResult: analysisEBPFProfilingResult(scheduleIdList: $scheduleIdList, timeRanges: $timeRanges, aggregateType: $aggregateType) {
       tip trees { elements { id parentId symbol stackType dumpCount } } } }`,
+  // Continuous profiling (graphql-protocol.md §3.6, §3.7; addendum §4.2).
+  continuousTargets: `query getStrategyList($serviceId: ID!) {
+    strategyList: queryContinuousProfilingServiceTargets(serviceId: $serviceId) {
+      type checkItems { type threshold period count uriList uriRegex } triggeredCount lastTriggerTimestamp } }`,
+  setContinuousPolicy: `mutation editStrategy($request: ContinuousProfilingPolicyCreation!) {
+    strategy: setContinuousProfilingPolicy(request: $request) { errorReason status } }`,
+  continuousInstances: `query continuousProfilingMonitoringInstances($serviceId: ID!, $target: ContinuousProfilingTargetType!) {
+    instances: queryContinuousProfilingMonitoringInstances(serviceId: $serviceId, target: $target) {
+      id name attributes { name value } triggeredCount lastTriggerTimestamp
+      processes { id name detectType labels lastTriggerTimestamp triggeredCount } } }`,
+  continuousTasks: `query getEBPFTasks($serviceId: ID, $serviceInstanceId: ID, $targets: [EBPFProfilingTargetType!], $triggerType: EBPFProfilingTriggerType) {
+    queryEBPFTasks: queryEBPFProfilingTasks(serviceId: $serviceId, serviceInstanceId: $serviceInstanceId, targets: $targets, triggerType: $triggerType) {
+      taskId serviceName serviceId serviceInstanceId serviceInstanceName processLabels processName processId
+      taskStartTime triggerType fixedTriggerDuration targetType createTime
+      continuousProfilingCauses { type singleValue { threshold current } uri { uriRegex uriPath threshold current } message } } }`,
+  expression: `query queryData($duration: Duration!, $entity: Entity!, $expression: String!) {
+    result: execExpression(expression: $expression, entity: $entity, duration: $duration) {
+      type results { metric { labels { key value } } values { id value } } error } }`,
   diff: `query stackhouseDiff($baseline: StackhouseProfileSelection!, $comparison: StackhouseProfileSelection!) {
     diff: stackhouseDiff(baseline: $baseline, comparison: $comparison) {
       unit baselineTotal comparisonTotal

@@ -1,7 +1,9 @@
 // Stackhouse's built-in page: services → trace-profiling and eBPF tasks → segments/schedules →
-// flame graph, diff of two selections, downloads. A client of the server's own /graphql.
+// flame graph, diff of two selections, downloads; the continuous-profiling view of a service
+// (continuous.js). A client of the server's own /graphql.
 
 import { ApiError, EXPORT_FORMATS, Q, exportUrl, fetchExport, gql, selectionInput } from './api.js';
+import { ContinuousView, zoneMinutes } from './continuous.js';
 import {
   DIFF_COLOURS, FlameGraph, KIND_COLOURS, KIND_KERNEL, KIND_PLAIN, KIND_ROOT, KIND_USER, TreeBuilder,
   escapeHtml, kindOfStackType, syntheticProfile,
@@ -14,6 +16,7 @@ const state = {
   services: [],
   serviceId: '',
   clockOffset: 0,        // server time − browser time (ms)
+  zone: 0,               // the server's time zone, minutes east of UTC (getTimeInfo)
   traceTasks: [],
   ebpfTasks: [],
   open: null,            // {kind: 'trace'|'ebpf', task}
@@ -366,6 +369,7 @@ async function loadServices() {
   const [data, time] = await Promise.all([gql(Q.services), gql(Q.timeInfo).catch(() => null)]);
   const ts = time?.getTimeInfo?.currentTimestamp;
   if (ts) state.clockOffset = Number(ts) - Date.now();
+  if (time?.getTimeInfo) state.zone = zoneMinutes(time.getTimeInfo.timezone);
   state.services = (data.services || []).slice().sort((a, b) => a.name.localeCompare(b.name));
   const select = $('#service-select');
   const wanted = new URLSearchParams(location.hash.slice(1)).get('service') || state.serviceId;
@@ -397,6 +401,7 @@ async function selectService(id) {
     guarded('Endpoints', loadEndpoints),
   ]);
   if ($('#ebpf-create').open) guarded('eBPF task data', loadEbpfPrepare);
+  if (!$('#continuous-panel').hidden) guarded('Continuous profiling', openContinuous);
 }
 
 async function loadEndpoints() {
@@ -731,7 +736,9 @@ async function openEbpfTask(task) {
   $('#picker').hidden = false;
   $('#trace-picker').hidden = true;
   $('#ebpf-picker').hidden = false;
-  const labels = task.processLabels?.length ? task.processLabels.join(' ') : 'all processes';
+  const labels = task.triggerType === 'CONTINUOUS_PROFILING'
+    ? `triggered on ${task.processName} by ${[...new Set((task.continuousProfilingCauses || []).map((c) => c.type))].join(', ') || 'its policy'}`
+    : task.processLabels?.length ? task.processLabels.join(' ') : 'all processes';
   $('#picker-title').textContent = `Schedules of the ${task.targetType} task (${labels})`;
   $('#aggregate-label').hidden = task.targetType !== 'OFF_CPU';
   if (task.targetType !== 'OFF_CPU') $('#aggregate-type').value = 'COUNT';
@@ -938,6 +945,10 @@ async function download(a) {
 function selectTab(name) {
   for (const b of document.querySelectorAll('.tabs [data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
   for (const p of document.querySelectorAll('[data-panel]')) p.hidden = p.dataset.panel !== name;
+  if (name === 'continuous') {
+    guarded('Continuous profiling', openContinuous);
+    return;
+  }
   // A canvas laid out while hidden has no width: draw again now that it is visible.
   const view = name === 'diff' ? diffView : flameView;
   if (view.graph.tree) view.graph.render();
@@ -1015,6 +1026,30 @@ function renderDiffTables(diff) {
   };
   fill($('#diff-gains'), diff ? diff.topGains || [] : null);
   fill($('#diff-losses'), diff ? diff.topLosses || [] : null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Continuous profiling (continuous.js): a triggered task's flame graph opens through the eBPF
+// picker, so that its schedules, time range and downloads work as for any eBPF task.
+
+const continuousView = new ContinuousView($('#continuous-panel'), {
+  now,
+  zone: () => state.zone,
+  fmtTime,
+  guarded,
+  openFlame: async (task) => {
+    await openEbpfTask(task);
+    await analyze(currentSelection());
+  },
+});
+
+async function openContinuous() {
+  const service = state.services.find((s) => s.id === state.serviceId);
+  $('#cp-no-service').hidden = !!service;
+  $('#cp-body').hidden = !service;
+  if (!service) return;
+  if (continuousView.serviceId === service.id) await continuousView.load();
+  else await continuousView.open(service.id, service.name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1222,6 +1257,7 @@ async function benchmark(n = 100000, { zooms = 12, keep = true } = {}) {
 
 window.stackhouse = {
   state,
+  continuous: continuousView,
   flame: flameView,
   diff: diffView,
   frameRect: (name) => frameRect(flameView, name),

@@ -8,7 +8,11 @@
 // compare two traces in the diff view; then, with the simulator also playing SkyWalking Rover
 // for the same service, create an eBPF On-CPU task (and see a refusal), show its schedules'
 // flame graph with kernel and user frames, and diff two halves of its time range (and see the
-// refusal of a diff of a trace profile against an eBPF one). Asserts on the text, element counts
+// refusal of a diff of a trace profile against an eBPF one); then, with a second Rover playing
+// continuous profiling for `cart.default`, set that service's policy in the continuous-profiling
+// view (and see two refusals verbatim), wait for a triggered task, and check its causes, the
+// watched processes' trigger counts, the metric chart with its threshold line and the task's
+// marker, and the one click to the task's flame graph. Asserts on the text, element counts
 // and canvas content (frames hit-tested and pixels read through the page's test hooks), saves
 // screenshots, and measures the render and zoom times of a 100,000-node profile. Usage:
 //   node browser_test.mjs --server BIN --simulator BIN --config application.yml --artifacts DIR
@@ -26,6 +30,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const SERVICE = 'shop.default';
 const SERVICE_ID = `${Buffer.from(SERVICE).toString('base64')}.1`;
 const ENDPOINT = 'GET:/orders';
+// A second Rover plays continuous profiling for another service, so that its triggered tasks
+// never share a process with the fixed-time eBPF task above.
+const CP_SERVICE = 'cart.default';
+const CP_SERVICE_ID = `${Buffer.from(CP_SERVICE).toString('base64')}.1`;
 
 function parseArgs(argv) {
   const out = {};
@@ -156,6 +164,13 @@ async function main() {
       start('simulator-rover', args.simulator, ['rover', '--target', `127.0.0.1:${grpcPort}`, '--service', 'shop', '--namespace', 'default',
         '--processes', '2', '--mesh=false', '--heartbeat-interval', '1000', '--check-interval', '500', '--flush-interval', '1000',
         '--run-for', '240000', '--seed', '3']);
+      // Bursts of 8 s every 20 s above 80 % CPU and 500 ms response time, checked every second;
+      // triggered tasks profile 20 s; silence 40 s.
+      start('simulator-rover-continuous', args.simulator, ['rover', '--target', `127.0.0.1:${grpcPort}`, '--service', 'cart',
+        '--namespace', 'default', '--processes', '2', '--mesh=false', '--heartbeat-interval', '1000', '--check-interval', '500',
+        '--flush-interval', '1000', '--meter-interval', '0', '--continuous', '--continuous-check-interval', '1000',
+        '--continuous-duration', '20', '--silence', '40000', '--burst-every', '20000', '--burst-length', '8000',
+        '--run-for', '240000', '--seed', '5']);
       await waitFor(`${SERVICE} in listServices`, async () => (await gql('{ listServices { id name } }')).listServices.some((s) => s.id === SERVICE_ID), 30000);
       await waitFor('processes that can be profiled', async () =>
         (await gql(`query($s: ID!) { queryPrepareCreateEBPFProfilingTaskData(serviceId: $s) { couldProfiling } }`, { s: SERVICE_ID }))
@@ -618,6 +633,144 @@ async function main() {
       await page.click('#tab-flame');
     });
 
+    await step('continuous profiling: a service without policy; a decimal threshold is refused with the server\'s words', async () => {
+      await waitFor(`${CP_SERVICE}'s processes`, async () =>
+        (await gql(`query($s: ID!) { queryPrepareCreateEBPFProfilingTaskData(serviceId: $s) { couldProfiling } }`, { s: CP_SERVICE_ID }))
+          .queryPrepareCreateEBPFProfilingTaskData.couldProfiling, 30000);
+      await page.click('#reload-button');
+      await page.waitForFunction((id) => [...document.querySelectorAll('#service-select option')].some((o) => o.value === id), CP_SERVICE_ID);
+      await page.selectOption('#service-select', CP_SERVICE_ID);
+      await page.click('#tab-continuous');
+      await page.waitForFunction((name) => document.querySelector('#cp-title').textContent === `Continuous profiling of ${name}`, CP_SERVICE);
+      await page.waitForFunction(() => /No policy/.test(document.querySelector('#cp-targets').textContent));
+      assert.match(await page.textContent('#cp-instances tbody'), /Set a policy/);
+      assert.match(await page.textContent('#cp-task-list'), /No task triggered yet/);
+      await page.click('#cp-edit summary');
+      await page.click('#cp-add-target');
+      const item = page.locator('#cp-targets .cp-item').first();
+      assert.equal(await item.locator('[data-k=type]').inputValue(), 'PROCESS_CPU');
+      await item.locator('[data-k=threshold]').fill('50.5');
+      await item.locator('[data-k=period]').fill('5');
+      await item.locator('[data-k=count]').fill('3');
+      await page.click('#cp-save');
+      await page.waitForFunction(() => document.querySelector('#cp-policy-message').classList.contains('refused'));
+      assert.equal(await page.textContent('#cp-policy-message'), 'check PROCESS_CPU in ON_CPU error: parsing threshold error');
+      // count > period: the server's second message, also verbatim.
+      await item.locator('[data-k=threshold]').fill('80');
+      await item.locator('[data-k=count]').fill('6');
+      await page.click('#cp-save');
+      await page.waitForFunction(() => /count must be/.test(document.querySelector('#cp-policy-message').textContent));
+      assert.equal(await page.textContent('#cp-policy-message'), 'check PROCESS_CPU in ON_CPU error: count must be equal to or smaller than period');
+      assert.deepEqual((await gql(`query($s: ID!) { queryContinuousProfilingServiceTargets(serviceId: $s) { type } }`, { s: CP_SERVICE_ID }))
+        .queryContinuousProfilingServiceTargets, [], 'nothing stored');
+    });
+
+    await step('continuous profiling: the policy is saved from the editor (CPU and an HTTP item with a URI list)', async () => {
+      const item = page.locator('#cp-targets .cp-item').first();
+      await item.locator('[data-k=count]').fill('3');
+      await page.click('#cp-targets .cp-add-item');
+      const http = page.locator('#cp-targets .cp-item').nth(1);
+      await http.locator('[data-k=type]').selectOption('HTTP_AVG_RESPONSE_TIME');
+      // Changing the type redraws the row: the URI inputs appear for HTTP items only.
+      assert.ok(await page.locator('#cp-targets .cp-item').nth(1).locator('[data-k=uriList]').isVisible());
+      assert.ok(!(await item.locator('[data-k=uriList]').isVisible()), 'no URI list for PROCESS_CPU');
+      const row = page.locator('#cp-targets .cp-item').nth(1);
+      await row.locator('[data-k=threshold]').fill('500');
+      await row.locator('[data-k=period]').fill('5');
+      await row.locator('[data-k=count]').fill('3');
+      await row.locator('[data-k=uriList]').fill('/reviews, /orders');
+      await page.click('#cp-save');
+      await page.waitForFunction(() => /Policy saved/.test(document.querySelector('#cp-policy-message').textContent));
+      const summary = await page.textContent('#cp-target-summary');
+      assert.match(summary, /ON_CPU: PROCESS_CPU >= 80% \(3 of 5 s\); HTTP_AVG_RESPONSE_TIME >= 500ms \(3 of 5 s on \/reviews, \/orders\)/);
+      assert.match(summary, /triggered \d+×/);
+      const stored = (await gql(`query($s: ID!) { queryContinuousProfilingServiceTargets(serviceId: $s) { type checkItems { type threshold period count uriList uriRegex } } }`,
+        { s: CP_SERVICE_ID })).queryContinuousProfilingServiceTargets;
+      assert.deepEqual(stored, [{ type: 'ON_CPU', checkItems: [
+        { type: 'PROCESS_CPU', threshold: '80', period: 5, count: 3, uriList: null, uriRegex: null },
+        { type: 'HTTP_AVG_RESPONSE_TIME', threshold: '500', period: 5, count: 3, uriList: ['/reviews', '/orders'], uriRegex: null }] }]);
+      // The watched processes appear for the policy's target.
+      await page.waitForFunction(() => document.querySelectorAll('#cp-instances .cp-process-row').length === 2);
+      assert.equal(await page.inputValue('#cp-monitor-target'), 'ON_CPU');
+    });
+
+    const cpTask = await step('Rover fetches the policy, a burst crosses the thresholds and it triggers an On-CPU task with its causes', async () => {
+      const task = await waitFor('a CONTINUOUS_PROFILING task', async () => {
+        const tasks = (await gql(`query($s: ID) { queryEBPFProfilingTasks(serviceId: $s, triggerType: CONTINUOUS_PROFILING) {
+          taskId processName serviceInstanceName targetType continuousProfilingCauses { type message } } }`, { s: CP_SERVICE_ID })).queryEBPFProfilingTasks;
+        return tasks[0];
+      }, 90000, 1000);
+      assert.equal(task.targetType, 'ON_CPU');
+      const messages = task.continuousProfilingCauses.map((c) => c.message);
+      assert.ok(messages.some((m) => /^PROCESS_CPU: current \d+\.\d{2}% >= threshold 80\.00%$/.test(m)), `causes: ${messages}`);
+      assert.ok(messages.some((m) => /^HTTP_AVG_RESPONSE_TIME: current \d+\.\d{2}ms >= threshold 500\.00ms on \/(reviews|orders)$/.test(m)), `causes: ${messages}`);
+      // Its stacks arrive through collectProfilingData with the task id the server gave.
+      await waitFor('the triggered task\'s samples', async () => {
+        const schedules = (await gql(`query($t: ID!) { queryEBPFProfilingSchedules(taskId: $t) { scheduleId startTime endTime } }`, { t: task.taskId })).queryEBPFProfilingSchedules;
+        return schedules.length > 0 && Math.max(...schedules.map((x) => Number(x.endTime) - Number(x.startTime))) >= 3000;
+      }, 60000, 1000);
+      return task;
+    });
+
+    await step('continuous profiling: watched processes with trigger counts, the task timeline with causes over the metric and its threshold lines', async () => {
+      await page.click('#cp-refresh');
+      await page.waitForFunction((id) => !!document.querySelector(`#cp-task-list .cp-task[data-task-id="${id}"]`), cpTask.taskId);
+      const li = page.locator(`#cp-task-list .cp-task[data-task-id="${cpTask.taskId}"]`);
+      const causes = await li.locator('.cp-cause').allTextContents();
+      assert.deepEqual(causes, cpTask.continuousProfilingCauses.map((c) => c.message), 'the causes are the server\'s messages');
+      assert.match(await li.textContent(), new RegExp(`ON_CPU on ${cpTask.processName}`));
+      // Watched: the triggered process counts its task and shows when.
+      const rows = await page.$$eval('#cp-instances .cp-process-row', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+      const triggered = rows.filter((r) => Number(r[3]) >= 1);
+      assert.ok(triggered.length >= 1, `rows: ${JSON.stringify(rows)}`);
+      assert.ok(triggered.every((r) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(r[4])), `last trigger times: ${JSON.stringify(rows)}`);
+      assert.match(await page.textContent('#cp-instances tbody'), /cart-/);
+      assert.match(await page.textContent('#cp-target-summary'), /triggered [1-9]\d*×, last \d{4}-/);
+      // The chart follows the latest task's process; a click on a watched process shows that one:
+      // CPU with its threshold line and the task's marker.
+      assert.equal(await page.inputValue('#cp-metric'), 'PROCESS_CPU');
+      await page.click(`#cp-instances .cp-process-row[data-instance="${cpTask.serviceInstanceName}"][data-process="${cpTask.processName}"]`);
+      await page.waitForFunction((id) => !!document.querySelector(`#cp-chart .task-mark[data-task-id="${id}"]`), cpTask.taskId);
+      assert.equal(await page.inputValue('#cp-process'), JSON.stringify([cpTask.serviceInstanceName, cpTask.processName]));
+      assert.equal(await page.locator('#cp-instances .cp-process-row.selected').count(), 1);
+      await page.waitForFunction(() => Number(document.querySelector('#cp-chart').dataset.points || 0) >= 1);
+      const chart = await hook((id) => {
+        const svg = document.querySelector('#cp-chart svg');
+        return {
+          thresholds: [...svg.querySelectorAll('.threshold-label')].map((t) => t.textContent),
+          marks: [...svg.querySelectorAll('.task-mark')].map((m) => m.dataset.taskId),
+          markTitle: svg.querySelector(`.task-mark[data-task-id="${id}"] title`)?.textContent,
+          dots: svg.querySelectorAll('.series circle').length,
+          legend: document.querySelector('#cp-chart .legend').textContent,
+        };
+      }, cpTask.taskId);
+      assert.deepEqual(chart.thresholds, ['ON_CPU threshold 80%']);
+      assert.ok(chart.marks.includes(cpTask.taskId), `task markers: ${chart.marks}`);
+      assert.match(chart.markTitle, /PROCESS_CPU: current/);
+      assert.ok(chart.dots >= 1);
+      assert.equal(chart.legend, 'Process CPU');
+      // The HTTP metric: one series per uri of the item, with its own threshold.
+      await page.selectOption('#cp-metric', 'HTTP_AVG_RESPONSE_TIME');
+      await page.waitForFunction(() => document.querySelectorAll('#cp-chart .threshold-label').length === 1 &&
+        /500ms/.test(document.querySelector('#cp-chart .threshold-label').textContent));
+      await page.waitForFunction(() => Number(document.querySelector('#cp-chart').dataset.series) === 2);
+      assert.match(await page.textContent('#cp-chart .legend'), /uri=\/orders.*uri=\/reviews|uri=\/reviews.*uri=\/orders/);
+      await page.selectOption('#cp-metric', 'PROCESS_CPU');
+      await page.waitForFunction(() => /80%/.test(document.querySelector('#cp-chart .threshold-label')?.textContent || ''));
+      await hook(() => document.querySelector('#continuous-panel').scrollIntoView());
+      await shot(page, '10-continuous-profiling', { fullPage: true });
+    });
+
+    await step('continuous profiling: one click from a triggered task to its flame graph', async () => {
+      await page.locator(`#cp-task-list .cp-task[data-task-id="${cpTask.taskId}"] .cp-flame`).click();
+      await page.waitForSelector('#flame-panel:not([hidden])');
+      await page.waitForFunction(() => (window.stackhouse.flame.graph.tree?.n || 0) > 10);
+      assert.match(await page.textContent('#picker-title'), new RegExp(`Schedules of the ON_CPU task \\(triggered on ${cpTask.processName} by PROCESS_CPU`));
+      assert.ok(await page.isHidden('#continuous-panel'));
+      assert.match(await page.textContent('#flame-title'), /ON_CPU/);
+      await shot(page, '11-continuous-flame-graph');
+    });
+
     let bench;
     await step('benchmark: a 100,000-node profile renders and zooms (times printed)', async () => {
       const runs = [];
@@ -652,7 +805,7 @@ async function main() {
       assert.ok(bench.renderMedianMs < 1000, `render median ${bench.renderMedianMs} ms`);
       assert.ok(bench.zoomMedianMs < 500, `zoom median ${bench.zoomMedianMs} ms`);
       await hook(() => document.querySelector('#benchmark').scrollIntoView());
-      await shot(page, '10-benchmark-100k');
+      await shot(page, '12-benchmark-100k');
     });
 
     await step('no uncaught error in the page', () => {
