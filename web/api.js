@@ -77,7 +77,8 @@ export const Q = {
     instances: queryContinuousProfilingMonitoringInstances(serviceId: $serviceId, target: $target) {
       id name attributes { name value } triggeredCount lastTriggerTimestamp
       processes { id name detectType labels lastTriggerTimestamp triggeredCount } } }`,
-  continuousTasks: `query getEBPFTasks($serviceId: ID, $serviceInstanceId: ID, $targets: [EBPFProfilingTargetType!], $triggerType: EBPFProfilingTriggerType) {
+  // eBPF tasks with the fields continuous profiling adds (causes); also lists an instance's NETWORK tasks.
+  ebpfTasksWithCauses: `query getEBPFTasks($serviceId: ID, $serviceInstanceId: ID, $targets: [EBPFProfilingTargetType!], $triggerType: EBPFProfilingTriggerType) {
     queryEBPFTasks: queryEBPFProfilingTasks(serviceId: $serviceId, serviceInstanceId: $serviceInstanceId, targets: $targets, triggerType: $triggerType) {
       taskId serviceName serviceId serviceInstanceId serviceInstanceName processLabels processName processId
       taskStartTime triggerType fixedTriggerDuration targetType createTime
@@ -85,6 +86,17 @@ export const Q = {
   expression: `query queryData($duration: Duration!, $entity: Entity!, $expression: String!) {
     result: execExpression(expression: $expression, entity: $entity, duration: $duration) {
       type results { metric { labels { key value } } values { id value } } error } }`,
+  // Network profiling (graphql-protocol.md §3.5).
+  instances: `query queryInstances($serviceId: ID!, $duration: Duration!) {
+    instances: listInstances(duration: $duration, serviceId: $serviceId) { id name } }`,
+  createNetworkTask: `mutation createNetworkProfiling($request: EBPFProfilingNetworkTaskRequest!) {
+    createTask: createEBPFNetworkProfiling(request: $request) { status errorReason id } }`,
+  keepNetworkTask: `mutation keepNetworkProfiling($taskId: ID!) {
+    keepTask: keepEBPFNetworkProfiling(taskId: $taskId) { status errorReason } }`,
+  processTopology: `query getProcessTopology($serviceInstanceId: ID!, $duration: Duration!) {
+    topology: getProcessTopology(serviceInstanceId: $serviceInstanceId, duration: $duration) {
+      nodes { id name isReal serviceName serviceId serviceInstanceId serviceInstanceName }
+      calls { id source detectPoints target sourceComponents targetComponents } } }`,
   diff: `query stackhouseDiff($baseline: StackhouseProfileSelection!, $comparison: StackhouseProfileSelection!) {
     diff: stackhouseDiff(baseline: $baseline, comparison: $comparison) {
       unit baselineTotal comparisonTotal

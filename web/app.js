@@ -1,9 +1,12 @@
 // Stackhouse's built-in page: services → trace-profiling and eBPF tasks → segments/schedules →
 // flame graph, diff of two selections, downloads; the continuous-profiling view of a service
-// (continuous.js). A client of the server's own /graphql.
+// (continuous.js) and the network view of an instance (network.js). A client of the server's own
+// /graphql.
 
 import { ApiError, EXPORT_FORMATS, Q, exportUrl, fetchExport, gql, selectionInput } from './api.js';
-import { ContinuousView, zoneMinutes } from './continuous.js';
+import { zoneMinutes } from './chart.js';
+import { ContinuousView } from './continuous.js';
+import { NetworkView } from './network.js';
 import {
   DIFF_COLOURS, FlameGraph, KIND_COLOURS, KIND_KERNEL, KIND_PLAIN, KIND_ROOT, KIND_USER, TreeBuilder,
   escapeHtml, kindOfStackType, syntheticProfile,
@@ -402,6 +405,7 @@ async function selectService(id) {
   ]);
   if ($('#ebpf-create').open) guarded('eBPF task data', loadEbpfPrepare);
   if (!$('#continuous-panel').hidden) guarded('Continuous profiling', openContinuous);
+  if (!$('#network-panel').hidden) guarded('Network profiling', openNetwork);
 }
 
 async function loadEndpoints() {
@@ -949,6 +953,10 @@ function selectTab(name) {
     guarded('Continuous profiling', openContinuous);
     return;
   }
+  if (name === 'network') {
+    guarded('Network profiling', openNetwork);
+    return;
+  }
   // A canvas laid out while hidden has no width: draw again now that it is visible.
   const view = name === 'diff' ? diffView : flameView;
   if (view.graph.tree) view.graph.render();
@@ -1050,6 +1058,19 @@ async function openContinuous() {
   if (!service) return;
   if (continuousView.serviceId === service.id) await continuousView.load();
   else await continuousView.open(service.id, service.name);
+}
+
+// Network profiling of an instance (network.js).
+
+const networkView = new NetworkView($('#network-panel'), { now, zone: () => state.zone, fmtTime, guarded });
+
+async function openNetwork() {
+  const service = state.services.find((s) => s.id === state.serviceId);
+  $('#net-no-service').hidden = !!service;
+  $('#net-body').hidden = !service;
+  if (!service) return;
+  if (networkView.service?.id === service.id) await networkView.selectInstance(networkView.instanceId);
+  else await networkView.open(service);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1258,6 +1279,7 @@ async function benchmark(n = 100000, { zooms = 12, keep = true } = {}) {
 window.stackhouse = {
   state,
   continuous: continuousView,
+  network: networkView,
   flame: flameView,
   diff: diffView,
   frameRect: (name) => frameRect(flameView, name),

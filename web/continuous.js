@@ -5,6 +5,7 @@
 // one click through the page's eBPF view (`openFlame`).
 
 import { Q, gql } from './api.js';
+import { drawChart, lastMinutes, minuteDuration, seriesOf } from './chart.js';
 import { escapeHtml as h } from './flamegraph.js';
 
 export const TARGET_TYPES = ['ON_CPU', 'OFF_CPU', 'NETWORK'];
@@ -21,25 +22,9 @@ const METRICS = {
   HTTP_AVG_RESPONSE_TIME: { expression: 'continuous_profiling_http_avg_response_time', unit: 'ms', label: 'HTTP avg. response time' },
 };
 
-const MINUTE = 60000;
-const SERIES_COLOURS = ['#2f6fdb', '#1d7a3a', '#8b1fa0', '#8a5a00', '#0f7c8c'];
 const TASK_COLOURS = { ON_CPU: '#d9480f', OFF_CPU: '#5c7cfa', NETWORK: '#2b8a3e' };
 
 const $ = (sel, root) => root.querySelector(sel);
-const pad2 = (n) => String(n).padStart(2, '0');
-
-// "+0800" → 480 (minutes east of UTC); 0 when absent or malformed.
-export function zoneMinutes(zone) {
-  const m = /^([+-])(\d{2})(\d{2})$/.exec(zone || '');
-  if (!m) return 0;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-}
-
-// The MINUTE-step Duration string of `ms` in the server's zone ("yyyy-MM-dd HHmm").
-export function minuteString(ms, zone) {
-  const d = new Date(ms + zone * MINUTE);
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}`;
-}
 
 // The threshold as a person reads it: "80%", "500ms", "3.5".
 function thresholdText(type, threshold) {
@@ -162,7 +147,7 @@ export class ContinuousView {
     if (!this.serviceId) return;
     const [targets, tasks] = await Promise.all([
       gql(Q.continuousTargets, { serviceId: this.serviceId }),
-      gql(Q.continuousTasks, { serviceId: this.serviceId, targets: [], triggerType: 'CONTINUOUS_PROFILING' }),
+      gql(Q.ebpfTasksWithCauses, { serviceId: this.serviceId, targets: [], triggerType: 'CONTINUOUS_PROFILING' }),
     ]);
     this.targets = targets.strategyList || [];
     if (resetDraft || !this.draft.length) this.draft = editable(this.targets);
@@ -339,9 +324,7 @@ export class ContinuousView {
     metricSelect.value = this.chartType;
     const chart = $('#cp-chart', this.root);
     const proc = this.chartProcess;
-    // The chosen number of minutes up to the current one.
-    const end = Math.floor(this.ctx.now() / MINUTE) * MINUTE + MINUTE;
-    this.chartRange = { start: end - Number($('#cp-range', this.root).value) * MINUTE, end };
+    this.chartRange = lastMinutes(this.ctx.now(), Number($('#cp-range', this.root).value));
     this.renderTasks();
     if (!this.chartType || !proc) {
       chart.innerHTML = `<p class="muted">No monitored metric yet.</p>`;
@@ -352,25 +335,28 @@ export class ContinuousView {
     const data = await gql(Q.expression, {
       expression: metric.expression,
       entity: { serviceName: this.serviceName, normal: true, serviceInstanceName: proc.instance, processName: proc.process },
-      duration: { start: minuteString(this.chartRange.start, zone), end: minuteString(this.chartRange.end - MINUTE, zone), step: 'MINUTE' },
+      duration: minuteDuration(this.chartRange, zone),
     });
     const result = data.result;
     if (result.error) {
       chart.innerHTML = `<p class="refused">${h(result.error)}</p>`;
       return;
     }
-    const series = result.results.map((r) => ({
-      label: r.metric.labels.map((l) => `${l.key}=${l.value}`).join(',') || metric.label,
-      points: r.values.map((v) => ({ t: Number(v.id), v: v.value === null ? null : Number(v.value) })),
-    }));
+    const series = seriesOf(result, metric.label);
     const thresholds = [];
     for (const t of this.targets) {
       for (const i of t.checkItems) {
         if (i.type === this.chartType && Number.isFinite(Number(i.threshold))) thresholds.push({ value: Number(i.threshold), label: `${t.type} threshold ${thresholdText(i.type, i.threshold)}` });
       }
     }
-    const tasks = this.tasks.filter((t) => t.processName === proc.process && t.serviceInstanceName === proc.instance);
-    chart.innerHTML = drawChart({ series, thresholds, tasks, range: this.chartRange, unit: metric.unit, fmtTime: this.ctx.fmtTime });
+    const marks = this.tasks.filter((t) => t.processName === proc.process && t.serviceInstanceName === proc.instance).map((t) => ({
+      id: t.taskId,
+      start: Number(t.taskStartTime),
+      end: Number(t.taskStartTime) + Number(t.fixedTriggerDuration || 0) * 1000,
+      colour: TASK_COLOURS[t.targetType] || '#555',
+      title: `${t.targetType} task at ${this.ctx.fmtTime(t.taskStartTime)}: ${(t.continuousProfilingCauses || []).map((c) => c.message).join('; ')}`,
+    }));
+    chart.innerHTML = drawChart({ series, thresholds, marks, range: this.chartRange, unit: metric.unit, fmtTime: this.ctx.fmtTime, label: 'Monitored metric' });
     chart.dataset.series = String(series.length);
     chart.dataset.points = String(series.reduce((n, s) => n + s.points.filter((p) => p.v !== null).length, 0));
   }
@@ -400,68 +386,4 @@ export class ContinuousView {
       list.append(li);
     }
   }
-}
-
-// The smallest of 1, 2, 2.5 or 5 × 10^k that is >= v: an axis top whose quarters read well.
-function niceCeil(v) {
-  const p = 10 ** Math.floor(Math.log10(v));
-  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v);
-}
-
-// The SVG of one chart: series as lines (gaps where a minute has no value), thresholds as dashed
-// horizontal lines, triggered tasks as vertical markers with their duration shaded.
-function drawChart({ series, thresholds, tasks, range, unit, fmtTime }) {
-  const W = 900;
-  const H = 240;
-  const L = 56;
-  const R = 12;
-  const T = 12;
-  const B = 30;
-  const values = series.flatMap((s) => s.points.map((p) => p.v).filter((v) => v !== null));
-  const top = niceCeil(Math.max(1, ...values, ...thresholds.map((t) => t.value)) * 1.1);
-  const x = (t) => L + ((t - range.start) / (range.end - range.start)) * (W - L - R);
-  const y = (v) => T + (1 - v / top) * (H - T - B);
-  const parts = [];
-  for (let k = 0; k <= 4; k++) {
-    const v = (top * k) / 4;
-    parts.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/>`,
-      `<text class="axis" x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v * 100) / 100}${h(unit)}</text>`);
-  }
-  const span = range.end - range.start;
-  const tick = span <= 20 * MINUTE ? 2 * MINUTE : span <= 90 * MINUTE ? 10 * MINUTE : span <= 8 * 60 * MINUTE ? 60 * MINUTE : 4 * 60 * MINUTE;
-  for (let t = Math.ceil(range.start / tick) * tick; t <= range.end; t += tick) {
-    parts.push(`<text class="axis" x="${x(t)}" y="${H - 10}" text-anchor="middle">${h(fmtTime(t).slice(-8, -3))}</text>`);
-  }
-  for (const task of tasks) {
-    const s = Number(task.taskStartTime);
-    const e = Math.min(range.end, s + Number(task.fixedTriggerDuration || 0) * 1000);
-    const colour = TASK_COLOURS[task.targetType] || '#555';
-    parts.push(`<rect class="task-span" x="${x(s)}" y="${T}" width="${Math.max(1, x(e) - x(s))}" height="${H - T - B}" fill="${colour}"/>`,
-      `<line class="task-mark" data-task-id="${h(task.taskId)}" x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="${colour}"><title>${h(task.targetType)} task at ${h(fmtTime(s))}: ${h((task.continuousProfilingCauses || []).map((c) => c.message).join('; '))}</title></line>`);
-  }
-  for (const th of thresholds) {
-    parts.push(`<line class="threshold" x1="${L}" x2="${W - R}" y1="${y(th.value)}" y2="${y(th.value)}"><title>${h(th.label)}</title></line>`,
-      `<text class="threshold-label" x="${W - R - 4}" y="${y(th.value) - 4}" text-anchor="end">${h(th.label)}</text>`);
-  }
-  series.forEach((s, k) => {
-    let d = '';
-    let pen = false;
-    const dots = [];
-    // A point is drawn at the middle of its minute.
-    for (const p of s.points) {
-      if (p.v === null) {
-        pen = false;
-        continue;
-      }
-      const px = x(p.t + MINUTE / 2);
-      d += `${pen ? 'L' : 'M'}${px.toFixed(1)},${y(p.v).toFixed(1)}`;
-      pen = true;
-      dots.push(`<circle cx="${px.toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="2.5"><title>${h(s.label)} ${h(fmtTime(p.t))}: ${p.v}${h(unit)}</title></circle>`);
-    }
-    const colour = SERIES_COLOURS[k % SERIES_COLOURS.length];
-    parts.push(`<g class="series" stroke="${colour}" fill="${colour}" data-label="${h(s.label)}"><path d="${d}" fill="none"/>${dots.join('')}</g>`);
-  });
-  const legend = series.map((s, k) => `<span><i style="background:${SERIES_COLOURS[k % SERIES_COLOURS.length]}"></i>${h(s.label)}</span>`).join('');
-  const empty = values.length ? '' : '<p class="muted">No value in this time range yet (Rover reports the watched values every check; they are kept per minute).</p>';
-  return `<div class="legend">${legend}</div>${empty}<svg class="cp-svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="Monitored metric">${parts.join('')}</svg>`;
 }

@@ -12,7 +12,9 @@
 // continuous profiling for `cart.default`, set that service's policy in the continuous-profiling
 // view (and see two refusals verbatim), wait for a triggered task, and check its causes, the
 // watched processes' trigger counts, the metric chart with its threshold line and the task's
-// marker, and the one click to the task's flame graph. Asserts on the text, element counts
+// marker, and the one click to the task's flame graph; then the network view of a Rover pod: a
+// network task started (or the server's refusal), the process topology, and a clicked HTTP edge's
+// TCP and HTTP/1.x charts and sampled requests. Asserts on the text, element counts
 // and canvas content (frames hit-tested and pixels read through the page's test hooks), saves
 // screenshots, and measures the render and zoom times of a 100,000-node profile. Usage:
 //   node browser_test.mjs --server BIN --simulator BIN --config application.yml --artifacts DIR
@@ -771,6 +773,69 @@ async function main() {
       await shot(page, '11-continuous-flame-graph');
     });
 
+    await step('network view: an instance of the Rover, a network task started or refused with the server\'s words', async () => {
+      await page.selectOption('#service-select', SERVICE_ID);
+      await page.click('#tab-network');
+      await page.waitForFunction((name) => document.querySelector('#net-title').textContent === `Network profiling of ${name}`, SERVICE);
+      const pod = await waitFor('a pod among the instances', async () => {
+        await page.click('#net-refresh');
+        const options = await page.$$eval('#net-instance option', (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+        return options.find((o) => /^shop-/.test(o.text));
+      }, 30000, 1000);
+      await page.selectOption('#net-instance', pod.value);
+      await page.click('#net-create summary');
+      await page.fill('#net-form [name=minDuration]', '100');
+      await page.click('#net-start');
+      await page.waitForFunction(() => document.querySelector('#net-message').textContent !== '');
+      const cls = await page.getAttribute('#net-message', 'class');
+      const text = await page.textContent('#net-message');
+      if (/refused/.test(cls)) {
+        // Until network tasks are served: the refusal exactly as the server words it.
+        assert.equal(text, 'NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU');
+        assert.ok(await page.isDisabled('#net-keep'));
+      } else {
+        assert.match(text, /^Started task \S+\.$/);
+        await page.waitForFunction(() => /running since/.test(document.querySelector('#net-task-state').textContent));
+        await page.click('#net-keep');
+        await page.waitForFunction(() => /Kept alive|refused/.test(document.querySelector('#net-message').textContent + document.querySelector('#net-message').className));
+      }
+      return pod;
+    });
+
+    await step('network view: the process topology, and an edge\'s TCP and HTTP metrics over time with its sampled requests', async () => {
+      await waitFor('calls in the topology', async () => {
+        await page.click('#net-refresh');
+        await sleep(300);
+        return (await page.locator('#net-topology .net-call').count()) >= 2;
+      }, 60000, 1000);
+      const topo = await hook(() => ({
+        real: [...document.querySelectorAll('#net-topology .net-node.real text')].map((t) => t.textContent),
+        virtual: [...document.querySelectorAll('#net-topology .net-node.virtual text')].map((t) => t.textContent),
+        calls: [...document.querySelectorAll('#net-topology .net-call-label')].map((t) => t.textContent),
+      }));
+      assert.ok(topo.real.includes('java'), `processes: ${topo.real}`);
+      assert.ok(topo.virtual.length >= 1, `peers: ${topo.virtual}`);
+      assert.ok(topo.calls.every((c) => /^(HTTP|HTTPS|TLS|TCP) · (CLIENT|SERVER)( \| (CLIENT|SERVER))?$/.test(c)), `calls: ${topo.calls}`);
+      const httpIndex = topo.calls.findIndex((c) => /^HTTP · CLIENT/.test(c));
+      assert.ok(httpIndex >= 0, `an HTTP client call among ${topo.calls}`);
+      await page.locator('#net-topology .net-call').nth(httpIndex).locator('.net-call-label').click();
+      await page.waitForSelector('#net-call:not([hidden])');
+      await page.waitForFunction(() => document.querySelectorAll('#net-charts .net-chart').length === 10);
+      assert.match(await page.textContent('#net-call-title'), /^java → .+ \(HTTP, CLIENT\)$/);
+      assert.equal(await page.locator('#net-topology .net-call.selected').count(), 1);
+      const charts = await hook(() => Object.fromEntries([...document.querySelectorAll('#net-charts .net-chart')].map((c) => [c.dataset.expression, {
+        dots: c.querySelectorAll('circle').length, legend: c.querySelector('.legend')?.textContent || '', error: c.querySelector('.refused')?.textContent || '' }])));
+      assert.ok(charts.process_relation_client_write_cpm.dots >= 1, JSON.stringify(charts));
+      assert.ok(charts.process_relation_http1_request_cpm.dots >= 1, JSON.stringify(charts));
+      assert.match(charts.process_relation_http1_response_status_cpm.legend, /code=200/);
+      assert.match(charts.process_relation_client_write_rtt_time_percentile.legend, /p=50.*p=99/);
+      assert.ok(Object.values(charts).every((c) => !c.error), JSON.stringify(charts));
+      const samples = await page.locator('#net-samples tbody tr').allTextContents();
+      assert.ok(samples.length >= 1 && (samples[0].includes('No sampled request') || /(slow|4xx|5xx).* ms/.test(samples[0])), `samples: ${samples}`);
+      await hook(() => document.querySelector('#network-panel').scrollIntoView());
+      await shot(page, '12-network-topology', { fullPage: true });
+    });
+
     let bench;
     await step('benchmark: a 100,000-node profile renders and zooms (times printed)', async () => {
       const runs = [];
@@ -805,7 +870,7 @@ async function main() {
       assert.ok(bench.renderMedianMs < 1000, `render median ${bench.renderMedianMs} ms`);
       assert.ok(bench.zoomMedianMs < 500, `zoom median ${bench.zoomMedianMs} ms`);
       await hook(() => document.querySelector('#benchmark').scrollIntoView());
-      await shot(page, '12-benchmark-100k');
+      await shot(page, '13-benchmark-100k');
     });
 
     await step('no uncaught error in the page', () => {
