@@ -410,11 +410,11 @@ ContinuousChecker::Result ContinuousChecker::Check(const std::vector<ContinuousP
         case EbpfTarget::kOffCpu:
           report.mutable_offcpu();
           break;
-        case EbpfTarget::kNetwork:
-          for (const std::string& uri : sampling_uris) {
-            report.mutable_network()->add_samplinguriregexes(uri);
-          }
+        case EbpfTarget::kNetwork: {
+          auto* sampling = report.mutable_network();  // set even without sampled URIs
+          for (const std::string& uri : sampling_uris) sampling->add_samplinguriregexes(uri);
           break;
+        }
       }
       result.triggers.push_back(std::move(trigger));
     }

@@ -278,6 +278,23 @@ TEST(ContinuousCheckerUriTest, UriListCausesNameThePathAndNetworkTriggersOncePer
   EXPECT_EQ(set.meterdata(2).singlevalue().labels(0).value(), "global");
 }
 
+TEST(ContinuousCheckerUriTest, ANetworkTaskWithoutUriCausesStillNamesItsTarget) {
+  FakeValues values;
+  ContinuousPolicyBook book;
+  ASSERT_TRUE(book.Apply(Reply(R"([{"ServiceName":"shop.default","UUID":"n2","Profiling":)"
+                               R"({"NETWORK":{"HTTP_ERROR_RATE":{"Threshold":"10","Period":5,)"
+                               R"("Count":2}}}}])"))
+                  .ok());
+  ContinuousChecker checker({30, 60'000}, values.Source());
+  std::vector<ContinuousProcess> processes = {Process("p1")};
+  values.Set("p1", MonitorType::kHttpErrorRate, "global", kS0, kS0 + 5, 25);
+  checker.Check(processes, book, kT0);
+  ContinuousChecker::Result result = checker.Check(processes, book, kT0 + 5000);
+  ASSERT_EQ(result.triggers.size(), 1u);
+  EXPECT_TRUE(result.triggers[0].report.has_network());
+  EXPECT_THAT(result.triggers[0].report.network().samplinguriregexes(), IsEmpty());
+}
+
 TEST(ContinuousLoadTest, BurstsOncePerPeriodAboveTheThresholdsAndRepeatsWithTheSeed) {
   ContinuousLoad load(7, 60'000, 15'000);
   ContinuousLoad again(7, 60'000, 15'000);
