@@ -946,9 +946,14 @@ async function download(a) {
 // ---------------------------------------------------------------------------------------------
 // Diff
 
-function selectTab(name) {
+// Marks tab `name` selected and shows its panel only.
+function showPanel(name) {
   for (const b of document.querySelectorAll('.tabs [data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
   for (const p of document.querySelectorAll('[data-panel]')) p.hidden = p.dataset.panel !== name;
+}
+
+function selectTab(name) {
+  showPanel(name);
   if (name === 'continuous') {
     guarded('Continuous profiling', openContinuous);
     return;
@@ -1048,6 +1053,11 @@ const continuousView = new ContinuousView($('#continuous-panel'), {
   openFlame: async (task) => {
     await openEbpfTask(task);
     await analyze(currentSelection());
+  },
+  openTopology: async (task) => {
+    showPanel('network');
+    await openNetwork();
+    await networkView.focusTask(task);
   },
 });
 

@@ -2,7 +2,8 @@
 // shown verbatim), the instances and processes Rover watches with their trigger counts, and a
 // timeline of the tasks Rover triggered, with their causes, over the chart of the monitored
 // metric (execExpression, thresholds drawn as lines). A triggered task opens its flame graph in
-// one click through the page's eBPF view (`openFlame`).
+// one click through the page's eBPF view (`openFlame`), a NETWORK one its instance's topology in
+// the network view (`openTopology`).
 
 import { Q, gql } from './api.js';
 import { drawChart, lastMinutes, minuteDuration, seriesOf } from './chart.js';
@@ -73,7 +74,7 @@ export function policyRequest(serviceId, targets) {
 
 export class ContinuousView {
   // `root` holds the view's markup (index.html #continuous-panel). `ctx`: {now(), zone(),
-  // fmtTime(ms), guarded(context, fn), openFlame(task)}.
+  // fmtTime(ms), guarded(context, fn), openFlame(task), openTopology(task)}.
   constructor(root, ctx) {
     this.root = root;
     this.ctx = ctx;
@@ -232,8 +233,9 @@ export class ContinuousView {
       this.message(result.errorReason || 'refused without a reason', 'refused');
       return;
     }
-    this.message(request.targets.length ? 'Policy saved: Rover picks it up at its next poll.' : 'Policy cleared.', 'ok');
+    // Said once the view shows what was stored.
     await this.load({ resetDraft: true });
+    this.message(request.targets.length ? 'Policy saved: Rover picks it up at its next poll.' : 'Policy cleared.', 'ok');
   }
 
   renderTargetsSummary() {
@@ -379,10 +381,11 @@ export class ContinuousView {
           <span class="cp-swatch" style="background:${TASK_COLOURS[task.targetType] || '#555'}"></span>
           <span class="task-title">${h(task.targetType)} on ${h(task.processName || '–')} <span class="muted">(${h(task.serviceInstanceName || '')})</span></span>
           <span class="task-meta">${h(this.ctx.fmtTime(task.taskStartTime))} · ${Number(task.fixedTriggerDuration || 0)} s</span>
-          ${canFlame ? '<button type="button" class="cp-flame primary">Flame graph</button>' : '<span class="muted">network task: see its topology</span>'}
+          ${canFlame ? '<button type="button" class="cp-flame primary">Flame graph</button>' : '<button type="button" class="cp-topology primary">Topology</button>'}
         </div>
         <ul class="cp-causes">${causes}</ul>`;
       if (canFlame) $('.cp-flame', li).addEventListener('click', () => this.ctx.guarded('Flame graph', () => this.ctx.openFlame(task)));
+      else $('.cp-topology', li).addEventListener('click', () => this.ctx.guarded('Process topology', () => this.ctx.openTopology(task)));
       list.append(li);
     }
   }

@@ -124,6 +124,17 @@ export class NetworkView {
     await this.loadTopology();
   }
 
+  // Shows the instance of `task` (a NETWORK task, e.g. one continuous profiling triggered) over
+  // the shortest offered range that reaches back to its start.
+  async focusTask(task) {
+    const select = $('#net-range', this.root);
+    const ago = (this.ctx.now() - Number(task.taskStartTime)) / 60000;
+    const options = [...select.options].map((o) => Number(o.value));
+    select.value = String(options.find((m) => m >= ago) || options[options.length - 1]);
+    $('#net-instance', this.root).value = task.serviceInstanceId;
+    await this.selectInstance(task.serviceInstanceId);
+  }
+
   // ---- tasks
 
   async loadTasks() {

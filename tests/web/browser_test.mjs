@@ -12,7 +12,8 @@
 // continuous profiling for `cart.default`, set that service's policy in the continuous-profiling
 // view (and see two refusals verbatim), wait for a triggered task, and check its causes, the
 // watched processes' trigger counts, the metric chart with its threshold line and the task's
-// marker, and the one click to the task's flame graph; then the network view of a Rover pod: a
+// marker, the one click to the task's flame graph, and a NETWORK target whose triggered task
+// opens its instance's topology; then the network view of a Rover pod: a
 // network task started (or the server's refusal), the process topology, and a clicked HTTP edge's
 // TCP and HTTP/1.x charts and sampled requests. Asserts on the text, element counts
 // and canvas content (frames hit-tested and pixels read through the page's test hooks), saves
@@ -166,11 +167,11 @@ async function main() {
       start('simulator-rover', args.simulator, ['rover', '--target', `127.0.0.1:${grpcPort}`, '--service', 'shop', '--namespace', 'default',
         '--processes', '2', '--mesh=false', '--heartbeat-interval', '1000', '--check-interval', '500', '--flush-interval', '1000',
         '--run-for', '240000', '--seed', '3']);
-      // Bursts of 8 s every 20 s above 80 % CPU and 500 ms response time, checked every second;
-      // triggered tasks profile 20 s; silence 40 s.
+      // Bursts of 8 s every 20 s above 80 % CPU, 500 ms response time and 10 % errors, checked
+      // every second; triggered tasks profile 20 s; silence 40 s; network meters every 2 s.
       start('simulator-rover-continuous', args.simulator, ['rover', '--target', `127.0.0.1:${grpcPort}`, '--service', 'cart',
         '--namespace', 'default', '--processes', '2', '--mesh=false', '--heartbeat-interval', '1000', '--check-interval', '500',
-        '--flush-interval', '1000', '--meter-interval', '0', '--continuous', '--continuous-check-interval', '1000',
+        '--flush-interval', '1000', '--meter-interval', '2000', '--continuous', '--continuous-check-interval', '1000',
         '--continuous-duration', '20', '--silence', '40000', '--burst-every', '20000', '--burst-length', '8000',
         '--run-for', '240000', '--seed', '5']);
       await waitFor(`${SERVICE} in listServices`, async () => (await gql('{ listServices { id name } }')).listServices.some((s) => s.id === SERVICE_ID), 30000);
@@ -771,6 +772,38 @@ async function main() {
       assert.ok(await page.isHidden('#continuous-panel'));
       assert.match(await page.textContent('#flame-title'), /ON_CPU/);
       await shot(page, '11-continuous-flame-graph');
+    });
+
+    await step('continuous profiling: a NETWORK target added to the policy triggers a task whose button opens its instance\'s topology', async () => {
+      await page.click('#tab-continuous');
+      await page.waitForSelector('#continuous-panel:not([hidden])');
+      await page.click('#cp-add-target');
+      const target = page.locator('#cp-targets .cp-target').nth(1);
+      await target.locator('.cp-target-type').selectOption('NETWORK');
+      await target.locator('.cp-item [data-k=type]').selectOption('HTTP_ERROR_RATE');
+      const item = page.locator('#cp-targets .cp-target').nth(1).locator('.cp-item');
+      await item.locator('[data-k=threshold]').fill('10');
+      await item.locator('[data-k=period]').fill('5');
+      await item.locator('[data-k=count]').fill('3');
+      await page.click('#cp-save');
+      await page.waitForFunction(() => /Policy saved/.test(document.querySelector('#cp-policy-message').textContent));
+      assert.match(await page.textContent('#cp-target-summary'), /NETWORK: HTTP_ERROR_RATE >= 10% \(3 of 5 s\)/);
+      const task = await waitFor('a continuous NETWORK task', async () => {
+        const tasks = (await gql(`query($s: ID) { queryEBPFProfilingTasks(serviceId: $s, targets: [NETWORK], triggerType: CONTINUOUS_PROFILING) {
+          taskId serviceInstanceId continuousProfilingCauses { message } } }`, { s: CP_SERVICE_ID })).queryEBPFProfilingTasks;
+        return tasks[0];
+      }, 90000, 1000);
+      assert.match(task.continuousProfilingCauses[0].message, /^HTTP_ERROR_RATE: current \d+\.\d{2}% >= threshold 10\.00%$/);
+      await page.click('#cp-refresh');
+      const li = page.locator(`#cp-task-list .cp-task[data-task-id="${task.taskId}"]`);
+      await li.waitFor();
+      assert.match(await li.textContent(), /NETWORK on java/);
+      await li.locator('.cp-topology').click();
+      await page.waitForSelector('#network-panel:not([hidden])');
+      assert.ok(await page.isHidden('#continuous-panel'));
+      await page.waitForFunction((id) => document.querySelector('#net-instance').value === id, task.serviceInstanceId);
+      await page.waitForFunction(() => document.querySelectorAll('#net-topology .net-node.real').length >= 1);
+      assert.equal(await page.getAttribute('#tab-network', 'aria-selected'), 'true');
     });
 
     await step('network view: an instance of the Rover, a network task started or refused with the server\'s words', async () => {
