@@ -239,6 +239,24 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
                    &n.grpc_max_message_size);
     r.Int("gRPCThreadPoolSize", 0, 1024, &n.grpc_thread_pool_size);
     r.Int("shutdownGracePeriod", 0, 600, &n.shutdown_grace_seconds);
+    r.Bool("gRPCSslEnabled", &n.grpc_ssl_enabled);
+    r.String("gRPCSslKeyPath", &n.grpc_ssl_key_path);
+    r.String("gRPCSslCertChainPath", &n.grpc_ssl_cert_chain_path);
+    r.String("gRPCSslTrustedCAPath", &n.grpc_ssl_trusted_ca_path);
+    r.Bool("restSslEnabled", &n.rest_ssl_enabled);
+    r.String("restSslKeyPath", &n.rest_ssl_key_path);
+    r.String("restSslCertChainPath", &n.rest_ssl_cert_chain_path);
+    r.String("restAuthentication", &n.rest_authentication);
+    auto need = [&errors](bool enabled, const char* flag, const std::string& value,
+                          const char* key) {
+      if (enabled && value.empty()) {
+        errors.push_back(absl::StrCat("core.", key, ": required when core.", flag, " is true"));
+      }
+    };
+    need(n.grpc_ssl_enabled, "gRPCSslEnabled", n.grpc_ssl_key_path, "gRPCSslKeyPath");
+    need(n.grpc_ssl_enabled, "gRPCSslEnabled", n.grpc_ssl_cert_chain_path, "gRPCSslCertChainPath");
+    need(n.rest_ssl_enabled, "restSslEnabled", n.rest_ssl_key_path, "restSslKeyPath");
+    need(n.rest_ssl_enabled, "restSslEnabled", n.rest_ssl_cert_chain_path, "restSslCertChainPath");
     r.RejectUnknownKeys();
   }
   {

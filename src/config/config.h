@@ -18,6 +18,19 @@ struct NetworkConfig {
   int64_t grpc_max_message_size = 52428800;  // bytes (OAP: 50 MiB)
   int grpc_thread_pool_size = 0;             // 0 = gRPC's default (number of cores)
   int shutdown_grace_seconds = 10;           // in-flight calls get this long on SIGTERM
+  // TLS of the gRPC port (OAP's gRPCSsl*): PEM files. A trusted CA makes it mutual TLS
+  // (agents must present a certificate that CA signed).
+  bool grpc_ssl_enabled = false;
+  std::string grpc_ssl_key_path;
+  std::string grpc_ssl_cert_chain_path;
+  std::string grpc_ssl_trusted_ca_path;
+  // TLS of the HTTP ports (12800 and booster-ui's): PEM files.
+  bool rest_ssl_enabled = false;
+  std::string rest_ssl_key_path;
+  std::string rest_ssl_cert_chain_path;
+  // Token that GraphQL mutations and exports need over HTTP (`Authorization: Bearer <token>`,
+  // or Basic with the token as password); empty = no check.
+  std::string rest_authentication;
 };
 
 // Agent-facing behaviour.

@@ -60,6 +60,12 @@ struct StreamingHttpResponse {
 
 using StreamingHttpHandler = std::function<StreamingHttpResponse(const HttpRequest&)>;
 
+// PEM files of an HTTPS server.
+struct TlsFiles {
+  std::string cert_chain_path;
+  std::string key_path;
+};
+
 // The HTTP port (12800): routes exact paths to handlers on a thread pool, answers 404 for
 // unknown paths, counts requests in `stackhouse_http_requests_total`. Routes are added
 // before Start; Start and Stop are called from one thread; handlers run concurrently.
@@ -77,7 +83,9 @@ class HttpServer {
   // answered 413 at once, one with conflicting or malformed Content-Length headers (or both
   // Content-Length and Transfer-Encoding) 400, before any of the body is read; both close
   // the connection.
-  HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads);
+  // With `tls`, the server speaks HTTPS only (Start fails if the files cannot be used).
+  HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads,
+             std::optional<TlsFiles> tls = std::nullopt);
   ~HttpServer();
 
   HttpServer(const HttpServer&) = delete;
@@ -108,6 +116,7 @@ class HttpServer {
 
   MetricsRegistry* const metrics_;
   const int64_t max_body_bytes_;
+  const std::optional<TlsFiles> tls_;
   int listen_fd_ = -1;  // the listening socket, once bound (owned by httplib)
   std::unique_ptr<httplib::Server> server_;
   std::map<std::string, StreamingHttpHandler> routes_;
@@ -118,9 +127,11 @@ class HttpServer {
 // A 405 response.
 HttpResponse MethodNotAllowed();
 
-// GETs http://host:port<path> (a wildcard host means loopback); OK on 200, otherwise
+// GETs http(s)://host:port<path> (a wildcard host means loopback); OK on 200, otherwise
 // Unavailable saying what was seen. For the container HEALTHCHECK (`stackhouse --health-check`,
-// /healthz) and liveness probes (`--liveness-check`, /livez).
-absl::Status ProbeHealth(const std::string& host, int port, const std::string& path = "/healthz");
+// /healthz) and liveness probes (`--liveness-check`, /livez). With `https`, the server's
+// certificate is not verified (the probe asks the server on its own host).
+absl::Status ProbeHealth(const std::string& host, int port, const std::string& path = "/healthz",
+                         bool https = false);
 
 }  // namespace stackhouse::http

@@ -97,8 +97,9 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (health_check) {
-    absl::Status healthy = stackhouse::http::ProbeHealth(config->network.http_host,
-                                                         config->network.http_port, health_path);
+    absl::Status healthy =
+        stackhouse::http::ProbeHealth(config->network.http_host, config->network.http_port,
+                                      health_path, config->network.rest_ssl_enabled);
     if (!healthy.ok()) {
       std::fprintf(stderr, "stackhouse: unhealthy: %s\n", std::string(healthy.message()).c_str());
       return 1;

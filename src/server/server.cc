@@ -1,7 +1,12 @@
 #include "server/server.h"
 
-#include <chrono>
+#include <openssl/crypto.h>
 
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/embedded_files.h"
@@ -52,6 +57,63 @@ constexpr int64_t kMillisPerDay = 24LL * 3600 * 1000;
 constexpr int kHttpThreads = 8;
 constexpr int64_t kBodyLimitSlack = 1024;
 
+// The contents of the PEM file that configuration key `key` names, or an error naming both.
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string pem = contents.str();
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(key, ": ", path, " is not a PEM file"));
+  }
+  return pem;
+}
+
+bool SameSecret(absl::string_view given, absl::string_view token) {
+  return given.size() == token.size() &&
+         CRYPTO_memcmp(given.data(), token.data(), given.size()) == 0;
+}
+
+// True if `request` carries `token` (never empty) as `Authorization: Bearer <token>` or as the
+// password of HTTP Basic authentication (any user name).
+bool CarriesToken(const http::HttpRequest& request, const std::string& token) {
+  const std::string authorization = request.header("Authorization");
+  absl::string_view value = authorization;
+  if (absl::StartsWithIgnoreCase(value, "Bearer ")) {
+    return SameSecret(absl::StripAsciiWhitespace(value.substr(7)), token);
+  }
+  if (absl::StartsWithIgnoreCase(value, "Basic ")) {
+    std::string decoded;
+    if (!absl::Base64Unescape(absl::StripAsciiWhitespace(value.substr(6)), &decoded)) return false;
+    const size_t colon = decoded.find(':');
+    return colon != std::string::npos &&
+           SameSecret(absl::string_view(decoded).substr(colon + 1), token);
+  }
+  return false;
+}
+
+// The answer to a request that needs core.restAuthentication's token and lacks it. Basic in
+// WWW-Authenticate lets a browser ask its user for the token.
+http::HttpResponse Unauthorized(absl::string_view content_type, absl::string_view what) {
+  const std::string message =
+      absl::StrCat(what,
+                   " need the token of core.restAuthentication: send it as "
+                   "'Authorization: Bearer <token>' or as the password of HTTP Basic");
+  http::HttpResponse response;
+  response.status = 401;
+  if (absl::StartsWith(content_type, "application/json")) {
+    response.content_type = "application/json; charset=utf-8";
+    response.body = absl::StrCat("{\"errors\":[{\"message\":\"", message, "\"}]}");
+  } else {
+    response.content_type = "text/plain; charset=utf-8";
+    response.body = absl::StrCat(message, "\n");
+  }
+  response.headers.emplace_back("WWW-Authenticate",
+                                "Basic realm=\"Stackhouse\", charset=\"UTF-8\"");
+  return response;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const config::Config& config,
@@ -70,11 +132,34 @@ Server::Server(const config::Config& config, const Clock* clock)
 
 Server::~Server() { Shutdown(); }
 
+std::optional<http::TlsFiles> Server::HttpTls() const {
+  if (!config_.network.rest_ssl_enabled) return std::nullopt;
+  return http::TlsFiles{config_.network.rest_ssl_cert_chain_path,
+                        config_.network.rest_ssl_key_path};
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Server::GrpcCredentials() const {
+  const config::NetworkConfig& n = config_.network;
+  if (!n.grpc_ssl_enabled) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  SH_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(n.grpc_ssl_key_path, "core.gRPCSslKeyPath"));
+  SH_ASSIGN_OR_RETURN(pair.cert_chain,
+                      ReadPemFile(n.grpc_ssl_cert_chain_path, "core.gRPCSslCertChainPath"));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!n.grpc_ssl_trusted_ca_path.empty()) {
+    SH_ASSIGN_OR_RETURN(options.pem_root_certs,
+                        ReadPemFile(n.grpc_ssl_trusted_ca_path, "core.gRPCSslTrustedCAPath"));
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
 absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
   if (config_.ui.booster_dir.empty()) return absl::OkStatus();
   SH_ASSIGN_OR_RETURN(ui_site_, http::StaticSite::Open(config_.ui.booster_dir));
   ui_server_ = std::make_unique<http::HttpServer>(
-      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads);
+      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads, HttpTls());
   // What booster-ui's own web server forwards to the OAP: /graphql, and /api/* without its
   // prefix (a development build's paths).
   ui_server_->Route("/graphql", graphql_handler);
@@ -172,7 +257,8 @@ absl::Status Server::StartInternal() {
   grpc::ServerBuilder builder;
   std::string grpc_address =
       absl::StrCat(config_.network.grpc_host, ":", config_.network.grpc_port);
-  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &grpc_port_);
+  SH_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, GrpcCredentials());
+  builder.AddListeningPort(grpc_address, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.network.grpc_max_message_size));
   if (config_.network.grpc_thread_pool_size > 0) {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
@@ -209,9 +295,18 @@ absl::Status Server::StartInternal() {
 
   // The HTTP library's own body limit sits above the GraphQL one, so that the endpoint
   // answers an oversized request itself (413 naming the limit).
+  if (config_.network.rest_ssl_enabled) {
+    // Readable PEM files, or an error naming the key; httplib then checks that they match.
+    SH_RETURN_IF_ERROR(
+        ReadPemFile(config_.network.rest_ssl_key_path, "core.restSslKeyPath").status());
+    SH_RETURN_IF_ERROR(
+        ReadPemFile(config_.network.rest_ssl_cert_chain_path, "core.restSslCertChainPath")
+            .status());
+  }
   http_server_ = std::make_unique<http::HttpServer>(
-      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads);
-  const http::HttpHandler graphql_handler = [this](const http::HttpRequest& request) {
+      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads, HttpTls());
+  const std::string rest_token = config_.network.rest_authentication;
+  const http::HttpHandler graphql_handler = [this, rest_token](const http::HttpRequest& request) {
     graphql::HttpRequest g;
     g.method = request.method;
     std::string content_type = request.header("Content-Type");
@@ -220,7 +315,13 @@ absl::Status Server::StartInternal() {
     g.accept = accept;
     g.body = request.body;
     for (const auto& [key, value] : request.params) g.query_params.emplace(key, value);
-    graphql::HttpResponse r = graphql_->Handle(g);
+    graphql::Engine::Options options;
+    const bool authorized = rest_token.empty() || CarriesToken(request, rest_token);
+    options.allow_mutations = authorized;
+    graphql::HttpResponse r = graphql_->Handle(g, options);
+    if (!authorized && r.status == 405 && request.method == "POST") {
+      return Unauthorized(r.content_type, "mutations");
+    }
     return http::HttpResponse{r.status, r.content_type, std::move(r.body), std::move(r.headers)};
   };
   http_server_->Route("/graphql", graphql_handler);
@@ -242,12 +343,20 @@ absl::Status Server::StartInternal() {
   // Profile exports (export/export_handler.h): /export/trace and /export/ebpf.
   auto exports = std::make_shared<const exporter::ExportHandler>(query::ProfileSources{
       profile_store_.get(), ebpf_store_.get(), config_.query.max_analyze_snapshots});
-  http_server_->RouteStreaming("/export/trace", [exports](const http::HttpRequest& request) {
-    return exports->Trace(request);
-  });
-  http_server_->RouteStreaming("/export/ebpf", [exports](const http::HttpRequest& request) {
-    return exports->Ebpf(request);
-  });
+  http_server_->RouteStreaming(
+      "/export/trace", [exports, rest_token](const http::HttpRequest& request) {
+        if (!rest_token.empty() && !CarriesToken(request, rest_token)) {
+          return http::StreamingHttpResponse{Unauthorized("text/plain", "exports"), nullptr};
+        }
+        return exports->Trace(request);
+      });
+  http_server_->RouteStreaming(
+      "/export/ebpf", [exports, rest_token](const http::HttpRequest& request) {
+        if (!rest_token.empty() && !CarriesToken(request, rest_token)) {
+          return http::StreamingHttpResponse{Unauthorized("text/plain", "exports"), nullptr};
+        }
+        return exports->Ebpf(request);
+      });
   http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     if (!ready_.load())

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,6 +13,7 @@
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 class Service;
 }  // namespace grpc
 
@@ -38,6 +40,7 @@ namespace stackhouse::http {
 class HttpServer;
 class StaticSite;
 struct HttpRequest;
+struct TlsFiles;
 struct HttpResponse;
 }  // namespace stackhouse::http
 
@@ -84,6 +87,10 @@ class Server {
   absl::Status StartUi(
       const std::function<http::HttpResponse(const http::HttpRequest&)>& graphql_handler);
   void RegisterGauges();
+  // The gRPC port's credentials (TLS with core.gRPCSsl*), or an error naming the key.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials() const;
+  // The HTTP ports' certificate files when core.restSslEnabled.
+  std::optional<http::TlsFiles> HttpTls() const;
 
   // Constant after construction.
   const config::Config config_;

@@ -159,8 +159,15 @@ std::string ServerProcess::Log() const {
 
 std::string ServerProcess::GrpcTarget() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
+std::string ServerProcess::HttpBase() const {
+  auto tls = env_.find("SW_CORE_REST_SSL_ENABLED");
+  const bool https = tls != env_.end() && tls->second == "true";
+  return absl::StrCat(https ? "https" : "http", "://127.0.0.1:", http_port_);
+}
+
 std::pair<int, std::string> ServerProcess::HttpGet(const std::string& path) const {
-  httplib::Client client("127.0.0.1", http_port_);
+  httplib::Client client(HttpBase());
+  client.enable_server_certificate_verification(false);
   client.set_connection_timeout(1, 0);
   client.set_read_timeout(5, 0);
   auto result = client.Get(path.c_str());
@@ -185,7 +192,8 @@ std::pair<int, std::string> ServerProcess::GraphQL(const std::string& query,
   }
   std::string body =
       absl::StrCat("{\"query\":\"", escaped, "\",\"variables\":", variables_json, "}");
-  httplib::Client client("127.0.0.1", http_port_);
+  httplib::Client client(HttpBase());
+  client.enable_server_certificate_verification(false);
   client.set_connection_timeout(1, 0);
   client.set_read_timeout(30, 0);
   auto result = client.Post("/graphql", body, "application/json");

@@ -41,7 +41,11 @@ class ServerProcess {
   std::string GrpcTarget() const;
   int http_port() const { return http_port_; }
 
-  // GET http://127.0.0.1:<http_port><path>; returns (status, body), status -1 on failure.
+  // "http://127.0.0.1:<http_port>", or https when the environment sets
+  // SW_CORE_REST_SSL_ENABLED=true (the clients below then skip certificate checks).
+  std::string HttpBase() const;
+
+  // GET <HttpBase><path>; returns (status, body), status -1 on failure.
   std::pair<int, std::string> HttpGet(const std::string& path) const;
 
   // POSTs a GraphQL request {query, variables} to /graphql; returns (status, body).
