@@ -1,9 +1,10 @@
 // `stackhouse-sim meter-load`: an ingest benchmark for Rover's meters. Registers --processes
 // processes (reportProcesses, as one Rover would), then sends MeterDataCollection messages of
-// --per-message samples each, cut from the processes' RoverMeterModel reports, over --streams
-// concurrent collectBatch streams (each on its own connection) as fast as the server takes
-// them, and prints the rate in samples/s. Samples count once the server has acknowledged their
-// call.
+// at most --per-message samples each, cut from the processes' RoverMeterModel reports, over
+// --streams concurrent collectBatch streams (each on its own connection) as fast as the server
+// takes them, and prints the rate in samples/s. The reports go in rounds, each process once per
+// round, stamped 5 s apart (the last round now), so each row is updated once per report. Samples
+// count once the server has acknowledged their call.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -26,6 +27,8 @@ namespace {
 namespace v3 = skywalking::v3;
 
 constexpr int64_t kStreamTimeoutMs = 30 * 60 * 1000;
+// Rover's meter report interval (and the model's).
+constexpr int64_t kReportIntervalMs = 5'000;
 
 // The processes of `discovery`, registered with the server at `target` (each process under its
 // first entity the server matched), or with made-up 64-hex ids when `target` is empty.
@@ -63,22 +66,21 @@ absl::StatusOr<std::vector<MeterProcess>> RegisterProcesses(const RoverDiscovery
   return out;
 }
 
-// Every process's report cut into messages of exactly `per_message` samples (a report shorter
-// than that is repeated), each a data set of its own: the first element carries the service,
-// instance and time.
+// One round of reports: every process's report cut into messages of at most `per_message`
+// samples (each sample once, as Rover sends it), each a data set of its own whose first element
+// carries the service and instance; the sender stamps the time of the round.
 std::vector<v3::MeterDataCollection> MessagePool(const std::vector<MeterProcess>& processes,
-                                                 const RoverMeterModel& model, int64_t per_message,
-                                                 int64_t now_ms) {
+                                                 const RoverMeterModel& model,
+                                                 int64_t per_message) {
   std::vector<v3::MeterDataCollection> pool;
   for (size_t i = 0; i < processes.size(); ++i) {
-    v3::MeterDataCollection report = model.Report(processes, i, 0, now_ms);
+    v3::MeterDataCollection report = model.Report(processes, i, 0, 0);
     const int64_t n = report.meterdata_size();
-    const int64_t messages = std::max<int64_t>(1, (n + per_message - 1) / per_message);
-    for (int64_t m = 0; m < messages; ++m) {
+    for (int64_t begin = 0; begin < n; begin += per_message) {
       v3::MeterDataCollection message;
-      for (int64_t j = 0; j < per_message; ++j) {
+      for (int64_t j = begin; j < std::min(n, begin + per_message); ++j) {
         v3::MeterData* d = message.add_meterdata();
-        *d = report.meterdata(static_cast<int>((m * per_message + j) % n));
+        *d = report.meterdata(static_cast<int>(j));
         d->clear_service();
         d->clear_serviceinstance();
         d->clear_timestamp();
@@ -86,7 +88,6 @@ std::vector<v3::MeterDataCollection> MessagePool(const std::vector<MeterProcess>
       v3::MeterData* first = message.mutable_meterdata(0);
       first->set_service(processes[i].service);
       first->set_serviceinstance(processes[i].instance);
-      first->set_timestamp(now_ms);
       pool.push_back(std::move(message));
     }
   }
@@ -109,12 +110,14 @@ int RunMeterLoadMode(const std::vector<std::string>& args) {
       "stackhouse-sim meter-load [flags]\n\n"
       "Registers processes as one Rover would (reportProcesses), then sends their continuous-\n"
       "and network-profiling meters (RoverMeterModel, as `rover` reports them) in\n"
-      "MeterDataCollection messages of --per-message samples each, as fast as possible over\n"
-      "concurrent collectBatch streams, and prints one line on stdout:\n"
+      "MeterDataCollection messages of at most --per-message samples each, in rounds stamped\n"
+      "5 s apart (one report per process each), as fast as possible over concurrent\n"
+      "collectBatch streams, and prints one line on stdout:\n"
       "  samples=N messages=M streams=K per_message=S processes=P bytes=B seconds=.. "
       "rate=R samples/s client_cpu=C errors=E");
   AddCommonFlags(&flags, &common);
-  flags.AddInt("samples", &samples, "samples (MeterData elements) to send in total");
+  flags.AddInt("samples", &samples,
+               "samples (MeterData elements) to send in total, rounded up to whole rounds");
   flags.AddInt("streams", &streams, "concurrent streams, each on its own connection");
   flags.AddInt("per-message", &per_message, "samples per MeterDataCollection (one data set)");
   flags.AddInt("batch", &batch,
@@ -150,29 +153,46 @@ int RunMeterLoadMode(const std::vector<std::string>& args) {
     std::fputs("stackhouse-sim meter-load: the server registered none of the processes\n", stderr);
     return 1;
   }
-  const RoverMeterModel model(DeriveSeed(seed, 1), 5'000);
-  const std::vector<v3::MeterDataCollection> pool =
-      MessagePool(*registered, model, per_message, SystemClock::Instance().NowMillis());
+  const RoverMeterModel model(DeriveSeed(seed, 1), kReportIntervalMs);
+  const std::vector<v3::MeterDataCollection> pool = MessagePool(*registered, model, per_message);
   size_t total_bytes = 0;
-  for (const auto& message : pool) total_bytes += message.ByteSizeLong();
+  int64_t pool_samples = 0;
+  for (const auto& message : pool) {
+    total_bytes += message.ByteSizeLong();
+    pool_samples += message.meterdata_size();
+  }
 
-  const int64_t messages = (samples + per_message - 1) / per_message;
+  // Whole rounds: every process reports once per round, as Rover does every interval; round r
+  // is stamped `first_round_ms + r * interval`, so that the last round is stamped now and no
+  // row is updated twice with one time (what folding identical rows would profit from).
+  const int64_t rounds = std::max<int64_t>(1, (samples + pool_samples - 1) / pool_samples);
+  const int64_t messages = rounds * static_cast<int64_t>(pool.size());
+  const int64_t first_round_ms =
+      SystemClock::Instance().NowMillis() - (rounds - 1) * kReportIntervalMs;
   const StreamLoad load =
       DriveStreams(messages, streams, batch, "collectBatch", [&](int64_t k) -> StreamCall {
         auto client = std::make_shared<RoverClient>(MakeAgentChannel(common.target), common.token,
                                                     kStreamTimeoutMs);
-        return [&, k, client](int64_t done, int64_t count) {
+        auto message = std::make_shared<v3::MeterDataCollection>();
+        return [&, k, client, message](int64_t done, int64_t count) {
           return client->CollectMeterBatch(
               count,
               [&](int64_t j) -> const v3::MeterDataCollection& {
                 const int64_t i = k + (done + j) * streams;
-                return pool[static_cast<size_t>(i) % pool.size()];
+                const int64_t round = i / static_cast<int64_t>(pool.size());
+                *message = pool[static_cast<size_t>(i) % pool.size()];
+                message->mutable_meterdata(0)->set_timestamp(first_round_ms +
+                                                             round * kReportIntervalMs);
+                return *message;
               },
               coalesce);
         };
       });
 
-  const int64_t sent = load.acknowledged * per_message;
+  // Every message is acknowledged unless there were errors; then the average message counts.
+  const int64_t sent = load.acknowledged == messages
+                           ? rounds * pool_samples
+                           : load.acknowledged * pool_samples / static_cast<int64_t>(pool.size());
   std::printf("%s\n", absl::StrFormat(
                           "samples=%d messages=%d streams=%d per_message=%d processes=%d bytes=%d "
                           "seconds=%.3f rate=%.0f samples/s client_cpu=%.2f errors=%d",
