@@ -75,7 +75,12 @@ void BM_AnalyzeAndStore(benchmark::State& state) {
     state.SkipWithError(db.status().ToString().c_str());
     return;
   }
-  storage::RocksMetricStore store(db->get(), absl::UTCTimeZone());
+  auto opened = storage::RocksMetricStore::Open(db->get(), absl::UTCTimeZone());
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
+    return;
+  }
+  storage::RocksMetricStore& store = **opened;
   std::vector<model::MeterDataSet> sets = DataSets();
   size_t i = 0;
   int64_t samples = 0;
@@ -91,6 +96,7 @@ void BM_AnalyzeAndStore(benchmark::State& state) {
     samples += static_cast<int64_t>(set.samples.size());
   }
   state.SetItemsProcessed(samples);
+  opened->reset();
   db->reset();
   std::filesystem::remove_all(dir);
 }

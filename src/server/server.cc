@@ -216,7 +216,9 @@ absl::Status Server::StartInternal() {
                         config_.receiver.endpoint_name_max_length});
   if (!continuous.ok()) return continuous.status();
   continuous_ = std::move(*continuous);
-  metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::LocalTimeZone());
+  auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::LocalTimeZone());
+  if (!metric_store.ok()) return metric_store.status();
+  metric_store_ = std::move(*metric_store);
   meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
                                                  metadata_store_.get(), clock_);
 

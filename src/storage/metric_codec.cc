@@ -1,5 +1,6 @@
 #include "storage/metric_codec.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "storage/key_codec.h"
 #include "storage/varint.h"
 
@@ -18,7 +19,104 @@ bool GetZigZag(absl::string_view* in, int64_t* value) {
   return true;
 }
 
+bool GetString(absl::string_view* in, absl::string_view* out) {
+  uint64_t size;
+  if (!GetVarint64(in, &size) || size > in->size()) return false;
+  *out = in->substr(0, size);
+  in->remove_prefix(size);
+  return true;
+}
+
+void PutString(std::string* out, absl::string_view s) {
+  PutVarint64(out, s.size());
+  out->append(s.data(), s.size());
+}
+
 }  // namespace
+
+std::string IntakeLogKey(uint64_t sequence) {
+  std::string key(1, kIntakeLogTag);
+  AppendUint64(&key, sequence);
+  return key;
+}
+
+std::optional<uint64_t> IntakeLogSequence(absl::string_view key) {
+  if (key.size() != 9 || key[0] != kIntakeLogTag) return std::nullopt;
+  KeyReader reader(key.substr(1));
+  uint64_t sequence;
+  if (!reader.ReadUint64(&sequence)) return std::nullopt;
+  return sequence;
+}
+
+std::string EncodeIntakeLog(int64_t minute_ms,
+                            const std::vector<const metrics::MetricUpdate*>& updates) {
+  absl::flat_hash_map<absl::string_view, uint64_t> index_of;
+  std::vector<absl::string_view> strings;
+  std::vector<uint64_t> indexes;
+  indexes.reserve(updates.size() * 3);
+  auto intern = [&](absl::string_view s) {
+    auto [it, inserted] = index_of.try_emplace(s, strings.size());
+    if (inserted) strings.push_back(s);
+    indexes.push_back(it->second);
+  };
+  for (const metrics::MetricUpdate* u : updates) {
+    intern(u->metric->name);
+    intern(u->entity_id);
+    intern(u->label_value);
+  }
+  std::string out;
+  PutVarint64(&out, ZigZag(minute_ms));
+  PutVarint64(&out, strings.size());
+  for (absl::string_view s : strings) PutString(&out, s);
+  PutVarint64(&out, updates.size());
+  std::string accumulator;
+  for (size_t i = 0; i < updates.size(); ++i) {
+    for (size_t j = 0; j < 3; ++j) PutVarint64(&out, indexes[3 * i + j]);
+    accumulator = EncodeAccumulator(updates[i]->delta);
+    PutString(&out, accumulator);
+  }
+  return out;
+}
+
+std::optional<IntakeLogRecord> DecodeIntakeLog(absl::string_view bytes) {
+  IntakeLogRecord record;
+  uint64_t count;
+  if (!GetZigZag(&bytes, &record.minute_ms) || !GetVarint64(&bytes, &count) ||
+      count > bytes.size()) {
+    return std::nullopt;
+  }
+  std::vector<absl::string_view> strings(count);
+  for (absl::string_view& s : strings) {
+    if (!GetString(&bytes, &s)) return std::nullopt;
+  }
+  if (!GetVarint64(&bytes, &count) || count > bytes.size() / 4) return std::nullopt;
+  record.updates.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t metric, entity, label;
+    absl::string_view accumulator;
+    if (!GetVarint64(&bytes, &metric) || !GetVarint64(&bytes, &entity) ||
+        !GetVarint64(&bytes, &label) || metric >= strings.size() || entity >= strings.size() ||
+        label >= strings.size() || !GetString(&bytes, &accumulator)) {
+      return std::nullopt;
+    }
+    std::optional<metrics::Accumulator> delta = DecodeAccumulator(accumulator);
+    if (!delta) return std::nullopt;
+    const metrics::MetricDefinition* definition = metrics::FindMetric(strings[metric]);
+    if (definition == nullptr) {
+      ++record.unknown_metrics;
+      continue;
+    }
+    metrics::MetricUpdate u;
+    u.metric = definition;
+    u.entity_id = std::string(strings[entity]);
+    u.label_value = std::string(strings[label]);
+    u.minute_ms = record.minute_ms;
+    u.delta = std::move(*delta);
+    record.updates.push_back(std::move(u));
+  }
+  if (!bytes.empty()) return std::nullopt;
+  return record;
+}
 
 std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
                                absl::string_view entity_id) {

@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "metrics/accumulator.h"
+#include "metrics/meter_analyzer.h"
 
 // The stored form of metric rows and relation rows in the meter family (one family, told apart
 // by the key's first byte), and the merge of two stored values of one key, which RocksDB's
@@ -14,6 +16,7 @@ namespace stackhouse::storage {
 
 inline constexpr char kMetricRowTag = 'm';
 inline constexpr char kRelationRowTag = 'r';
+inline constexpr char kIntakeLogTag = 'w';
 
 // The granularity of a metric row; its byte in the key.
 enum class BucketStep : char { kMinute = '1', kHour = 'h', kDay = 'd' };
@@ -25,6 +28,27 @@ std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
 // The key of one metric row.
 std::string MetricRowKey(BucketStep step, absl::string_view metric, absl::string_view entity_id,
                          int64_t bucket_ms, absl::string_view label_value);
+
+// The key of intake log record `sequence`: 'w', the sequence (8 bytes, big-endian).
+std::string IntakeLogKey(uint64_t sequence);
+// The sequence of an intake log key, or nullopt if `key` is not one.
+std::optional<uint64_t> IntakeLogSequence(absl::string_view key);
+
+// An intake log record: metric updates of one minute, as RocksMetricStore logs them before it
+// folds them. `updates` must have a metric each and `minute_ms` as their minute. Bytes: the
+// minute (zigzag varint), the distinct strings (metric names, entities, labels; a varint count,
+// then each as varint length + bytes), then a varint count of updates, each as the varint
+// indexes of its metric, entity and label among the strings and its accumulator (varint length +
+// EncodeAccumulator).
+std::string EncodeIntakeLog(int64_t minute_ms,
+                            const std::vector<const metrics::MetricUpdate*>& updates);
+struct IntakeLogRecord {
+  int64_t minute_ms = 0;
+  std::vector<metrics::MetricUpdate> updates;
+  int64_t unknown_metrics = 0;  // updates of metrics the catalog no longer has, left out
+};
+// nullopt if `bytes` is not such a record.
+std::optional<IntakeLogRecord> DecodeIntakeLog(absl::string_view bytes);
 
 // An accumulator's bytes: zigzag varints sum, count, then the bucket count and (key, count)
 // pairs in ascending key order.

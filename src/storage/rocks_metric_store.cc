@@ -3,13 +3,18 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
 #include "storage/key_codec.h"
 #include "storage/metric_codec.h"
 #include "storage/varint.h"
 
 namespace stackhouse::storage {
 namespace {
+
+constexpr int64_t kMinuteMs = 60'000;
 
 BucketStep StepOf(metrics::Step step) {
   switch (step) {
@@ -31,6 +36,41 @@ std::string RelationPrefix(absl::string_view instance_id) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<RocksMetricStore>> RocksMetricStore::Open(Database* db,
+                                                                         absl::TimeZone zone,
+                                                                         size_t max_pending_rows) {
+  auto store = absl::WrapUnique(new RocksMetricStore(db, zone, max_pending_rows));
+  uint64_t next = 0;
+  int64_t unknown_metrics = 0;
+  absl::MutexLock lock(&store->mu_);
+  absl::Status s =
+      db->ScanPrefix(Family::kMeter, std::string(1, kIntakeLogTag), [&](const Record& record) {
+        std::optional<uint64_t> sequence = IntakeLogSequence(record.key);
+        if (!sequence) return true;  // not written by this version: left alone
+        next = std::max(next, *sequence + 1);
+        std::optional<IntakeLogRecord> log = DecodeIntakeLog(record.value);
+        if (!log) {
+          store->unreadable_records_.push_back(*sequence);
+          return true;
+        }
+        unknown_metrics += log->unknown_metrics;
+        std::vector<const metrics::MetricUpdate*> updates;
+        updates.reserve(log->updates.size());
+        for (const metrics::MetricUpdate& u : log->updates) updates.push_back(&u);
+        store->AddPendingLocked(log->minute_ms, updates.data(), updates.size(), *sequence);
+        return true;
+      });
+  if (!s.ok()) return s;
+  store->next_record_.store(next);
+  if (!store->unreadable_records_.empty() || unknown_metrics > 0) {
+    GetLogger("storage")->warn(
+        "meter intake log: {} unreadable record(s) and {} update(s) of metrics this version "
+        "does not have left out",
+        store->unreadable_records_.size(), unknown_metrics);
+  }
+  return store;
+}
+
 int64_t RocksMetricStore::HourStart(int64_t minute_ms) const {
   absl::Time t = absl::FromUnixMillis(minute_ms);
   return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilHour(t, zone_), zone_));
@@ -41,62 +81,258 @@ int64_t RocksMetricStore::DayStart(int64_t minute_ms) const {
   return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilDay(t, zone_), zone_));
 }
 
+int64_t RocksMetricStore::BucketOf(metrics::Step step, int64_t minute_ms) const {
+  switch (step) {
+    case metrics::Step::kMinute:
+      return minute_ms;
+    case metrics::Step::kHour:
+      return HourStart(minute_ms);
+    case metrics::Step::kDay:
+      return DayStart(minute_ms);
+  }
+  return minute_ms;
+}
+
+size_t RocksMetricStore::pending_rows() const {
+  absl::MutexLock lock(&mu_);
+  return pending_rows_ + (folding_ ? folding_rows_ : 0);
+}
+
+size_t RocksMetricStore::pending_log_records() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [minute, p] : pending_) n += p.log_records.size();
+  if (folding_) {
+    for (const auto& [minute, p] : *folding_) n += p.log_records.size();
+  }
+  return n;
+}
+
+void RocksMetricStore::AddPendingLocked(int64_t minute_ms,
+                                        const metrics::MetricUpdate* const* updates, size_t count,
+                                        uint64_t record) {
+  PendingMinute& minute = pending_[minute_ms];
+  minute.log_records.push_back(record);
+  for (size_t i = 0; i < count; ++i) {
+    const metrics::MetricUpdate& u = *updates[i];
+    LabelRows& labels = minute.series[SeriesKey(u.metric, u.entity_id)];
+    auto [row, inserted] = labels.try_emplace(u.label_value);
+    if (inserted) {
+      row->second = u.delta;
+      ++minute.rows;
+      ++pending_rows_;
+    } else {
+      row->second.Merge(u.delta);
+    }
+  }
+  newest_minute_ = std::max(newest_minute_, minute_ms);
+}
+
 absl::Status RocksMetricStore::AddMetrics(const std::vector<metrics::MetricUpdate>& updates) {
-  if (updates.empty()) return absl::OkStatus();
+  std::vector<const metrics::MetricUpdate*> kept;
+  kept.reserve(updates.size());
+  for (const metrics::MetricUpdate& u : updates) {
+    if (u.metric != nullptr) kept.push_back(&u);
+  }
+  if (kept.empty()) return absl::OkStatus();
+  // One log record per minute (a data set has one time, so usually one record): a fold then
+  // deletes the records of exactly the minutes it wrote.
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const metrics::MetricUpdate* a, const metrics::MetricUpdate* b) {
+                     return a->minute_ms < b->minute_ms;
+                   });
+  struct Group {
+    size_t begin, end;
+    uint64_t record;
+  };
+  std::vector<Group> groups;
+  WriteBatch batch;
+  std::vector<const metrics::MetricUpdate*> group;
+  for (size_t begin = 0; begin < kept.size();) {
+    size_t end = begin;
+    while (end < kept.size() && kept[end]->minute_ms == kept[begin]->minute_ms) ++end;
+    group.assign(kept.begin() + static_cast<std::ptrdiff_t>(begin),
+                 kept.begin() + static_cast<std::ptrdiff_t>(end));
+    const uint64_t record = next_record_.fetch_add(1);
+    const int64_t minute = kept[begin]->minute_ms;
+    batch.Put(Family::kMeter, IntakeLogKey(record), minute, EncodeIntakeLog(minute, group));
+    groups.push_back({begin, end, record});
+    begin = end;
+  }
+  // Durable (acknowledgeable) from here on; the pending rows are what the log holds.
+  SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+
+  int64_t cutoff = INT64_MIN;
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t newest_before = newest_minute_;
+    for (const Group& g : groups) {
+      AddPendingLocked(kept[g.begin]->minute_ms, kept.data() + g.begin, g.end - g.begin, g.record);
+    }
+    if (pending_rows_ > max_pending_rows_) {
+      cutoff = INT64_MAX;
+    } else if (newest_minute_ > newest_before && newest_minute_ > INT64_MIN + kMinuteMs) {
+      // The newest minute moved on: fold the minutes before the one preceding it. A report of
+      // the previous minute may still come (reporters' clocks and intervals differ); one of an
+      // older minute adds a merge operand to its rows at the next fold.
+      cutoff = newest_minute_ - kMinuteMs;
+      if (pending_.empty() || pending_.begin()->first >= cutoff) cutoff = INT64_MIN;
+    }
+  }
+  if (cutoff != INT64_MIN) {
+    if (absl::Status s = Fold(cutoff); !s.ok()) {
+      // The updates are durable in the log and still pending; the next fold tries again.
+      GetLogger("storage")->error("meter rows: a fold failed, the rows stay pending: {}",
+                                  s.ToString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksMetricStore::FoldAll() { return Fold(INT64_MAX); }
+
+absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
+  std::shared_ptr<const PendingMinutes> folding;
+  std::vector<uint64_t> unreadable;
+  size_t row_count = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (fold_running_) return absl::OkStatus();  // it holds or will take what is older
+    auto end = pending_.lower_bound(cutoff_ms);
+    if (end == pending_.begin() && unreadable_records_.empty()) return absl::OkStatus();
+    auto taken = std::make_shared<PendingMinutes>();
+    for (auto it = pending_.begin(); it != end;) {
+      row_count += it->second.rows;
+      taken->insert(pending_.extract(it++));
+    }
+    pending_rows_ -= row_count;
+    folding_rows_ = row_count;
+    unreadable.swap(unreadable_records_);
+    folding_ = taken;
+    folding = std::move(taken);
+    fold_running_ = true;
+  }
+
+  // Each row's minute, hour and day operand (one encoded value). A fold of several minutes of
+  // one hour writes an hour operand per minute: summing them first cost more than the operands.
   struct Operand {
     std::string key;
     int64_t timestamp_ms;
     const std::string* value;
   };
   std::vector<std::string> values;
-  values.reserve(updates.size());  // never reallocates: the operands point into it
+  values.reserve(row_count);  // never reallocates: the operands point into it
   std::vector<Operand> operands;
-  operands.reserve(updates.size() * 3);
-  // Most updates of one call share their minute: convert it to civil time once.
-  int64_t cached_minute = 0, hour = 0, day = 0;
-  bool cached = false;
-  for (const metrics::MetricUpdate& u : updates) {
-    if (u.metric == nullptr) continue;
-    if (!cached || u.minute_ms != cached_minute) {
-      cached_minute = u.minute_ms;
-      hour = HourStart(u.minute_ms);
-      day = DayStart(u.minute_ms);
-      cached = true;
+  operands.reserve(row_count * 3);
+  WriteBatch batch;
+  for (const auto& [minute, pending] : *folding) {
+    for (uint64_t record : pending.log_records) batch.Delete(Family::kMeter, IntakeLogKey(record));
+    if (db_->IsExpired(Family::kMeter, minute)) continue;  // its rows would be dropped anyway
+    const int64_t hour = HourStart(minute), day = DayStart(minute);
+    for (const auto& [series, labels] : pending.series) {
+      const std::string& metric = series.first->name;
+      for (const auto& [label, row] : labels) {
+        values.push_back(EncodeAccumulator(row));
+        const std::string* value = &values.back();
+        operands.push_back({MetricRowKey(BucketStep::kMinute, metric, series.second, minute, label),
+                            minute, value});
+        operands.push_back(
+            {MetricRowKey(BucketStep::kHour, metric, series.second, hour, label), minute, value});
+        operands.push_back(
+            {MetricRowKey(BucketStep::kDay, metric, series.second, day, label), minute, value});
+      }
     }
-    values.push_back(EncodeAccumulator(u.delta));
-    const std::string* value = &values.back();
-    operands.push_back(
-        {MetricRowKey(BucketStep::kMinute, u.metric->name, u.entity_id, u.minute_ms, u.label_value),
-         u.minute_ms, value});
-    operands.push_back(
-        {MetricRowKey(BucketStep::kHour, u.metric->name, u.entity_id, hour, u.label_value),
-         u.minute_ms, value});
-    operands.push_back(
-        {MetricRowKey(BucketStep::kDay, u.metric->name, u.entity_id, day, u.label_value),
-         u.minute_ms, value});
   }
-  // In key order, RocksDB's memtable inserts each key next to the previous one (its skip list
-  // reuses the last insert's position) instead of searching from the top for every key. Merges
-  // commute (additions), so the order within the batch changes nothing else.
+  for (uint64_t record : unreadable) batch.Delete(Family::kMeter, IntakeLogKey(record));
+  // In key order, RocksDB's memtable inserts each key next to the previous one.
   std::sort(operands.begin(), operands.end(),
             [](const Operand& a, const Operand& b) { return a.key < b.key; });
-  WriteBatch batch;
   for (const Operand& o : operands) batch.Merge(Family::kMeter, o.key, o.timestamp_ms, *o.value);
-  return db_->Write(std::move(batch));
+
+  absl::Status written;
+  {
+    absl::WriterMutexLock fold_lock(&fold_mu_);
+    written = db_->Write(std::move(batch));
+    absl::MutexLock lock(&mu_);
+    if (!written.ok()) {
+      // Back to pending, to be folded by a later fold.
+      for (const auto& [minute, p] : *folding) {
+        PendingMinute& into = pending_[minute];
+        into.log_records.insert(into.log_records.end(), p.log_records.begin(), p.log_records.end());
+        for (const auto& [series, labels] : p.series) {
+          LabelRows& rows = into.series[series];
+          for (const auto& [label, row] : labels) {
+            auto [it, inserted] = rows.try_emplace(label, row);
+            if (inserted) {
+              ++into.rows;
+              ++pending_rows_;
+            } else {
+              it->second.Merge(row);
+            }
+          }
+        }
+      }
+      unreadable_records_.insert(unreadable_records_.end(), unreadable.begin(), unreadable.end());
+    }
+    folding_.reset();
+    folding_rows_ = 0;
+    fold_running_ = false;
+  }
+  return written;
 }
 
 absl::Status RocksMetricStore::AddRelations(const std::vector<metrics::RelationRow>& rows) {
   if (rows.empty()) return absl::OkStatus();
-  WriteBatch batch;
-  for (const metrics::RelationRow& row : rows) {
-    std::string key = RelationPrefix(row.instance_id);
-    AppendInt64(&key, row.minute_ms);
-    key.push_back(row.server_side ? 's' : 'c');
-    AppendString(&key, row.client_process_id);
-    AppendString(&key, row.server_process_id);
-    batch.Merge(Family::kMeter, key, row.minute_ms, EncodeComponent(row.component_id));
+  struct Pending {
+    std::string key;
+    int64_t minute_ms;
+    int component;
+  };
+  std::vector<Pending> to_write;
+  {
+    absl::MutexLock lock(&relations_mu_);
+    for (const metrics::RelationRow& row : rows) {
+      std::string key = RelationPrefix(row.instance_id);
+      AppendInt64(&key, row.minute_ms);
+      key.push_back(row.server_side ? 's' : 'c');
+      AppendString(&key, row.client_process_id);
+      AppendString(&key, row.server_process_id);
+      // A row stored with a component of at least this priority would not change (the merge
+      // keeps it): every report of a minute names the same relations again.
+      auto written = written_relations_.find(key);
+      if (written != written_relations_.end() &&
+          ComponentPriority(written->second.second) >= ComponentPriority(row.component_id)) {
+        continue;
+      }
+      to_write.push_back({std::move(key), row.minute_ms, row.component_id});
+    }
   }
-  return db_->Write(std::move(batch));
+  if (to_write.empty()) return absl::OkStatus();
+  WriteBatch batch;
+  for (const Pending& p : to_write) {
+    batch.Merge(Family::kMeter, p.key, p.minute_ms, EncodeComponent(p.component));
+  }
+  SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+  absl::MutexLock lock(&relations_mu_);
+  int64_t newest = newest_relation_minute_;
+  for (Pending& p : to_write) {
+    newest = std::max(newest, p.minute_ms);
+    auto [it, inserted] =
+        written_relations_.try_emplace(std::move(p.key), p.minute_ms, p.component);
+    if (!inserted && ComponentPriority(p.component) > ComponentPriority(it->second.second)) {
+      it->second.second = p.component;
+    }
+  }
+  // Remembers the rows of the last two minutes only (older ones are rarely written again, and
+  // writing one again changes nothing).
+  if (written_relations_.size() > kMaxRememberedRelations) {
+    written_relations_.clear();
+  } else if (newest > newest_relation_minute_) {
+    newest_relation_minute_ = newest;
+    absl::erase_if(written_relations_,
+                   [&](const auto& entry) { return entry.second.first < newest - kMinuteMs; });
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<metrics::RelationRow>> RocksMetricStore::ReadRelations(
@@ -160,6 +396,38 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
     AppendInt64(&end, last + 1);
   }
   absl::flat_hash_map<std::string, size_t> series_of;
+  auto add = [&](const std::string& label, size_t slot, metrics::Accumulator row) {
+    auto [it, inserted] = series_of.try_emplace(label, series.size());
+    if (inserted) {
+      series.push_back(
+          {label, std::vector<std::optional<metrics::Accumulator>>(buckets.starts_ms.size())});
+    }
+    std::optional<metrics::Accumulator>& into = series[it->second].rows[slot];
+    if (into) {
+      into->Merge(row);
+    } else {
+      into = std::move(row);
+    }
+  };
+  // The pending rows and the stored ones under one fold_mu_ hold: each row is in one of them.
+  absl::ReaderMutexLock fold_lock(&fold_mu_);
+  {
+    // Pending rows are keyed by the catalog's definition (what the analyzer and the log use).
+    const metrics::MetricDefinition* canonical = metrics::FindMetric(metric.name);
+    const SeriesKey key(canonical != nullptr ? canonical : &metric, std::string(entity_id));
+    absl::MutexLock lock(&mu_);
+    auto overlay = [&](const PendingMinutes& minutes) {
+      for (const auto& [minute, pending] : minutes) {
+        auto found = pending.series.find(key);
+        if (found == pending.series.end() || db_->IsExpired(Family::kMeter, minute)) continue;
+        auto slot = index_of.find(BucketOf(buckets.step, minute));
+        if (slot == index_of.end()) continue;
+        for (const auto& [label, row] : found->second) add(label, slot->second, row);
+      }
+    };
+    overlay(pending_);
+    if (folding_) overlay(*folding_);
+  }
   absl::Status decode_error;
   absl::Status s = db_->Scan(Family::kMeter, begin, end, [&](const Record& record) {
     KeyReader reader(absl::string_view(record.key).substr(prefix.size()));
@@ -172,13 +440,7 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
     }
     auto slot = index_of.find(bucket);
     if (slot == index_of.end()) return true;  // a bucket between the requested ones
-    std::string label = record.key.substr(prefix.size() + 8);
-    auto [it, inserted] = series_of.try_emplace(label, series.size());
-    if (inserted) {
-      series.push_back(
-          {label, std::vector<std::optional<metrics::Accumulator>>(buckets.starts_ms.size())});
-    }
-    series[it->second].rows[slot->second] = std::move(*row);
+    add(record.key.substr(prefix.size() + 8), slot->second, std::move(*row));
     return true;
   });
   if (!s.ok()) return s;

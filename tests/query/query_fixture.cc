@@ -221,8 +221,8 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
   f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
   f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
-  f->metric_store_ =
-      std::make_unique<storage::RocksMetricStore>(f->db_.get(), absl::LocalTimeZone());
+  SH_ASSIGN_OR_RETURN(f->metric_store_,
+                      storage::RocksMetricStore::Open(f->db_.get(), absl::LocalTimeZone()));
   SH_ASSIGN_OR_RETURN(auto default_templates, task::DefaultUiTemplates());
   f->ui_templates_ = std::make_unique<task::UiTemplateService>(
       f->ui_template_store_.get(), &f->clock_, std::move(default_templates));

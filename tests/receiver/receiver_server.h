@@ -63,7 +63,9 @@ class ReceiverServer {
                                                       metadata_.get(), &clock_, {});
     EXPECT_TRUE(continuous.ok()) << continuous.status();
     continuous_ = std::move(*continuous);
-    metric_store_ = std::make_unique<storage::RocksMetricStore>(db_.get(), absl::UTCTimeZone());
+    auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::UTCTimeZone());
+    EXPECT_TRUE(metric_store.ok()) << metric_store.status();
+    metric_store_ = std::move(*metric_store);
     meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
                                                    metadata_.get(), &clock_);
     times_ = std::make_unique<receiver::AgentTimeGuard>(&clock_, receiver::AgentTimeGuard::Window{},
