@@ -1,11 +1,13 @@
 #include "receiver/meter_service.h"
 
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "google/protobuf/arena.h"
 #include "metrics/metric_catalog.h"
 #include "model/meter.h"
 #include "receiver/status_convert.h"
@@ -47,6 +49,33 @@ std::optional<std::string> CheckSample(const model::MeterSample& sample) {
   }
   return std::nullopt;
 }
+
+// Parses each message of a stream into an arena that the next message reuses: a Rover
+// collection of 100 samples is about 1,000 small objects (labels, buckets), which the heap would
+// allocate and free one by one. Not thread-safe (one per call).
+class MessageArena {
+ public:
+  MessageArena()
+      : block_(std::make_unique<char[]>(kBlockBytes)), arena_([this] {
+          google::protobuf::ArenaOptions options;
+          options.initial_block = block_.get();
+          options.initial_block_size = kBlockBytes;
+          return options;
+        }()) {}
+
+  // A new empty message; the one returned before (and everything in it) is gone.
+  template <typename Message>
+  Message* Next() {
+    arena_.Reset();
+    return google::protobuf::Arena::CreateMessage<Message>(&arena_);
+  }
+
+ private:
+  // Holds a parsed collection of about 100 samples (30 kB on the wire) without a second block.
+  static constexpr size_t kBlockBytes = 256 * 1024;
+  std::unique_ptr<char[]> block_;
+  google::protobuf::Arena arena_;
+};
 
 }  // namespace
 
@@ -153,9 +182,10 @@ grpc::Status MeterHandler::Collect(grpc::ServerContext* context,
                                    skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   DataSet data_set(this, PeerHost(context->peer()));
-  skywalking::v3::MeterData message;
-  while (stream->Read(&message)) {
-    if (absl::Status s = data_set.Add(message); !s.ok()) {
+  MessageArena arena;
+  skywalking::v3::MeterData* message;
+  while (stream->Read(message = arena.Next<skywalking::v3::MeterData>())) {
+    if (absl::Status s = data_set.Add(*message); !s.ok()) {
       if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
       const size_t index = stream->count() - 1;
       if (absl::Status f = data_set.Flush(); !f.ok()) return ToGrpcStatus(f);
@@ -175,11 +205,12 @@ grpc::Status MeterHandler::CollectBatch(grpc::ServerContext* context,
                                         skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
   const std::string agent = PeerHost(context->peer());
-  skywalking::v3::MeterDataCollection message;
-  while (stream->Read(&message)) {
+  MessageArena arena;
+  skywalking::v3::MeterDataCollection* message;
+  while (stream->Read(message = arena.Next<skywalking::v3::MeterDataCollection>())) {
     DataSet data_set(this, agent);
-    for (int i = 0; i < message.meterdata_size(); ++i) {
-      if (absl::Status s = data_set.Add(message.meterdata(i)); !s.ok()) {
+    for (int i = 0; i < message->meterdata_size(); ++i) {
+      if (absl::Status s = data_set.Add(message->meterdata(i)); !s.ok()) {
         if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
         const size_t index = stream->count() - 1;
         return RefuseMessage("collectBatch", index, absl::StrCat("element ", i, " ", s.message()),
