@@ -1,5 +1,6 @@
 #include "receiver/meter_service.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -84,6 +85,9 @@ class MessageArena {
 class MeterHandler::DataSet {
  public:
   DataSet(MeterHandler* handler, absl::string_view agent) : handler_(handler), agent_(agent) {}
+
+  // Room for `samples` samples (at most a chunk), so that adding them does not move the held ones.
+  void Reserve(size_t samples) { set_.samples.reserve(std::min(samples, kChunkSamples)); }
 
   // Adds one message; a problem with it comes back as its text (InvalidArgument) or, from
   // storage, as that error.
@@ -209,6 +213,7 @@ grpc::Status MeterHandler::CollectBatch(grpc::ServerContext* context,
   skywalking::v3::MeterDataCollection* message;
   while (stream->Read(message = arena.Next<skywalking::v3::MeterDataCollection>())) {
     DataSet data_set(this, agent);
+    data_set.Reserve(static_cast<size_t>(message->meterdata_size()));
     for (int i = 0; i < message->meterdata_size(); ++i) {
       if (absl::Status s = data_set.Add(message->meterdata(i)); !s.ok()) {
         if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);

@@ -131,7 +131,15 @@ std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
 
 std::string MetricRowKey(BucketStep step, absl::string_view metric, absl::string_view entity_id,
                          int64_t bucket_ms, absl::string_view label_value) {
-  std::string key = MetricSeriesPrefix(step, metric, entity_id);
+  return MetricRowKey(MetricSeriesPrefix(step, metric, entity_id), step, bucket_ms, label_value);
+}
+
+std::string MetricRowKey(absl::string_view series_prefix, BucketStep step, int64_t bucket_ms,
+                         absl::string_view label_value) {
+  std::string key;
+  key.reserve(series_prefix.size() + 8 + label_value.size());
+  key.append(series_prefix.data(), series_prefix.size());
+  if (key.size() > 1) key[1] = static_cast<char>(step);
   AppendInt64(&key, bucket_ms);
   key.append(label_value.data(), label_value.size());  // the rest of the key: any bytes
   return key;

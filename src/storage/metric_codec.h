@@ -28,6 +28,9 @@ std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
 // The key of one metric row.
 std::string MetricRowKey(BucketStep step, absl::string_view metric, absl::string_view entity_id,
                          int64_t bucket_ms, absl::string_view label_value);
+// The same key from the series' MetricSeriesPrefix of any step (which it replaces by `step`).
+std::string MetricRowKey(absl::string_view series_prefix, BucketStep step, int64_t bucket_ms,
+                         absl::string_view label_value);
 
 // The key of intake log record `sequence`: 'w', the sequence (8 bytes, big-endian).
 std::string IntakeLogKey(uint64_t sequence);

@@ -230,16 +230,15 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
     if (db_->IsExpired(Family::kMeter, minute)) continue;  // its rows would be dropped anyway
     const int64_t hour = HourStart(minute), day = DayStart(minute);
     for (const auto& [series, labels] : pending.series) {
-      const std::string& metric = series.first->name;
+      const std::string prefix =
+          MetricSeriesPrefix(BucketStep::kMinute, series.first->name, series.second);
       for (const auto& [label, row] : labels) {
         values.push_back(EncodeAccumulator(row));
         const std::string* value = &values.back();
-        operands.push_back({MetricRowKey(BucketStep::kMinute, metric, series.second, minute, label),
-                            minute, value});
         operands.push_back(
-            {MetricRowKey(BucketStep::kHour, metric, series.second, hour, label), minute, value});
-        operands.push_back(
-            {MetricRowKey(BucketStep::kDay, metric, series.second, day, label), minute, value});
+            {MetricRowKey(prefix, BucketStep::kMinute, minute, label), minute, value});
+        operands.push_back({MetricRowKey(prefix, BucketStep::kHour, hour, label), minute, value});
+        operands.push_back({MetricRowKey(prefix, BucketStep::kDay, day, label), minute, value});
       }
     }
   }

@@ -404,6 +404,10 @@ TEST(MetricCodecTest, IntakeLogRecordsRoundTripAndRefuseGarbage) {
   }
   EXPECT_FALSE(DecodeIntakeLog(bytes + "x").has_value());
   EXPECT_EQ(IntakeLogSequence(IntakeLogKey(42)), 42u);
+  // A row key made from a series prefix of another step is the row key of its own step.
+  const std::string prefix = MetricSeriesPrefix(BucketStep::kMinute, "m{", "c-s");
+  EXPECT_EQ(MetricRowKey(prefix, BucketStep::kDay, 7, "x"),
+            MetricRowKey(BucketStep::kDay, "m{", "c-s", 7, "x"));
   EXPECT_FALSE(IntakeLogSequence("m123").has_value());
 }
 
