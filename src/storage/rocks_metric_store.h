@@ -65,7 +65,8 @@ class RocksMetricStore final : public MetricStore {
                                                                  bool ascending) override;
 
   // Folds every pending row into the stored rows now (for a measurement or a clean shutdown;
-  // never needed for correctness). On an error the rows stay pending.
+  // never needed for correctness), unless another fold is running (then what that one did not
+  // take stays pending). On an error the rows stay pending.
   absl::Status FoldAll() ABSL_LOCKS_EXCLUDED(mu_, fold_mu_);
 
   // Pending rows, and intake log records not yet folded.
