@@ -89,8 +89,45 @@ Result Refused(const std::string& reason) {
                       {"id", Result::Null()}});
 }
 
-constexpr char kNetworkUnsupported[] =
-    "NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU";
+// A present, non-null member of an input object.
+const graphql::Value* Member(const graphql::Value& object, absl::string_view name) {
+  const graphql::Value* v = object.Find(name);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+std::optional<int64_t> OptionalInt(const graphql::Value& object, absl::string_view name) {
+  const graphql::Value* v = Member(object, name);
+  return v ? std::optional<int64_t>(v->int_value()) : std::nullopt;
+}
+
+bool BoolMember(const graphql::Value& object, absl::string_view name) {
+  const graphql::Value* v = Member(object, name);
+  return v != nullptr && v->bool_value();
+}
+
+// graphql EBPFProfilingNetworkTaskRequest → the task service's request.
+task::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
+  task::EbpfNetworkRequest request;
+  if (const auto* v = Member(r, "instanceId")) request.instance_id = v->string_value();
+  if (const auto* samplings = Member(r, "samplings")) {
+    for (const graphql::Value& s : samplings->list()) {
+      model::NetworkSamplingRule rule;
+      if (const auto* v = Member(s, "uriRegex")) rule.uri_regex = v->string_value();
+      rule.min_duration_ms = OptionalInt(s, "minDuration");
+      rule.when_4xx = BoolMember(s, "when4xx");
+      rule.when_5xx = BoolMember(s, "when5xx");
+      if (const auto* settings = Member(s, "settings")) {
+        model::NetworkCollectSettings& out = rule.settings.emplace();
+        out.require_complete_request = BoolMember(*settings, "requireCompleteRequest");
+        out.max_request_size = OptionalInt(*settings, "maxRequestSize");
+        out.require_complete_response = BoolMember(*settings, "requireCompleteResponse");
+        out.max_response_size = OptionalInt(*settings, "maxResponseSize");
+      }
+      request.samplings.push_back(std::move(rule));
+    }
+  }
+  return request;
+}
 
 }  // namespace
 
@@ -156,12 +193,20 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
                                               {"id", Result::String(*created.id)}});
                         });
   builder->BindResolver(
-      "Mutation.createEBPFNetworkProfiling",
-      [](const Context&) -> absl::StatusOr<Result> { return Refused(kNetworkUnsupported); });
+      "Mutation.createEBPFNetworkProfiling", [ebpf](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(auto created,
+                            ebpf->CreateNetworkTask(NetworkRequest(c.args().Get("request"))));
+        if (created.error_reason) return Refused(*created.error_reason);
+        return Result::Map({{"status", Result::Bool(true)},
+                            {"errorReason", Result::Null()},
+                            {"id", Result::String(*created.id)}});
+      });
   builder->BindResolver(
-      "Mutation.keepEBPFNetworkProfiling", [](const Context&) -> absl::StatusOr<Result> {
-        return Result::Map({{"status", Result::Bool(false)},
-                            {"errorReason", Result::String(kNetworkUnsupported)}});
+      "Mutation.keepEBPFNetworkProfiling", [ebpf](const Context& c) -> absl::StatusOr<Result> {
+        SH_ASSIGN_OR_RETURN(std::optional<std::string> refused,
+                            ebpf->KeepNetworkTask(StringArg(c, "taskId")));
+        return Result::Map({{"status", Result::Bool(!refused)},
+                            {"errorReason", refused ? Result::String(*refused) : Result::Null()}});
       });
   builder->BindResolver(
       "Query.queryEBPFProfilingTasks", [ebpf](const Context& c) -> absl::StatusOr<Result> {

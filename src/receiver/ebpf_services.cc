@@ -94,8 +94,7 @@ void AppendEbpfTaskCommand(const task::EbpfTaskCommand& command,
   AddArg(c, "TriggerType", "FIXED_TIME");
   AddArg(c, "TargetType", model::EbpfTargetTypeName(task.target_type));
   AddArg(c, "TaskStartTime", absl::StrCat(task.start_time_ms));
-  AddArg(c, "ExtensionConfigJSON",
-         task.extension_config_json.empty() ? "null" : task.extension_config_json);
+  AddArg(c, "ExtensionConfigJSON", model::RoverExtensionConfigJson(task.extension_config_json));
   AddArg(c, "FixedTriggerDuration", absl::StrCat(task.fixed_trigger_duration_s));
 }
 

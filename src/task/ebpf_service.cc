@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "model/ids.h"
+#include "re2/re2.h"
 
 namespace stackhouse::task {
 namespace {
@@ -218,22 +219,37 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
   std::sort(mine.begin(), mine.end(),
             [](const model::Process* a, const model::Process* b) { return a->id < b->id; });
 
-  std::vector<model::EbpfTask> records;
+  std::vector<const model::EbpfTask*> updated;
   for (const model::EbpfTask& t : tasks_) {
     if (!services.contains(t.service_id)) continue;
     if (t.trigger_type != model::EbpfTriggerType::kFixedTime) continue;
     if (latest_update_time > 0 && t.last_update_time_ms <= latest_update_time) continue;
-    records.push_back(t);
+    updated.push_back(&t);
   }
-  std::stable_sort(records.begin(), records.end(),
-                   [](const model::EbpfTask& a, const model::EbpfTask& b) {
-                     return a.create_time_ms > b.create_time_ms;
+  std::stable_sort(updated.begin(), updated.end(),
+                   [](const model::EbpfTask* a, const model::EbpfTask* b) {
+                     return a->create_time_ms > b->create_time_ms;
                    });
-  if (records.size() > kMaxTaskRecords) records.resize(kMaxTaskRecords);
+  if (updated.size() > kMaxTaskRecords) updated.resize(kMaxTaskRecords);
+  // Every record of an updated task, so that an extension record (which carries no sampling
+  // rules) merges with the record that has them.
+  absl::flat_hash_set<absl::string_view> ids;
+  for (const model::EbpfTask* t : updated) ids.insert(t->logical_id);
+  std::vector<model::EbpfTask> records;
+  for (const model::EbpfTask& t : tasks_) {
+    if (ids.contains(t.logical_id)) records.push_back(t);
+  }
 
   std::vector<EbpfTaskCommand> commands;
   for (const model::EbpfTask& task : MergeTaskRecords(std::move(records))) {
-    if (task.target_type == model::EbpfTargetType::kNetwork) continue;  // not supported yet
+    if (task.target_type == model::EbpfTargetType::kNetwork) {
+      EbpfTaskCommand command{task, {}};
+      for (const model::Process* p : mine) {
+        if (p->instance_id == task.instance_id) command.process_ids.push_back(p->id);
+      }
+      if (!command.process_ids.empty()) commands.push_back(std::move(command));
+      continue;
+    }
     for (const model::Process* p : mine) {
       if (p->service_id != task.service_id || !p->profiling_supported) continue;
       if (!ContainsAll(p->labels, task.process_labels)) continue;
@@ -315,7 +331,7 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
     return refuse("the fixed time duration must be greater than or equals 60s");
   }
   if (*request.target_type == model::EbpfTargetType::kNetwork) {
-    return refuse("NETWORK profiling is not supported by this server yet; use ON_CPU or OFF_CPU");
+    return refuse(kNetworkFixedTimeRefusal);
   }
   // OAP's overlap check (§5.2 #6) can never fail as written; like OAP, none is applied.
   model::EbpfTask task;
@@ -336,9 +352,9 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
   return EbpfTaskCreation{task.logical_id, std::nullopt};
 }
 
-absl::StatusOr<std::string> EbpfService::AddContinuousTask(model::EbpfTask task) {
-  absl::MutexLock create(&continuous_mu_);
-  for (int64_t id_time = task.start_time_ms;; ++id_time) {
+absl::StatusOr<std::string> EbpfService::AddWithUniqueId(model::EbpfTask task, int64_t id_time_ms) {
+  absl::MutexLock create(&create_mu_);
+  for (int64_t id_time = id_time_ms;; ++id_time) {
     task.logical_id = model::EbpfTaskLogicalId(task.service_id, {}, id_time);
     absl::MutexLock lock(&mu_);
     if (std::none_of(tasks_.begin(), tasks_.end(),
@@ -350,6 +366,127 @@ absl::StatusOr<std::string> EbpfService::AddContinuousTask(model::EbpfTask task)
   absl::MutexLock lock(&mu_);
   tasks_.push_back(task);
   return task.logical_id;
+}
+
+absl::StatusOr<std::string> EbpfService::AddContinuousTask(model::EbpfTask task) {
+  const int64_t id_time = task.start_time_ms;
+  return AddWithUniqueId(std::move(task), id_time);
+}
+
+namespace {
+
+// OAP's checks of the sampling rules (§5.3 #3), in its order, then RE2's of each regex.
+std::optional<std::string> CheckSamplings(const std::vector<model::NetworkSamplingRule>& rules) {
+  bool has_default = false;
+  absl::flat_hash_set<std::string> regexes;
+  for (const model::NetworkSamplingRule& rule : rules) {
+    if (!rule.uri_regex || rule.uri_regex->empty()) {
+      if (has_default) return "already contains the default sampling config";
+      has_default = true;
+    } else {
+      if (!regexes.insert(*rule.uri_regex).second) {
+        return absl::StrCat("already contains the \"", *rule.uri_regex, "\" sampling config");
+      }
+      RE2::Options options;
+      options.set_log_errors(false);
+      RE2 compiled(*rule.uri_regex, options);
+      if (!compiled.ok()) {
+        return absl::StrCat("the URI regex \"", *rule.uri_regex,
+                            "\" does not compile: ", compiled.error());
+      }
+    }
+    if (rule.min_duration_ms && *rule.min_duration_ms < 0) {
+      return "the min duration must bigger or equals zero";
+    }
+    if (!rule.settings) return "the rule sampling setting cannot be null";
+    const model::NetworkCollectSettings& settings = *rule.settings;
+    if (!settings.require_complete_request && !settings.require_complete_response) {
+      return "please collect at least one of request or response";
+    }
+    if (settings.max_request_size && *settings.max_request_size <= 0) {
+      return "the max request size must bigger than zero";
+    }
+    if (settings.max_response_size && *settings.max_response_size <= 0) {
+      return "the max response size must bigger than zero";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<EbpfTaskCreation> EbpfService::CreateNetworkTask(const EbpfNetworkRequest& request) {
+  auto refuse = [](std::string reason) {
+    return EbpfTaskCreation{std::nullopt, std::move(reason)};
+  };
+  if (request.instance_id.empty()) return refuse("instance could not be empty");
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::none_of(processes_.begin(), processes_.end(), [&](const auto& entry) {
+          return entry.second.instance_id == request.instance_id &&
+                 entry.second.detect_type != model::DetectType::kVirtual;
+        })) {
+      return refuse("The instance doesn't have processes.");
+    }
+  }
+  if (std::optional<std::string> problem = CheckSamplings(request.samplings)) {
+    return refuse(*std::move(problem));
+  }
+  const size_t separator = request.instance_id.find('_');
+  if (separator == std::string::npos || separator == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the instance id \"", request.instance_id, "\" names no service"));
+  }
+  const int64_t now = clock_->NowMillis();
+  model::EbpfTask task;
+  task.service_id = request.instance_id.substr(0, separator);
+  task.instance_id = request.instance_id;
+  task.start_time_ms = now;
+  task.trigger_type = model::EbpfTriggerType::kFixedTime;
+  task.fixed_trigger_duration_s = kNetworkTaskDurationS;
+  task.target_type = model::EbpfTargetType::kNetwork;
+  task.create_time_ms = now;
+  task.last_update_time_ms = now;
+  task.extension_config_json = model::NetworkExtensionJson(request.samplings);
+  SH_ASSIGN_OR_RETURN(std::string id, AddWithUniqueId(std::move(task), now));
+  return EbpfTaskCreation{std::move(id), std::nullopt};
+}
+
+absl::StatusOr<std::optional<std::string>> EbpfService::KeepNetworkTask(
+    const std::string& task_id) {
+  // One keep-alive at a time, so that two of them never both extend the task.
+  absl::MutexLock create(&create_mu_);
+  std::vector<model::EbpfTask> records;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const model::EbpfTask& t : tasks_) {
+      if (t.logical_id == task_id) records.push_back(t);
+    }
+  }
+  if (records.empty()) return std::optional<std::string>("profiling task not exists");
+  const model::EbpfTask merged = MergeTaskRecords(std::move(records)).front();
+  if (merged.target_type != model::EbpfTargetType::kNetwork) {
+    return std::optional<std::string>("current task is not a \"NETWORK\" task");
+  }
+  const int64_t now = clock_->NowMillis();
+  const int64_t remaining_s =
+      (merged.start_time_ms + merged.fixed_trigger_duration_s * 1000 - now) / 1000;
+  if (remaining_s < 0) return std::optional<std::string>("profiling task has been finished");
+  if (remaining_s > kNetworkKeepWindowS) return std::optional<std::string>();
+  model::EbpfTask extension;
+  extension.logical_id = merged.logical_id;
+  extension.service_id = merged.service_id;
+  extension.instance_id = merged.instance_id;
+  extension.start_time_ms = merged.start_time_ms;
+  extension.trigger_type = merged.trigger_type;
+  extension.fixed_trigger_duration_s = merged.fixed_trigger_duration_s + kNetworkTaskDurationS;
+  extension.target_type = model::EbpfTargetType::kNetwork;
+  extension.create_time_ms = now;
+  extension.last_update_time_ms = now;
+  SH_RETURN_IF_ERROR(store_->PutTask(extension));
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(extension));
+  return std::optional<std::string>();
 }
 
 std::vector<model::EbpfTask> EbpfService::ListTasks(

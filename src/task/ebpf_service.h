@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "model/ebpf.h"
+#include "model/network.h"
 #include "model/trace.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
@@ -29,7 +30,8 @@ struct ReportedProcess {
   model::KeyValueList properties;
 };
 
-// An ON_CPU/OFF_CPU task for one process, as handed to Rover (§3.3).
+// An eBPF task as handed to Rover (§3.3): ON_CPU/OFF_CPU for one process, NETWORK for the
+// processes of its instance.
 struct EbpfTaskCommand {
   model::EbpfTask task;  // merged over its records
   std::vector<std::string> process_ids;
@@ -42,6 +44,12 @@ struct EbpfFixedTimeRequest {
   int64_t start_time_ms = 0;  // <= 0: now
   int64_t duration_s = 0;
   std::optional<model::EbpfTargetType> target_type;
+};
+
+// What an operator asks for (graphql EBPFProfilingNetworkTaskRequest).
+struct EbpfNetworkRequest {
+  std::string instance_id;
+  std::vector<model::NetworkSamplingRule> samplings;
 };
 
 // Either the new task's logical id or the reason for refusing it.
@@ -77,8 +85,10 @@ class EbpfService {
   absl::Status KeepAlive(const std::string& agent_id,
                          const std::vector<ReportedProcess>& processes);
 
-  // queryTasks: the ON_CPU/OFF_CPU commands for Rover `agent_id` updated after
-  // `latest_update_time` (all when <= 0), one per (task, process), newest task first.
+  // queryTasks: the commands for Rover `agent_id` of the tasks updated after
+  // `latest_update_time` (all when <= 0), newest task first: ON_CPU/OFF_CPU one per (task,
+  // process), NETWORK one per task with every live process of the task's instance. A task is
+  // merged over all its records, so a keep-alive's re-delivery keeps its sampling rules.
   std::vector<EbpfTaskCommand> QueryTasks(const std::string& agent_id,
                                           int64_t latest_update_time) const;
 
@@ -91,6 +101,27 @@ class EbpfService {
 
   // createEBPFProfilingFixedTimeTask with OAP's validation (§5.2).
   absl::StatusOr<EbpfTaskCreation> CreateFixedTimeTask(const EbpfFixedTimeRequest& request);
+
+  // Why createEBPFProfilingFixedTimeTask refuses NETWORK (Stackhouse: OAP stores a task no
+  // Rover ever receives, since a NETWORK task needs an instance).
+  static constexpr char kNetworkFixedTimeRefusal[] =
+      "a NETWORK task profiles one instance: create it with createEBPFNetworkProfiling";
+
+  // NETWORK tasks run this long from their start, and keep-alive extends them by as much.
+  static constexpr int64_t kNetworkTaskDurationS = 600;
+  // keepEBPFNetworkProfiling extends a task only once it has at most this long left.
+  static constexpr int64_t kNetworkKeepWindowS = 60;
+
+  // createEBPFNetworkProfiling with OAP's validation and messages (§5.3), plus a check that
+  // every URI regex compiles (RE2, the syntax of Rover's Go regexp). The task starts now,
+  // runs kNetworkTaskDurationS and gets a logical id unique among the tasks.
+  // Errors: storage failures, an instance id that names no service (InvalidArgument).
+  absl::StatusOr<EbpfTaskCreation> CreateNetworkTask(const EbpfNetworkRequest& request);
+
+  // keepEBPFNetworkProfiling (§5.4): nullopt when the task runs on (extended by
+  // kNetworkTaskDurationS when it had kNetworkKeepWindowS or less left), else OAP's reason
+  // (unknown task, not NETWORK, finished). Errors: storage failures.
+  absl::StatusOr<std::optional<std::string>> KeepNetworkTask(const std::string& task_id);
 
   // reportProfilingTask: stores `task` (a CONTINUOUS_PROFILING task, logical id left empty)
   // under a logical id computed from its service and start time, made unique by moving the
@@ -136,6 +167,10 @@ class EbpfService {
     std::vector<model::Process> changed;
   };
 
+  // Gives `task` a logical id no stored task has, computed from its service and a time
+  // starting at `id_time_ms` moved forward a millisecond at a time, and stores it.
+  absl::StatusOr<std::string> AddWithUniqueId(model::EbpfTask task, int64_t id_time_ms);
+
   // Creates or refreshes the services and instances the processes belong to.
   absl::Status RegisterOwners(const std::vector<ReportedProcess>& processes);
 
@@ -154,8 +189,9 @@ class EbpfService {
 
   // Guards the registry and caches below, which agents' polls read; storage is read and
   // written outside it.
-  // Serialises AddContinuousTask (its id check and write), never held by polls.
-  absl::Mutex continuous_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Serialises AddWithUniqueId (its id check and write) and KeepNetworkTask, never held by
+  // polls.
+  absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::CondVar schedule_written_;  // signalled when a schedule write ends
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);

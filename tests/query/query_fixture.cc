@@ -86,6 +86,19 @@ std::vector<model::ThreadSnapshot> Dumps(const std::string& task_id, const std::
 }
 
 // A user-space stack from root-first symbol names.
+// N0's request: booster-ui's example rules (graphql-protocol.md §3.5).
+task::EbpfNetworkRequest NetworkRequest(const std::string& instance_id) {
+  model::NetworkSamplingRule errors;
+  errors.when_5xx = true;
+  errors.settings = model::NetworkCollectSettings{true, std::nullopt, true, std::nullopt};
+  model::NetworkSamplingRule slow_api = errors;
+  slow_api.uri_regex = "/api/.*";
+  slow_api.min_duration_ms = 100;
+  slow_api.when_4xx = true;
+  slow_api.when_5xx = false;
+  return task::EbpfNetworkRequest{instance_id, {errors, slow_api}};
+}
+
 std::vector<model::EbpfSymbol> User(const std::vector<std::string>& names) {
   std::vector<model::EbpfSymbol> stack;
   for (const std::string& name : names) stack.push_back({name, model::StackType::kUser});
@@ -479,6 +492,9 @@ absl::Status QueryFixture::Seed() {
   At(-40 * kMinute);
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, true));
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"POST:/charge"}));
+  // ... and network task N0 on pod-1 (every URI, 5xx; /api/ requests of 100 ms or more).
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation n0, ebpf_->CreateNetworkTask(NetworkRequest(pod1_id)));
+  if (!n0.id) return absl::InternalError(*n0.error_reason);
 
   // -35min: eBPF task E2 (OFF_CPU, all processes, starting now) and java's schedule, with
   // kernel frames below the user ones.
@@ -518,6 +534,11 @@ absl::Status QueryFixture::Seed() {
     sample.duration_ns = upload.duration_ns;
     SH_RETURN_IF_ERROR(ebpf_store_->AddSamples(schedule, sample.upload_time_ms, {sample}));
   }
+
+  // -30min 30s: N0's keep-alive in its last minute extends it to 20 minutes.
+  At(-30 * kMinute - 30 * kSecond);
+  SH_ASSIGN_OR_RETURN(std::optional<std::string> n0_refused, ebpf_->KeepNetworkTask(*n0.id));
+  if (n0_refused) return absl::InternalError(*n0_refused);
 
   // -30min: trace-profiling task P2 (billing::api, starting at -25min); Rover rover-2 registers
   // pod-2's only process (never pinged again).
@@ -592,6 +613,11 @@ absl::Status QueryFixture::Seed() {
   // also adds the K8S_SERVICE layer to order-svc) and the agents' last heartbeats.
   At(-10 * kMinute);
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/users"}));
+  // -9min 30s: network task N1 on pod-1, 30 s left at N.
+  At(-9 * kMinute - 30 * kSecond);
+  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation n1,
+                      ebpf_->CreateNetworkTask(task::EbpfNetworkRequest{pod1_id, {}}));
+  if (!n1.id) return absl::InternalError(*n1.error_reason);
   At(-5 * kMinute);
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"GET:/balance"}));
   At(-2 * kMinute);

@@ -1,5 +1,6 @@
 // collectProfilingData in process: what the receiver stores from a stream mixing good and
 // unusable messages and several uploads.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -191,6 +192,64 @@ TEST_F(EbpfProfilingServiceTest, AFailedStoreWriteFailsTheStreamAndStoresNoSampl
   SetTask(&messages[0], "proc-a");
   ASSERT_TRUE(Send(messages).ok());
   EXPECT_EQ(Samples(a).size(), 2u);
+}
+
+}  // namespace
+}  // namespace stackhouse::receiver
+
+namespace stackhouse::receiver {
+namespace {
+
+std::map<std::string, std::string> Args(const v3::Command& command) {
+  std::map<std::string, std::string> args;
+  for (const auto& kv : command.args()) args[kv.key()] = kv.value();
+  return args;
+}
+
+TEST_F(EbpfProfilingServiceTest, QueryTasksHandsANetworkTaskToItsInstancesProcesses) {
+  task::ReportedProcess envoy;
+  envoy.detect_type = model::DetectType::kKubernetes;
+  envoy.service_name = "svc";
+  envoy.instance_name = "pod-1";
+  envoy.process_name = "envoy";
+  task::ReportedProcess java = envoy;
+  java.process_name = "java";
+  auto ids = ebpf_->ReportProcesses("rover-1", {java, envoy});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  model::NetworkSamplingRule rule;
+  rule.when_4xx = true;
+  rule.when_5xx = false;
+  rule.settings = model::NetworkCollectSettings{true, 512, false, std::nullopt};
+  const std::string instance = model::InstanceId(model::ServiceId("svc"), "pod-1");
+  auto created = ebpf_->CreateNetworkTask({instance, {rule}});
+  ASSERT_TRUE(created.ok() && created->id) << created.status();
+
+  grpc::ClientContext context;
+  v3::EBPFProfilingTaskQuery query;
+  query.set_roverinstanceid("rover-1");
+  v3::Commands commands;
+  ASSERT_TRUE(stub_->queryTasks(&context, query, &commands).ok());
+  ASSERT_EQ(commands.commands_size(), 1);
+  EXPECT_EQ(commands.commands(0).command(), "EBPFProfilingTaskQuery");
+  std::map<std::string, std::string> args = Args(commands.commands(0));
+  EXPECT_FALSE(args["SerialNumber"].empty());
+  args.erase("SerialNumber");
+  std::vector<std::string> sorted = *ids;
+  std::sort(sorted.begin(), sorted.end());
+  const std::string now = std::to_string(kNow);
+  EXPECT_EQ(args, (std::map<std::string, std::string>{
+                      {"TaskId", *created->id},
+                      {"ProcessId", sorted[0] + "," + sorted[1]},
+                      {"TaskUpdateTime", now},
+                      {"TriggerType", "FIXED_TIME"},
+                      {"TargetType", "NETWORK"},
+                      {"TaskStartTime", now},
+                      {"ExtensionConfigJSON",
+                       "{\"NetworkSamplings\":[{\"When4xx\":true,\"When5xx\":false,\"Settings\":{"
+                       "\"RequireCompleteRequest\":true,\"MaxRequestSize\":512,"
+                       "\"RequireCompleteResponse\":false}}]}"},
+                      {"FixedTriggerDuration", "600"},
+                  }));
 }
 
 }  // namespace

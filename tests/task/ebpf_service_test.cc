@@ -133,7 +133,7 @@ TEST_F(EbpfServiceTest, FixedTimeTaskValidation) {
   EXPECT_EQ(refused(r), "the fixed time duration must be greater than or equals 60s");
   r = Request();
   r.target_type = model::EbpfTargetType::kNetwork;
-  EXPECT_THAT(refused(r), ::testing::HasSubstr("NETWORK profiling is not supported"));
+  EXPECT_EQ(refused(r), EbpfService::kNetworkFixedTimeRefusal);
 
   auto created = service_->CreateFixedTimeTask(Request({"a"}));
   ASSERT_TRUE(created.ok());
@@ -171,6 +171,173 @@ TEST_F(EbpfServiceTest, QueryTasksMatchesProcessesLikeOap) {
   // A Rover silent for more than 5 minutes gets nothing.
   clock_.AdvanceMillis(6 * 60 * 1000);
   EXPECT_TRUE(service_->QueryTasks("rover-1", 0).empty());
+}
+
+model::NetworkSamplingRule Rule(std::optional<std::string> regex) {
+  model::NetworkSamplingRule rule;
+  rule.uri_regex = std::move(regex);
+  rule.when_5xx = true;
+  rule.settings = model::NetworkCollectSettings{true, std::nullopt, true, std::nullopt};
+  return rule;
+}
+
+TEST_F(EbpfServiceTest, NetworkTaskValidationInOapOrder) {
+  ReportedProcess peer = Rover("svc", "p2", "UNKNOWN_REMOTE", {});
+  peer.detect_type = model::DetectType::kVirtual;
+  ASSERT_TRUE(service_->ReportProcesses("r", {Rover("svc", "p1", "java", {}), peer}).ok());
+  const std::string p1 = model::InstanceId(model::ServiceId("svc"), "p1");
+  auto refused = [&](EbpfNetworkRequest r) {
+    auto result = service_->CreateNetworkTask(r);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->error_reason.value_or("<accepted>") : "<error>";
+  };
+  EXPECT_EQ(refused({"", {}}), "instance could not be empty");
+  EXPECT_EQ(refused({model::InstanceId(model::ServiceId("svc"), "p9"), {}}),
+            "The instance doesn't have processes.");
+  // A virtual process is no process of the instance.
+  EXPECT_EQ(refused({model::InstanceId(model::ServiceId("svc"), "p2"), {}}),
+            "The instance doesn't have processes.");
+  EXPECT_EQ(refused({p1, {Rule(std::nullopt), Rule("")}}),
+            "already contains the default sampling config");
+  EXPECT_EQ(refused({p1, {Rule("/a"), Rule("/a")}}), "already contains the \"/a\" sampling config");
+  EXPECT_THAT(refused({p1, {Rule("/orders/(")}}),
+              ::testing::StartsWith("the URI regex \"/orders/(\" does not compile: "));
+  model::NetworkSamplingRule rule = Rule("/b");
+  rule.min_duration_ms = -1;
+  EXPECT_EQ(refused({p1, {rule}}), "the min duration must bigger or equals zero");
+  // The duplicate check of a rule comes before the checks of its values.
+  EXPECT_EQ(refused({p1, {rule, rule}}), "the min duration must bigger or equals zero");
+  EXPECT_EQ(refused({p1, {Rule("/c"), rule, Rule("/c")}}),
+            "the min duration must bigger or equals zero");
+  rule = Rule("/b");
+  rule.settings.reset();
+  EXPECT_EQ(refused({p1, {rule}}), "the rule sampling setting cannot be null");
+  rule = Rule("/b");
+  rule.settings->require_complete_request = false;
+  rule.settings->require_complete_response = false;
+  EXPECT_EQ(refused({p1, {rule}}), "please collect at least one of request or response");
+  rule = Rule("/b");
+  rule.settings->max_request_size = 0;
+  EXPECT_EQ(refused({p1, {rule}}), "the max request size must bigger than zero");
+  rule = Rule("/b");
+  rule.settings->max_response_size = -5;
+  EXPECT_EQ(refused({p1, {rule}}), "the max response size must bigger than zero");
+  EXPECT_TRUE(service_->ListTasks("", p1, {}, model::EbpfTriggerType::kFixedTime).empty());
+}
+
+TEST_F(EbpfServiceTest, NetworkTaskIsDeliveredToTheInstancesProcessesWithItsRules) {
+  ASSERT_TRUE(service_
+                  ->ReportProcesses("rover-1", {Rover("svc", "p1", "envoy", {}),
+                                                Rover("svc", "p1", "java", {}, false),
+                                                Rover("svc", "p2", "java", {})})
+                  .ok());
+  const std::string p1 = model::InstanceId(model::ServiceId("svc"), "p1");
+  model::NetworkSamplingRule slow = Rule("/api/.*");
+  slow.min_duration_ms = 100;
+  slow.when_4xx = true;
+  slow.when_5xx = false;
+  slow.settings->max_response_size = 2048;
+  auto created = service_->CreateNetworkTask({p1, {Rule(std::nullopt), slow}});
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
+  EXPECT_EQ(*created->id, model::EbpfTaskLogicalId(model::ServiceId("svc"), {}, kNow));
+
+  Reload();  // what Rover receives comes from storage
+  auto commands = service_->QueryTasks("rover-1", 0);
+  ASSERT_EQ(commands.size(), 1u);
+  const model::EbpfTask& task = commands[0].task;
+  EXPECT_EQ(task.target_type, model::EbpfTargetType::kNetwork);
+  EXPECT_EQ(task.instance_id, p1);
+  EXPECT_EQ(task.service_id, model::ServiceId("svc"));
+  EXPECT_EQ(task.start_time_ms, kNow);
+  EXPECT_EQ(task.fixed_trigger_duration_s, 600);
+  // Every process of the instance, whether or not it supports eBPF profiling; sorted.
+  EXPECT_THAT(commands[0].process_ids,
+              ::testing::ElementsAre(model::ProcessId("envoy", p1), model::ProcessId("java", p1)));
+  EXPECT_EQ(task.extension_config_json,
+            "{\"networkSamplings\":[{\"when4xx\":false,\"when5xx\":true,\"settings\":{"
+            "\"requireCompleteRequest\":true,\"requireCompleteResponse\":true}},"
+            "{\"uriRegex\":\"/api/.*\",\"minDuration\":100,\"when4xx\":true,\"when5xx\":false,"
+            "\"settings\":{\"requireCompleteRequest\":true,\"requireCompleteResponse\":true,"
+            "\"maxResponseSize\":2048}}]}");
+  auto listed = service_->ListTasks("", p1, {model::EbpfTargetType::kNetwork},
+                                    model::EbpfTriggerType::kFixedTime);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].logical_id, *created->id);
+
+  // A second task of the same service in the same millisecond gets an id of its own.
+  auto other = service_->CreateNetworkTask({model::InstanceId(model::ServiceId("svc"), "p2"), {}});
+  ASSERT_TRUE(other.ok() && other->id);
+  EXPECT_NE(*other->id, *created->id);
+  EXPECT_EQ(other->id, model::EbpfTaskLogicalId(model::ServiceId("svc"), {}, kNow + 1));
+}
+
+TEST_F(EbpfServiceTest, KeepAliveExtendsANetworkTaskInItsLastMinute) {
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  const std::string p1 = model::InstanceId(model::ServiceId("svc"), "p1");
+  auto created = service_->CreateNetworkTask({p1, {Rule("/x")}});
+  ASSERT_TRUE(created.ok() && created->id);
+  const std::string id = *created->id;
+  auto keep = [&](const std::string& task_id) {
+    auto result = service_->KeepNetworkTask(task_id);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->value_or("<kept>") : "<error>";
+  };
+  EXPECT_EQ(keep("nope"), "profiling task not exists");
+  EbpfFixedTimeRequest elsewhere = Request();  // another service: Rover gets no command of it
+  elsewhere.service_id = model::ServiceId("elsewhere");
+  auto on_cpu = service_->CreateFixedTimeTask(elsewhere);
+  ASSERT_TRUE(on_cpu.ok() && on_cpu->id);
+  EXPECT_EQ(keep(*on_cpu->id), "current task is not a \"NETWORK\" task");
+
+  // More than 60 s left: OK, nothing written.
+  clock_.AdvanceMillis(500 * 1000);
+  EXPECT_EQ(keep(id), "<kept>");
+  EXPECT_TRUE(service_->QueryTasks("rover-1", kNow).empty());
+  // 60 s left: extended by 600 s with a new update time that Rover notices.
+  clock_.AdvanceMillis(40 * 1000);
+  const int64_t kept_at = clock_.NowMillis();
+  EXPECT_EQ(keep(id), "<kept>");
+  ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  Reload();
+  auto commands = service_->QueryTasks("rover-1", kNow);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].task.logical_id, id);
+  EXPECT_EQ(commands[0].task.fixed_trigger_duration_s, 1200);
+  EXPECT_EQ(commands[0].task.start_time_ms, kNow);
+  EXPECT_EQ(commands[0].task.last_update_time_ms, kept_at);
+  // Merged with the first record: the re-delivered command keeps the sampling rules.
+  EXPECT_THAT(commands[0].task.extension_config_json, ::testing::HasSubstr("\"/x\""));
+  auto listed = service_->ListTasks("", p1, {model::EbpfTargetType::kNetwork},
+                                    model::EbpfTriggerType::kFixedTime);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].fixed_trigger_duration_s, 1200);
+  EXPECT_EQ(listed[0].create_time_ms, kNow);
+
+  // A second keep-alive right after is a no-op (11 minutes left).
+  EXPECT_EQ(keep(id), "<kept>");
+  EXPECT_TRUE(service_->QueryTasks("rover-1", kept_at).empty());
+  // Past its end (under a second over still counts as 0 s left, as OAP truncates).
+  clock_.SetMillis(kNow + 1200 * 1000 + 999);
+  EXPECT_EQ(keep(id), "<kept>");
+  clock_.SetMillis(kNow + 1800 * 1000 + 999 + 1000);
+  EXPECT_EQ(keep(id), "profiling task has been finished");
+}
+
+TEST(RoverExtensionConfigJsonTest, PascalCaseForRoverAndNullWithoutRules) {
+  EXPECT_EQ(model::RoverExtensionConfigJson(""), "null");
+  EXPECT_EQ(model::RoverExtensionConfigJson("{\"networkSamplings\":[]}"), "null");
+  EXPECT_EQ(model::RoverExtensionConfigJson("not json"), "null");
+  model::NetworkSamplingRule rule = Rule("/a\"b");
+  rule.min_duration_ms = 5;
+  rule.when_4xx = true;
+  rule.settings->max_request_size = 10;
+  rule.settings->max_response_size = 20;
+  EXPECT_EQ(model::RoverExtensionConfigJson(model::NetworkExtensionJson({rule})),
+            "{\"NetworkSamplings\":[{\"URIRegex\":\"/a\\\"b\",\"MinDuration\":5,\"When4xx\":true,"
+            "\"When5xx\":true,\"Settings\":{\"RequireCompleteRequest\":true,\"MaxRequestSize\":10,"
+            "\"RequireCompleteResponse\":true,\"MaxResponseSize\":20}}]}");
+  EXPECT_EQ(model::NetworkExtensionJson({}), "");
 }
 
 TEST_F(EbpfServiceTest, SchedulesKeepTheLatestEnd) {
