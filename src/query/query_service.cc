@@ -28,6 +28,7 @@ absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDe
   BindContinuousResolvers(deps, &builder);
   BindMetricsResolvers(deps, &builder);
   BindTopologyResolvers(deps, &builder);
+  BindTraceResolvers(deps, &builder);
   BindUiResolvers(deps, &builder);
   BindDiffResolvers(deps, &builder);
   SH_ASSIGN_OR_RETURN(auto schema, builder.Build());

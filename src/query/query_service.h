@@ -14,6 +14,7 @@
 #include "storage/metric_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
+#include "storage/span_event_store.h"
 #include "task/continuous_service.h"
 #include "task/ebpf_service.h"
 #include "task/profile_task_service.h"
@@ -27,6 +28,8 @@ struct QueryDeps {
   task::ProfileTaskService* profile_tasks = nullptr;
   const storage::SnapshotStore* snapshots = nullptr;
   const storage::SegmentStore* segments = nullptr;
+  // The events attached to spans (queryTrace); null: traces show none.
+  const storage::SpanEventStore* span_events = nullptr;
   task::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
   task::ContinuousService* continuous = nullptr;
@@ -47,6 +50,8 @@ void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // The process topology of network profiling (schema/topology.graphqls).
 void BindTopologyResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
+// The trace view (schema/trace.graphqls): queryBasicTraces by trace id, queryTrace.
+void BindTraceResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // Continuous profiling (schema/continuous_profiling.graphqls): policies and what they watched.
 void BindContinuousResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder);
 // SkyWalking UI bootstrap (schema/ui_configuration.graphqls): menu and dashboard templates.

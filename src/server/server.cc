@@ -30,6 +30,7 @@
 #include "receiver/management_service.h"
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
+#include "receiver/span_event_service.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
@@ -39,6 +40,7 @@
 #include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/rocks_span_event_store.h"
 #include "storage/rocks_ui_template_store.h"
 #include "task/continuous_service.h"
 #include "task/default_ui_templates.h"
@@ -192,6 +194,7 @@ absl::Status Server::StartInternal() {
   metadata_store_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), clock_);
   profile_store_ = std::make_unique<storage::RocksProfileStore>(db_.get(), clock_);
   segment_store_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
+  span_event_store_ = std::make_unique<storage::RocksSpanEventStore>(db_.get(), clock_);
   auto profile_tasks = task::ProfileTaskService::Create(profile_store_.get(), clock_);
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
@@ -254,6 +257,9 @@ absl::Status Server::StartInternal() {
   log_handler_ = std::make_unique<receiver::LogHandler>(auth_.get(), agent_times_.get(),
                                                         meters_.get(), clock_, &metrics_);
   services_.push_back(std::make_unique<receiver::LogService>(log_handler_.get()));
+  span_event_handler_ =
+      std::make_unique<receiver::SpanEventHandler>(auth_.get(), span_event_store_.get(), &metrics_);
+  services_.push_back(std::make_unique<receiver::SpanEventService>(span_event_handler_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -283,6 +289,7 @@ absl::Status Server::StartInternal() {
   deps.profile_tasks = profile_tasks_.get();
   deps.snapshots = profile_store_.get();
   deps.segments = segment_store_.get();
+  deps.span_events = span_event_store_.get();
   deps.ebpf = ebpf_.get();
   deps.ebpf_store = ebpf_store_.get();
   deps.continuous = continuous_.get();
@@ -463,6 +470,7 @@ void Server::Shutdown() {
   segments_.reset();
   meter_handler_.reset();
   log_handler_.reset();
+  span_event_handler_.reset();
   profile_.reset();
   management_.reset();
   profile_tasks_.reset();
@@ -472,6 +480,7 @@ void Server::Shutdown() {
   continuous_policy_store_.reset();
   ebpf_.reset();
   ebpf_store_.reset();
+  span_event_store_.reset();
   segment_store_.reset();
   profile_store_.reset();
   metadata_store_.reset();

@@ -34,6 +34,7 @@ constexpr FamilyInfo kFamilies[] = {
     {"ebpf_stack", Retention::kDictionary}, {"ebpf_sample", Retention::kRecord},
     {"meter", Retention::kMetrics, true},   {"profile_stack", Retention::kDictionary},
     {"ui_template", Retention::kNone},      {"sampled_record", Retention::kRecord},
+    {"span_event", Retention::kRecord},
 };
 static_assert(std::size(kFamilies) == static_cast<size_t>(Family::kCount));
 

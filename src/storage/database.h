@@ -51,6 +51,7 @@ enum class Family : int {
   kProfileStack,   // trace-profiling stack dictionary (distinct thread stacks)
   kUiTemplate,     // SkyWalking UI dashboard templates
   kSampledRecord,  // network profiling's sampled slow / failing HTTP requests
+  kSpanEvent,      // events Rover attached to spans (network profiling's sampled HTTP data)
   kCount,
 };
 

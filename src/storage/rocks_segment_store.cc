@@ -95,6 +95,27 @@ absl::StatusOr<std::vector<StoredSegment>> RocksSegmentStore::ListByTraceAndInst
     if (reader.ReadString(&id)) ids.push_back(std::move(id));
     return true;
   }));
+  return Load(ids);
+}
+
+absl::StatusOr<std::vector<StoredSegment>> RocksSegmentStore::ListByTrace(
+    const std::string& trace_id, size_t limit) const {
+  std::string prefix(1, kTracePrefix);
+  AppendString(&prefix, trace_id);
+  std::vector<std::string> ids;
+  if (limit == 0) return std::vector<StoredSegment>{};
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kSegment, prefix, [&](const Record& record) {
+    KeyReader reader(absl::string_view(record.key).substr(prefix.size()));
+    std::string instance;
+    std::string id;
+    if (reader.ReadString(&instance) && reader.ReadString(&id)) ids.push_back(std::move(id));
+    return ids.size() < limit;
+  }));
+  return Load(ids);
+}
+
+absl::StatusOr<std::vector<StoredSegment>> RocksSegmentStore::Load(
+    const std::vector<std::string>& ids) const {
   std::vector<StoredSegment> segments;
   for (const std::string& id : ids) {
     SH_ASSIGN_OR_RETURN(auto stored, GetSegment(id));

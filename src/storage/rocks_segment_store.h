@@ -20,8 +20,13 @@ class RocksSegmentStore final : public SegmentStore {
       const std::string& segment_id) const override;
   absl::StatusOr<std::vector<StoredSegment>> ListByTraceAndInstance(
       const std::string& trace_id, const std::string& instance_id) const override;
+  absl::StatusOr<std::vector<StoredSegment>> ListByTrace(const std::string& trace_id,
+                                                         size_t limit) const override;
 
  private:
+  // The live segments of `ids`, in order (those that expired meanwhile left out).
+  absl::StatusOr<std::vector<StoredSegment>> Load(const std::vector<std::string>& ids) const;
+
   Database* const db_;
 };
 

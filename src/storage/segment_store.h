@@ -32,6 +32,10 @@ class SegmentStore {
   // Every live segment of `trace_id` reported by instance `instance_id`.
   virtual absl::StatusOr<std::vector<StoredSegment>> ListByTraceAndInstance(
       const std::string& trace_id, const std::string& instance_id) const = 0;
+
+  // The live segments of `trace_id` (every instance), at most `limit` of them.
+  virtual absl::StatusOr<std::vector<StoredSegment>> ListByTrace(const std::string& trace_id,
+                                                                 size_t limit) const = 0;
 };
 
 }  // namespace stackhouse::storage

@@ -181,6 +181,11 @@ class FailingSegmentStore final : public storage::SegmentStore {
     SH_RETURN_IF_ERROR(faults_->Check("ListByTraceAndInstance"));
     return inner_->ListByTraceAndInstance(trace_id, instance_id);
   }
+  absl::StatusOr<std::vector<storage::StoredSegment>> ListByTrace(const std::string& trace_id,
+                                                                  size_t limit) const override {
+    SH_RETURN_IF_ERROR(faults_->Check("ListByTrace"));
+    return inner_->ListByTrace(trace_id, limit);
+  }
 
  private:
   storage::SegmentStore* const inner_;

@@ -256,6 +256,17 @@ absl::StatusOr<std::vector<storage::StoredSegment>> FakeSegmentStore::ListByTrac
   return out;
 }
 
+absl::StatusOr<std::vector<storage::StoredSegment>> FakeSegmentStore::ListByTrace(
+    const std::string& trace_id, size_t limit) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<storage::StoredSegment> out;
+  for (const auto& [id, s] : segments_) {
+    if (out.size() >= limit) break;
+    if (s.summary.trace_id == trace_id) out.push_back(s);
+  }
+  return out;
+}
+
 absl::Status FakeEbpfStore::PutProcesses(const std::vector<model::Process>& processes) {
   absl::MutexLock lock(&mu_);
   for (const model::Process& p : processes) processes_[p.id] = p;

@@ -115,6 +115,9 @@ class FakeSegmentStore final : public storage::SegmentStore {
   absl::StatusOr<std::vector<storage::StoredSegment>> ListByTraceAndInstance(
       const std::string& trace_id, const std::string& instance_id) const override
       ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::vector<storage::StoredSegment>> ListByTrace(const std::string& trace_id,
+                                                                  size_t limit) const override
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   mutable absl::Mutex mu_;

@@ -232,6 +232,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->metadata_ = std::make_unique<storage::RocksMetadataStore>(f->db_.get(), &f->clock_);
   f->profiles_ = std::make_unique<storage::RocksProfileStore>(f->db_.get(), &f->clock_);
   f->segments_ = std::make_unique<storage::RocksSegmentStore>(f->db_.get());
+  f->span_events_ = std::make_unique<storage::RocksSpanEventStore>(f->db_.get(), &f->clock_);
   f->ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(f->db_.get(), &f->clock_);
   f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
   SH_ASSIGN_OR_RETURN(f->metric_store_,
@@ -256,6 +257,7 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   deps.profile_tasks = f->profile_tasks_.get();
   deps.snapshots = f->profiles_.get();
   deps.segments = f->segments_.get();
+  deps.span_events = f->span_events_.get();
   deps.ebpf = f->ebpf_.get();
   deps.ebpf_store = f->ebpf_store_.get();
   deps.continuous = f->continuous_.get();
@@ -630,7 +632,93 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metric_store_->AddMetrics(MetricUpdates()));
   SH_RETURN_IF_ERROR(metric_store_->AddRelations(RelationRows()));
   SH_RETURN_IF_ERROR(metric_store_->AddSampledRecords(SampledRequests()));
-  return absl::OkStatus();
+  return SeedSampledTrace();
+}
+
+absl::Status QueryFixture::SeedSampledTrace() {
+  // trace-slow-1 at 22:01 (its sampled request): java's GET:/orders in pod-1 calls
+  // billing::api's POST:/charge, which Rover sampled on both sides.
+  const int64_t t = kFixtureNow - 12 * kMinute - 20 * kSecond;
+  model::Span entry = Span(0, -1, model::SpanType::kEntry, "GET:/orders", t, t + 1250);
+  entry.layer = model::SpanLayer::kHttp;
+  entry.component_id = 1;
+  model::Span call = Span(1, 0, model::SpanType::kExit, "/charge", t + 20, t + 1220);
+  call.layer = model::SpanLayer::kHttp;
+  call.component_id = 2;
+  call.peer = "billing:8080";
+  model::Segment java = Segment("trace-slow-1", "seg-s1-java", "pod-1", {entry, call});
+  model::Span charge = Span(0, -1, model::SpanType::kEntry, "POST:/charge", t + 25, t + 1210);
+  charge.layer = model::SpanLayer::kHttp;
+  charge.component_id = 1;
+  charge.refs = {Ref(model::RefType::kCrossProcess, "trace-slow-1", "seg-s1-java", 1, kOrder,
+                     "pod-1", "GET:/orders")};
+  model::Segment billing = Segment("trace-slow-1", "seg-s1-billing", "billing-1", {charge});
+  billing.service = kBilling;
+  std::vector<model::Segment> segments = {java, billing};
+  std::vector<model::SegmentSummary> summaries;
+  for (const model::Segment& segment : segments) {
+    summaries.push_back(model::Summarize(segment, model::NameLimits{}));
+  }
+  SH_RETURN_IF_ERROR(segments_->AddSegments(segments, summaries));
+
+  const int64_t s = t / 1000;
+  auto event = [&](const char* name, int64_t start_ms, int64_t end_ms, const char* segment,
+                   const char* span, model::KeyValueList tags) {
+    model::SpanAttachedEvent e;
+    e.start_seconds = s + start_ms / 1000;
+    e.start_nanos = static_cast<int32_t>(start_ms % 1000) * 1000000 + 123;
+    e.event = name;
+    e.end_seconds = s + end_ms / 1000;
+    e.end_nanos = static_cast<int32_t>(end_ms % 1000) * 1000000;
+    e.tags = std::move(tags);
+    e.trace_id = "trace-slow-1";
+    e.segment_id = segment;
+    e.span_id = span;
+    return e;
+  };
+  const std::string request =
+      "POST /charge HTTP/1.1\r\nHost: billing:8080\r\nsw8: 1-dHJhY2Utc2xvdy0x-...\r\n\r\n"
+      "{\"order\":42}";
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+  std::vector<model::SpanAttachedEvent> events = {
+      // Later in time, listed first: the store orders by start time.
+      event("HTTP Response Sampling", 1200, 1201, "seg-s1-billing", "0",
+            {{"data_size", "55B"},
+             {"data_content", response},
+             {"data_direction", "outbound"},
+             {"data_type", "response"},
+             {"connection_role", "server"},
+             {"service_name", kBilling},
+             {"service_instance_name", "billing-1"},
+             {"process_name", "billing-java"}}),
+      // The request billing received names java's exit span: it goes to billing's entry span,
+      // and so does every later event naming that exit span.
+      event("HTTP Request Sampling", 30, 31, "seg-s1-java", "1",
+            {{"data_size", "98B"},
+             {"data_content", request},
+             {"data_direction", "inbound"},
+             {"data_type", "request"},
+             {"connection_role", "server"},
+             {"service_name", kBilling},
+             {"service_instance_name", "billing-1"},
+             {"process_name", "billing-java"}}),
+      event("Syscall Read", 31, 31, "seg-s1-java", "1",
+            {{"package_size", "98B"},
+             {"package_count", "1"},
+             {"network_name", "eth0"},
+             {"network_index", "2"},
+             {"avg_rtt_time", "1234ns"}}),
+      // No such span, a span id that is not decimal: left out.
+      event("Syscall Write", 40, 40, "seg-s1-java", "7", {}),
+      event("Syscall Write", 41, 41, "seg-s1-java", "x1", {}),
+  };
+  model::SpanAttachedEvent counted = event("Syscall Write", 21, 22, "seg-s1-java", "0", {});
+  counted.summary = {{"package_count", 3}};
+  events.push_back(counted);
+  model::SpanAttachedEvent zipkin = event("HTTP Request Sampling", 20, 21, "seg-s1-java", "1", {});
+  zipkin.zipkin = true;  // booster-ui shows SkyWalking traces only
+  events.push_back(zipkin);
+  return span_events_->AddEvents(events);
 }
 
 // Written after the rest of the timeline: these records are stamped with their own times only.

@@ -16,6 +16,7 @@
 #include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/rocks_span_event_store.h"
 #include "storage/rocks_ui_template_store.h"
 #include "task/continuous_service.h"
 #include "task/ebpf_service.h"
@@ -49,6 +50,8 @@ class QueryFixture {
 
   // Writes the data of testdata/FIXTURE.md through the services and stores.
   absl::Status Seed();
+  // Writes the sampled trace trace-slow-1 of testdata/FIXTURE.md and its attached events.
+  absl::Status SeedSampledTrace();
   // Writes the continuous-profiling policy and triggered tasks of testdata/FIXTURE.md.
   absl::Status SeedContinuous();
 
@@ -63,6 +66,7 @@ class QueryFixture {
   std::unique_ptr<storage::RocksMetadataStore> metadata_;
   std::unique_ptr<storage::RocksProfileStore> profiles_;
   std::unique_ptr<storage::RocksSegmentStore> segments_;
+  std::unique_ptr<storage::RocksSpanEventStore> span_events_;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
   std::unique_ptr<storage::RocksUiTemplateStore> ui_template_store_;
   std::unique_ptr<storage::RocksMetricStore> metric_store_;

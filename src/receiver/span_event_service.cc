@@ -1,0 +1,101 @@
+#include "receiver/span_event_service.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "receiver/status_convert.h"
+
+namespace stackhouse::receiver {
+namespace {
+
+model::SpanAttachedEvent FromProto(skywalking::v3::SpanAttachedEvent* pb) {
+  model::SpanAttachedEvent e;
+  e.start_seconds = pb->starttime().seconds();
+  e.start_nanos = pb->starttime().nanos();
+  e.event = std::move(*pb->mutable_event());
+  e.end_seconds = pb->endtime().seconds();
+  e.end_nanos = pb->endtime().nanos();
+  for (auto& tag : *pb->mutable_tags()) {
+    e.tags.emplace_back(std::move(*tag.mutable_key()), std::move(*tag.mutable_value()));
+  }
+  for (auto& value : *pb->mutable_summary()) {
+    e.summary.emplace_back(std::move(*value.mutable_key()), value.value());
+  }
+  auto* ref = pb->mutable_tracecontext();
+  e.zipkin = ref->type() == skywalking::v3::SpanAttachedEvent::ZIPKIN;
+  e.trace_id = std::move(*ref->mutable_traceid());
+  e.segment_id = std::move(*ref->mutable_tracesegmentid());
+  e.span_id = std::move(*ref->mutable_spanid());
+  return e;
+}
+
+}  // namespace
+
+SpanEventHandler::SpanEventHandler(const AuthGuard* auth, storage::SpanEventStore* store,
+                                   MetricsRegistry* metrics)
+    : auth_(auth),
+      store_(store),
+      stored_(metrics->GetCounter("stackhouse_span_events_total",
+                                  "Span-attached events Rover reported and Stackhouse stored "
+                                  "(network profiling's sampled HTTP data).")),
+      dropped_(metrics->GetCounter(
+          "stackhouse_span_events_dropped_total",
+          "Span-attached events not stored: without a trace id, too large or with too many "
+          "tags.")) {}
+
+grpc::Status SpanEventHandler::Collect(grpc::ServerContext* context,
+                                       ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
+                                       skywalking::v3::Commands* /*response*/) {
+  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
+  std::vector<model::SpanAttachedEvent> batch;
+  auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    absl::Status written = store_->AddEvents(batch);
+    if (written.ok()) stored_->Increment(batch.size());
+    batch.clear();
+    return written;
+  };
+  // The first event refused (its index and why); later ones are only counted.
+  std::optional<std::pair<size_t, std::string>> refused;
+  skywalking::v3::SpanAttachedEvent event;
+  while (stream->Read(&event)) {
+    const size_t index = stream->count() - 1;
+    std::string problem;
+    if (const size_t size = event.ByteSizeLong(); size > kMaxEventBytes) {
+      problem = absl::StrCat("is an attached event of ", size, " bytes, over the ", kMaxEventBytes,
+                             " bytes one may take");
+    } else if (event.tags_size() > kMaxTags || event.summary_size() > kMaxTags) {
+      problem = absl::StrCat("is an attached event with ", event.tags_size(), " tags and ",
+                             event.summary_size(), " summary values, over the ", kMaxTags,
+                             " of each one may have");
+    }
+    if (!problem.empty()) {
+      dropped_->Increment();
+      if (!refused) refused.emplace(index, std::move(problem));
+      continue;
+    }
+    if (event.tracecontext().traceid().empty()) {
+      dropped_->Increment();
+      continue;
+    }
+    batch.push_back(FromProto(&event));
+    if (batch.size() >= kBatch) {
+      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+    }
+  }
+  if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+  if (stream->unreadable()) {
+    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+  }
+  if (refused) {
+    return RefuseMessage("collect", refused->first, refused->second,
+                         "it was not stored; the other events were");
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace stackhouse::receiver

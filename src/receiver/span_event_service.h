@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+
+#include "common/metrics.h"
+#include "language-agent/Tracing.grpc.pb.h"
+#include "receiver/auth.h"
+#include "receiver/client_stream.h"
+#include "storage/span_event_store.h"
+
+namespace stackhouse::receiver {
+
+// SpanAttachedEventReportService (grpc-protocol.md §2.4, §5.10; addendum §3): the events Rover
+// attaches to the spans of the requests it sampled (raw HTTP request / response, the syscalls
+// that carried them), stored by trace for queryTrace. An event without a trace id is counted
+// and dropped. An event over kMaxEventBytes is not stored, and neither is an event with more
+// than kMaxTags tags or summary values; the stream goes on (nothing else is lost) and ends with
+// INVALID_ARGUMENT naming the first such message. Thread-safe (no state beyond the call).
+class SpanEventHandler {
+ public:
+  // Events are written in batches of this many.
+  static constexpr size_t kBatch = 128;
+  // The largest event stored, serialized (Rover sends whole bodies unless a rule caps them).
+  static constexpr size_t kMaxEventBytes = 4 << 20;
+  // The most tags, and summary values, an event may have.
+  static constexpr int kMaxTags = 256;
+
+  // Dependencies must outlive the handler.
+  SpanEventHandler(const AuthGuard* auth, storage::SpanEventStore* store, MetricsRegistry* metrics);
+
+  grpc::Status Collect(grpc::ServerContext* context,
+                       ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
+                       skywalking::v3::Commands* response);
+
+ private:
+  const AuthGuard* const auth_;
+  storage::SpanEventStore* const store_;
+  Counter* const stored_;
+  Counter* const dropped_;
+};
+
+class SpanEventService final
+    : public ClientStreamService<skywalking::v3::SpanAttachedEventReportService::Service> {
+ public:
+  explicit SpanEventService(SpanEventHandler* handler) {
+    ServeClientStream<skywalking::v3::SpanAttachedEvent, skywalking::v3::Commands>(
+        0, [handler](grpc::ServerContext* context,
+                     ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
+                     skywalking::v3::Commands* response) {
+          return handler->Collect(context, stream, response);
+        });
+  }
+};
+
+}  // namespace stackhouse::receiver
