@@ -43,6 +43,8 @@ RoverAgent::RoverAgent(const RoverAgentOptions& options, RoverProcessRegistry re
       checker_({options.continuous_task_duration_s, options.continuous_silence_ms},
                [this](const ContinuousProcess& p, MonitorType type, absl::string_view uri,
                       int64_t second) { return load_.Value(p.key, type, uri, second); }),
+      network_model_(DeriveSeed(seed, ~3ull), options.network_interval_ms),
+      network_client_(channel, options.token, options.call_timeout_ms),
       failures_(name_),
       fake_task_pending_(!options.fake_task.empty()) {}
 
@@ -55,6 +57,8 @@ void RoverAgent::Run(int64_t run_for_ms) {
   int64_t next_meters = options_.meter_interval_ms > 0 ? now + options_.meter_interval_ms : kNever;
   int64_t next_continuous =
       options_.continuous ? now + options_.continuous_check_interval_ms : kNever;
+  int64_t next_network =
+      options_.network_interval_ms > 0 ? now + options_.network_interval_ms : kNever;
   while (!StopRequested() && now < deadline) {
     if (now >= next_heartbeat) {
       Heartbeat(now);
@@ -81,8 +85,12 @@ void RoverAgent::Run(int64_t run_for_ms) {
       CheckContinuous(now);
       next_continuous = Advance(next_continuous, options_.continuous_check_interval_ms, now);
     }
-    int64_t wake =
-        std::min({next_heartbeat, next_check, next_flush, next_meters, next_continuous, deadline});
+    if (now >= next_network) {
+      ReportNetwork(now);
+      next_network = Advance(next_network, options_.network_interval_ms, now);
+    }
+    int64_t wake = std::min({next_heartbeat, next_check, next_flush, next_meters, next_continuous,
+                             next_network, deadline});
     if (int64_t start = board_.NextStartMs(); start >= 0) wake = std::min(wake, start);
     absl::SleepFor(absl::Milliseconds(std::clamp<int64_t>(wake - now, 0, kMaxSleepMs)));
     now = clock_->NowMillis();
@@ -163,7 +171,9 @@ void RoverAgent::HandleCommand(const skywalking::v3::Command& command, int64_t n
                 spec.duration_s);
       break;
     case RoverTaskBoard::Outcome::kNetwork:
-      log->info("{}: NETWORK task {} is not simulated, ignored", name_, spec.task_id);
+      stats_.tasks.insert(spec.task_id);
+      log->info("{}: NETWORK task {} {} for {} process(es) (start {}, {} s)", name_, spec.task_id,
+                network_.Offer(spec), spec.process_ids.size(), spec.start_time_ms, spec.duration_s);
       break;
     case RoverTaskBoard::Outcome::kExpired:
       log->info("{}: {}", name_, result.reason);
@@ -257,6 +267,9 @@ std::vector<MeterProcess> RoverAgent::RegisteredProcesses() const {
 }
 
 void RoverAgent::ReportMeters(int64_t now_ms) {
+  // The meter interval carries the continuous-profiling meters only; with `continuous`, the
+  // ContinuousChecker reports those it watches at its own interval instead.
+  if (options_.continuous) return;
   std::vector<MeterProcess> processes = RegisteredProcesses();
   if (processes.empty()) return;
   const int64_t round = meter_round_++;
@@ -264,7 +277,7 @@ void RoverAgent::ReportMeters(int64_t now_ms) {
   int64_t samples = 0;
   for (size_t i = 0; i < processes.size(); ++i) {
     reports.push_back(meters_.Report(processes, i, round, now_ms));
-    if (options_.continuous) DropContinuousMeters(&reports.back());
+    KeepMeters(&reports.back(), false);  // network meters follow a NETWORK task
     samples += reports.back().meterdata_size();
   }
   absl::Status s =
@@ -381,6 +394,33 @@ void RoverAgent::StartTriggered(const ContinuousChecker::Trigger& trigger, int64
   spec.start_time_ms = now_ms;
   spec.duration_s = trigger.report.duration();
   HandleCommand(MakeEbpfTaskCommand(spec), now_ms);
+}
+
+void RoverAgent::ReportNetwork(int64_t now_ms) {
+  if (!network_.Running(now_ms)) return;
+  const EbpfTaskSpec& task = *network_.task();
+  std::vector<MeterProcess> processes;
+  std::vector<bool> seen(registry_.processes().size(), false);
+  for (const auto& entry : registry_.entries()) {
+    if (entry.status != RoverProcessRegistry::Status::kRegistered || seen[entry.process]) continue;
+    if (std::find(task.process_ids.begin(), task.process_ids.end(), entry.id) ==
+        task.process_ids.end()) {
+      continue;
+    }
+    seen[entry.process] = true;
+    const RoverEntity& e = registry_.processes()[entry.process].entities[entry.entity];
+    processes.push_back({entry.process, entry.id, e.service, e.instance, e.process, e.layer});
+  }
+  if (processes.empty()) return;
+  NetworkReport report = network_model_.Report(processes, network_.NextRound(), now_ms);
+  if (absl::Status s = network_client_.Send(report); !s.ok()) {
+    CountFailure("network profiling report", s, now_ms);
+    return;
+  }
+  ++stats_.network_reports;
+  stats_.sampled_requests += static_cast<int64_t>(report.logs.size());
+  GetLogger("sim")->debug("{}: network report of {} processes: {} sampled requests", name_,
+                          processes.size(), report.logs.size());
 }
 
 void RoverAgent::CountFailure(absl::string_view method, const absl::Status& status,

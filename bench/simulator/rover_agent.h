@@ -14,6 +14,7 @@
 #include "simulator/rover_client.h"
 #include "simulator/rover_continuous.h"
 #include "simulator/rover_meters.h"
+#include "simulator/rover_network.h"
 #include "simulator/rover_process.h"
 #include "simulator/rover_stacks.h"
 #include "simulator/rover_task.h"
@@ -47,17 +48,22 @@ struct RoverAgentOptions {
   int64_t continuous_silence_ms = 1'200'000;     // continuous.trigger.silence_duration
   int64_t burst_every_ms = 120'000;
   int64_t burst_ms = 20'000;
+  // While a NETWORK task runs: its processes' network meters, sampled requests, their trace
+  // segments and attached events this often (profiling.task.network.report_interval).
+  int64_t network_interval_ms = 2'000;
 };
 
 // What one run did, for the summary line.
 struct RoverRunStats {
-  int64_t polls = 0;          // queryTasks calls
-  int64_t uploads = 0;        // acknowledged collectProfilingData streams that carried data
-  int64_t messages = 0;       // EBPFProfilingData messages acknowledged
-  int64_t samples = 0;        // ON_CPU samples + OFF_CPU switches acknowledged
-  int64_t errors = 0;         // failed calls
-  int64_t meter_reports = 0;  // acknowledged collectBatch streams
-  int64_t meter_samples = 0;  // MeterData elements acknowledged
+  int64_t polls = 0;             // queryTasks calls
+  int64_t uploads = 0;           // acknowledged collectProfilingData streams that carried data
+  int64_t messages = 0;          // EBPFProfilingData messages acknowledged
+  int64_t samples = 0;           // ON_CPU samples + OFF_CPU switches acknowledged
+  int64_t errors = 0;            // failed calls
+  int64_t meter_reports = 0;     // acknowledged collectBatch streams
+  int64_t meter_samples = 0;     // MeterData elements acknowledged
+  int64_t network_reports = 0;   // network-profiling report rounds fully acknowledged
+  int64_t sampled_requests = 0;  // sampled requests (logs) in them
   absl::flat_hash_set<std::string> tasks;  // ids of the tasks started
 
   // Continuous profiling.
@@ -74,11 +80,13 @@ struct RoverRunStats {
 // `task`). ON_CPU processes are sampled every 9 ms per busy core, OFF_CPU at their switch rate,
 // stacks drawn from a StackModel per process and target. Every meter interval, one collectBatch
 // stream with one MeterDataCollection per registered process (RoverMeterModel, its first
-// registered entity's service, instance and layer). Failed calls are counted, logged and
-// simply happen again at their next period; data of a failed flush is lost, as in Rover. With
+// registered entity's service, instance and layer; continuous-profiling meters only). While a
+// NETWORK task runs, every network interval the RoverNetworkModel report of the task's
+// processes (network meters, sampled requests, their segments and attached events). With
 // `continuous`, also the policies of its services after every queryTasks and, every continuous
 // check interval, a ContinuousChecker round: the watched values (collectBatch), the triggered
-// tasks (reportProfilingTask), run like received ones.
+// tasks (reportProfilingTask), run like received ones. Failed calls are counted, logged and
+// simply happen again at their next period; data of a failed flush is lost, as in Rover.
 // Thread-compatible.
 class RoverAgent {
  public:
@@ -104,6 +112,7 @@ class RoverAgent {
   void StartTriggered(const ContinuousChecker::Trigger& trigger, int64_t now_ms);
   // The first registered entity of every registered process, in process order.
   std::vector<MeterProcess> RegisteredProcesses() const;
+  void ReportNetwork(int64_t now_ms);
   const StackModel& ModelFor(size_t process, EbpfTarget target);
   void CountFailure(absl::string_view method, const absl::Status& status, int64_t now_ms);
 
@@ -121,6 +130,9 @@ class RoverAgent {
   ContinuousLoad load_;
   ContinuousPolicyBook policies_;
   ContinuousChecker checker_;
+  RoverNetworkProfiler network_;
+  RoverNetworkModel network_model_;
+  RoverNetworkClient network_client_;
   CallFailureLog failures_;
   RoverRunStats stats_;
   bool fake_task_pending_;

@@ -173,22 +173,6 @@ std::vector<std::string> ContinuousItem::Uris() const {
   return {"global"};
 }
 
-void DropContinuousMeters(skywalking::v3::MeterDataCollection* set) {
-  if (set->meterdata_size() == 0) return;
-  const skywalking::v3::MeterData head = set->meterdata(0);
-  auto* data = set->mutable_meterdata();
-  auto continuous = [](const skywalking::v3::MeterData& d) {
-    const std::string& name = d.has_singlevalue() ? d.singlevalue().name() : d.histogram().name();
-    return absl::StartsWith(name, "rover_con_p_");
-  };
-  data->erase(std::remove_if(data->begin(), data->end(), continuous), data->end());
-  if (data->empty()) return;
-  skywalking::v3::MeterData& first = *data->begin();
-  first.set_service(head.service());
-  first.set_serviceinstance(head.serviceinstance());
-  first.set_timestamp(head.timestamp());
-}
-
 absl::StatusOr<std::vector<ContinuousPolicy>> ParsePolicyCommand(
     const skywalking::v3::Command& command) {
   if (command.command() != kPolicyCommand) {

@@ -60,10 +60,6 @@ struct ContinuousPolicy {
   std::vector<ContinuousTarget> targets;  // in the JSON's order
 };
 
-// Removes the rover_con_p_* meters from `set` (RoverMeterModel's, when the continuous checker
-// reports its own), keeping the set's service, instance and timestamp on its new first element.
-void DropContinuousMeters(skywalking::v3::MeterDataCollection* set);
-
 // Parses one `ContinuousProfilingPolicyQuery` command (grpc-protocol.md §3.4) as Rover does: the
 // name and a non-empty `ServiceWithPolicyJSON` array are required; an entry without `Profiling`
 // (or with an empty UUID) drops the service's policy; a target other than ON_CPU, OFF_CPU or

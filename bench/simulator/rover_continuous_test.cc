@@ -321,22 +321,5 @@ TEST(ContinuousLoadTest, BurstsOncePerPeriodAboveTheThresholdsAndRepeatsWithTheS
   EXPECT_FALSE(ContinuousLoad(7, 60'000, 0).InBurst(3, MonitorType::kProcessCpu, kS0));
 }
 
-TEST(DropContinuousMetersTest, KeepsTheSetsEntityOnTheNewFirstElement) {
-  skywalking::v3::MeterDataCollection set;
-  auto* cpu = set.add_meterdata();
-  cpu->set_service("s");
-  cpu->set_serviceinstance("i");
-  cpu->set_timestamp(5);
-  cpu->mutable_singlevalue()->set_name("rover_con_p_process_cpu");
-  set.add_meterdata()->mutable_histogram()->set_name("rover_net_p_client_write_rtt");
-  set.add_meterdata()->mutable_singlevalue()->set_name("rover_con_p_system_load");
-  DropContinuousMeters(&set);
-  ASSERT_EQ(set.meterdata_size(), 1);
-  EXPECT_EQ(set.meterdata(0).histogram().name(), "rover_net_p_client_write_rtt");
-  EXPECT_EQ(set.meterdata(0).service(), "s");
-  EXPECT_EQ(set.meterdata(0).serviceinstance(), "i");
-  EXPECT_EQ(set.meterdata(0).timestamp(), 5);
-}
-
 }  // namespace
 }  // namespace stackhouse::sim

@@ -47,11 +47,15 @@ int RunRoverMode(const std::vector<std::string>& args) {
       "Plays one SkyWalking Rover (eBPF agent) on a Kubernetes node: reports the processes\n"
       "it finds in the pods of one service (reportProcesses, keepAlive), polls profiling tasks\n"
       "(queryTasks) and, while an ON_CPU or OFF_CPU task runs, streams sampled kernel and\n"
-      "user stacks every flush interval (collectProfilingData), and reports the continuous and\n"
-      "network profiling meters of its registered processes every meter interval\n"
-      "(collectBatch). Prints a summary on stdout:\n"
+      "user stacks every flush interval (collectProfilingData), reports the continuous\n"
+      "profiling meters of its registered processes every meter interval (collectBatch) and,\n"
+      "while a NETWORK task runs, every network interval the network meters of the task's\n"
+      "processes, sampled slow and 5xx requests (LogReportService), their trace segments and\n"
+      "the events attached to their spans (SpanAttachedEventReportService). Prints a summary\n"
+      "on stdout:\n"
       "  rover processes=3 registered=6 tasks=.. polls=.. uploads=.. messages=.. samples=.. "
-      "meter_reports=.. meters=.. policy_polls=.. policy_changes=.. triggers=.. errors=..");
+      "meter_reports=.. meters=.. network_reports=.. sampled_requests=.. policy_polls=.. "
+      "policy_changes=.. triggers=.. errors=..");
   AddCommonFlags(&flags, &common);
   flags.AddInt("processes", &processes,
                "processes found; with --mesh, every second one is the previous pod's Envoy");
@@ -71,7 +75,9 @@ int RunRoverMode(const std::vector<std::string>& args) {
                "ms between collectProfilingData uploads while tasks run (Rover: 5 s)");
   flags.AddInt("meter-interval", &options.meter_interval_ms,
                "ms between meter reports of the registered processes (collectBatch: continuous "
-               "and network profiling meters; Rover: 5 s); 0 = none");
+               "profiling meters; Rover: 5 s); 0 = none");
+  flags.AddInt("network-interval", &options.network_interval_ms,
+               "ms between network profiling reports while a NETWORK task runs (Rover: 2 s)");
   flags.AddInt("run-for", &run_for_ms, "ms to run; 0 = until SIGINT/SIGTERM");
   flags.AddInt("distinct-stacks", &distinct, "distinct stacks per process and target type");
   flags.AddString("fake-task", &options.fake_task,
@@ -103,10 +109,10 @@ int RunRoverMode(const std::vector<std::string>& args) {
   }
   if (processes < 1 || processes > 10'000 || options.heartbeat_interval_ms < 1 ||
       options.check_interval_ms < 1 || options.flush_interval_ms < 1 ||
-      options.meter_interval_ms < 0 || run_for_ms < 0 || distinct < 1 ||
-      options.continuous_check_interval_ms < 1000 || options.continuous_task_duration_s < 1 ||
-      options.continuous_task_duration_s > 86'400 || options.continuous_silence_ms < 0 ||
-      options.burst_every_ms < 1000 || options.burst_ms < 0 ||
+      options.meter_interval_ms < 0 || options.network_interval_ms < 1 || run_for_ms < 0 ||
+      distinct < 1 || options.continuous_check_interval_ms < 1000 ||
+      options.continuous_task_duration_s < 1 || options.continuous_task_duration_s > 86'400 ||
+      options.continuous_silence_ms < 0 || options.burst_every_ms < 1000 || options.burst_ms < 0 ||
       options.burst_ms > options.burst_every_ms || discovery.service.empty() ||
       discovery.namespace_name.empty() || (!discovery.mesh && !discovery.k8s_service) ||
       !(options.fake_task.empty() || options.fake_task == "ON_CPU" ||
@@ -153,7 +159,10 @@ int RunRoverMode(const std::vector<std::string>& args) {
                    " registered=", rover.registry().registered(), " tasks=", stats.tasks.size(),
                    " polls=", stats.polls, " uploads=", stats.uploads, " messages=", stats.messages,
                    " samples=", stats.samples, " meter_reports=", stats.meter_reports,
-                   " meters=", stats.meter_samples, " errors=", stats.errors)
+                   " meters=", stats.meter_samples, " network_reports=", stats.network_reports,
+                   " sampled_requests=", stats.sampled_requests,
+                   " policy_polls=", stats.policy_polls, " policy_changes=", stats.policy_changes,
+                   " triggers=", stats.triggers, " errors=", stats.errors)
           .c_str());
   std::fflush(stdout);
   return 0;
