@@ -382,13 +382,31 @@ void RoverAgent::StartTriggered(const ContinuousChecker::Trigger& trigger, int64
   log->info("{}: continuous profiling triggered {} task {} on {} ({})", name_,
             EbpfTargetName(trigger.target), task_id, trigger.report.processname(),
             absl::StrJoin(causes, ", "));
-  if (trigger.target == EbpfTarget::kNetwork) {
-    log->info("{}: NETWORK task {} is not simulated: no data follows", name_, task_id);
-    return;
-  }
   EbpfTaskSpec spec;
   spec.task_id = task_id;
   spec.process_ids = {trigger.process_id};
+  if (trigger.target == EbpfTarget::kNetwork) {
+    // Rover's network profiling watches every process of the triggering process's instance.
+    const RoverEntity* main_entity = nullptr;
+    for (const auto& entry : registry_.entries()) {
+      if (entry.status == RoverProcessRegistry::Status::kRegistered &&
+          entry.id == trigger.process_id) {
+        main_entity = &registry_.processes()[entry.process].entities[entry.entity];
+      }
+    }
+    if (main_entity != nullptr) {
+      for (const auto& entry : registry_.entries()) {
+        if (entry.status != RoverProcessRegistry::Status::kRegistered ||
+            entry.id == trigger.process_id) {
+          continue;
+        }
+        const RoverEntity& e = registry_.processes()[entry.process].entities[entry.entity];
+        if (e.service == main_entity->service && e.instance == main_entity->instance) {
+          spec.process_ids.push_back(entry.id);
+        }
+      }
+    }
+  }
   spec.update_time_ms = 0;  // keeps latestUpdateTime where the server put it
   spec.target = trigger.target;
   spec.start_time_ms = now_ms;

@@ -802,7 +802,12 @@ async function main() {
       await page.waitForSelector('#network-panel:not([hidden])');
       assert.ok(await page.isHidden('#continuous-panel'));
       await page.waitForFunction((id) => document.querySelector('#net-instance').value === id, task.serviceInstanceId);
-      await page.waitForFunction(() => document.querySelectorAll('#net-topology .net-node.real').length >= 1);
+      // Rover reports the triggered task's network data every 2 s from the trigger on; the view
+      // may have opened before the first report landed, so refresh until its calls show.
+      await waitFor('the triggered task\'s processes in the topology', async () => {
+        await page.click('#net-refresh');
+        return (await page.$$('#net-topology .net-node.real')).length >= 1;
+      }, 30000, 1000);
       assert.equal(await page.getAttribute('#tab-network', 'aria-selected'), 'true');
     });
 
