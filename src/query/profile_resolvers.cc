@@ -52,18 +52,10 @@ Result SpanResult(const model::Span& span, const model::Segment& segment, bool p
   std::vector<Result> refs;
   for (const model::SegmentRef& ref : span.refs) {
     if (ref.type == model::RefType::kCrossProcess) continue;  // step C.4
-    refs.push_back(Result::Map(
-        {{"traceId", Result::String(ref.trace_id)},
-         {"parentSegmentId", Result::String(ref.parent_segment_id)},
-         {"parentSpanId", Result::Int(ref.parent_span_id)},
-         {"type", Result::String(ref.type == model::RefType::kCrossThread ? "CROSS_THREAD"
-                                                                          : "CROSS_PROCESS")}}));
+    refs.push_back(RefResult(ref));
   }
   std::vector<Result> logs;
-  for (const model::SpanLog& log : span.logs) {
-    logs.push_back(
-        Result::Map({{"time", Result::Int(log.time_ms)}, {"data", KeyValues(log.data)}}));
-  }
+  for (const model::SpanLog& log : span.logs) logs.push_back(SpanLogResult(log));
   return Result::Map({{"spanId", Result::Int(span.span_id)},
                       {"parentSpanId", Result::Int(span.parent_span_id)},
                       {"segmentId", Result::String(segment.segment_id)},

@@ -10,6 +10,7 @@
 #include "graphql/value.h"
 #include "model/entities.h"
 #include "model/ids.h"
+#include "model/trace.h"
 
 // Small helpers shared by the resolver files. Header-only, stateless.
 namespace stackhouse::query {
@@ -51,6 +52,21 @@ inline Result KeyValues(const std::vector<std::pair<std::string, std::string>>& 
         Result::Map({{key_field, Result::String(key)}, {value_field, Result::String(value)}}));
   }
   return Result::List(std::move(items));
+}
+
+// A span's reference as GraphQL's `Ref` (trace and trace-profiling span queries).
+inline Result RefResult(const model::SegmentRef& ref) {
+  return Result::Map(
+      {{"traceId", Result::String(ref.trace_id)},
+       {"parentSegmentId", Result::String(ref.parent_segment_id)},
+       {"parentSpanId", Result::Int(ref.parent_span_id)},
+       {"type", Result::String(ref.type == model::RefType::kCrossThread ? "CROSS_THREAD"
+                                                                        : "CROSS_PROCESS")}});
+}
+
+// A span's log as GraphQL's `LogEntity`.
+inline Result SpanLogResult(const model::SpanLog& log) {
+  return Result::Map({{"time", Result::Int(log.time_ms)}, {"data", KeyValues(log.data)}});
 }
 
 // The name inside an instance or endpoint id, "" when the id is malformed.

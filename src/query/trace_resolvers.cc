@@ -51,18 +51,10 @@ Result SpanResult(const TraceSpan& s, const storage::StoredSegment& stored) {
   const model::Span& span = *s.span;
   std::vector<Result> refs;
   for (const model::SegmentRef& ref : span.refs) {
-    refs.push_back(Result::Map(
-        {{"traceId", Result::String(ref.trace_id)},
-         {"parentSegmentId", Result::String(ref.parent_segment_id)},
-         {"parentSpanId", Result::Int(ref.parent_span_id)},
-         {"type", Result::String(ref.type == model::RefType::kCrossThread ? "CROSS_THREAD"
-                                                                          : "CROSS_PROCESS")}}));
+    refs.push_back(RefResult(ref));
   }
   std::vector<Result> logs;
-  for (const model::SpanLog& log : span.logs) {
-    logs.push_back(
-        Result::Map({{"time", Result::Int(log.time_ms)}, {"data", KeyValues(log.data)}}));
-  }
+  for (const model::SpanLog& log : span.logs) logs.push_back(SpanLogResult(log));
   std::vector<Result> events;
   for (const model::SpanAttachedEvent* e : s.events) events.push_back(EventResult(*e));
   return Result::Map(
