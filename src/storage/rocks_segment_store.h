@@ -7,7 +7,8 @@
 namespace stackhouse::storage {
 
 // SegmentStore on the segment family: `g`+segment id → SegmentRecord (the summary and the
-// segment in its wire encoding), `t`+trace id+instance id+segment id → index. Records expire
+// spans as the project's own SegmentBody record, which also reads the agent's SegmentObject bytes
+// that earlier versions stored), `t`+trace id+instance id+segment id → index. Records expire
 // recordDataTTL after the segment's start time. Thread-safe.
 class RocksSegmentStore final : public SegmentStore {
  public:
