@@ -16,6 +16,8 @@ constexpr absl::string_view kDrainedServices[] = {
     "/skywalking.v3.CLRMetricReportService/",
     "/skywalking.v3.ConfigurationDiscoveryService/",
     "/skywalking.v3.EventService/",
+    // Rover's access-log module (Kubernetes network monitoring, not profiling).
+    "/skywalking.v3.EBPFAccessLogService/",
     "/skywalking.v10.AsyncProfilerTask/",
     "/skywalking.v10.PprofTask/",
 };

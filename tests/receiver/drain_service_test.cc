@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "ebpf/accesslog.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/server.h"
@@ -86,6 +87,29 @@ TEST_F(DrainServiceTest, EventStreamOfAClientIsAcceptedAndCounted) {
   EXPECT_EQ(response.commands_size(), 0);
   EXPECT_NE(Metrics().find("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
                            "EventService/collect\"} 3"),
+            std::string::npos)
+      << Metrics();
+}
+
+// Rover with its access-log module on streams EBPFAccessLogMessages; they are dropped, and the
+// empty answer reads as the EBPFAccessLogDownstream Rover expects.
+TEST_F(DrainServiceTest, RoversAccessLogsAreAcceptedAndCounted) {
+  Start("");
+  auto stub = v3::EBPFAccessLogService::NewStub(channel_);
+  grpc::ClientContext context;
+  v3::EBPFAccessLogDownstream response;
+  auto writer = stub->collect(&context, &response);
+  v3::EBPFAccessLogMessage message;
+  message.mutable_node()->set_name("node-1");
+  message.mutable_connection()->set_role(v3::server);
+  ASSERT_TRUE(writer->Write(message));
+  message.clear_node();
+  ASSERT_TRUE(writer->Write(message));
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_NE(Metrics().find("stackhouse_agent_messages_dropped_total{method=\"/skywalking.v3."
+                           "EBPFAccessLogService/collect\"} 2"),
             std::string::npos)
       << Metrics();
 }
