@@ -1,9 +1,9 @@
-#include "graphql/json_writer.h"
+#include "common/json_writer.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace stackhouse::graphql {
+namespace stackhouse {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -190,4 +190,4 @@ void JsonWriter::Rewind(const Mark& mark) {
   need_comma_ = mark.need_comma;
 }
 
-}  // namespace stackhouse::graphql
+}  // namespace stackhouse

@@ -18,7 +18,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace stackhouse::graphql {
+namespace stackhouse {
 
 class JsonWriter {
  public:
@@ -65,4 +65,4 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
-}  // namespace stackhouse::graphql
+}  // namespace stackhouse

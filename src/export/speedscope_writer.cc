@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "common/saturating.h"
 #include "export/profile_writers.h"
-#include "graphql/json_writer.h"
 
 namespace stackhouse::exporter {
 namespace {
@@ -18,7 +18,7 @@ constexpr char kSchema[] = "https://www.speedscope.app/file-format-schema.json";
 absl::Status WriteSpeedscope(const analysis::FlameGraph& graph, absl::string_view name,
                              const ChunkSink& sink) {
   ChunkWriter out(sink);
-  graphql::JsonWriter json(out.buffer());
+  JsonWriter json(out.buffer());
   const bool typed = graph.has_stack_types();
   auto frame_key = [&](const analysis::StackStep& step, size_t i) {
     const analysis::FlameNode node = graph.Node(step.tree, step.path[i]);

@@ -8,7 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "graphql/json_writer.h"
+#include "common/json_writer.h"
 
 namespace stackhouse::graphql {
 namespace {

@@ -23,9 +23,11 @@
 #include "graphql/schema.h"
 #include "graphql/value.h"
 
-namespace stackhouse::graphql {
-
+namespace stackhouse {
 class JsonWriter;
+}  // namespace stackhouse
+
+namespace stackhouse::graphql {
 
 // Converts a constant literal to a value as written (ints that overflow int64 become floats,
 // variables become null). Used for scalar checks and schema default values.

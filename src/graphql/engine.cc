@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_writer.h"
 #include "graphql/coercion.h"
 #include "graphql/error.h"
 #include "graphql/executor.h"
-#include "graphql/json_writer.h"
 #include "graphql/parser.h"
 #include "graphql/validator.h"
 

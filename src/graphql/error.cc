@@ -1,7 +1,7 @@
 #include "graphql/error.h"
 
 #include "absl/strings/str_cat.h"
-#include "graphql/json_writer.h"
+#include "common/json_writer.h"
 
 namespace stackhouse::graphql {
 

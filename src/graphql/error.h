@@ -12,9 +12,11 @@
 #include "absl/strings/string_view.h"
 #include "graphql/ast.h"
 
-namespace stackhouse::graphql {
-
+namespace stackhouse {
 class JsonWriter;
+}  // namespace stackhouse
+
+namespace stackhouse::graphql {
 
 // Classifications used in `extensions.classification`.
 inline constexpr absl::string_view kInvalidSyntax = "InvalidSyntax";

@@ -17,9 +17,9 @@
 
 #include <vector>
 
+#include "common/json_writer.h"
 #include "graphql/ast.h"
 #include "graphql/error.h"
-#include "graphql/json_writer.h"
 #include "graphql/resolver.h"
 #include "graphql/schema.h"
 #include "graphql/value.h"

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
-#include "graphql/json_writer.h"
+#include "common/json_writer.h"
 
 namespace stackhouse::graphql {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "analysis/flame_diff.h"
 #include "common/status_macros.h"
+#include "query/profile_analysis.h"
 #include "query/profile_selection.h"
 #include "query/query_service.h"
 #include "query/resolver_util.h"
@@ -39,7 +40,7 @@ absl::StatusOr<ProfileSelection> SelectionFromValue(const graphql::Value& value)
   if (has_trace) {
     const graphql::Value* queries = trace->Find("queries");
     return TraceSelection{queries != nullptr ? SegmentQueriesFromValue(*queries)
-                                             : std::vector<SegmentQuery>{}};
+                                             : std::vector<profile::SegmentQuery>{}};
   }
   EbpfSelection selection;
   if (const graphql::Value* ids = ebpf->Find("scheduleIdList")) {

@@ -27,20 +27,21 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadTrace(const ProfileSources
     return absl::InvalidArgumentError("a trace selection needs at least one segment query");
   }
   std::vector<std::string> segment_ids;
-  for (const SegmentQuery& query : selection.queries) {
+  for (const profile::SegmentQuery& query : selection.queries) {
     if (query.segment_id.empty()) return absl::InvalidArgumentError("empty segment id");
     SH_RETURN_IF_ERROR(CheckRange(query.start_ms, query.end_ms));
     if (std::find(segment_ids.begin(), segment_ids.end(), query.segment_id) == segment_ids.end()) {
       segment_ids.push_back(query.segment_id);
     }
   }
-  SH_ASSIGN_OR_RETURN(TraceProfile profile, LoadTraceProfile(*sources.snapshots, selection.queries,
-                                                             sources.max_snapshots));
+  SH_ASSIGN_OR_RETURN(
+      profile::TraceProfile profile,
+      profile::LoadTraceProfile(*sources.snapshots, selection.queries, sources.max_snapshots));
   if (profile.go) {
     // Go agents' profiles: root-first trees from the samples (the GraphQL trees follow the OAP
     // and start at leaf frames); the time ranges do not apply, as in getSegmentsProfileAnalyze.
     std::vector<analysis::ProfileTree> trees;
-    for (const TraceProfile::GoProfileSamples& p : profile.go_profiles) {
+    for (const profile::TraceProfile::GoProfileSamples& p : profile.go_profiles) {
       for (auto& tree : analysis::BuildGoFlameTrees(p.samples, p.period_ms)) {
         trees.push_back(std::move(tree));
       }

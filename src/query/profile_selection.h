@@ -9,8 +9,8 @@
 #include "absl/status/statusor.h"
 #include "analysis/fetch_plan.h"
 #include "analysis/flame_graph.h"
+#include "profile/trace_profile.h"
 #include "query/ebpf_analysis.h"
-#include "query/profile_analysis.h"
 #include "storage/ebpf_store.h"
 #include "storage/profile_store.h"
 
@@ -20,7 +20,7 @@ namespace stackhouse::query {
 
 // Trace profiling: segments × time ranges (getSegmentsProfileAnalyze's queries).
 struct TraceSelection {
-  std::vector<SegmentQuery> queries;
+  std::vector<profile::SegmentQuery> queries;
 };
 
 // eBPF profiling: schedules × time ranges × aggregate type (analysisEBPFProfilingResult's).
@@ -40,8 +40,8 @@ struct ProfileSources {
   int32_t max_snapshots = analysis::kDefaultMaxAnalyzedSnapshots;
 };
 
-// Checks `selection`, loads it with LoadTraceProfile / LoadEbpfProfile and returns its trees as
-// a ThreadDumpFlameGraph / EbpfFlameGraph. Errors:
+// Checks `selection`, loads it with profile::LoadTraceProfile / LoadEbpfProfile and returns its
+// trees as a ThreadDumpFlameGraph / EbpfFlameGraph. Errors:
 //   - InvalidArgument: no segment query / schedule / time range, an empty segment id, a time
 //     range with start > end, or eBPF schedules that mix On-CPU and Off-CPU samples;
 //   - NotFound "no profiling data for ...": a segment without any dump, a schedule that does not

@@ -1,7 +1,7 @@
 #include "graphql/coercion.h"
 
+#include "common/json_writer.h"
 #include "graphql/json_reader.h"
-#include "graphql/json_writer.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "common/json_writer.h"
 #include "golden_files.h"
 #include "graphql/http_endpoint.h"
-#include "graphql/json_writer.h"
 #include "gtest/gtest.h"
 #include "test_schema.h"
 

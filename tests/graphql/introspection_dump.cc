@@ -8,9 +8,9 @@
 #include <fstream>
 #include <string>
 
+#include "common/json_writer.h"
 #include "graphql/http_endpoint.h"
 #include "graphql/introspection.h"
-#include "graphql/json_writer.h"
 #include "test_schema.h"
 
 int main(int argc, char** argv) {
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
                                                   : testing::ReadFileOrDie(argv[2]);
   HttpEndpoint endpoint(std::shared_ptr<const Schema>(*std::move(schema)), Limits());
   std::string body = "{\"query\":";
-  JsonWriter::AppendQuoted(query, &body);
+  stackhouse::JsonWriter::AppendQuoted(query, &body);
   body += "}";
   HttpRequest request;
   request.method = "POST";

@@ -1,7 +1,7 @@
 #include <string>
 
+#include "common/json_writer.h"
 #include "graphql/json_reader.h"
-#include "graphql/json_writer.h"
 #include "gtest/gtest.h"
 
 namespace stackhouse::graphql {

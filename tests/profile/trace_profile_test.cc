@@ -1,6 +1,6 @@
 // LoadTraceProfile's choice between Java thread dumps and Go agents' profiles (spec §4.5 step
 // 10, §4.6), over real stores.
-#include "query/profile_analysis.h"
+#include "profile/trace_profile.h"
 
 #include <memory>
 #include <string>
@@ -12,7 +12,7 @@
 #include "storage/rocks_profile_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::query {
+namespace stackhouse::profile {
 namespace {
 
 constexpr int64_t kStart = 1700000000000;
@@ -112,4 +112,4 @@ TEST_F(ProfileAnalysisTest, GoProfilesAreTheFallbackWhenNoJavaTreeIsBuilt) {
 }
 
 }  // namespace
-}  // namespace stackhouse::query
+}  // namespace stackhouse::profile

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "golden_files.h"
-#include "graphql/json_writer.h"
 #include "gtest/gtest.h"
 #include "query_fixture.h"
 #include "storage/test_dir.h"
@@ -36,7 +36,7 @@ TEST_P(QueryGoldenTest, MatchesExpected) {
   ASSERT_TRUE(kUtc);
   const std::string base = kTestdata + "/" + GetParam();
   std::string body = "{\"query\":";
-  graphql::JsonWriter::AppendQuoted(golden::ReadFile(base + ".graphql"), &body);
+  JsonWriter::AppendQuoted(golden::ReadFile(base + ".graphql"), &body);
   if (std::filesystem::exists(base + ".variables.json")) {
     body += ",\"variables\":" + golden::ReadFile(base + ".variables.json");
   }

@@ -1,0 +1,143 @@
+#include "profile/trace_profile.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "analysis/fetch_plan.h"
+#include "analysis/thread_dump_merge.h"
+#include "common/status_macros.h"
+#include "wire/go_profile.h"
+
+namespace stackhouse::profile {
+
+namespace {
+
+// Spec §4.6: the Go agents' profiles of the queried segments, if any, as one tree each (each
+// stored profile decoded once, however many of its segments are queried).
+absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
+    const storage::SnapshotStore& snapshots, const std::vector<SegmentQuery>& queries) {
+  std::vector<model::GoSegmentProfile> profiles;
+  for (const SegmentQuery& query : queries) {
+    SH_ASSIGN_OR_RETURN(std::vector<model::GoSegmentProfile> of_segment,
+                        snapshots.ListGoProfiles(query.segment_id));
+    for (auto& p : of_segment) profiles.push_back(std::move(p));
+  }
+  if (profiles.empty()) return std::nullopt;
+  absl::flat_hash_set<absl::string_view> queried;
+  for (const SegmentQuery& query : queries) {
+    if (!queried.insert(query.segment_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("segment ", query.segment_id,
+                       " is queried more than once; a Go agent's profile is analysed whole, "
+                       "so query each Go segment once"));
+    }
+  }
+  TraceProfile profile;
+  profile.go = true;
+  auto frames = std::make_shared<analysis::FrameTable>();
+  absl::flat_hash_map<std::string, std::optional<wire::GoProfileReader>> readers;
+  for (const model::GoSegmentProfile& p : profiles) {
+    auto [it, inserted] = readers.try_emplace(p.profile_key);
+    if (inserted) {
+      SH_ASSIGN_OR_RETURN(std::optional<std::string> bytes, snapshots.GetGoProfile(p.profile_key));
+      if (!bytes) continue;  // expired since it was listed
+      auto reader = wire::GoProfileReader::Parse(*bytes);
+      if (!reader.ok()) {
+        return absl::DataLossError(absl::StrCat("cannot decode the stored Go profile of segment ",
+                                                p.segment_id, ": ", reader.status().message()));
+      }
+      it->second.emplace(std::move(*reader));
+    }
+    if (!it->second) continue;
+    const wire::GoProfileReader& reader = *it->second;
+    std::vector<analysis::GoSample> samples = reader.Samples(p.segment_id, frames.get());
+    profile.analysis.trees.push_back(
+        analysis::BuildGoProfileTree(samples, reader.period_ms(), frames.get()));
+    profile.go_profiles.push_back({reader.period_ms(), std::move(samples)});
+  }
+  profile.frames = std::move(frames);
+  return profile;
+}
+
+}  // namespace
+
+absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snapshots,
+                                              const std::vector<SegmentQuery>& queries,
+                                              int32_t max_snapshots) {
+  TraceProfile profile;
+  // Each distinct segment's dumps, read once, in ascending sequence order.
+  std::vector<std::string> segment_ids;
+  std::vector<std::vector<storage::StoredDump>> segment_dumps;
+  std::vector<analysis::QueryWindow> windows;
+  for (const SegmentQuery& query : queries) {
+    auto known = std::find(segment_ids.begin(), segment_ids.end(), query.segment_id);
+    uint32_t index = static_cast<uint32_t>(known - segment_ids.begin());
+    if (known == segment_ids.end()) {
+      segment_ids.push_back(query.segment_id);
+      segment_dumps.emplace_back();
+      auto& dumps = segment_dumps.back();
+      SH_RETURN_IF_ERROR(snapshots.ScanDumps(
+          query.segment_id, [&dumps](const storage::StoredDump& d) { dumps.push_back(d); }));
+      if (dumps.empty()) profile.segments_without_dumps.push_back(query.segment_id);
+    }
+    analysis::QueryWindow window;
+    window.segment_index = index;
+    for (const storage::StoredDump& d : segment_dumps[index]) {
+      if (d.dump_time_ms < query.start_ms || d.dump_time_ms > query.end_ms) continue;
+      if (!window.found) {
+        window.found = true;
+        window.min_sequence = window.max_sequence = d.sequence;
+      }
+      window.min_sequence = std::min(window.min_sequence, d.sequence);
+      window.max_sequence = std::max(window.max_sequence, d.sequence);
+    }
+    windows.push_back(window);
+  }
+  analysis::AnalysisLimits limits;
+  limits.max_snapshots = max_snapshots;
+  SH_ASSIGN_OR_RETURN(analysis::FetchPlan plan, analysis::PlanFetch(windows, limits));
+
+  auto frames = std::make_shared<analysis::FrameTable>();
+  analysis::StackTable stacks;
+  absl::flat_hash_map<uint64_t, int64_t> stack_index;  // store id → table id, -1 = expired
+  std::vector<analysis::ThreadDump> dumps;
+  for (const analysis::FetchRange& range : plan.ranges) {
+    const auto& all = segment_dumps[range.segment_index];
+    auto first = std::lower_bound(
+        all.begin(), all.end(), range.start,
+        [](const storage::StoredDump& d, int64_t sequence) { return d.sequence < sequence; });
+    for (auto it = first; it != all.end() && it->sequence < range.end; ++it) {
+      if (it->language != model::SnapshotLanguage::kJava) continue;
+      auto [slot, inserted] = stack_index.try_emplace(it->stack_id, -1);
+      if (inserted) {
+        auto frames_of = snapshots.GetStack(it->stack_id);
+        if (frames_of.ok()) {
+          std::vector<uint32_t> ids;
+          ids.reserve(frames_of->size());
+          for (const std::string& frame : *frames_of) ids.push_back(frames->Intern(frame));
+          slot->second = stacks.Add(ids);
+        } else if (!absl::IsNotFound(frames_of.status())) {
+          return frames_of.status();
+        }
+      }
+      if (slot->second < 0) continue;
+      dumps.push_back({range.segment_index, it->sequence, it->dump_time_ms,
+                       static_cast<uint32_t>(slot->second)});
+    }
+  }
+  SH_ASSIGN_OR_RETURN(profile.analysis,
+                      analysis::AnalyzeThreadDumps(dumps, stacks, *frames, plan.tip));
+  profile.frames = std::move(frames);
+  if (!profile.analysis.trees.empty()) return profile;
+  // No Java tree: the OAP falls back to the Go agents' profiles (spec §4.5 step 10, §4.6).
+  SH_ASSIGN_OR_RETURN(std::optional<TraceProfile> go, LoadGoProfiles(snapshots, queries));
+  if (go) return std::move(*go);
+  return profile;
+}
+
+}  // namespace stackhouse::profile
