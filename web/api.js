@@ -97,6 +97,13 @@ export const Q = {
     topology: getProcessTopology(serviceInstanceId: $serviceInstanceId, duration: $duration) {
       nodes { id name isReal serviceName serviceId serviceInstanceId serviceInstanceName }
       calls { id source detectPoints target sourceComponents targetComponents } } }`,
+  // A trace with its spans and the events Rover attached to them (booster-ui's querySpans).
+  trace: `query querySpans($traceId: ID!) {
+    trace: queryTrace(traceId: $traceId) {
+      spans { traceId segmentId spanId parentSpanId refs { traceId parentSegmentId parentSpanId type }
+        serviceCode serviceInstanceName startTime endTime endpointName type peer component isError layer
+        tags { key value }
+        attachedEvents { startTime { seconds nanos } event endTime { seconds nanos } tags { key value } summary { key value } } } } }`,
   diff: `query stackhouseDiff($baseline: StackhouseProfileSelection!, $comparison: StackhouseProfileSelection!) {
     diff: stackhouseDiff(baseline: $baseline, comparison: $comparison) {
       unit baselineTotal comparisonTotal

@@ -3,7 +3,8 @@
 // (processes of the instance on the left, peers outside it on the right, edges client → server
 // labelled with protocol and detect points), and for a clicked edge its TCP and HTTP/1.x metrics
 // over time (execExpression, process_relation_*) and the slow and failing requests Rover sampled
-// on it (top_n of the sampled records).
+// on it (top_n of the sampled records); a sampled request's trace opens with its spans and the
+// events Rover attached to them, the raw request and response among them (queryTrace).
 
 import { Q, gql } from './api.js';
 import { drawChart, lastMinutes, minuteDuration, seriesOf } from './chart.js';
@@ -315,10 +316,85 @@ export class NetworkView {
         return;
       }
       for (const v of r.results[0]?.values || []) {
-        rows.push(`<tr class="net-sample"><td>${s.reason}</td><td class="ellipsis" title="${h(v.id)}">${h(v.id)}</td><td class="num">${h(v.value)} ms</td><td class="mono">${h(v.traceID || '–')}</td></tr>`);
+        const trace = v.traceID
+          ? `<button type="button" class="link net-trace-open" data-trace="${h(v.traceID)}" title="Open the trace with the raw request and response">${h(v.traceID)}</button>`
+          : '–';
+        rows.push(`<tr class="net-sample"><td>${s.reason}</td><td class="ellipsis" title="${h(v.id)}">${h(v.id)}</td><td class="num">${h(v.value)} ms</td><td class="mono">${trace}</td></tr>`);
       }
     });
     $('#net-samples tbody', this.root).innerHTML = rows.length ? rows.join('')
       : '<tr><td colspan="4" class="muted">No sampled request on this call in this time range (Rover samples the requests its task\'s rules select).</td></tr>';
+    $('#net-trace', this.root).hidden = true;
+    for (const b of this.root.querySelectorAll('#net-samples .net-trace-open')) {
+      b.addEventListener('click', () => this.ctx.guarded('Trace', () => this.openTrace(b.dataset.trace)));
+    }
   }
+
+  // ---- one sampled request's trace: spans in tree order, each with its attached events
+
+  async openTrace(traceId) {
+    this.traceId = traceId;
+    const data = await gql(Q.trace, { traceId });
+    if (this.traceId !== traceId) return;
+    const panel = $('#net-trace', this.root);
+    panel.hidden = false;
+    $('#net-trace-title', this.root).textContent = `Trace ${traceId}`;
+    const spans = data.trace?.spans || [];
+    $('#net-trace-spans', this.root).innerHTML = spans.length ? traceHtml(spans)
+      : '<p class="muted">No span of this trace is stored (its agent reports segments elsewhere, or they have expired); Rover\'s events are kept by trace and show once its spans arrive.</p>';
+    panel.scrollIntoView({ block: 'nearest' });
+  }
+}
+
+// An Instant as epoch milliseconds.
+function instantMs(t) {
+  return t ? t.seconds * 1000 + t.nanos / 1e6 : NaN;
+}
+
+// Each span's depth in the trace: by parent span inside a segment, by reference across them.
+export function spanDepths(spans) {
+  const key = (segment, span) => `${segment}/${span}`;
+  const byKey = new Map(spans.map((s) => [key(s.segmentId, s.spanId), s]));
+  const depth = new Map();
+  const depthOf = (s, seen = new Set()) => {
+    const k = key(s.segmentId, s.spanId);
+    if (depth.has(k)) return depth.get(k);
+    if (seen.has(k)) return 0;  // a cycle of parents: list it flat rather than lose it
+    seen.add(k);
+    let parent = s.parentSpanId >= 0 ? byKey.get(key(s.segmentId, s.parentSpanId)) : undefined;
+    if (!parent && s.refs?.length) {
+      const r = s.refs[s.refs.length - 1];
+      parent = byKey.get(key(r.parentSegmentId, r.parentSpanId));
+    }
+    const d = parent ? depthOf(parent, seen) + 1 : 0;
+    depth.set(k, d);
+    return d;
+  };
+  return spans.map((s) => depthOf(s));
+}
+
+// The spans of a trace (queryTrace's order) with their attached events; an event carrying
+// `data_content` (Rover's sampled raw request or response) shows it.
+export function traceHtml(spans) {
+  const start = Math.min(...spans.map((s) => s.startTime));
+  const depths = spanDepths(spans);
+  return spans.map((s, i) => {
+    const events = (s.attachedEvents || []).map((e) => {
+      const tags = new Map(e.tags.map((t) => [t.key, t.value]));
+      const at = instantMs(e.startTime) - start;
+      const took = instantMs(e.endTime) - instantMs(e.startTime);
+      const shown = e.tags.filter((t) => t.key !== 'data_content').map((t) => `${h(t.key)}=${h(t.value)}`).join(' ');
+      const summary = e.summary.map((t) => `${h(t.key)}=${h(t.value)}`).join(' ');
+      const raw = tags.has('data_content')
+        ? `<details class="net-raw-box"><summary>${h(tags.get('data_type') || 'data')} ${h(tags.get('data_direction') || '')} (${h(tags.get('data_size') || `${tags.get('data_content').length} B`)})</summary><pre class="net-raw">${h(tags.get('data_content'))}</pre></details>`
+        : '';
+      return `<li class="net-event"><strong>${h(e.event)}</strong> at +${at.toFixed(3)} ms${Number.isFinite(took) ? `, ${took.toFixed(3)} ms` : ''}`
+        + ` <span class="muted mono">${shown}${summary ? ` · ${summary}` : ''}</span>${raw}</li>`;
+    }).join('');
+    return `<div class="net-span${s.isError ? ' error' : ''}" style="margin-left:${depths[i] * 1.2}rem">`
+      + `<div class="net-span-head"><strong>${h(s.endpointName || '(no endpoint)')}</strong> · ${h(s.type)} · ${h(s.serviceCode)} / ${h(s.serviceInstanceName)}`
+      + `${s.peer ? ` → ${h(s.peer)}` : ''} · +${s.startTime - start} ms, ${s.endTime - s.startTime} ms${s.isError ? ' · <span class="refused">error</span>' : ''}</div>`
+      + (events ? `<ul class="net-events">${events}</ul>` : '')
+      + '</div>';
+  }).join('');
 }

@@ -874,6 +874,46 @@ async function main() {
       await shot(page, '12-network-topology', { fullPage: true });
     });
 
+    await step('network view: a sampled request opens its trace, with the raw request and response Rover attached to its spans', async () => {
+      // Rover samples requests on one HTTP client call per process each round: find a call
+      // that lists a sampled request with a trace.
+      await waitFor('a sampled request with a trace', async () => {
+        await page.click('#net-refresh');
+        await page.waitForFunction(() => document.querySelectorAll('#net-topology .net-call').length >= 2);
+        const labels = await page.locator('#net-topology .net-call-label').allTextContents();
+        for (let i = 0; i < labels.length; i++) {
+          if (!/^HTTP · CLIENT/.test(labels[i])) continue;
+          await page.locator('#net-topology .net-call').nth(i).locator('.net-call-label').click();
+          await page.waitForFunction((n) => document.querySelectorAll('#net-charts .net-chart').length === n
+            && document.querySelector('#net-samples tbody tr'), 10);
+          if (await page.locator('#net-samples .net-trace-open').count() > 0) return true;
+        }
+        return false;
+      }, 60000, 1000);
+      assert.ok(await page.locator('#net-trace').isHidden(), 'the trace panel waits for a click');
+      const traceId = await page.locator('#net-samples .net-trace-open').first().textContent();
+      await page.locator('#net-samples .net-trace-open').first().click();
+      await page.waitForSelector('#net-trace:not([hidden]) .net-span');
+      assert.equal(await page.textContent('#net-trace-title'), `Trace ${traceId}`);
+      const trace = await hook(() => ({
+        spans: [...document.querySelectorAll('#net-trace .net-span-head')].map((e) => e.textContent),
+        events: [...document.querySelectorAll('#net-trace .net-event')].map((e) => ({
+          name: e.querySelector('strong').textContent,
+          raw: e.querySelector('.net-raw')?.textContent || '',
+        })),
+      }));
+      assert.ok(trace.spans.length >= 2, `spans: ${trace.spans}`);
+      assert.ok(trace.spans.some((t) => /Exit/.test(t)) && trace.spans.some((t) => /Entry/.test(t)), `spans: ${trace.spans}`);
+      const request = trace.events.find((e) => e.name === 'HTTP Request Sampling');
+      const response = trace.events.find((e) => e.name === 'HTTP Response Sampling');
+      assert.ok(request && /^GET \/api\/\S+ HTTP\/1\.1\r?\n/.test(request.raw), JSON.stringify(trace.events));
+      assert.ok(request.raw.includes(`sw8: 1-${traceId}-`), request.raw);
+      assert.ok(response && /^HTTP\/1\.1 \d{3} /.test(response.raw), JSON.stringify(trace.events));
+      assert.ok(trace.events.some((e) => e.name === 'Syscall Write' && e.raw === ''), JSON.stringify(trace.events));
+      await page.locator('#net-trace details.net-raw-box').first().evaluate((d) => { d.open = true; });
+      await shot(page, '13-network-trace', { fullPage: true });
+    });
+
     let bench;
     await step('benchmark: a 100,000-node profile renders and zooms (times printed)', async () => {
       const runs = [];
@@ -908,7 +948,7 @@ async function main() {
       assert.ok(bench.renderMedianMs < 1000, `render median ${bench.renderMedianMs} ms`);
       assert.ok(bench.zoomMedianMs < 500, `zoom median ${bench.zoomMedianMs} ms`);
       await hook(() => document.querySelector('#benchmark').scrollIntoView());
-      await shot(page, '13-benchmark-100k');
+      await shot(page, '14-benchmark-100k');
     });
 
     await step('no uncaught error in the page', () => {
