@@ -220,17 +220,24 @@ size_t BucketIndex(const std::vector<double>& bounds, double value) {
   return index == 0 ? 0 : index - 1;
 }
 
-std::vector<MeterConnection> ConnectionsOf(const std::vector<MeterProcess>& processes,
-                                           size_t index) {
+std::vector<MeterConnection> ConnectionsOf(const std::vector<MeterProcess>& processes, size_t index,
+                                           const ConnectionShape& shape) {
   const MeterProcess& self = processes[index];
   std::vector<MeterConnection> out;
+  std::vector<size_t> pod;  // indexes of the processes of self's instance, self included
   for (size_t j = 0; j < processes.size(); ++j) {
     const MeterProcess& other = processes[j];
-    if (j == index || other.service != self.service || other.instance != self.instance) continue;
+    if (other.service == self.service && other.instance == self.instance) pod.push_back(j);
+  }
+  const size_t at = static_cast<size_t>(std::find(pod.begin(), pod.end(), index) - pod.begin());
+  for (size_t n = 0; n < pod.size(); ++n) {
+    const size_t j = pod[n];
+    if (j == index) continue;
+    if (shape.chain && n + 1 != at && n != at + 1) continue;
     MeterConnection c;
     c.client = index < j;
     c.peer = PeerKind::kProcess;
-    c.peer_value = other.id;
+    c.peer_value = processes[j].id;
     out.push_back(std::move(c));
   }
   MeterConnection local;
@@ -239,23 +246,29 @@ std::vector<MeterConnection> ConnectionsOf(const std::vector<MeterProcess>& proc
   out.push_back(std::move(local));
 
   const uint64_t k = self.key;
-  MeterConnection web;
-  web.client = true;
-  web.ssl = k % 2 == 1;
-  web.peer_value =
-      absl::StrCat("10.96.", (k / 250) % 256, ".", k % 250 + 1, ":", web.ssl ? 443 : 8080);
-  out.push_back(std::move(web));
-
-  MeterConnection db;
-  db.client = true;
-  db.http = false;
-  db.peer_value = absl::StrCat("10.97.", (k / 250) % 256, ".", k % 250 + 1, ":3306");
-  out.push_back(std::move(db));
+  for (int r = 0; r < shape.remote_peers; ++r) {
+    MeterConnection remote;
+    remote.client = true;
+    if (r == 0) {
+      remote.ssl = k % 2 == 1;
+      remote.peer_value =
+          absl::StrCat("10.96.", (k / 250) % 256, ".", k % 250 + 1, ":", remote.ssl ? 443 : 8080);
+    } else if (r == 1) {
+      remote.http = false;
+      remote.peer_value = absl::StrCat("10.97.", (k / 250) % 256, ".", k % 250 + 1, ":3306");
+    } else {
+      remote.http = r % 2 == 0;
+      remote.peer_value = absl::StrCat("10.", 98 + r / 250, ".", r % 250, ".", k % 250 + 1, ":",
+                                       remote.http ? 8080 : 5432);
+    }
+    out.push_back(std::move(remote));
+  }
   return out;
 }
 
-RoverMeterModel::RoverMeterModel(uint64_t seed, int64_t interval_ms, std::vector<std::string> uris)
-    : seed_(seed), interval_ms_(interval_ms), uris_(std::move(uris)) {}
+RoverMeterModel::RoverMeterModel(uint64_t seed, int64_t interval_ms, std::vector<std::string> uris,
+                                 ConnectionShape shape)
+    : seed_(seed), interval_ms_(interval_ms), uris_(std::move(uris)), shape_(shape) {}
 
 v3::MeterDataCollection RoverMeterModel::Report(const std::vector<MeterProcess>& processes,
                                                 size_t index, int64_t round,
@@ -287,7 +300,7 @@ v3::MeterDataCollection RoverMeterModel::Report(const std::vector<MeterProcess>&
   }
 
   // Network profiling, per connection.
-  std::vector<MeterConnection> connections = ConnectionsOf(processes, index);
+  std::vector<MeterConnection> connections = ConnectionsOf(processes, index, shape_);
   for (size_t c = 0; c < connections.size(); ++c) {
     Rng conn(DeriveSeed(round_seed, c + 1));
     const Labels labels = ConnectionLabels(self, connections[c]);

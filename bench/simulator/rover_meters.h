@@ -46,12 +46,22 @@ const std::vector<double>& HttpDurationBuckets();
 // bucket for a value below the second bound (Rover's rule).
 size_t BucketIndex(const std::vector<double>& bounds, double value);
 
+// How many connections each process has (the defaults: a pod of a few processes).
+struct ConnectionShape {
+  // Remote addresses each process is a client of: the first is an HTTP service (TLS for odd
+  // keys), the second a TCP database, the others alternately HTTP and TCP services.
+  int remote_peers = 2;
+  // Connect each process only to the next one of its instance (as client) and the previous one
+  // (as server), instead of to every other process: a large pod of chained processes.
+  bool chain = false;
+};
+
 // The connections of `processes[index]`: to every other process of its service instance (a
-// lower index is the client, by process id, so both ends report the same connection), one
-// server connection from a local peer (http), one client connection to a remote HTTP service
-// (TLS for odd keys) and one to a remote TCP database.
-std::vector<MeterConnection> ConnectionsOf(const std::vector<MeterProcess>& processes,
-                                           size_t index);
+// lower index is the client, by process id, so both ends report the same connection; with
+// `shape.chain`, to its two neighbours only), one server connection from a local peer (http)
+// and client connections to `shape.remote_peers` remote addresses.
+std::vector<MeterConnection> ConnectionsOf(const std::vector<MeterProcess>& processes, size_t index,
+                                           const ConnectionShape& shape = {});
 
 // The meters SkyWalking Rover reports for one process every check/report interval, with values
 // drawn deterministically from (seed, process key, round): continuous-profiling meters
@@ -68,7 +78,8 @@ class RoverMeterModel {
   // `interval_ms` scales the counts (a report covers that long); `uris` are the continuous
   // HTTP URIs (policy items: a fixed URI, a regex or "global").
   RoverMeterModel(uint64_t seed, int64_t interval_ms,
-                  std::vector<std::string> uris = {"/reviews", "global"});
+                  std::vector<std::string> uris = {"/reviews", "global"},
+                  ConnectionShape shape = {});
 
   // The data set of `processes[index]` for report number `round`: one MeterDataCollection
   // whose first element carries the process's service, instance and `timestamp_ms`.
@@ -80,6 +91,7 @@ class RoverMeterModel {
   uint64_t seed_;
   int64_t interval_ms_;
   std::vector<std::string> uris_;
+  ConnectionShape shape_;
 };
 
 }  // namespace stackhouse::sim

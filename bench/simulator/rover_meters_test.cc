@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -96,6 +97,34 @@ TEST(ConnectionsOfTest, PeersOfTheInstanceByIdThenLocalAndRemote) {
   EXPECT_TRUE(envoy[2].ssl);
 
   EXPECT_EQ(ConnectionsOf(processes, 2).size(), 3u);  // alone in its pod
+}
+
+TEST(ConnectionsOfTest, ALargeChainedPodWithManyRemotePeers) {
+  std::vector<MeterProcess> pod;
+  for (uint64_t k = 0; k < 5; ++k) {
+    pod.push_back({k, absl::StrCat("id-", k), "svc", "pod-0", absl::StrCat("p", k), "K8S_SERVICE"});
+  }
+  const ConnectionShape shape{40, true};
+  auto middle = ConnectionsOf(pod, 2, shape);
+  ASSERT_EQ(middle.size(), 2u + 1u + 40u);
+  EXPECT_FALSE(middle[0].client);  // the previous process is the client
+  EXPECT_EQ(middle[0].peer_value, "id-1");
+  EXPECT_TRUE(middle[1].client);
+  EXPECT_EQ(middle[1].peer_value, "id-3");
+  EXPECT_EQ(middle[2].peer, PeerKind::kLocal);
+  std::set<std::string> remotes;
+  int http = 0;
+  for (size_t i = 3; i < middle.size(); ++i) {
+    EXPECT_EQ(middle[i].peer, PeerKind::kRemote);
+    EXPECT_TRUE(middle[i].client);
+    remotes.insert(middle[i].peer_value);
+    http += middle[i].http ? 1 : 0;
+  }
+  EXPECT_EQ(remotes.size(), 40u);
+  EXPECT_EQ(http, 20);
+  EXPECT_EQ(ConnectionsOf(pod, 0, shape).size(), 1u + 1u + 40u);  // first of the chain
+  // The other processes' remote addresses differ from this one's.
+  EXPECT_FALSE(remotes.count(ConnectionsOf(pod, 3, shape)[5].peer_value));
 }
 
 TEST(RoverMeterModelTest, FirstElementCarriesTheDataSetAndTheContinuousMetersTheirLabels) {
