@@ -18,6 +18,10 @@ class MetadataStore {
   // Creates or refreshes `instance` and its service (`service_name`, normal). When
   // `replace_properties` is false the stored properties are kept (a heartbeat); otherwise
   // they are replaced. The instance's layer joins the service's layers. Durable when OK.
+  // An implementation may coalesce: a heartbeat of an instance this store wrote less than 10 s
+  // before may be acknowledged without a write, so `last_heartbeat_ms` (and the service's
+  // `last_seen_ms`) can lag the latest heartbeat by up to 10 s. Callers must not rely on it
+  // being more precise (expiry is measured in days).
   virtual absl::Status UpsertInstance(const std::string& service_name,
                                       const model::ServiceInstance& instance,
                                       bool replace_properties) = 0;
@@ -37,7 +41,8 @@ class MetadataStore {
   virtual absl::StatusOr<std::optional<model::ServiceInstance>> GetInstance(
       const std::string& instance_id) const = 0;
 
-  // Creates or refreshes the endpoints `endpoint_names` of `service_id` (seen now).
+  // Creates or refreshes the endpoints `endpoint_names` of `service_id` (seen now; coalesced as
+  // heartbeats are: a sighting less than 10 s after the last one written may not be written).
   virtual absl::Status TouchEndpoints(const std::string& service_id,
                                       const std::vector<std::string>& endpoint_names) = 0;
 

@@ -1,0 +1,343 @@
+// The store interfaces' contracts, written once and run against every implementation: the
+// in-memory fakes the tests above storage use, and RocksDB. A second backend (PostgreSQL,
+// issue 16) joins by adding its Backend below. What only some backends promise (RocksDB's
+// retention) has its own suite, instantiated for those backends.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fakes/fake_stores.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/ids.h"
+#include "storage/database.h"
+#include "storage/rocks_metadata_store.h"
+#include "storage/rocks_segment_store.h"
+#include "storage/test_dir.h"
+
+namespace stackhouse::storage {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+constexpr int64_t kStart = 1700000000000;
+
+// Makes the stores of one backend, all sharing `clock`; owns what they need (a database).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) = 0;
+};
+
+class FakeBackend final : public Backend {
+ public:
+  std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) override {
+    return std::make_unique<fakes::FakeMetadataStore>(clock);
+  }
+  std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* /*clock*/) override {
+    return std::make_unique<fakes::FakeSegmentStore>();
+  }
+};
+
+class RocksBackend final : public Backend {
+ public:
+  std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) override {
+    return std::make_unique<RocksMetadataStore>(Db(clock), clock);
+  }
+  std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) override {
+    return std::make_unique<RocksSegmentStore>(Db(clock));
+  }
+
+ private:
+  Database* Db(const Clock* clock) {
+    if (db_ == nullptr) {
+      DatabaseOptions options;
+      options.data_dir = dir_.path();
+      auto db = Database::Open(options, clock);
+      EXPECT_TRUE(db.ok()) << db.status();
+      if (db.ok()) db_ = std::move(*db);
+    }
+    return db_.get();
+  }
+
+  testing::TestDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+struct BackendParam {
+  const char* name;
+  std::unique_ptr<Backend> (*make)();
+};
+
+const BackendParam kFake{"Fake", [] { return std::unique_ptr<Backend>(new FakeBackend); }};
+const BackendParam kRocks{"RocksDB", [] { return std::unique_ptr<Backend>(new RocksBackend); }};
+
+std::string ParamName(const ::testing::TestParamInfo<BackendParam>& info) {
+  return info.param.name;
+}
+
+model::ServiceInstance Instance(const std::string& service, const std::string& name,
+                                const std::string& layer, model::KeyValueList properties) {
+  model::ServiceInstance instance;
+  instance.service_id = model::ServiceId(service);
+  instance.id = model::InstanceId(instance.service_id, name);
+  instance.name = name;
+  instance.layer = layer;
+  instance.properties = std::move(properties);
+  return instance;
+}
+
+class MetadataStoreContract : public ::testing::TestWithParam<BackendParam> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam().make();
+    store_ = backend_->NewMetadataStore(&clock_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    backend_.reset();
+  }
+
+  SimulatedClock clock_{kStart};
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<MetadataStore> store_;
+};
+
+TEST_P(MetadataStoreContract, InstancesRegisterTheirServiceWithEveryLayer) {
+  ASSERT_TRUE(store_
+                  ->UpsertInstance("order-svc",
+                                   Instance("order-svc", "pod-1", "GENERAL",
+                                            {{"language", "java"}, {"ipv4", "10.0.0.1"}}),
+                                   true)
+                  .ok());
+  clock_.AdvanceMillis(1000);
+  ASSERT_TRUE(
+      store_->UpsertInstance("order-svc", Instance("order-svc", "pod-2", "MESH", {}), true).ok());
+  ASSERT_TRUE(store_->UpsertInstance("a-svc", Instance("a-svc", "x", "GENERAL", {}), true).ok());
+
+  auto services = store_->ListServices();
+  ASSERT_TRUE(services.ok()) << services.status();
+  ASSERT_EQ(services->size(), 2u);
+  // Ordered by id.
+  EXPECT_LT((*services)[0].id, (*services)[1].id);
+  auto order = store_->GetService(model::ServiceId("order-svc"));
+  ASSERT_TRUE(order.ok() && order->has_value());
+  EXPECT_EQ((*order)->name, "order-svc");
+  EXPECT_THAT((*order)->layers, ElementsAre("GENERAL", "MESH"));
+  EXPECT_EQ((*order)->first_seen_ms, kStart);
+
+  auto instances = store_->ListInstances(model::ServiceId("order-svc"));
+  ASSERT_TRUE(instances.ok());
+  ASSERT_EQ(instances->size(), 2u);
+  EXPECT_EQ((*instances)[0].name, "pod-1");
+  EXPECT_EQ((*instances)[0].id, model::InstanceId(model::ServiceId("order-svc"), "pod-1"));
+  EXPECT_THAT((*instances)[0].properties,
+              ElementsAre(Pair("language", "java"), Pair("ipv4", "10.0.0.1")));
+  EXPECT_EQ((*instances)[1].name, "pod-2");
+  EXPECT_EQ((*instances)[1].layer, "MESH");
+}
+
+TEST_P(MetadataStoreContract, AHeartbeatKeepsThePropertiesAReportReplacesThem) {
+  auto reported = Instance("svc", "i", "GENERAL", {{"language", "python"}});
+  ASSERT_TRUE(store_->UpsertInstance("svc", reported, true).ok());
+  clock_.AdvanceMillis(15000);
+  ASSERT_TRUE(store_->UpsertInstance("svc", Instance("svc", "i", "GENERAL", {}), false).ok());
+  auto instance = store_->GetInstance(reported.id);
+  ASSERT_TRUE(instance.ok() && instance->has_value());
+  EXPECT_EQ((*instance)->first_seen_ms, kStart);
+  EXPECT_EQ((*instance)->last_heartbeat_ms, kStart + 15000);
+  EXPECT_THAT((*instance)->properties, ElementsAre(Pair("language", "python")));
+
+  clock_.AdvanceMillis(60000);
+  ASSERT_TRUE(
+      store_->UpsertInstance("svc", Instance("svc", "i", "GENERAL", {{"language", "go"}}), true)
+          .ok());
+  instance = store_->GetInstance(reported.id);
+  ASSERT_TRUE(instance.ok() && instance->has_value());
+  EXPECT_THAT((*instance)->properties, ElementsAre(Pair("language", "go")));
+  EXPECT_EQ((*instance)->first_seen_ms, kStart);
+}
+
+TEST_P(MetadataStoreContract, UnknownAndMalformedIdsAreAbsentNotErrors) {
+  for (const std::string& id :
+       {model::InstanceId(model::ServiceId("x"), "y"), std::string("not an id"), std::string()}) {
+    auto instance = store_->GetInstance(id);
+    ASSERT_TRUE(instance.ok()) << id;
+    EXPECT_FALSE(instance->has_value()) << id;
+    auto service = store_->GetService(id);
+    ASSERT_TRUE(service.ok()) << id;
+    EXPECT_FALSE(service->has_value()) << id;
+    auto endpoint = store_->GetEndpoint(id);
+    ASSERT_TRUE(endpoint.ok()) << id;
+    EXPECT_FALSE(endpoint->has_value()) << id;
+    auto instances = store_->ListInstances(id);
+    ASSERT_TRUE(instances.ok()) << id;
+    EXPECT_TRUE(instances->empty()) << id;
+  }
+}
+
+TEST_P(MetadataStoreContract, EndpointsNewestFirstThenByNameFilteredAndLimited) {
+  const std::string service = model::ServiceId("svc");
+  ASSERT_TRUE(store_->TouchEndpoints(service, {"GET:/users", "GET:/orders"}).ok());
+  clock_.AdvanceMillis(1000);
+  ASSERT_TRUE(store_->TouchEndpoints(service, {"POST:/orders"}).ok());
+  ASSERT_TRUE(store_->TouchEndpoints(model::ServiceId("other"), {"GET:/orders"}).ok());
+
+  auto all = store_->FindEndpoints(service, "", -1);
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> names;
+  for (const model::Endpoint& e : *all) names.push_back(e.name);
+  EXPECT_THAT(names, ElementsAre("POST:/orders", "GET:/orders", "GET:/users"));
+  EXPECT_EQ((*all)[1].id, model::EndpointId(service, "GET:/orders"));
+  EXPECT_EQ((*all)[1].service_id, service);
+
+  auto orders = store_->FindEndpoints(service, "orders", 1);
+  ASSERT_TRUE(orders.ok());
+  ASSERT_EQ(orders->size(), 1u);
+  EXPECT_EQ((*orders)[0].name, "POST:/orders");
+  auto none = store_->FindEndpoints(service, "nothing", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  auto one = store_->GetEndpoint(model::EndpointId(service, "GET:/users"));
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->name, "GET:/users");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract, ::testing::Values(kFake, kRocks),
+                         ParamName);
+
+// RocksDB's retention: instances and services that stop reporting expire with metricsDataTTL.
+class MetadataStoreRetention : public MetadataStoreContract {};
+
+TEST_P(MetadataStoreRetention, SilentInstancesExpire) {
+  ASSERT_TRUE(store_->UpsertInstance("svc", Instance("svc", "i", "GENERAL", {}), true).ok());
+  clock_.AdvanceMillis(7LL * 24 * 3600 * 1000);
+  auto services = store_->ListServices();
+  ASSERT_TRUE(services.ok());
+  EXPECT_TRUE(services->empty());
+  auto instances = store_->ListInstances(model::ServiceId("svc"));
+  ASSERT_TRUE(instances.ok());
+  EXPECT_TRUE(instances->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreRetention, ::testing::Values(kRocks), ParamName);
+
+model::Segment MakeSegment(const std::string& id, const std::string& trace) {
+  model::Segment segment;
+  segment.segment_id = id;
+  segment.trace_id = trace;
+  segment.service = "svc";
+  segment.service_instance = "inst";
+  model::Span span;
+  span.span_id = 0;
+  span.parent_span_id = -1;
+  span.start_time_ms = kStart;
+  span.end_time_ms = kStart + 50;
+  span.operation_name = "GET:/a";
+  span.peer = "db:5432";
+  span.type = model::SpanType::kExit;
+  span.layer = model::SpanLayer::kDatabase;
+  span.component_id = 22;
+  span.is_error = true;
+  span.skip_analysis = true;
+  span.tags = {{"db.type", "sql"}};
+  span.logs = {{kStart + 1, {{"event", "error"}}}};
+  span.refs = {{model::RefType::kCrossThread, trace, "parent", 3, "ps", "pi", "/p", "addr"}};
+  segment.spans.push_back(span);
+  return segment;
+}
+
+model::SegmentSummary Summary(const model::Segment& segment, const std::string& instance) {
+  model::SegmentSummary s;
+  s.segment_id = segment.segment_id;
+  s.trace_id = segment.trace_id;
+  s.service_id = model::ServiceId("svc");
+  s.instance_id = instance;
+  s.endpoint_id = model::EndpointId(s.service_id, "GET:/a");
+  s.endpoint_name = "GET:/a";
+  s.start_time_ms = kStart;
+  s.latency_ms = 50;
+  s.is_error = true;
+  return s;
+}
+
+class SegmentStoreContract : public ::testing::TestWithParam<BackendParam> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam().make();
+    store_ = backend_->NewSegmentStore(&clock_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    backend_.reset();
+  }
+
+  SimulatedClock clock_{kStart};
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<SegmentStore> store_;
+};
+
+TEST_P(SegmentStoreContract, SegmentsReadBackWholeByIdTraceAndInstance) {
+  auto a = MakeSegment("seg-a", "trace-1");
+  auto b = MakeSegment("seg-b", "trace-1");
+  auto c = MakeSegment("seg-c", "trace-2");
+  ASSERT_TRUE(
+      store_->AddSegments({a, b, c}, {Summary(a, "i1"), Summary(b, "i2"), Summary(c, "i1")}).ok());
+
+  auto got = store_->GetSegment("seg-a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const StoredSegment& stored = **got;
+  EXPECT_EQ(stored.summary.segment_id, "seg-a");
+  EXPECT_EQ(stored.summary.trace_id, "trace-1");
+  EXPECT_EQ(stored.summary.instance_id, "i1");
+  EXPECT_EQ(stored.summary.endpoint_name, "GET:/a");
+  EXPECT_EQ(stored.summary.latency_ms, 50);
+  EXPECT_TRUE(stored.summary.is_error);
+  ASSERT_EQ(stored.segment.spans.size(), 1u);
+  const model::Span& span = stored.segment.spans[0];
+  EXPECT_EQ(span.peer, "db:5432");
+  EXPECT_EQ(span.type, model::SpanType::kExit);
+  EXPECT_EQ(span.layer, model::SpanLayer::kDatabase);
+  EXPECT_EQ(span.component_id, 22);
+  EXPECT_TRUE(span.skip_analysis);
+  ASSERT_EQ(span.refs.size(), 1u);
+  EXPECT_EQ(span.refs[0].network_address, "addr");
+  ASSERT_EQ(span.logs.size(), 1u);
+  EXPECT_EQ(span.logs[0].time_ms, kStart + 1);
+
+  auto of_instance = store_->ListByTraceAndInstance("trace-1", "i1");
+  ASSERT_TRUE(of_instance.ok());
+  ASSERT_EQ(of_instance->size(), 1u);
+  EXPECT_EQ((*of_instance)[0].summary.segment_id, "seg-a");
+  auto of_trace = store_->ListByTrace("trace-1", 10);
+  ASSERT_TRUE(of_trace.ok());
+  EXPECT_EQ(of_trace->size(), 2u);
+  auto limited = store_->ListByTrace("trace-1", 1);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 1u);
+  auto zero = store_->ListByTrace("trace-1", 0);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_TRUE(zero->empty());
+  EXPECT_TRUE(store_->ListByTrace("trace-3", 10)->empty());
+  EXPECT_TRUE(store_->ListByTraceAndInstance("trace-1", "i3")->empty());
+  EXPECT_FALSE(store_->GetSegment("nope")->has_value());
+}
+
+TEST_P(SegmentStoreContract, MismatchedSummariesAreRefusedAndStoreNothing) {
+  auto a = MakeSegment("seg-a", "trace-1");
+  EXPECT_EQ(store_->AddSegments({a}, {}).code(), absl::StatusCode::kInvalidArgument);
+  auto got = store_->GetSegment("seg-a");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SegmentStoreContract, ::testing::Values(kFake, kRocks),
+                         ParamName);
+
+}  // namespace
+}  // namespace stackhouse::storage
