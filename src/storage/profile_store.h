@@ -49,8 +49,8 @@ class SnapshotStore {
   // accepted (agents often send them before the segment).
   virtual absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) = 0;
 
-  // The ids of the segments profiled by `task_id` (those with a dump of sequence 0), in
-  // order of that dump's time.
+  // The ids of the segments profiled by `task_id` (those with a dump of sequence 0, or covered
+  // by one of the task's Go profiles), each once, in order of the earliest such dump's time.
   virtual absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
       const std::string& task_id) const = 0;
 

@@ -1,6 +1,7 @@
 #include "fakes/fake_stores.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -172,7 +173,10 @@ absl::StatusOr<std::vector<std::string>> FakeSnapshotStore::ListProfiledSegments
     return a.dump_time_ms < b.dump_time_ms;
   });
   std::vector<std::string> out;
-  for (const Profiled& p : profiled) out.push_back(p.segment_id);
+  std::set<std::string> seen;
+  for (const Profiled& p : profiled) {
+    if (seen.insert(p.segment_id).second) out.push_back(p.segment_id);
+  }
   return out;
 }
 

@@ -51,46 +51,19 @@ class RocksProfileStoreTest : public ::testing::Test {
   std::unique_ptr<RocksProfileStore> store_;
 };
 
-TEST_F(RocksProfileStoreTest, TasksAndLogs) {
-  model::ProfileTask task;
-  task.id = "1_c3Zj.1";
-  task.service_id = "c3Zj.1";
-  task.endpoint_name = "GET:/a";
-  task.start_time_ms = kStart;
-  task.duration_minutes = 5;
-  task.min_duration_threshold_ms = 1;
-  task.dump_period_ms = 10;
-  task.max_sampling_count = 5;
-  task.create_time_ms = kStart - 1;
-  ASSERT_TRUE(store_->PutTask(task).ok());
-  auto tasks = store_->ListTasks();
-  ASSERT_TRUE(tasks.ok());
-  ASSERT_EQ(tasks->size(), 1u);
-  EXPECT_EQ((*tasks)[0].id, task.id);
-  EXPECT_EQ((*tasks)[0].endpoint_name, "GET:/a");
-  EXPECT_EQ((*tasks)[0].EndTimeMs(), kStart + 5 * 60000);
-  EXPECT_EQ((*tasks)[0].dump_period_ms, 10);
-
-  for (int i = 0; i < 3; ++i) {
-    model::ProfileTaskLog log;
-    log.task_id = task.id;
-    log.instance_id = "inst" + std::to_string(i);
-    log.operation = i == 2 ? model::ProfileTaskOperation::kExecutionFinished
-                           : model::ProfileTaskOperation::kNotified;
-    log.operation_time_ms = kStart + i * 1000;
-    ASSERT_TRUE(store_->AddLog(log, task.EndTimeMs()).ok());
-  }
-  auto logs = store_->ListLogs(task.id);
-  ASSERT_TRUE(logs.ok());
-  ASSERT_EQ(logs->size(), 3u);
-  EXPECT_EQ((*logs)[0].instance_id, "inst2");  // newest first
-  EXPECT_EQ((*logs)[0].operation, model::ProfileTaskOperation::kExecutionFinished);
-  EXPECT_EQ((*logs)[2].instance_id, "inst0");
-  EXPECT_TRUE(store_->ListLogs("other")->empty());
-
-  // Logs expire recordDataTTL after the task's end.
-  clock_.SetMillis(task.EndTimeMs() + 3 * kDay);
-  EXPECT_TRUE(store_->ListLogs(task.id)->empty());
+// Logs expire recordDataTTL after their task's end (the contract of tasks and logs is in
+// store_conformance_test.cc).
+TEST_F(RocksProfileStoreTest, LogsExpireWithTheRecordTtlFromTheTaskEnd) {
+  model::ProfileTaskLog log;
+  log.task_id = "1_c3Zj.1";
+  log.instance_id = "inst";
+  log.operation_time_ms = kStart;
+  const int64_t task_end = kStart + 5 * 60000;
+  ASSERT_TRUE(store_->AddLog(log, task_end).ok());
+  clock_.SetMillis(task_end + 3 * kDay - 1);
+  EXPECT_EQ(store_->ListLogs(log.task_id)->size(), 1u);
+  clock_.SetMillis(task_end + 3 * kDay);
+  EXPECT_TRUE(store_->ListLogs(log.task_id)->empty());
 }
 
 TEST_F(RocksProfileStoreTest, DumpsReferenceOneStoredCopyOfEachStack) {
@@ -119,19 +92,6 @@ TEST_F(RocksProfileStoreTest, DumpsReferenceOneStoredCopyOfEachStack) {
   RocksProfileStore again(db_.get(), &clock_);
   ASSERT_TRUE(again.AddSnapshots({Dump("t", "seg-2", 0, kStart, deep)}).ok());
   EXPECT_EQ(Dumps("seg-2")[0].stack_id, dumps[1].stack_id);
-}
-
-TEST_F(RocksProfileStoreTest, ProfiledSegmentsAreThoseWithSequenceZero) {
-  ASSERT_TRUE(store_
-                  ->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),
-                                  Dump("t1", "seg-b", 0, kStart + 10, {"A"}),
-                                  Dump("t1", "seg-a", 0, kStart + 30, {"A"}),
-                                  Dump("t1", "seg-c", 3, kStart + 5, {"A"}),
-                                  Dump("t2", "seg-d", 0, kStart, {"A"})})
-                  .ok());
-  EXPECT_THAT(*store_->ListProfiledSegments("t1"), ElementsAre("seg-b", "seg-a"));
-  EXPECT_THAT(*store_->ListProfiledSegments("t2"), ElementsAre("seg-d"));
-  EXPECT_TRUE(store_->ListProfiledSegments("t3")->empty());
 }
 
 TEST_F(RocksProfileStoreTest, ACollidingDictionarySlotIsProbedPast) {

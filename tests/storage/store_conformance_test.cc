@@ -12,6 +12,7 @@
 #include "model/ids.h"
 #include "storage/database.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/test_dir.h"
 
@@ -29,6 +30,8 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) = 0;
   virtual std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) = 0;
 };
 
 class FakeBackend final : public Backend {
@@ -39,6 +42,12 @@ class FakeBackend final : public Backend {
   std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* /*clock*/) override {
     return std::make_unique<fakes::FakeSegmentStore>();
   }
+  std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* /*clock*/) override {
+    return std::make_unique<fakes::FakeProfileTaskStore>();
+  }
+  std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* /*clock*/) override {
+    return std::make_unique<fakes::FakeSnapshotStore>();
+  }
 };
 
 class RocksBackend final : public Backend {
@@ -48,6 +57,12 @@ class RocksBackend final : public Backend {
   }
   std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) override {
     return std::make_unique<RocksSegmentStore>(Db(clock));
+  }
+  std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* clock) override {
+    return std::make_unique<RocksProfileStore>(Db(clock), clock);
+  }
+  std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) override {
+    return std::make_unique<RocksProfileStore>(Db(clock), clock);
   }
 
  private:
@@ -337,6 +352,162 @@ TEST_P(SegmentStoreContract, MismatchedSummariesAreRefusedAndStoreNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SegmentStoreContract, ::testing::Values(kFake, kRocks),
+                         ParamName);
+
+model::ThreadSnapshot Dump(const std::string& task, const std::string& segment, int sequence,
+                           int64_t time, std::vector<std::string> frames) {
+  model::ThreadSnapshot s;
+  s.task_id = task;
+  s.segment_id = segment;
+  s.sequence = sequence;
+  s.dump_time_ms = time;
+  s.frames = std::move(frames);
+  return s;
+}
+
+class ProfileStoreContract : public ::testing::TestWithParam<BackendParam> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam().make();
+    tasks_ = backend_->NewProfileTaskStore(&clock_);
+    snapshots_ = backend_->NewSnapshotStore(&clock_);
+    ASSERT_NE(tasks_, nullptr);
+    ASSERT_NE(snapshots_, nullptr);
+  }
+  void TearDown() override {
+    tasks_.reset();
+    snapshots_.reset();
+    backend_.reset();
+  }
+
+  std::vector<StoredDump> Dumps(const std::string& segment) {
+    std::vector<StoredDump> dumps;
+    EXPECT_TRUE(
+        snapshots_->ScanDumps(segment, [&](const StoredDump& d) { dumps.push_back(d); }).ok());
+    return dumps;
+  }
+
+  SimulatedClock clock_{kStart};
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ProfileTaskStore> tasks_;
+  std::unique_ptr<SnapshotStore> snapshots_;
+};
+
+model::ProfileTask Task(const std::string& id) {
+  model::ProfileTask task;
+  task.id = id;
+  task.service_id = model::ServiceId("svc");
+  task.endpoint_name = "GET:/a";
+  task.start_time_ms = kStart;
+  task.duration_minutes = 5;
+  task.min_duration_threshold_ms = 1;
+  task.dump_period_ms = 10;
+  task.max_sampling_count = 5;
+  task.create_time_ms = kStart - 1;
+  return task;
+}
+
+TEST_P(ProfileStoreContract, TasksAreReplacedByIdAndLogsListNewestFirst) {
+  model::ProfileTask task = Task("task-1");
+  ASSERT_TRUE(tasks_->PutTask(task).ok());
+  ASSERT_TRUE(tasks_->PutTask(Task("task-2")).ok());
+  task.max_sampling_count = 9;
+  ASSERT_TRUE(tasks_->PutTask(task).ok());
+  auto tasks = tasks_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 2u);
+  for (const model::ProfileTask& t : *tasks) {
+    EXPECT_EQ(t.endpoint_name, "GET:/a");
+    EXPECT_EQ(t.dump_period_ms, 10);
+    EXPECT_EQ(t.EndTimeMs(), kStart + 5 * 60000);
+    EXPECT_EQ(t.max_sampling_count, t.id == "task-1" ? 9 : 5);
+  }
+
+  for (int i = 0; i < 3; ++i) {
+    model::ProfileTaskLog log;
+    log.task_id = "task-1";
+    log.instance_id = "inst" + std::to_string(i);
+    log.operation = i == 2 ? model::ProfileTaskOperation::kExecutionFinished
+                           : model::ProfileTaskOperation::kNotified;
+    log.operation_time_ms = kStart + (i == 1 ? 2000 : i * 500);
+    ASSERT_TRUE(tasks_->AddLog(log, task.EndTimeMs()).ok());
+  }
+  auto logs = tasks_->ListLogs("task-1");
+  ASSERT_TRUE(logs.ok());
+  std::vector<std::string> order;
+  for (const model::ProfileTaskLog& l : *logs) order.push_back(l.instance_id);
+  EXPECT_THAT(order, ElementsAre("inst1", "inst2", "inst0"));
+  EXPECT_EQ((*logs)[1].operation, model::ProfileTaskOperation::kExecutionFinished);
+  EXPECT_TRUE(tasks_->ListLogs("task-2")->empty());
+}
+
+TEST_P(ProfileStoreContract, DumpsReferenceOneStackPerDistinctFrames) {
+  std::vector<std::string> deep;
+  for (int i = 0; i < 60; ++i) deep.push_back("com.example.Frame.m" + std::to_string(i) + ":1");
+  std::vector<model::ThreadSnapshot> batch;
+  for (int seq = 9; seq >= 0; --seq) {  // any order in; sequence order out
+    batch.push_back(Dump("t", "seg-1", seq, kStart + seq * 10,
+                         seq % 2 ? deep : std::vector<std::string>{"A", "B"}));
+  }
+  ASSERT_TRUE(snapshots_->AddSnapshots(batch).ok());
+  ASSERT_TRUE(snapshots_->AddSnapshots({Dump("t", "seg-2", 0, kStart, deep)}).ok());
+  auto dumps = Dumps("seg-1");
+  ASSERT_EQ(dumps.size(), 10u);
+  for (int seq = 0; seq < 10; ++seq) {
+    EXPECT_EQ(dumps[seq].sequence, seq);
+    EXPECT_EQ(dumps[seq].dump_time_ms, kStart + seq * 10);
+    EXPECT_EQ(dumps[seq].stack_id, dumps[seq % 2].stack_id);
+  }
+  EXPECT_NE(dumps[0].stack_id, dumps[1].stack_id);
+  EXPECT_EQ(Dumps("seg-2")[0].stack_id, dumps[1].stack_id);
+  EXPECT_THAT(*snapshots_->GetStack(dumps[0].stack_id), ElementsAre("A", "B"));
+  EXPECT_EQ(*snapshots_->GetStack(dumps[1].stack_id), deep);
+  EXPECT_EQ(snapshots_->GetStack(dumps[0].stack_id ^ dumps[1].stack_id ^ 12345).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Dumps("seg-none").empty());
+}
+
+TEST_P(ProfileStoreContract, ProfiledSegmentsHaveADumpOfSequenceZeroInItsTimeOrder) {
+  ASSERT_TRUE(snapshots_
+                  ->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),
+                                  Dump("t1", "seg-b", 0, kStart + 10, {"A"}),
+                                  Dump("t1", "seg-a", 0, kStart + 30, {"A"}),
+                                  Dump("t1", "seg-c", 3, kStart + 5, {"A"}),
+                                  Dump("t2", "seg-d", 0, kStart, {"A"})})
+                  .ok());
+  EXPECT_THAT(*snapshots_->ListProfiledSegments("t1"), ElementsAre("seg-b", "seg-a"));
+  EXPECT_THAT(*snapshots_->ListProfiledSegments("t2"), ElementsAre("seg-d"));
+  EXPECT_TRUE(snapshots_->ListProfiledSegments("t3")->empty());
+}
+
+TEST_P(ProfileStoreContract, GoProfilesAreStoredOnceAndFoundFromEachSegment) {
+  model::GoProfile first{"t1", kStart + 20, {"seg-go", "seg-other"}, std::string("pprof\0one", 9)};
+  model::GoProfile second{"t1", kStart + 10, {"seg-go"}, "pprof-two"};
+  ASSERT_TRUE(snapshots_->AddGoProfile(first).ok());
+  ASSERT_TRUE(snapshots_->AddGoProfile(second).ok());
+  auto bytes = [&](const model::GoSegmentProfile& p) {
+    auto got = snapshots_->GetGoProfile(p.profile_key);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() && got->has_value() ? **got : std::string("<none>");
+  };
+  auto go = snapshots_->ListGoProfiles("seg-go");
+  ASSERT_TRUE(go.ok()) << go.status();
+  ASSERT_EQ(go->size(), 2u);  // in dump-time order
+  EXPECT_EQ(bytes((*go)[0]), "pprof-two");
+  EXPECT_EQ((*go)[0].dump_time_ms, kStart + 10);
+  EXPECT_EQ(bytes((*go)[1]), std::string("pprof\0one", 9));
+  EXPECT_EQ((*go)[1].task_id, "t1");
+  EXPECT_EQ((*go)[1].segment_id, "seg-go");
+  auto other = snapshots_->ListGoProfiles("seg-other");
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].profile_key, (*go)[1].profile_key);  // one stored copy
+  EXPECT_TRUE(snapshots_->ListGoProfiles("seg-none")->empty());
+  EXPECT_TRUE(Dumps("seg-go").empty());  // not thread dumps
+  EXPECT_THAT(*snapshots_->ListProfiledSegments("t1"), ElementsAre("seg-go", "seg-other"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProfileStoreContract, ::testing::Values(kFake, kRocks),
                          ParamName);
 
 }  // namespace
