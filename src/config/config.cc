@@ -247,6 +247,10 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.String("restSslKeyPath", &n.rest_ssl_key_path);
     r.String("restSslCertChainPath", &n.rest_ssl_cert_chain_path);
     r.String("restAuthentication", &n.rest_authentication);
+    r.Int("restMaxThreads", 1, 1024, &n.rest_max_threads);
+    r.Int("restMaxConnections", 1, 1000000, &n.rest_max_connections);
+    r.Int<int64_t>("restIdleTimeOut", 100, 3600000, &n.rest_idle_timeout_ms);
+    r.Int<int64_t>("restRequestTimeout", 100, 3600000, &n.rest_request_timeout_ms);
     auto need = [&errors](bool enabled, const char* flag, const std::string& value,
                           const char* key) {
       if (enabled && value.empty()) {

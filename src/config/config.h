@@ -31,6 +31,11 @@ struct NetworkConfig {
   // Token that GraphQL mutations and exports need over HTTP (`Authorization: Bearer <token>`,
   // or Basic with the token as password); empty = no check.
   std::string rest_authentication;
+  // The HTTP ports' limits (OAP's restMaxThreads and restIdleTimeOut, and two of ours).
+  int rest_max_threads = 8;                 // threads running HTTP handlers
+  int rest_max_connections = 10000;         // open HTTP connections; more are closed at once
+  int64_t rest_idle_timeout_ms = 30000;     // idle keep-alive connections are closed after this
+  int64_t rest_request_timeout_ms = 30000;  // a request's whole head and body must arrive within
 };
 
 // Agent-facing behaviour.

@@ -6,19 +6,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/metrics.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace stackhouse::http {
 
@@ -46,8 +39,9 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 using BodyWriter = std::function<bool(absl::string_view chunk)>;
 
 // Produces a whole body through `write` and returns true; false aborts the response (the client
-// sees a chunked body without its end). Runs on the HTTP thread after the handler has returned,
-// so it must own (or share) everything it reads.
+// sees a chunked body without its end). Runs on a worker thread after the handler has
+// returned, so it must own (or share) everything it reads; `write` blocks while the client is
+// slower than the producer.
 using StreamedBody = std::function<bool(const BodyWriter& write)>;
 
 // What a streaming handler returns: the status and headers of `head`, then the output of
@@ -66,24 +60,45 @@ struct TlsFiles {
   std::string key_path;
 };
 
-// The HTTP port (12800): routes exact paths to handlers on a thread pool, answers 404 for
-// unknown paths, counts requests in `stackhouse_http_requests_total`. Routes are added
-// before Start; Start and Stop are called from one thread; handlers run concurrently.
+// How an HttpServer treats its connections (core.rest* in the configuration).
+struct HttpServerOptions {
+  // A request announcing a body over this is answered 413 at once.
+  int64_t max_body_bytes = 1 << 20;
+  // Threads that run handlers (routes added with Route and RouteStreaming).
+  int worker_threads = 8;
+  // Event-loop threads that read requests and write responses; a connection costs one of
+  // them nothing while it waits, whether it is idle or sends its request slowly.
+  int io_threads = 2;
+  // Open connections beyond this are closed as soon as they are accepted.
+  int max_connections = 10000;
+  // The whole head and body of a request must arrive within this many milliseconds of its
+  // first line (of the connection's start, for its first request); otherwise the connection
+  // is closed.
+  int64_t request_timeout_ms = 30000;
+  // A keep-alive connection that is idle this long (or a client that neither sends nor reads
+  // for this long) is closed.
+  int64_t idle_timeout_ms = 30000;
+  // With `tls`, the server speaks HTTPS only (Start fails if the files cannot be used).
+  std::optional<TlsFiles> tls;
+};
+
+// The HTTP port (12800): routes exact paths to handlers, answers 404 for unknown paths,
+// counts requests in `stackhouse_http_requests_total`. A few event-loop threads
+// (libmicrohttpd, epoll) read requests and write responses; a complete request is handed to a
+// worker thread, so a slow client costs a socket and a little memory, never a thread, and a
+// long handler never delays another request's reading. Routes are added before Start; Start
+// and Stop are called from one thread; handlers run concurrently.
 class HttpServer {
  public:
-  // Requests served on one keep-alive connection before the server closes it.
-  static constexpr size_t kKeepAliveMaxRequests = 10000;
-  // Seconds an idle keep-alive connection is kept. Each open connection holds one of the
-  // worker threads (httplib), so idle ones must not hold them long.
-  static constexpr int kKeepAliveTimeoutSeconds = 5;
   // The listen backlog (capped by net.core.somaxconn).
   static constexpr int kListenBacklog = 1024;
 
-  // `metrics` must outlive the server. A request announcing a body over `max_body_bytes` is
-  // answered 413 at once, one with conflicting or malformed Content-Length headers (or both
-  // Content-Length and Transfer-Encoding) 400, before any of the body is read; both close
-  // the connection.
-  // With `tls`, the server speaks HTTPS only (Start fails if the files cannot be used).
+  // `metrics` must outlive the server. A request announcing a body over
+  // `options.max_body_bytes` is answered 413 at once, one with conflicting or malformed
+  // Content-Length headers (or both Content-Length and Transfer-Encoding) 400, before any of
+  // the body is read; both close the connection.
+  HttpServer(MetricsRegistry* metrics, HttpServerOptions options);
+  // The defaults of HttpServerOptions with `max_body_bytes`, `threads` workers and `tls`.
   HttpServer(MetricsRegistry* metrics, int64_t max_body_bytes, int threads,
              std::optional<TlsFiles> tls = std::nullopt);
   ~HttpServer();
@@ -98,30 +113,25 @@ class HttpServer {
   // Routes `path` to a handler whose body may be streamed (see StreamingHttpResponse).
   void RouteStreaming(const std::string& path, StreamingHttpHandler handler);
 
+  // Routes `path` to a cheap handler (a health probe) that runs on a thread of its own, so
+  // that it answers while every worker is busy. It must return quickly.
+  void RouteProbe(const std::string& path, HttpHandler handler);
+
   // Answers every path no route names (instead of 404); for a static site.
   void SetFallback(HttpHandler handler);
 
-  // Binds host:port (port 0 = any) and serves on a background thread. Returns the bound
-  // port, or Unavailable naming host and port when they cannot be bound.
+  // Binds host:port (port 0 = any) and serves on background threads. Returns the bound
+  // port, Unavailable naming host and port when they cannot be bound, or InvalidArgument
+  // when the TLS files cannot be used.
   absl::StatusOr<int> Start(const std::string& host, int port);
 
-  // Stops accepting, lets running handlers finish, joins the thread. Idempotent.
+  // Stops accepting, lets running handlers finish, closes every connection, joins the
+  // threads. Idempotent.
   void Stop();
 
  private:
-  void Dispatch(const httplib::Request& req, httplib::Response& res);
-  // The 400/413 answer to a request whose Content-Length headers are unusable; nullopt if
-  // they are fine (or absent).
-  std::optional<HttpResponse> CheckLength(const httplib::Request& req) const;
-
-  MetricsRegistry* const metrics_;
-  const int64_t max_body_bytes_;
-  const std::optional<TlsFiles> tls_;
-  int listen_fd_ = -1;  // the listening socket, once bound (owned by httplib)
-  std::unique_ptr<httplib::Server> server_;
-  std::map<std::string, StreamingHttpHandler> routes_;
-  HttpHandler fallback_;
-  std::thread thread_;
+  struct Impl;  // libmicrohttpd's callbacks and the state they share (http_server.cc)
+  std::unique_ptr<Impl> impl_;
 };
 
 // A 405 response.

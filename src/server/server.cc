@@ -1,7 +1,9 @@
 #include "server/server.h"
 
 #include <openssl/crypto.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -56,7 +58,8 @@ namespace stackhouse::server {
 namespace {
 
 constexpr int64_t kMillisPerDay = 24LL * 3600 * 1000;
-constexpr int kHttpThreads = 8;
+// Event-loop threads of each HTTP port (they only read and write sockets).
+constexpr int kHttpIoThreads = 2;
 constexpr int64_t kBodyLimitSlack = 1024;
 
 // The contents of the PEM file that configuration key `key` names, or an error naming both.
@@ -70,6 +73,26 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
     return absl::InvalidArgumentError(absl::StrCat(key, ": ", path, " is not a PEM file"));
   }
   return pem;
+}
+
+// Raises the soft limit of open files towards the hard one when the HTTP ports' connection
+// caps (two ports) and a reserve for RocksDB and gRPC do not fit under it: a connection over
+// the file limit fails at accept, not at the cap.
+void RaiseFileLimit(int64_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur != RLIM_INFINITY && static_cast<int64_t>(limit.rlim_cur) >= wanted) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY
+                       ? static_cast<rlim_t>(wanted)
+                       : std::min(limit.rlim_max, static_cast<rlim_t>(wanted));
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || static_cast<int64_t>(limit.rlim_cur) < wanted) {
+    GetLogger("server")->warn(
+        "open files limited to {} (hard limit {}); core.restMaxConnections needs about {}",
+        limit.rlim_cur, limit.rlim_max, wanted);
+  } else if (limit.rlim_cur != before) {
+    GetLogger("server")->info("open files limit raised from {} to {}", before, limit.rlim_cur);
+  }
 }
 
 bool SameSecret(absl::string_view given, absl::string_view token) {
@@ -134,10 +157,21 @@ Server::Server(const config::Config& config, const Clock* clock)
 
 Server::~Server() { Shutdown(); }
 
-std::optional<http::TlsFiles> Server::HttpTls() const {
-  if (!config_.network.rest_ssl_enabled) return std::nullopt;
-  return http::TlsFiles{config_.network.rest_ssl_cert_chain_path,
-                        config_.network.rest_ssl_key_path};
+http::HttpServerOptions Server::HttpOptions() const {
+  const config::NetworkConfig& n = config_.network;
+  http::HttpServerOptions options;
+  // The HTTP library's own body limit sits above the GraphQL one, so that the endpoint
+  // answers an oversized request itself (413 naming the limit).
+  options.max_body_bytes = config_.query.max_body_bytes + kBodyLimitSlack;
+  options.worker_threads = n.rest_max_threads;
+  options.io_threads = kHttpIoThreads;
+  options.max_connections = n.rest_max_connections;
+  options.idle_timeout_ms = n.rest_idle_timeout_ms;
+  options.request_timeout_ms = n.rest_request_timeout_ms;
+  if (n.rest_ssl_enabled) {
+    options.tls = http::TlsFiles{n.rest_ssl_cert_chain_path, n.rest_ssl_key_path};
+  }
+  return options;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Server::GrpcCredentials() const {
@@ -160,8 +194,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Server::GrpcCredentials
 absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
   if (config_.ui.booster_dir.empty()) return absl::OkStatus();
   SH_ASSIGN_OR_RETURN(ui_site_, http::StaticSite::Open(config_.ui.booster_dir));
-  ui_server_ = std::make_unique<http::HttpServer>(
-      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads, HttpTls());
+  ui_server_ = std::make_unique<http::HttpServer>(&metrics_, HttpOptions());
   // What booster-ui's own web server forwards to the OAP: /graphql, and /api/* without its
   // prefix (a development build's paths).
   ui_server_->Route("/graphql", graphql_handler);
@@ -177,6 +210,7 @@ absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
 
 absl::Status Server::StartInternal() {
   auto log = GetLogger("server");
+  RaiseFileLimit(2 * static_cast<int64_t>(config_.network.rest_max_connections) + 1024);
   storage::DatabaseOptions db_options;
   db_options.data_dir = config_.storage.data_dir;
   db_options.sync_writes = config_.storage.sync_writes;
@@ -302,18 +336,16 @@ absl::Status Server::StartInternal() {
   if (!graphql.ok()) return graphql.status();
   graphql_ = std::move(*graphql);
 
-  // The HTTP library's own body limit sits above the GraphQL one, so that the endpoint
-  // answers an oversized request itself (413 naming the limit).
   if (config_.network.rest_ssl_enabled) {
-    // Readable PEM files, or an error naming the key; httplib then checks that they match.
+    // Readable PEM files, or an error naming the key; the HTTP server then checks that they
+    // match.
     SH_RETURN_IF_ERROR(
         ReadPemFile(config_.network.rest_ssl_key_path, "core.restSslKeyPath").status());
     SH_RETURN_IF_ERROR(
         ReadPemFile(config_.network.rest_ssl_cert_chain_path, "core.restSslCertChainPath")
             .status());
   }
-  http_server_ = std::make_unique<http::HttpServer>(
-      &metrics_, config_.query.max_body_bytes + kBodyLimitSlack, kHttpThreads, HttpTls());
+  http_server_ = std::make_unique<http::HttpServer>(&metrics_, HttpOptions());
   const std::string rest_token = config_.network.rest_authentication;
   const http::HttpHandler graphql_handler = [this, rest_token](const http::HttpRequest& request) {
     graphql::HttpRequest g;
@@ -366,7 +398,8 @@ absl::Status Server::StartInternal() {
         }
         return exports->Ebpf(request);
       });
-  http_server_->Route("/healthz", [this](const http::HttpRequest& request) {
+  // The probes have a thread of their own: they answer while every worker runs a long query.
+  http_server_->RouteProbe("/healthz", [this](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     if (!ready_.load())
       return http::HttpResponse{503, "text/plain; charset=utf-8", "starting\n", {}};
@@ -379,7 +412,7 @@ absl::Status Server::StartInternal() {
     }
     return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });
-  http_server_->Route("/livez", [](const http::HttpRequest& request) {
+  http_server_->RouteProbe("/livez", [](const http::HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return http::MethodNotAllowed();
     return http::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
   });

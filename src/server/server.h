@@ -41,7 +41,7 @@ namespace stackhouse::http {
 class HttpServer;
 class StaticSite;
 struct HttpRequest;
-struct TlsFiles;
+struct HttpServerOptions;
 struct HttpResponse;
 }  // namespace stackhouse::http
 
@@ -92,7 +92,8 @@ class Server {
   // The gRPC port's credentials (TLS with core.gRPCSsl*), or an error naming the key.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials() const;
   // The HTTP ports' certificate files when core.restSslEnabled.
-  std::optional<http::TlsFiles> HttpTls() const;
+  // The HTTP ports' options from the configuration.
+  http::HttpServerOptions HttpOptions() const;
 
   // Constant after construction.
   const config::Config config_;

@@ -68,6 +68,10 @@ core:
   maxMessageSize: 1048576
   gRPCThreadPoolSize: 4
   shutdownGracePeriod: 3
+  restMaxThreads: 3
+  restMaxConnections: ${SW_CORE_REST_MAX_CONNECTIONS:10000}
+  restIdleTimeOut: 5000
+  restRequestTimeout: 7000
 receiver:
   authentication: ${SW_AUTHENTICATION:}
   serviceNameMaxLength: 10
@@ -98,8 +102,13 @@ log:
                                            {"SW_AUTHENTICATION", "secret"},
                                            {"SW_LOG_LEVEL", "debug"},
                                            {"SW_STORAGE_MAX_FUTURE_SKEW", "60"},
-                                           {"SW_UI_BOOSTER_DIR", "/srv/booster-ui/dist"}}));
+                                           {"SW_UI_BOOSTER_DIR", "/srv/booster-ui/dist"},
+                                           {"SW_CORE_REST_MAX_CONNECTIONS", "500"}}));
   ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->network.rest_max_threads, 3);
+  EXPECT_EQ(config->network.rest_max_connections, 500);
+  EXPECT_EQ(config->network.rest_idle_timeout_ms, 5000);
+  EXPECT_EQ(config->network.rest_request_timeout_ms, 7000);
   EXPECT_EQ(config->network.grpc_host, "0.0.0.0");
   EXPECT_EQ(config->network.grpc_port, 1234);
   EXPECT_EQ(config->network.http_host, "127.0.0.1");
@@ -143,6 +152,10 @@ TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
   EXPECT_EQ(config->storage.max_past_skew_seconds, 0);  // = recordDataTTL
   EXPECT_EQ(config->receiver.authentication, "");
   EXPECT_EQ(config->query.max_metric_buckets, defaults.query.max_metric_buckets);
+  EXPECT_EQ(config->network.rest_max_threads, defaults.network.rest_max_threads);
+  EXPECT_EQ(config->network.rest_max_connections, defaults.network.rest_max_connections);
+  EXPECT_EQ(config->network.rest_idle_timeout_ms, defaults.network.rest_idle_timeout_ms);
+  EXPECT_EQ(config->network.rest_request_timeout_ms, defaults.network.rest_request_timeout_ms);
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -177,6 +190,10 @@ TEST(ParseConfigTest, OutOfRangeValuesNameTheirPath) {
   EXPECT_EQ(ErrorOf("storage:\n  recordDataTTL: 1\n  maxPastSkew: 86401\n"),
             "storage.maxPastSkew: 86401 s is beyond storage.recordDataTTL (1 days); such "
             "records would expire on arrival");
+  EXPECT_EQ(ErrorOf("core:\n  restMaxConnections: 0\n"),
+            "core.restMaxConnections: value 0 is out of range [1, 1000000]");
+  EXPECT_EQ(ErrorOf("core:\n  restRequestTimeout: 10\n"),
+            "core.restRequestTimeout: value 10 is out of range [100, 3600000]");
   EXPECT_EQ(ErrorOf("core:\n  maxMessageSize: 10\n"),
             "core.maxMessageSize: value 10 is out of range [1024, 2147483647]");
   EXPECT_EQ(ErrorOf("log:\n  level: loud\n"),

@@ -1,6 +1,8 @@
 // The HTTP layer's socket behaviour, on real sockets of an in-process server (port 0): accepted
-// connections have TCP_NODELAY, keep-alive lasts beyond httplib's 5 requests, the listen
-// backlog is not httplib's 5, and unusable Content-Length headers are answered at once.
+// connections have TCP_NODELAY, keep-alive lasts for many requests, the listen backlog is
+// raised, unusable Content-Length headers are answered at once, slow and idle clients stall
+// nothing, the request deadline and the connection cap close connections, chunked request
+// bodies and streamed responses work.
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
@@ -10,13 +12,20 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -25,22 +34,43 @@ namespace stackhouse::http {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr int64_t kMaxBody = 4096;
 
+HttpServerOptions Options(int workers) {
+  HttpServerOptions options;
+  options.max_body_bytes = kMaxBody;
+  options.worker_threads = workers;
+  return options;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<HttpServer>(&metrics_, kMaxBody, 4);
+  void SetUp() override { StartServer(Options(4)); }
+  void TearDown() override { server_->Stop(); }
+
+  // (Re)starts the server with `options`: /echo answers the body (or "ok"), /healthz is a
+  // probe route, /block waits for `release_`.
+  void StartServer(HttpServerOptions options) {
+    if (server_) server_->Stop();
+    server_ = std::make_unique<HttpServer>(&metrics_, std::move(options));
     server_->Route("/echo", [](const HttpRequest& request) {
       return HttpResponse{200, "text/plain", request.body.empty() ? "ok" : request.body, {}};
+    });
+    server_->RouteProbe("/healthz", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", "healthy", {}};
+    });
+    server_->Route("/block", [this](const HttpRequest&) {
+      blocked_.fetch_add(1);
+      release_.WaitForNotification();
+      return HttpResponse{200, "text/plain", "released", {}};
     });
     auto port = server_->Start("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status();
     port_ = *port;
   }
-  void TearDown() override { server_->Stop(); }
 
   // A connected client socket; reads give up after 10 s (a bound, not an expectation).
   int Connect() {
@@ -72,10 +102,56 @@ class HttpServerTest : public ::testing::Test {
     return received;
   }
 
+  // Sends `request` on `fd` and reads one response with a Content-Length body; "" if the
+  // connection ends first.
+  static std::string Exchange(int fd, const std::string& request) {
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      return "";
+    }
+    std::string received;
+    char buffer[4096];
+    while (true) {
+      size_t head_end = received.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        size_t at = received.find("Content-Length: ");
+        if (at != std::string::npos && at < head_end) {
+          size_t length = std::strtoul(received.c_str() + at + 16, nullptr, 10);
+          if (received.size() >= head_end + 4 + length) return received;
+        }
+      }
+      ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return "";
+      received.append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+  // True once the server has closed `fd` (end of stream or reset) without answering.
+  static bool ClosedWithoutAnswer(int fd) {
+    char buffer[256];
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+  uint64_t Counter(const std::string& name) { return metrics_.GetCounter(name, "", {})->Value(); }
+
   MetricsRegistry metrics_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
+  std::atomic<int> blocked_{0};
+  absl::Notification release_;
 };
+
+// Raises the soft limit of open files to `wanted` (or the hard limit); returns the limit.
+rlim_t RaiseFileLimit(rlim_t wanted) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur;
+}
 
 // The kernel's backlog of the TCP socket listening on 127.0.0.1:`port` (sock_diag), or -1.
 int ListenBacklog(int port) {
@@ -148,6 +224,16 @@ TEST_F(HttpServerTest, AcceptedConnectionsHaveTcpNoDelay) {
   EXPECT_EQ(checked, 1);
 }
 
+TEST_F(HttpServerTest, KeepAliveReusesOneConnectionForManyRequests) {
+  int fd = Connect();
+  for (int i = 0; i < 500; ++i) {
+    std::string response = Exchange(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_THAT(response, StartsWith("HTTP/1.1 200")) << "request " << i;
+    EXPECT_THAT(response, Not(HasSubstr("Connection: close")));
+  }
+  ::close(fd);
+}
+
 TEST_F(HttpServerTest, KeepAliveLastsBeyondFiveRequests) {
   httplib::Client client("127.0.0.1", port_);
   client.set_keep_alive(true);
@@ -192,6 +278,181 @@ TEST_F(HttpServerTest, UnusableContentLengthsAreRefusedAtOnce) {
   }
   ::close(fd);
   EXPECT_THAT(received, StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(HttpServerTest, ChunkedRequestBodiesAreRead) {
+  int fd = Connect();
+  std::string response = Exchange(fd,
+                                  "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                  "\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(response, HasSubstr("\r\n\r\nhello world"));
+  ::close(fd);
+  // A chunked body beyond the limit ends the connection.
+  fd = Connect();
+  std::string chunk(kMaxBody + 10, 'x');
+  std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                        absl::StrCat(absl::Hex(chunk.size())) + "\r\n" + chunk + "\r\n0\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  EXPECT_TRUE(ClosedWithoutAnswer(fd));
+  ::close(fd);
+}
+
+TEST_F(HttpServerTest, StreamedResponsesArriveWhole) {
+  server_ = std::make_unique<HttpServer>(&metrics_, Options(2));
+  // 4 MiB in 1 KiB pieces: more than the pipe between producer and socket holds.
+  server_->RouteStreaming("/stream", [](const HttpRequest&) {
+    StreamingHttpResponse response;
+    response.head = HttpResponse{200, "application/octet-stream", "", {}};
+    response.body = [](const BodyWriter& write) {
+      std::string piece(1024, 'a');
+      for (int i = 0; i < 4096; ++i) {
+        piece[0] = static_cast<char>('a' + i % 26);
+        if (!write(piece)) return false;
+      }
+      return true;
+    };
+    return response;
+  });
+  auto port = server_->Start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  httplib::Client client("127.0.0.1", *port);
+  for (int round = 0; round < 3; ++round) {
+    auto result = client.Get("/stream");
+    ASSERT_TRUE(result) << httplib::to_string(result.error());
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->get_header_value("Transfer-Encoding"), "chunked");
+    ASSERT_EQ(result->body.size(), 4096u * 1024u);
+    EXPECT_EQ(result->body[1024 * 27], 'b');
+  }
+}
+
+// The deadline covers the whole head: a client that keeps sending it, a byte at a time,
+// is closed once it is over.
+TEST_F(HttpServerTest, TheRequestDeadlineClosesAClientThatNeverFinishesItsHead) {
+  HttpServerOptions options = Options(2);
+  options.request_timeout_ms = 300;
+  StartServer(options);
+  int fd = Connect();
+  const std::string head = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    while (!done.load() && ::send(fd, "x", 1, MSG_NOSIGNAL) == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  EXPECT_TRUE(ClosedWithoutAnswer(fd));
+  done.store(true);
+  trickle.join();
+  ::close(fd);
+  EXPECT_GE(Counter("stackhouse_http_connections_timed_out_total"), 1u);
+  // Others are served as before.
+  httplib::Client client("127.0.0.1", port_);
+  auto result = client.Get("/echo");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosedAfterTheIdleTimeout) {
+  HttpServerOptions options = Options(2);
+  options.idle_timeout_ms = 300;
+  StartServer(options);
+  int fd = Connect();
+  ASSERT_THAT(Exchange(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"), StartsWith("HTTP/1.1 200"));
+  EXPECT_TRUE(ClosedWithoutAnswer(fd));
+  ::close(fd);
+}
+
+TEST_F(HttpServerTest, TheConnectionCapClosesExtraConnectionsAtOnce) {
+  HttpServerOptions options = Options(2);
+  options.max_connections = 3;
+  StartServer(options);
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Connect());
+    ASSERT_THAT(Exchange(held.back(), "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"),
+                StartsWith("HTTP/1.1 200"));
+  }
+  int extra = Connect();  // the kernel completes the handshake; the server closes it
+  ::send(extra, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 33, MSG_NOSIGNAL);
+  EXPECT_TRUE(ClosedWithoutAnswer(extra));
+  ::close(extra);
+  EXPECT_GE(Counter("stackhouse_http_connections_refused_total"), 1u);
+  // The held ones still work; once one closes, a new connection is served.
+  EXPECT_THAT(Exchange(held[0], "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"),
+              StartsWith("HTTP/1.1 200"));
+  ::close(held[0]);
+  bool served = false;
+  for (int attempt = 0; attempt < 500 && !served; ++attempt) {  // until the server saw the close
+    int fd = Connect();
+    served =
+        absl::StartsWith(Exchange(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 200");
+    ::close(fd);
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(served);
+  for (size_t i = 1; i < held.size(); ++i) ::close(held[i]);
+}
+
+// Probe routes have a thread of their own: /healthz answers while every worker is busy.
+TEST_F(HttpServerTest, ProbesAnswerWhileEveryWorkerIsBusy) {
+  StartServer(Options(2));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([this] {
+      httplib::Client client("127.0.0.1", port_);
+      client.set_read_timeout(30, 0);
+      auto result = client.Get("/block");
+      EXPECT_TRUE(result && result->status == 200);
+    });
+  }
+  while (blocked_.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  httplib::Client probe("127.0.0.1", port_);
+  auto result = probe.Get("/healthz");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->body, "healthy");
+  release_.Notify();
+  for (std::thread& client : clients) client.join();
+}
+
+// Issue 14: a thousand clients that send their heads slowly, or nothing, cost the server
+// sockets, not threads; health probes and queries are answered meanwhile.
+TEST_F(HttpServerTest, AThousandSlowClientsStallNeitherProbesNorQueries) {
+  constexpr int kSlow = 1000;
+  if (RaiseFileLimit(2 * kSlow + 256) < 2 * kSlow + 256) {
+    GTEST_SKIP() << "needs " << 2 * kSlow + 256 << " open files";
+  }
+  HttpServerOptions options = Options(4);
+  options.request_timeout_ms = 600000;  // the slow clients stay for the whole test
+  StartServer(options);
+  std::vector<int> slow;
+  const std::string partial = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Le";
+  for (int i = 0; i < kSlow; ++i) {
+    slow.push_back(Connect());
+    if (i % 2 == 0) ::send(slow.back(), partial.data(), partial.size(), MSG_NOSIGNAL);
+  }
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < kSlow; i += 2) ::send(slow[i], "n", 1, MSG_NOSIGNAL);  // still no end
+    httplib::Client probe("127.0.0.1", port_);
+    auto health = probe.Get("/healthz");
+    ASSERT_TRUE(health) << httplib::to_string(health.error());
+    EXPECT_EQ(health->status, 200);
+    httplib::Client query("127.0.0.1", port_);
+    auto answer = query.Post("/echo", "{\"query\":\"{ a }\"}", "application/json");
+    ASSERT_TRUE(answer) << httplib::to_string(answer.error());
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->body, "{\"query\":\"{ a }\"}");
+  }
+  // None of them was answered or closed.
+  int still_open = 0;
+  for (int fd : slow) {
+    char byte;
+    if (::recv(fd, &byte, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN) ++still_open;
+    ::close(fd);
+  }
+  EXPECT_EQ(still_open, kSlow);
 }
 
 }  // namespace
