@@ -13,26 +13,17 @@
 //
 //   build/bench/network_ingest_bench --benchmark_min_time=60
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "common/clock.h"
 #include "meter_data_set.h"
-#include "model/ids.h"
+#include "pod_stores.h"
 #include "simulator/rover_meters.h"
-#include "storage/database.h"
-#include "storage/rocks_ebpf_store.h"
-#include "storage/rocks_metadata_store.h"
-#include "storage/rocks_metric_store.h"
-#include "task/ebpf_service.h"
 #include "task/meter_service.h"
 
 namespace stackhouse {
@@ -52,53 +43,18 @@ double CpuSeconds(int who) {
 }
 
 struct Fixture {
-  Fixture() : clock(kStart) {
-    dir = std::filesystem::temp_directory_path() /
-          absl::StrCat("stackhouse-network-ingest-bench-", getpid());
-    std::filesystem::remove_all(dir);
-    storage::DatabaseOptions options;
-    options.data_dir = dir.string();
-    db = std::move(*storage::Database::Open(options, &clock));
-    metric_store = std::move(*storage::RocksMetricStore::Open(db.get(), absl::UTCTimeZone()));
-    ebpf_store = std::make_unique<storage::RocksEbpfStore>(db.get(), &clock);
-    metadata = std::make_unique<storage::RocksMetadataStore>(db.get(), &clock);
-    ebpf = std::move(*task::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
-    meters = std::make_unique<task::MeterService>(metric_store.get(), ebpf.get(), metadata.get(),
-                                                  &clock);
-    std::vector<task::ReportedProcess> reported;
+  Fixture() : pod("network-ingest-bench", kStart, kProcesses) {
+    meters = std::make_unique<task::MeterService>(pod.metric_store.get(), pod.ebpf.get(),
+                                                  pod.metadata.get(), &pod.clock);
     for (int p = 0; p < kProcesses; ++p) {
-      task::ReportedProcess r;
-      r.detect_type = model::DetectType::kKubernetes;
-      r.layer = "K8S_SERVICE";
-      r.service_name = "shop.default";
-      r.instance_name = "shop-0";
-      r.process_name = absl::StrCat("proc-", p);
-      reported.push_back(r);
-    }
-    auto ids = ebpf->ReportProcesses("rover", reported);
-    if (!ids.ok()) std::abort();
-    for (int p = 0; p < kProcesses; ++p) {
-      processes.push_back({static_cast<uint64_t>(p), (*ids)[static_cast<size_t>(p)], "shop.default",
-                           "shop-0", absl::StrCat("proc-", p), "K8S_SERVICE"});
+      processes.push_back({static_cast<uint64_t>(p), pod.ids[static_cast<size_t>(p)],
+                           bench::PodStores::kService, bench::PodStores::kInstance,
+                           absl::StrCat("proc-", p), "K8S_SERVICE"});
     }
   }
-  ~Fixture() {
-    meters.reset();
-    ebpf.reset();
-    metric_store.reset();
-    ebpf_store.reset();
-    metadata.reset();
-    db.reset();
-    std::filesystem::remove_all(dir);
-  }
+  ~Fixture() { meters.reset(); }
 
-  SimulatedClock clock;
-  std::filesystem::path dir;
-  std::unique_ptr<storage::Database> db;
-  std::unique_ptr<storage::RocksMetricStore> metric_store;
-  std::unique_ptr<storage::RocksEbpfStore> ebpf_store;
-  std::unique_ptr<storage::RocksMetadataStore> metadata;
-  std::unique_ptr<task::EbpfService> ebpf;
+  bench::PodStores pod;
   std::unique_ptr<task::MeterService> meters;
   std::vector<sim::MeterProcess> processes;
 };
@@ -113,7 +69,7 @@ void BM_NetworkTaskReportRound(benchmark::State& state) {
   const double cpu_before = CpuSeconds(RUSAGE_SELF);
   for (auto _ : state) {
     const int64_t now = kStart + round * kReportIntervalMs;
-    f.clock.SetMillis(now);
+    f.pod.clock.SetMillis(now);
     for (size_t p = 0; p < f.processes.size(); ++p) {
       const double generating_from = CpuSeconds(RUSAGE_THREAD);
       const skywalking::v3::MeterDataCollection report = model.Report(f.processes, p, round, now);

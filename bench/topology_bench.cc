@@ -6,21 +6,15 @@
 //
 //   build/bench/topology_bench --benchmark_min_time=2
 #include <cstdio>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "common/clock.h"
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "model/ids.h"
+#include "pod_stores.h"
 #include "query/query_service.h"
-#include "storage/database.h"
-#include "storage/rocks_ebpf_store.h"
-#include "storage/rocks_metadata_store.h"
-#include "storage/rocks_metric_store.h"
-#include "task/ebpf_service.h"
 
 namespace stackhouse {
 namespace {
@@ -32,35 +26,10 @@ constexpr int kRemotePerProcess = 40;  // 2,000 remote peers
 constexpr int kReportsPerMinute = 30;  // every 2 s
 
 struct Fixture {
-  Fixture() : clock(kHourStart) {
-    dir = std::filesystem::temp_directory_path() /
-          absl::StrCat("stackhouse-topology-bench-", getpid());
-    std::filesystem::remove_all(dir);
-    storage::DatabaseOptions options;
-    options.data_dir = dir.string();
-    db = std::move(*storage::Database::Open(options, &clock));
-    metric_store = std::move(*storage::RocksMetricStore::Open(db.get(), absl::UTCTimeZone()));
-    ebpf_store = std::make_unique<storage::RocksEbpfStore>(db.get(), &clock);
-    metadata = std::make_unique<storage::RocksMetadataStore>(db.get(), &clock);
-    ebpf = std::move(*task::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
-    std::vector<task::ReportedProcess> processes;
-    for (int p = 0; p < kProcesses; ++p) {
-      task::ReportedProcess r;
-      r.detect_type = model::DetectType::kKubernetes;
-      r.layer = "K8S_SERVICE";
-      r.service_name = "shop.default";
-      r.instance_name = "shop-0";
-      r.process_name = absl::StrCat("proc-", p);
-      processes.push_back(r);
-    }
-    for (const char* name : {"UNKNOWN_REMOTE", "UNKNOWN_LOCAL"}) {
-      task::ReportedProcess r = processes[0];
-      r.detect_type = model::DetectType::kVirtual;
-      r.process_name = name;
-      processes.push_back(r);
-    }
-    ids = *ebpf->ReportProcesses("rover", processes);
-    instance = model::InstanceId(model::ServiceId("shop.default"), "shop-0");
+  Fixture() : pod("topology-bench", kHourStart, kProcesses, {"UNKNOWN_REMOTE", "UNKNOWN_LOCAL"}) {
+    const std::vector<std::string>& ids = pod.ids;
+    instance = model::InstanceId(model::ServiceId(bench::PodStores::kService),
+                                 bench::PodStores::kInstance);
     const std::string remote = ids[kProcesses];
     const std::string local = ids[kProcesses + 1];
     for (int m = 0; m < 60; ++m) {
@@ -79,39 +48,24 @@ struct Fixture {
           row(ids[p], next, false, 49);
           row(ids[p], next, true, 49);
         }
-        if (!metric_store->AddRelations(rows).ok()) std::abort();
+        if (!pod.metric_store->AddRelations(rows).ok()) std::abort();
       }
     }
-    clock.SetMillis(kHourStart + 61 * kMinute);
+    pod.clock.SetMillis(kHourStart + 61 * kMinute);
     query::QueryDeps deps;
-    deps.ebpf = ebpf.get();
-    deps.ebpf_store = ebpf_store.get();
-    deps.metric_source = metric_store.get();
-    deps.metric_store = metric_store.get();
-    deps.clock = &clock;
+    deps.ebpf = pod.ebpf.get();
+    deps.ebpf_store = pod.ebpf_store.get();
+    deps.metric_source = pod.metric_store.get();
+    deps.metric_store = pod.metric_store.get();
+    deps.clock = &pod.clock;
     deps.config = &config;
     endpoint = std::move(*query::BuildQueryEndpoint(deps));
   }
-  ~Fixture() {
-    endpoint.reset();
-    ebpf.reset();
-    metric_store.reset();
-    ebpf_store.reset();
-    metadata.reset();
-    db.reset();
-    std::filesystem::remove_all(dir);
-  }
+  ~Fixture() { endpoint.reset(); }
 
-  SimulatedClock clock;
-  std::filesystem::path dir;
+  bench::PodStores pod;
   config::Config config;
-  std::unique_ptr<storage::Database> db;
-  std::unique_ptr<storage::RocksMetricStore> metric_store;
-  std::unique_ptr<storage::RocksEbpfStore> ebpf_store;
-  std::unique_ptr<storage::RocksMetadataStore> metadata;
-  std::unique_ptr<task::EbpfService> ebpf;
   std::unique_ptr<graphql::HttpEndpoint> endpoint;
-  std::vector<std::string> ids;
   std::string instance;
 };
 

@@ -5,23 +5,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
+#include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
 namespace {
 
-constexpr int64_t kStart = 1700000000000;
-
-model::ServiceInstance Instance(const std::string& service, const std::string& name,
-                                const std::string& layer, model::KeyValueList properties) {
-  model::ServiceInstance instance;
-  instance.service_id = model::ServiceId(service);
-  instance.id = model::InstanceId(instance.service_id, name);
-  instance.name = name;
-  instance.layer = layer;
-  instance.properties = std::move(properties);
-  return instance;
-}
+using testing::Instance;
+using testing::kStart;
 
 class RocksMetadataStoreTest : public ::testing::Test {
  protected:

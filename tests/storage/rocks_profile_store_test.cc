@@ -5,6 +5,7 @@
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
 #include "storage/stack_fingerprint.h"
+#include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
@@ -12,20 +13,10 @@ namespace {
 
 using ::testing::ElementsAre;
 
-constexpr int64_t kStart = 1700000000000;
+using testing::Dump;
+using testing::kStart;
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 const int64_t kMaxFutureSkew = DatabaseOptions().max_future_skew_ms;
-
-model::ThreadSnapshot Dump(const std::string& task, const std::string& segment, int sequence,
-                           int64_t time, std::vector<std::string> frames) {
-  model::ThreadSnapshot s;
-  s.task_id = task;
-  s.segment_id = segment;
-  s.sequence = sequence;
-  s.dump_time_ms = time;
-  s.frames = std::move(frames);
-  return s;
-}
 
 class RocksProfileStoreTest : public ::testing::Test {
  protected:

@@ -7,50 +7,15 @@
 #include "language-agent/Tracing.pb.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
+#include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
 namespace {
 
-constexpr int64_t kStart = 1700000000000;
-
-model::Segment MakeSegment(const std::string& id, const std::string& trace) {
-  model::Segment segment;
-  segment.segment_id = id;
-  segment.trace_id = trace;
-  segment.service = "svc";
-  segment.service_instance = "inst";
-  model::Span span;
-  span.span_id = 0;
-  span.parent_span_id = -1;
-  span.start_time_ms = kStart;
-  span.end_time_ms = kStart + 50;
-  span.operation_name = "GET:/a";
-  span.type = model::SpanType::kEntry;
-  span.layer = model::SpanLayer::kHttp;
-  span.component_id = 1;
-  span.tags = {{"http.method", "GET"}};
-  model::SegmentRef ref;
-  ref.type = model::RefType::kCrossThread;
-  ref.parent_segment_id = "parent";
-  ref.parent_span_id = 3;
-  span.refs.push_back(ref);
-  span.logs.push_back({kStart + 1, {{"event", "error"}}});
-  segment.spans.push_back(span);
-  return segment;
-}
-
-model::SegmentSummary Summary(const model::Segment& segment, const std::string& instance) {
-  model::SegmentSummary s;
-  s.segment_id = segment.segment_id;
-  s.trace_id = segment.trace_id;
-  s.service_id = "c3Zj.1";
-  s.instance_id = instance;
-  s.endpoint_name = "GET:/a";
-  s.start_time_ms = kStart;
-  s.latency_ms = 50;
-  return s;
-}
+using testing::kStart;
+using testing::MakeSegment;
+using testing::Summary;
 
 // Every field of a segment survives a round trip, including values outside the enums' ranges
 // (clamped as the receivers clamp them).

@@ -14,6 +14,7 @@
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
@@ -22,7 +23,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
-constexpr int64_t kStart = 1700000000000;
+using testing::Dump;
+using testing::Instance;
+using testing::kStart;
+using testing::MakeSegment;
+using testing::Summary;
 
 // Makes the stores of one backend, all sharing `clock`; owns what they need (a database).
 class Backend {
@@ -93,32 +98,17 @@ std::string ParamName(const ::testing::TestParamInfo<BackendParam>& info) {
   return info.param.name;
 }
 
-model::ServiceInstance Instance(const std::string& service, const std::string& name,
-                                const std::string& layer, model::KeyValueList properties) {
-  model::ServiceInstance instance;
-  instance.service_id = model::ServiceId(service);
-  instance.id = model::InstanceId(instance.service_id, name);
-  instance.name = name;
-  instance.layer = layer;
-  instance.properties = std::move(properties);
-  return instance;
-}
-
-class MetadataStoreContract : public ::testing::TestWithParam<BackendParam> {
+// One backend per test, made from the parameter; derived fixtures make their stores from it
+// in their member initializers (destroyed before the backend).
+class ContractTest : public ::testing::TestWithParam<BackendParam> {
  protected:
-  void SetUp() override {
-    backend_ = GetParam().make();
-    store_ = backend_->NewMetadataStore(&clock_);
-    ASSERT_NE(store_, nullptr);
-  }
-  void TearDown() override {
-    store_.reset();
-    backend_.reset();
-  }
-
   SimulatedClock clock_{kStart};
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<MetadataStore> store_;
+  std::unique_ptr<Backend> backend_ = GetParam().make();
+};
+
+class MetadataStoreContract : public ContractTest {
+ protected:
+  std::unique_ptr<MetadataStore> store_ = backend_->NewMetadataStore(&clock_);
 };
 
 TEST_P(MetadataStoreContract, InstancesRegisterTheirServiceWithEveryLayer) {
@@ -241,60 +231,9 @@ TEST_P(MetadataStoreRetention, SilentInstancesExpire) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreRetention, ::testing::Values(kRocks), ParamName);
 
-model::Segment MakeSegment(const std::string& id, const std::string& trace) {
-  model::Segment segment;
-  segment.segment_id = id;
-  segment.trace_id = trace;
-  segment.service = "svc";
-  segment.service_instance = "inst";
-  model::Span span;
-  span.span_id = 0;
-  span.parent_span_id = -1;
-  span.start_time_ms = kStart;
-  span.end_time_ms = kStart + 50;
-  span.operation_name = "GET:/a";
-  span.peer = "db:5432";
-  span.type = model::SpanType::kExit;
-  span.layer = model::SpanLayer::kDatabase;
-  span.component_id = 22;
-  span.is_error = true;
-  span.skip_analysis = true;
-  span.tags = {{"db.type", "sql"}};
-  span.logs = {{kStart + 1, {{"event", "error"}}}};
-  span.refs = {{model::RefType::kCrossThread, trace, "parent", 3, "ps", "pi", "/p", "addr"}};
-  segment.spans.push_back(span);
-  return segment;
-}
-
-model::SegmentSummary Summary(const model::Segment& segment, const std::string& instance) {
-  model::SegmentSummary s;
-  s.segment_id = segment.segment_id;
-  s.trace_id = segment.trace_id;
-  s.service_id = model::ServiceId("svc");
-  s.instance_id = instance;
-  s.endpoint_id = model::EndpointId(s.service_id, "GET:/a");
-  s.endpoint_name = "GET:/a";
-  s.start_time_ms = kStart;
-  s.latency_ms = 50;
-  s.is_error = true;
-  return s;
-}
-
-class SegmentStoreContract : public ::testing::TestWithParam<BackendParam> {
+class SegmentStoreContract : public ContractTest {
  protected:
-  void SetUp() override {
-    backend_ = GetParam().make();
-    store_ = backend_->NewSegmentStore(&clock_);
-    ASSERT_NE(store_, nullptr);
-  }
-  void TearDown() override {
-    store_.reset();
-    backend_.reset();
-  }
-
-  SimulatedClock clock_{kStart};
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<SegmentStore> store_;
+  std::unique_ptr<SegmentStore> store_ = backend_->NewSegmentStore(&clock_);
 };
 
 TEST_P(SegmentStoreContract, SegmentsReadBackWholeByIdTraceAndInstance) {
@@ -354,32 +293,8 @@ TEST_P(SegmentStoreContract, MismatchedSummariesAreRefusedAndStoreNothing) {
 INSTANTIATE_TEST_SUITE_P(Backends, SegmentStoreContract, ::testing::Values(kFake, kRocks),
                          ParamName);
 
-model::ThreadSnapshot Dump(const std::string& task, const std::string& segment, int sequence,
-                           int64_t time, std::vector<std::string> frames) {
-  model::ThreadSnapshot s;
-  s.task_id = task;
-  s.segment_id = segment;
-  s.sequence = sequence;
-  s.dump_time_ms = time;
-  s.frames = std::move(frames);
-  return s;
-}
-
-class ProfileStoreContract : public ::testing::TestWithParam<BackendParam> {
+class ProfileStoreContract : public ContractTest {
  protected:
-  void SetUp() override {
-    backend_ = GetParam().make();
-    tasks_ = backend_->NewProfileTaskStore(&clock_);
-    snapshots_ = backend_->NewSnapshotStore(&clock_);
-    ASSERT_NE(tasks_, nullptr);
-    ASSERT_NE(snapshots_, nullptr);
-  }
-  void TearDown() override {
-    tasks_.reset();
-    snapshots_.reset();
-    backend_.reset();
-  }
-
   std::vector<StoredDump> Dumps(const std::string& segment) {
     std::vector<StoredDump> dumps;
     EXPECT_TRUE(
@@ -387,10 +302,8 @@ class ProfileStoreContract : public ::testing::TestWithParam<BackendParam> {
     return dumps;
   }
 
-  SimulatedClock clock_{kStart};
-  std::unique_ptr<Backend> backend_;
-  std::unique_ptr<ProfileTaskStore> tasks_;
-  std::unique_ptr<SnapshotStore> snapshots_;
+  std::unique_ptr<ProfileTaskStore> tasks_ = backend_->NewProfileTaskStore(&clock_);
+  std::unique_ptr<SnapshotStore> snapshots_ = backend_->NewSnapshotStore(&clock_);
 };
 
 model::ProfileTask Task(const std::string& id) {
