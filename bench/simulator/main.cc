@@ -6,6 +6,7 @@
 //   stackhouse-sim rover --processes 3 --run-for 60000       # SkyWalking Rover: eBPF profiling
 //   stackhouse-sim rover-load --messages 1000000 --streams 4 # eBPF stack ingest benchmark
 //   stackhouse-sim meter-load --samples 2000000 --streams 4  # meter intake benchmark
+//   stackhouse-sim stream-hold --streams 5000 --server-pid P # 5,000 open streams at once
 //
 // `stackhouse-sim <mode> --help` lists a mode's flags.
 #include <cstdio>
@@ -27,6 +28,8 @@ constexpr stackhouse::sim::Mode kModes[] = {
      stackhouse::sim::RunRoverLoadMode},
     {"meter-load", "send Rover's meters as fast as possible and print the intake rate",
      stackhouse::sim::RunMeterLoadMode},
+    {"stream-hold", "hold thousands of client streams open; server threads, memory, unary latency",
+     stackhouse::sim::RunStreamHoldMode},
 };
 
 void PrintUsage(std::FILE* out) {

@@ -53,4 +53,7 @@ int RunRoverLoadMode(const std::vector<std::string>& args);
 // Sends Rover's meters as fast as possible and prints the rate in samples/s (meter_load_mode.cc).
 int RunMeterLoadMode(const std::vector<std::string>& args);
 
+// Holds thousands of client streams open at once and measures the server (stream_hold_mode.cc).
+int RunStreamHoldMode(const std::vector<std::string>& args);
+
 }  // namespace stackhouse::sim

@@ -238,6 +238,10 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int<int64_t>("maxMessageSize", 1024, std::numeric_limits<int32_t>::max(),
                    &n.grpc_max_message_size);
     r.Int("gRPCThreadPoolSize", 0, 1024, &n.grpc_thread_pool_size);
+    r.Int("gRPCStreamThreads", 0, 256, &n.grpc_stream_threads);
+    r.Int("gRPCMaxConcurrentStreams", 0, 1000000, &n.grpc_max_concurrent_streams);
+    r.Int("gRPCStreamIdleTimeout", 0, 86400, &n.grpc_stream_idle_timeout_seconds);
+    r.Int("gRPCMaxUnaryThreads", 2, 1024, &n.grpc_max_unary_threads);
     r.Int("shutdownGracePeriod", 0, 600, &n.shutdown_grace_seconds);
     r.Bool("gRPCSslEnabled", &n.grpc_ssl_enabled);
     r.String("gRPCSslKeyPath", &n.grpc_ssl_key_path);

@@ -17,7 +17,17 @@ struct NetworkConfig {
   int http_port = 12800;                     // 0 = any free port
   int64_t grpc_max_message_size = 52428800;  // bytes (OAP: 50 MiB)
   int grpc_thread_pool_size = 0;             // 0 = gRPC's default (number of cores)
-  int shutdown_grace_seconds = 10;           // in-flight calls get this long on SIGTERM
+  // The agents' client streams (callback API, no thread per stream): threads that handle
+  // their messages (0 = 2 per core, at least 4), streams open at once at most (further ones
+  // get RESOURCE_EXHAUSTED; 0 = no limit), and seconds a stream may wait for its next message
+  // before it is ended with DEADLINE_EXCEEDED (0 = never).
+  int grpc_stream_threads = 0;
+  int grpc_max_concurrent_streams = 10000;
+  int grpc_stream_idle_timeout_seconds = 600;
+  // Threads of the synchronous part of the gRPC server (the unary calls, pollers included) at
+  // most; a unary call that finds them all busy gets RESOURCE_EXHAUSTED.
+  int grpc_max_unary_threads = 16;
+  int shutdown_grace_seconds = 10;  // in-flight calls get this long on SIGTERM
   // TLS of the gRPC port (OAP's gRPCSsl*): PEM files. A trusted CA makes it mutual TLS
   // (agents must present a certificate that CA signed).
   bool grpc_ssl_enabled = false;

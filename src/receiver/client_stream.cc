@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/slice.h"
 
 namespace stackhouse::receiver {
 
@@ -17,6 +18,20 @@ grpc::Status RefuseMessage(absl::string_view rpc, size_t index, absl::string_vie
                            absl::string_view kept) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                       absl::StrCat(rpc, ": message ", index, " ", problem, "; ", kept));
+}
+
+grpc::Status IdleStreamStatus(absl::string_view rpc, size_t index, int64_t timeout_ms,
+                              absl::string_view kept) {
+  return grpc::Status(
+      grpc::StatusCode::DEADLINE_EXCEEDED,
+      absl::StrCat(rpc, ": message ", index, " did not come within ",
+                   absl::SixDigits(static_cast<double>(timeout_ms) / 1000.0),
+                   " s (core.gRPCStreamIdleTimeout), so the stream was ended; ", kept));
+}
+
+grpc::ByteBuffer EmptyResponse() {
+  grpc::Slice empty("");
+  return grpc::ByteBuffer(&empty, 1);
 }
 
 std::string KeptMessagesBefore(size_t count) {

@@ -1,18 +1,29 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/message.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/method_handler.h"
+#include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
-#include "grpcpp/support/sync_stream.h"
+#include "receiver/status_convert.h"
+#include "receiver/stream_runtime.h"
 
 namespace stackhouse::receiver {
 
@@ -25,51 +36,204 @@ bool ParseMessage(grpc::ByteBuffer* buffer, google::protobuf::Message* message);
 grpc::Status RefuseMessage(absl::string_view rpc, size_t index, absl::string_view problem,
                            absl::string_view kept);
 
+// The status that ends a client stream idle for `timeout_ms` while the server waited for its
+// message `index`: DEADLINE_EXCEEDED `<rpc>: message <index> did not come within <s> s
+// (core.gRPCStreamIdleTimeout); <kept>`.
+grpc::Status IdleStreamStatus(absl::string_view rpc, size_t index, int64_t timeout_ms,
+                              absl::string_view kept);
+
 // "the N messages before it were stored" (or "no message before it was stored"), for
 // RefuseMessage.
 std::string KeptMessagesBefore(size_t count);
 
-// The messages of a client stream, read as raw bytes and parsed here, so that an unreadable
-// message is told apart from the client's half-close (gRPC's generated reader answers false to
-// both). Not thread-safe: one per call.
-template <typename Message>
-class ClientStream {
- public:
-  // `reader` must outlive the stream.
-  explicit ClientStream(grpc::ServerReaderInterface<grpc::ByteBuffer>* reader) : reader_(reader) {}
+// The empty message every client stream answers with (an empty `Commands`, or any empty
+// response), serialized.
+grpc::ByteBuffer EmptyResponse();
 
-  // Reads the next message into `*message`: true if there was one; false at the end of the
-  // stream (the client half-closed, or the call failed) or at a message that cannot be parsed
-  // (then `unreadable()` is true).
-  bool Read(Message* message) {
-    if (unreadable_) return false;
-    grpc::ByteBuffer buffer;
-    if (!reader_->Read(&buffer)) return false;
-    message->Clear();
-    if (!ParseMessage(&buffer, message)) {
-      unreadable_ = true;
-      return false;
+// What one client-streaming call does with its messages: created when the call starts (after
+// its auth check), told each message in order, then how the stream ended. Its methods are
+// called one at a time (never concurrently), on StreamRuntime's worker threads, so they may
+// block on storage. Not thread-safe: one per call.
+template <typename Message>
+class StreamConsumer {
+ public:
+  virtual ~StreamConsumer() = default;
+
+  // The message to parse the next one into (valid until the next call). The default is a
+  // member of the consumer, cleared.
+  virtual Message* NextMessage() {
+    message_.Clear();
+    return &message_;
+  }
+  // Handles message `index` (counted from 0): nullopt to read the next one, or the status that
+  // ends the call (after the consumer has kept what the status says).
+  virtual std::optional<grpc::Status> OnMessage(Message* message, size_t index) = 0;
+  // Writes what it holds; called when the stream ends by the client's half-close, at an
+  // unparsable message, or at the idle timeout (not at a cancel: the batch in progress is
+  // dropped). Durable when OK.
+  virtual absl::Status Flush() = 0;
+  // What the server kept of the stream when it ends before message `count` (unparsable, or
+  // idle), for the status.
+  virtual std::string Kept(size_t count) const { return KeptMessagesBefore(count); }
+  // The status of a stream the client half-closed, after a successful Flush.
+  virtual grpc::Status Done() { return grpc::Status::OK; }
+
+ private:
+  Message message_;
+};
+
+// Starts a call of a client-streaming RPC: an error status ends the call at once (e.g. the
+// auth check's PERMISSION_DENIED); OK with the call's consumer in `*consumer`.
+template <typename Message>
+using StreamStarter =
+    std::function<grpc::Status(const grpc::CallbackServerContext& context,
+                               std::unique_ptr<StreamConsumer<Message>>* consumer)>;
+
+// Ends a call at once with `status` (a call refused before any message is read).
+class RefuseReadReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  explicit RefuseReadReactor(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// One client-streaming call served through gRPC's callback API: reads each message as raw
+// bytes (so that an unparsable message is told apart from the client's half-close), hands it
+// to a StreamRuntime worker, which parses it and calls the consumer, and reads the next one
+// only then. How the stream ends, and what its status is:
+//   half-close: the consumer's Flush, then its Done (or the storage error);
+//   an unparsable message: Flush, then INVALID_ARGUMENT naming the message and `Kept`;
+//   a status from OnMessage: that status;
+//   cancel or deadline: CANCELLED (nothing flushed; the agent does not hear it anyway);
+//   no message within the idle timeout: Flush, then DEADLINE_EXCEEDED (IdleStreamStatus).
+// Deletes itself when the call is done. Thread-safe (gRPC's threads, a worker, the sweeper).
+template <typename Message>
+class ClientStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
+                                  public StreamRuntime::Stream {
+ public:
+  // Starts the call: admitted by `runtime` (else refused), then `start`ed, then reading.
+  // Returns the reactor to give gRPC.
+  static grpc::ServerReadReactor<grpc::ByteBuffer>* Start(grpc::CallbackServerContext* context,
+                                                          grpc::ByteBuffer* response,
+                                                          StreamRuntime* runtime,
+                                                          absl::string_view rpc,
+                                                          const StreamStarter<Message>& start) {
+    auto* reactor = new ClientStreamReactor(context, response, runtime, rpc);
+    if (grpc::Status admitted = runtime->Admit(reactor, rpc); !admitted.ok()) {
+      delete reactor;
+      return new RefuseReadReactor(std::move(admitted));
     }
-    ++count_;
+    if (grpc::Status started = start(*context, &reactor->consumer_); !started.ok()) {
+      runtime->Release(reactor);
+      delete reactor;
+      return new RefuseReadReactor(std::move(started));
+    }
+    reactor->ReadNext();
+    return reactor;
+  }
+
+  void OnReadDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      waiting_ = false;
+      if (idle_) return;  // already ending: the message came too late
+      event_ = ok ? Event::kMessage : Event::kEnd;
+    }
+    runtime_->Schedule(this);
+  }
+
+  void OnDone() override {
+    runtime_->Release(this);
+    delete this;
+  }
+
+  void Run() override {
+    Event event;
+    {
+      absl::MutexLock lock(&mu_);
+      event = idle_ ? Event::kIdle : event_;
+    }
+    switch (event) {
+      case Event::kMessage: {
+        Message* message = consumer_->NextMessage();
+        if (!ParseMessage(&buffer_, message)) {
+          buffer_.Clear();
+          return End(RefuseUnparsable());
+        }
+        buffer_.Clear();
+        std::optional<grpc::Status> status = consumer_->OnMessage(message, count_);
+        ++count_;
+        if (status.has_value()) return End(std::move(*status));
+        return ReadNext();
+      }
+      case Event::kEnd:
+        if (context_->IsCancelled()) return End(grpc::Status::CANCELLED);
+        if (absl::Status s = consumer_->Flush(); !s.ok()) return End(ToGrpcStatus(s));
+        return End(consumer_->Done());
+      case Event::kIdle: {
+        runtime_->CountIdleEnd();
+        grpc::Status status =
+            IdleStreamStatus(rpc_, count_, runtime_->idle_timeout_ms(), consumer_->Kept(count_));
+        if (absl::Status s = consumer_->Flush(); !s.ok()) status = ToGrpcStatus(s);
+        return End(std::move(status));
+      }
+    }
+  }
+
+  bool ExpireIfWaitingSince(int64_t since_ms) override {
+    absl::MutexLock lock(&mu_);
+    if (!waiting_ || idle_ || waiting_since_ms_ >= since_ms) return false;
+    idle_ = true;
     return true;
   }
 
-  // True once a message could not be parsed; its index is `count()`.
-  bool unreadable() const { return unreadable_; }
+ private:
+  enum class Event { kMessage, kEnd, kIdle };
 
-  // How many messages were read (and parsed).
-  size_t count() const { return count_; }
+  ClientStreamReactor(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
+                      StreamRuntime* runtime, absl::string_view rpc)
+      : context_(context), response_(response), runtime_(runtime), rpc_(rpc) {}
 
-  // RefuseMessage for the unreadable message.
-  grpc::Status RefuseUnreadable(absl::string_view rpc, absl::string_view kept) const {
-    return RefuseMessage(rpc, count_, "cannot be parsed as " + Message::descriptor()->full_name(),
-                         kept);
+  grpc::Status RefuseUnparsable() {
+    grpc::Status status =
+        RefuseMessage(rpc_, count_, "cannot be parsed as " + Message::descriptor()->full_name(),
+                      consumer_->Kept(count_));
+    if (absl::Status s = consumer_->Flush(); !s.ok()) return ToGrpcStatus(s);
+    return status;
   }
 
- private:
-  grpc::ServerReaderInterface<grpc::ByteBuffer>* const reader_;
+  // Asks for the next message. The reactor may be gone when this returns. The read starts
+  // under `mu_` so that the sweeper cannot end the call before it has started (gRPC never runs
+  // OnReadDone inline in StartRead).
+  void ReadNext() {
+    absl::MutexLock lock(&mu_);
+    waiting_ = true;
+    waiting_since_ms_ = runtime_->NowMillis();
+    StartRead(&buffer_);
+  }
+
+  // Finishes the call with `status`. The reactor may be gone when this returns.
+  void End(grpc::Status status) {
+    if (status.ok()) *response_ = EmptyResponse();
+    Finish(std::move(status));
+  }
+
+  // Constant after construction.
+  grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_;
+  StreamRuntime* const runtime_;
+  const absl::string_view rpc_;
+
+  // Touched only by the one thread that runs the call's current step.
+  std::unique_ptr<StreamConsumer<Message>> consumer_;
+  grpc::ByteBuffer buffer_;
   size_t count_ = 0;
-  bool unreadable_ = false;
+
+  // What the sweeper and gRPC's read callback share with the step that runs.
+  absl::Mutex mu_;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t waiting_since_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  bool idle_ ABSL_GUARDED_BY(mu_) = false;
+  Event event_ ABSL_GUARDED_BY(mu_) = Event::kEnd;
 };
 
 // Logs that the generated handler at `index` of `service` is not the client stream expected
@@ -77,38 +241,31 @@ class ClientStream {
 // the service.
 [[noreturn]] void AbortOnMethodMismatch(absl::string_view service, int index);
 
-// A generated service (`Base`) whose client-streaming methods can be served through a
-// ClientStream instead of the generated reader. Thread-safe as `Base` is.
+// A generated service (`Base`) whose client-streaming methods are served through
+// ClientStreamReactor (gRPC's callback API, no thread per stream) instead of the generated
+// synchronous reader; its other methods stay synchronous. Thread-safe as `Base` is.
 template <typename Base>
 class ClientStreamService : public Base {
  protected:
-  template <typename Request, typename Response>
-  using StreamHandler =
-      std::function<grpc::Status(grpc::ServerContext*, ClientStream<Request>*, Response*)>;
-
   // Serves the client-streaming method at `index` of the service (its place in the .proto's
-  // service definition, from 0, which is its place in the generated class) with `handler`
-  // in place of the generated handler, at the same path. The generated handler there must
-  // read `Request`s and answer a `Response` (checked). Call from the constructor only.
+  // service definition, from 0, which is its place in the generated class) through `runtime`
+  // (which must outlive the server), each call `start`ed, at the same path; `rpc` names the
+  // method in statuses (a literal). The generated handler there must read `Request`s and
+  // answer a `Response` (checked). Call from the constructor only.
   template <typename Request, typename Response>
-  void ServeClientStream(int index, StreamHandler<Request, Response> handler) {
+  void ServeClientStream(int index, StreamRuntime* runtime, absl::string_view rpc,
+                         StreamStarter<Request> start) {
     using Generated = grpc::internal::ClientStreamingHandler<Base, Request, Response>;
     if (dynamic_cast<Generated*>(this->GetHandler(index)) == nullptr) {
       AbortOnMethodMismatch(typeid(Base).name(), index);
     }
-    // gRPC's only way to swap the handler of a sync method; it also marks the method
-    // bidirectional, which for a server changes nothing but the type interceptors see (neither
-    // kind reads a message before the handler runs).
-    this->MarkMethodStreamed(
+    this->MarkMethodRawCallback(
         index,
-        new grpc::internal::ClientStreamingHandler<grpc::Service, grpc::ByteBuffer, Response>(
-            [handler = std::move(handler)](grpc::Service*, grpc::ServerContext* context,
-                                           grpc::ServerReader<grpc::ByteBuffer>* reader,
-                                           Response* response) {
-              ClientStream<Request> stream(reader);
-              return handler(context, &stream, response);
-            },
-            this));
+        new grpc::internal::CallbackClientStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+            [runtime, rpc, start = std::move(start)](grpc::CallbackServerContext* context,
+                                                     grpc::ByteBuffer* response) {
+              return ClientStreamReactor<Request>::Start(context, response, runtime, rpc, start);
+            }));
   }
 };
 

@@ -120,89 +120,92 @@ RoverStack::RoverStack(
 }
 
 EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard* times,
-                                           task::EbpfService* ebpf, storage::EbpfStore* store)
+                                           task::EbpfService* ebpf, storage::EbpfStore* store,
+                                           StreamRuntime* streams)
     : auth_(auth), times_(times), ebpf_(ebpf), store_(store) {
   ServeClientStream<skywalking::v3::EBPFProfilingData, skywalking::v3::Commands>(
-      kCollectProfilingDataIndex,
-      [this](grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
-             skywalking::v3::Commands* response) {
-        return CollectProfilingData(context, stream, response);
+      kCollectProfilingDataIndex, streams, "collectProfilingData",
+      [this](const grpc::CallbackServerContext& context,
+             std::unique_ptr<StreamConsumer<skywalking::v3::EBPFProfilingData>>* consumer) {
+        return StartCollectProfilingData(context, consumer);
       });
 }
 
-grpc::Status EbpfProfilingService::CollectProfilingData(
-    grpc::ServerContext* context, ClientStream<skywalking::v3::EBPFProfilingData>* stream,
-    skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  const std::string agent = PeerHost(context->peer());
-  EbpfSampleWriter writer(store_);
-  bool first = true;
-  bool has_schedule = false;
-  size_t skipped = 0;
-  skywalking::v3::EBPFProfilingData message;
-  while (stream->Read(&message)) {
-    if (first || message.has_task()) {
-      const skywalking::v3::EBPFProfilingTaskMetadata& task = message.task();
-      first = false;
-      has_schedule = false;
+class EbpfProfilingService::SampleConsumer final
+    : public StreamConsumer<skywalking::v3::EBPFProfilingData> {
+ public:
+  SampleConsumer(EbpfProfilingService* service, std::string agent)
+      : service_(service), agent_(std::move(agent)), writer_(service->store_) {}
+
+  ~SampleConsumer() override {
+    if (skipped_ > 0) {
+      GetLogger("receiver")->warn("collectProfilingData: skipped {} unusable samples", skipped_);
+    }
+  }
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::EBPFProfilingData* message,
+                                        size_t index) override {
+    if (first_ || message->has_task()) {
+      const skywalking::v3::EBPFProfilingTaskMetadata& task = message->task();
+      first_ = false;
+      has_schedule_ = false;
       std::string schedule_id;
       if (!task.taskid().empty() && !task.processid().empty()) {
         // The upload time stamps the samples and the schedule's end; the start names and
         // starts the schedule.
         std::string field = "task.currentTime";
-        absl::Status time = times_->Check("ebpf_upload", task.currenttime(), agent);
+        absl::Status time = service_->times_->Check("ebpf_upload", task.currenttime(), agent_);
         if (time.ok()) {
           field = "task.profilingStartTime";
-          time = times_->Check("ebpf_schedule", task.profilingstarttime(), agent);
+          time = service_->times_->Check("ebpf_schedule", task.profilingstarttime(), agent_);
         }
         if (!time.ok()) {
-          if (absl::Status s = writer.Flush(); !s.ok()) return ToGrpcStatus(s);
-          const size_t index = stream->count() - 1;
+          if (absl::Status s = writer_.Flush(); !s.ok()) return ToGrpcStatus(s);
           return RefuseMessage("collectProfilingData", index,
                                absl::StrCat("(", field, ") ", time.message()),
                                KeptMessagesBefore(index));
         }
-        auto id = ebpf_->RecordSchedule(task.taskid(), task.processid(), task.profilingstarttime(),
-                                        task.currenttime());
+        auto id = service_->ebpf_->RecordSchedule(task.taskid(), task.processid(),
+                                                  task.profilingstarttime(), task.currenttime());
         if (!id.ok()) return ToGrpcStatus(id.status());
         schedule_id = std::move(*id);
-        has_schedule = true;
+        has_schedule_ = true;
       }
-      if (absl::Status s = writer.StartUpload(schedule_id, task.currenttime()); !s.ok()) {
+      if (absl::Status s = writer_.StartUpload(schedule_id, task.currenttime()); !s.ok()) {
         return ToGrpcStatus(s);
       }
     }
     storage::StoredEbpfSample sample;
     const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>* stacks =
         nullptr;
-    if (message.has_oncpu()) {
+    if (message->has_oncpu()) {
       sample.target_type = model::EbpfTargetType::kOnCpu;
-      stacks = &message.oncpu().stacks();
-      sample.dump_count = message.oncpu().dumpcount();
-    } else if (message.has_offcpu()) {
+      stacks = &message->oncpu().stacks();
+      sample.dump_count = message->oncpu().dumpcount();
+    } else if (message->has_offcpu()) {
       sample.target_type = model::EbpfTargetType::kOffCpu;
-      stacks = &message.offcpu().stacks();
-      sample.switch_count = message.offcpu().switchcount();
-      sample.duration_ns = message.offcpu().duration();
+      stacks = &message->offcpu().stacks();
+      sample.switch_count = message->offcpu().switchcount();
+      sample.duration_ns = message->offcpu().duration();
     }
     // Samples without a task, without a profiling branch, with no stack or with negative
     // counts cannot be analysed: skip them (OAP would fail the stream on some of these).
-    if (!has_schedule || stacks == nullptr || sample.dump_count < 0 || sample.switch_count < 0 ||
+    if (!has_schedule_ || stacks == nullptr || sample.dump_count < 0 || sample.switch_count < 0 ||
         sample.duration_ns < 0) {
-      ++skipped;
-      continue;
+      ++skipped_;
+      return std::nullopt;
     }
     const RoverStack stack(*stacks);
     if (stack.size() == 0) {
-      ++skipped;
-      continue;
+      ++skipped_;
+      return std::nullopt;
     }
     // The stack is hashed from the message's own strings; its frames are built only if this
     // stream has not seen it yet.
     storage::StackHasher hasher;
     stack.ForEachRootFirst(
         [&hasher](char tag, const std::string& symbol) { hasher.AddFrame(tag, symbol); });
-    absl::Status added = writer.Add(
+    absl::Status added = writer_.Add(
         hasher.Finish(),
         [&stack](std::vector<std::string>* frames) {
           frames->reserve(stack.size());
@@ -215,15 +218,25 @@ grpc::Status EbpfProfilingService::CollectProfilingData(
         },
         sample);
     if (!added.ok()) return ToGrpcStatus(added);
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (skipped > 0) {
-    GetLogger("receiver")->warn("collectProfilingData: skipped {} unusable samples", skipped);
-  }
-  if (absl::Status s = writer.Flush(); !s.ok()) return ToGrpcStatus(s);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collectProfilingData", KeptMessagesBefore(stream->count()));
-  }
+
+  absl::Status Flush() override { return writer_.Flush(); }
+
+ private:
+  EbpfProfilingService* const service_;
+  const std::string agent_;
+  EbpfSampleWriter writer_;
+  bool first_ = true;
+  bool has_schedule_ = false;
+  size_t skipped_ = 0;
+};
+
+grpc::Status EbpfProfilingService::StartCollectProfilingData(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::EBPFProfilingData>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<SampleConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 

@@ -30,25 +30,29 @@ class EbpfProcessService final : public skywalking::v3::EBPFProcessService::Serv
 };
 
 // `/skywalking.v3.EBPFProfilingService/*`: task delivery (§3.3, §5.8) and the stream of
-// On-CPU/Off-CPU samples (read through ClientStream). Thread-safe (per-stream state lives in
-// the call).
+// On-CPU/Off-CPU samples (served through ClientStreamReactor). Thread-safe (per-stream state
+// lives in the call's consumer).
 class EbpfProfilingService final
     : public ClientStreamService<skywalking::v3::EBPFProfilingService::Service> {
  public:
+  // Dependencies must outlive the service.
   EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard* times, task::EbpfService* ebpf,
-                       storage::EbpfStore* store);
+                       storage::EbpfStore* store, StreamRuntime* streams);
 
   grpc::Status queryTasks(grpc::ServerContext* context,
                           const skywalking::v3::EBPFProfilingTaskQuery* request,
                           skywalking::v3::Commands* response) override;
-  // Stores the stream's samples, one block per upload and 4,096 samples. At an unreadable
-  // message, or a task header whose profiling start or current time AgentTimeGuard refuses,
-  // stores the samples before it and answers INVALID_ARGUMENT saying so.
-  grpc::Status CollectProfilingData(grpc::ServerContext* context,
-                                    ClientStream<skywalking::v3::EBPFProfilingData>* stream,
-                                    skywalking::v3::Commands* response);
+  // Starts a collectProfilingData stream (PERMISSION_DENIED without the token); its consumer
+  // stores the samples, one block per upload and 4,096 samples. At an unreadable message, or a
+  // task header whose profiling start or current time AgentTimeGuard refuses, it stores the
+  // samples before it and answers INVALID_ARGUMENT saying so.
+  grpc::Status StartCollectProfilingData(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::EBPFProfilingData>>* consumer);
 
  private:
+  class SampleConsumer;
+
   static constexpr int kCollectProfilingDataIndex = 1;  // its place in ebpf/profiling/Profile.proto
 
   const AuthGuard* const auth_;

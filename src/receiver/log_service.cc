@@ -52,56 +52,62 @@ LogHandler::LogHandler(const AuthGuard* auth, AgentTimeGuard* times, task::Meter
           "Sampled HTTP requests dropped: incomplete (no trace id, reason, uri, ...) or naming a "
           "process no Rover registered.")) {}
 
-grpc::Status LogHandler::Collect(grpc::ServerContext* context,
-                                 ClientStream<skywalking::v3::LogData>* stream,
-                                 skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  const std::string agent = PeerHost(context->peer());
-  std::vector<metrics::SampledTrace> batch;
-  auto flush = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    auto dropped = meters_->AddSampledTraces(std::move(batch));
-    batch.clear();
-    if (!dropped.ok()) return dropped.status();
-    sampled_dropped_->Increment(static_cast<uint64_t>(*dropped));
-    return absl::OkStatus();
-  };
-  skywalking::v3::LogData log;
-  while (stream->Read(&log)) {
-    if (!IsSampledTrace(log)) {
-      dropped_logs_->Increment();
-      continue;
+class LogHandler::LogConsumer final : public StreamConsumer<skywalking::v3::LogData> {
+ public:
+  LogConsumer(LogHandler* handler, std::string agent)
+      : handler_(handler), agent_(std::move(agent)) {}
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::LogData* log, size_t index) override {
+    if (!IsSampledTrace(*log)) {
+      handler_->dropped_logs_->Increment();
+      return std::nullopt;
     }
-    sampled_->Increment();
-    const size_t index = stream->count() - 1;
+    handler_->sampled_->Increment();
     metrics::SampledTraceLog input;
-    input.service = log.service();
-    input.instance = log.serviceinstance();
-    input.timestamp_ms = log.timestamp() != 0 ? log.timestamp() : clock_->NowMillis();
-    input.trace_id = log.tracecontext().traceid();
-    input.body = Body(log);
-    absl::Status problem = times_->Check("sampled_request", input.timestamp_ms, agent);
+    input.service = log->service();
+    input.instance = log->serviceinstance();
+    input.timestamp_ms = log->timestamp() != 0 ? log->timestamp() : handler_->clock_->NowMillis();
+    input.trace_id = log->tracecontext().traceid();
+    input.body = Body(*log);
+    absl::Status problem = handler_->times_->Check("sampled_request", input.timestamp_ms, agent_);
     absl::StatusOr<std::optional<metrics::SampledTrace>> trace =
-        problem.ok() ? metrics::ParseSampledTrace(input, clock_->NowMillis())
+        problem.ok() ? metrics::ParseSampledTrace(input, handler_->clock_->NowMillis())
                      : absl::StatusOr<std::optional<metrics::SampledTrace>>(problem);
     if (!trace.ok()) {
-      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+      if (absl::Status f = Flush(); !f.ok()) return ToGrpcStatus(f);
       return RefuseMessage("collect", index, trace.status().message(), KeptMessagesBefore(index));
     }
     if (!trace->has_value()) {
-      sampled_dropped_->Increment();
-      continue;
+      handler_->sampled_dropped_->Increment();
+      return std::nullopt;
     }
-    batch.push_back(std::move(**trace));
-    if (batch.size() >= kBatch) {
-      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+    batch_.push_back(std::move(**trace));
+    if (batch_.size() >= kBatch) {
+      if (absl::Status f = Flush(); !f.ok()) return ToGrpcStatus(f);
     }
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+
+  absl::Status Flush() override {
+    if (batch_.empty()) return absl::OkStatus();
+    auto dropped = handler_->meters_->AddSampledTraces(std::move(batch_));
+    batch_.clear();
+    if (!dropped.ok()) return dropped.status();
+    handler_->sampled_dropped_->Increment(static_cast<uint64_t>(*dropped));
+    return absl::OkStatus();
   }
+
+ private:
+  LogHandler* const handler_;
+  const std::string agent_;
+  std::vector<metrics::SampledTrace> batch_;
+};
+
+grpc::Status LogHandler::StartCollect(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::LogData>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<LogConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 

@@ -27,10 +27,13 @@ class LogHandler {
   LogHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
              const Clock* clock, MetricsRegistry* metrics);
 
-  grpc::Status Collect(grpc::ServerContext* context, ClientStream<skywalking::v3::LogData>* stream,
-                       skywalking::v3::Commands* response);
+  // Starts a collect stream (PERMISSION_DENIED without the token).
+  grpc::Status StartCollect(const grpc::CallbackServerContext& context,
+                            std::unique_ptr<StreamConsumer<skywalking::v3::LogData>>* consumer);
 
  private:
+  class LogConsumer;
+
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
   task::MeterService* const meters_;
@@ -42,11 +45,13 @@ class LogHandler {
 
 class LogService final : public ClientStreamService<skywalking::v3::LogReportService::Service> {
  public:
-  explicit LogService(LogHandler* handler) {
+  // `handler` and `streams` must outlive the service.
+  LogService(LogHandler* handler, StreamRuntime* streams) {
     ServeClientStream<skywalking::v3::LogData, skywalking::v3::Commands>(
-        0, [handler](grpc::ServerContext* context, ClientStream<skywalking::v3::LogData>* stream,
-                     skywalking::v3::Commands* response) {
-          return handler->Collect(context, stream, response);
+        0, streams, "collect",
+        [handler](const grpc::CallbackServerContext& context,
+                  std::unique_ptr<StreamConsumer<skywalking::v3::LogData>>* consumer) {
+          return handler->StartCollect(context, consumer);
         });
   }
 };

@@ -51,9 +51,11 @@ std::optional<std::string> CheckSample(const model::MeterSample& sample) {
   return std::nullopt;
 }
 
-// Parses each message of a stream into an arena that the next message reuses: a Rover
-// collection of 100 samples is about 1,000 small objects (labels, buckets), which the heap would
-// allocate and free one by one. Not thread-safe (one per call).
+// Parses each message into an arena that the next message reuses: a Rover collection of 100
+// samples is about 1,000 small objects (labels, buckets), which the heap would allocate and
+// free one by one. One per worker thread (a message is parsed and handled in one step on one
+// thread, and nothing of it is kept), so that open streams do not hold a block each. Not
+// thread-safe.
 class MessageArena {
  public:
   MessageArena()
@@ -69,6 +71,12 @@ class MessageArena {
   Message* Next() {
     arena_.Reset();
     return google::protobuf::Arena::CreateMessage<Message>(&arena_);
+  }
+
+  // This thread's arena.
+  static MessageArena& OfThisThread() {
+    thread_local MessageArena arena;
+    return arena;
   }
 
  private:
@@ -181,53 +189,77 @@ MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::M
           "Metric updates dropped because they name a process no Rover registered.",
           {{"reason", "unknown_process"}})) {}
 
-grpc::Status MeterHandler::Collect(grpc::ServerContext* context,
-                                   ClientStream<skywalking::v3::MeterData>* stream,
-                                   skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  DataSet data_set(this, PeerHost(context->peer()));
-  MessageArena arena;
-  skywalking::v3::MeterData* message;
-  while (stream->Read(message = arena.Next<skywalking::v3::MeterData>())) {
-    if (absl::Status s = data_set.Add(*message); !s.ok()) {
+// collect: the whole stream is one data set.
+class MeterHandler::CollectConsumer final : public StreamConsumer<skywalking::v3::MeterData> {
+ public:
+  CollectConsumer(MeterHandler* handler, absl::string_view agent) : data_set_(handler, agent) {}
+
+  skywalking::v3::MeterData* NextMessage() override {
+    return MessageArena::OfThisThread().Next<skywalking::v3::MeterData>();
+  }
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::MeterData* message, size_t index) override {
+    if (absl::Status s = data_set_.Add(*message); !s.ok()) {
       if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
-      const size_t index = stream->count() - 1;
-      if (absl::Status f = data_set.Flush(); !f.ok()) return ToGrpcStatus(f);
+      if (absl::Status f = data_set_.Flush(); !f.ok()) return ToGrpcStatus(f);
       return RefuseMessage("collect", index, s.message(), KeptMessagesBefore(index));
     }
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (absl::Status s = data_set.Flush(); !s.ok()) return ToGrpcStatus(s);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
-  }
-  return grpc::Status::OK;
-}
 
-grpc::Status MeterHandler::CollectBatch(grpc::ServerContext* context,
-                                        ClientStream<skywalking::v3::MeterDataCollection>* stream,
-                                        skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  const std::string agent = PeerHost(context->peer());
-  MessageArena arena;
-  skywalking::v3::MeterDataCollection* message;
-  while (stream->Read(message = arena.Next<skywalking::v3::MeterDataCollection>())) {
-    DataSet data_set(this, agent);
+  absl::Status Flush() override { return data_set_.Flush(); }
+
+ private:
+  DataSet data_set_;
+};
+
+// collectBatch: each message is one data set.
+class MeterHandler::BatchConsumer final
+    : public StreamConsumer<skywalking::v3::MeterDataCollection> {
+ public:
+  BatchConsumer(MeterHandler* handler, std::string agent)
+      : handler_(handler), agent_(std::move(agent)) {}
+
+  skywalking::v3::MeterDataCollection* NextMessage() override {
+    return MessageArena::OfThisThread().Next<skywalking::v3::MeterDataCollection>();
+  }
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::MeterDataCollection* message,
+                                        size_t index) override {
+    DataSet data_set(handler_, agent_);
     data_set.Reserve(static_cast<size_t>(message->meterdata_size()));
     for (int i = 0; i < message->meterdata_size(); ++i) {
       if (absl::Status s = data_set.Add(message->meterdata(i)); !s.ok()) {
         if (!absl::IsInvalidArgument(s)) return ToGrpcStatus(s);
-        const size_t index = stream->count() - 1;
         return RefuseMessage("collectBatch", index, absl::StrCat("element ", i, " ", s.message()),
                              KeptMessagesBefore(index));
       }
     }
     if (absl::Status s = data_set.Flush(); !s.ok()) return ToGrpcStatus(s);
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collectBatch", KeptMessagesBefore(stream->count()));
-  }
+
+  // Each collection is written when it has been read.
+  absl::Status Flush() override { return absl::OkStatus(); }
+
+ private:
+  MeterHandler* const handler_;
+  const std::string agent_;
+};
+
+grpc::Status MeterHandler::StartCollect(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::MeterData>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<CollectConsumer>(this, PeerHost(context.peer()));
+  return grpc::Status::OK;
+}
+
+grpc::Status MeterHandler::StartCollectBatch(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::MeterDataCollection>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<BatchConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 

@@ -34,15 +34,17 @@ class MeterHandler {
   MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
                MetricsRegistry* metrics);
 
-  grpc::Status Collect(grpc::ServerContext* context,
-                       ClientStream<skywalking::v3::MeterData>* stream,
-                       skywalking::v3::Commands* response);
-  grpc::Status CollectBatch(grpc::ServerContext* context,
-                            ClientStream<skywalking::v3::MeterDataCollection>* stream,
-                            skywalking::v3::Commands* response);
+  // Start a collect / collectBatch stream (PERMISSION_DENIED without the token).
+  grpc::Status StartCollect(const grpc::CallbackServerContext& context,
+                            std::unique_ptr<StreamConsumer<skywalking::v3::MeterData>>* consumer);
+  grpc::Status StartCollectBatch(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::MeterDataCollection>>* consumer);
 
  private:
   class DataSet;
+  class CollectConsumer;
+  class BatchConsumer;
 
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
@@ -57,19 +59,22 @@ class MeterHandler {
 template <typename Grpc>
 class MeterServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
-  explicit MeterServiceImpl(MeterHandler* handler) {
+  // `handler` and `streams` must outlive the service.
+  MeterServiceImpl(MeterHandler* handler, StreamRuntime* streams) {
     this->template ServeClientStream<skywalking::v3::MeterData, skywalking::v3::Commands>(
-        0, [handler](grpc::ServerContext* context, ClientStream<skywalking::v3::MeterData>* stream,
-                     skywalking::v3::Commands* response) {
-          return handler->Collect(context, stream, response);
+        0, streams, "collect",
+        [handler](const grpc::CallbackServerContext& context,
+                  std::unique_ptr<StreamConsumer<skywalking::v3::MeterData>>* consumer) {
+          return handler->StartCollect(context, consumer);
         });
     if constexpr (!std::is_same_v<typename Grpc::Service, ::MeterReportService::Service>) {
       this->template ServeClientStream<skywalking::v3::MeterDataCollection,
                                        skywalking::v3::Commands>(
-          1, [handler](grpc::ServerContext* context,
-                       ClientStream<skywalking::v3::MeterDataCollection>* stream,
-                       skywalking::v3::Commands* response) {
-            return handler->CollectBatch(context, stream, response);
+          1, streams, "collectBatch",
+          [handler](
+              const grpc::CallbackServerContext& context,
+              std::unique_ptr<StreamConsumer<skywalking::v3::MeterDataCollection>>* consumer) {
+            return handler->StartCollectBatch(context, consumer);
           });
     }
   }

@@ -53,89 +53,116 @@ grpc::Status ProfileHandler::GetProfileTaskCommands(
   return grpc::Status::OK;
 }
 
-grpc::Status ProfileHandler::CollectSnapshot(grpc::ServerContext* context,
-                                             ClientStream<skywalking::v3::ThreadSnapshot>* stream,
-                                             skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  std::vector<model::ThreadSnapshot> batch;
-  batch.reserve(kSnapshotBatch);
-  const std::string agent = PeerHost(context->peer());
-  skywalking::v3::ThreadSnapshot message;
-  while (stream->Read(&message)) {
-    if (absl::Status time = times_->Check("snapshot", message.time(), agent); !time.ok()) {
-      if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
-      const size_t index = stream->count() - 1;
+class ProfileHandler::SnapshotConsumer final
+    : public StreamConsumer<skywalking::v3::ThreadSnapshot> {
+ public:
+  SnapshotConsumer(const ProfileHandler* handler, std::string agent)
+      : handler_(handler), agent_(std::move(agent)) {}
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::ThreadSnapshot* message,
+                                        size_t index) override {
+    if (absl::Status time = handler_->times_->Check("snapshot", message->time(), agent_);
+        !time.ok()) {
+      if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
       return RefuseMessage("collectSnapshot", index, time.message(), KeptMessagesBefore(index));
     }
-    batch.push_back(ToSnapshot(message));
-    if (batch.size() >= kSnapshotBatch) {
-      if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
-      batch.clear();
+    if (batch_.capacity() == 0) batch_.reserve(kSnapshotBatch);
+    batch_.push_back(ToSnapshot(*message));
+    if (batch_.size() >= kSnapshotBatch) {
+      if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
     }
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (absl::Status s = snapshots_->AddSnapshots(batch); !s.ok()) return ToGrpcStatus(s);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collectSnapshot", KeptMessagesBefore(stream->count()));
+
+  absl::Status Flush() override {
+    absl::Status s = handler_->snapshots_->AddSnapshots(batch_);
+    batch_.clear();
+    return s;
   }
+
+ private:
+  const ProfileHandler* const handler_;
+  const std::string agent_;
+  std::vector<model::ThreadSnapshot> batch_;
+};
+
+grpc::Status ProfileHandler::StartCollectSnapshot(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::ThreadSnapshot>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<SnapshotConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 
-grpc::Status ProfileHandler::GoProfileReport(grpc::ServerContext* context,
-                                             ClientStream<skywalking::v3::GoProfileData>* stream,
-                                             skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  // §5.4: chunks of one task's profile are concatenated until `isLast`; a chunk of another
-  // task starts over; chunks without a task id are ignored.
-  const std::string agent = PeerHost(context->peer());
-  std::string task_id;
-  std::string buffer;
-  size_t stored = 0;
-  auto kept = [&stored] {
-    return absl::StrCat(stored, stored == 1 ? " profile" : " profiles",
-                        " completed before it stored, the chunks of an unfinished one dropped");
-  };
-  skywalking::v3::GoProfileData message;
-  while (stream->Read(&message)) {
-    if (message.taskid().empty()) continue;
-    if (message.taskid() != task_id) {
-      task_id = message.taskid();
-      buffer.clear();
+// §5.4: chunks of one task's profile are concatenated until `isLast`; a chunk of another task
+// starts over; chunks without a task id are ignored.
+class ProfileHandler::GoProfileConsumer final
+    : public StreamConsumer<skywalking::v3::GoProfileData> {
+ public:
+  GoProfileConsumer(const ProfileHandler* handler, std::string agent)
+      : handler_(handler), agent_(std::move(agent)) {}
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::GoProfileData* message,
+                                        size_t index) override {
+    if (message->taskid().empty()) return std::nullopt;
+    if (message->taskid() != task_id_) {
+      task_id_ = message->taskid();
+      buffer_.clear();
     }
-    if (buffer.size() + message.payload().size() > wire::kMaxGoProfileBytes) {
+    if (buffer_.size() + message->payload().size() > wire::kMaxGoProfileBytes) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("goProfileReport: the profile of task ", task_id,
+                          absl::StrCat("goProfileReport: the profile of task ", task_id_,
                                        " is larger than ", wire::kMaxGoProfileBytes, " bytes"));
     }
-    buffer.append(message.payload());
-    if (!message.islast()) continue;
-    auto profile = wire::ReadGoProfileUpload(buffer, task_id, clock_->NowMillis());
+    buffer_.append(message->payload());
+    if (!message->islast()) return std::nullopt;
+    auto profile = wire::ReadGoProfileUpload(buffer_, task_id_, handler_->clock_->NowMillis());
     if (!profile.ok()) {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("goProfileReport: task ", task_id, ": ", profile.status().message()));
+          absl::StrCat("goProfileReport: task ", task_id_, ": ", profile.status().message()));
     }
-    if (absl::Status time = times_->Check("go_profile", profile->dump_time_ms, agent); !time.ok()) {
+    if (absl::Status time = handler_->times_->Check("go_profile", profile->dump_time_ms, agent_);
+        !time.ok()) {
       return RefuseMessage(
-          "goProfileReport", stream->count() - 1,
-          absl::StrCat("(the last chunk of task ", task_id, "'s profile) ", time.message()),
-          kept());
+          "goProfileReport", index,
+          absl::StrCat("(the last chunk of task ", task_id_, "'s profile) ", time.message()),
+          Kept(index));
     }
     if (profile->segment_ids.empty()) {
       GetLogger("receiver")
           ->warn("goProfileReport: the profile of task {} has no sample labelled with a segment",
-                 task_id);
-    } else if (absl::Status s = snapshots_->AddGoProfile(*profile); !s.ok()) {
+                 task_id_);
+    } else if (absl::Status s = handler_->snapshots_->AddGoProfile(*profile); !s.ok()) {
       return ToGrpcStatus(s);
     } else {
-      ++stored;
+      ++stored_;
     }
-    buffer.clear();
+    buffer_.clear();
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("goProfileReport", kept());
+
+  // Profiles are stored as they complete; the chunks of an unfinished one are dropped.
+  absl::Status Flush() override { return absl::OkStatus(); }
+
+  std::string Kept(size_t /*count*/) const override {
+    return absl::StrCat(stored_, stored_ == 1 ? " profile" : " profiles",
+                        " completed before it stored, the chunks of an unfinished one dropped");
   }
+
+ private:
+  const ProfileHandler* const handler_;
+  const std::string agent_;
+  std::string task_id_;
+  std::string buffer_;
+  size_t stored_ = 0;
+};
+
+grpc::Status ProfileHandler::StartGoProfileReport(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::GoProfileData>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<GoProfileConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 

@@ -29,23 +29,27 @@ class ProfileHandler {
   grpc::Status GetProfileTaskCommands(grpc::ServerContext* context,
                                       const skywalking::v3::ProfileTaskCommandQuery* request,
                                       skywalking::v3::Commands* response);
-  // Stores the stream's snapshots in batches of kSnapshotBatch. At an unreadable message, or
-  // one whose dump time AgentTimeGuard refuses, stores the messages before it and answers
+  // Starts a collectSnapshot stream (PERMISSION_DENIED without the token); its consumer
+  // stores the snapshots in batches of kSnapshotBatch. At an unreadable message, or one whose
+  // dump time AgentTimeGuard refuses, it stores the messages before it and answers
   // INVALID_ARGUMENT saying so.
-  grpc::Status CollectSnapshot(grpc::ServerContext* context,
-                               ClientStream<skywalking::v3::ThreadSnapshot>* stream,
-                               skywalking::v3::Commands* response);
-  // Stores each complete profile of the stream. At an unreadable message, or a profile whose
-  // time AgentTimeGuard refuses, keeps the profiles completed before it and answers
-  // INVALID_ARGUMENT saying so.
-  grpc::Status GoProfileReport(grpc::ServerContext* context,
-                               ClientStream<skywalking::v3::GoProfileData>* stream,
-                               skywalking::v3::Commands* response);
+  grpc::Status StartCollectSnapshot(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::ThreadSnapshot>>* consumer);
+  // Starts a goProfileReport stream (PERMISSION_DENIED without the token); its consumer stores
+  // each complete profile. At an unreadable message, or a profile whose time AgentTimeGuard
+  // refuses, it keeps the profiles completed before it and answers INVALID_ARGUMENT saying so.
+  grpc::Status StartGoProfileReport(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::GoProfileData>>* consumer);
   grpc::Status ReportTaskFinish(grpc::ServerContext* context,
                                 const skywalking::v3::ProfileTaskFinishReport* request,
                                 skywalking::v3::Commands* response);
 
  private:
+  class SnapshotConsumer;
+  class GoProfileConsumer;
+
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
   task::ProfileTaskService* const tasks_;
@@ -59,23 +63,24 @@ void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Co
 // The gRPC service over a ProfileHandler. `Grpc` is the generated service: either
 // `skywalking::v3::ProfileTask` (`/skywalking.v3.ProfileTask/*`) or the package-less
 // `::ProfileTask` (`/ProfileTask/*`) of old agents, which lacks goProfileReport. The streams
-// are read through ClientStream.
+// are served through ClientStreamReactor.
 template <typename Grpc>
 class ProfileServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
-  explicit ProfileServiceImpl(ProfileHandler* handler) : handler_(handler) {
+  // `handler` and `streams` must outlive the service.
+  ProfileServiceImpl(ProfileHandler* handler, StreamRuntime* streams) : handler_(handler) {
     this->template ServeClientStream<skywalking::v3::ThreadSnapshot, skywalking::v3::Commands>(
-        kCollectSnapshotIndex, [handler](grpc::ServerContext* context,
-                                         ClientStream<skywalking::v3::ThreadSnapshot>* stream,
-                                         skywalking::v3::Commands* response) {
-          return handler->CollectSnapshot(context, stream, response);
+        kCollectSnapshotIndex, streams, "collectSnapshot",
+        [handler](const grpc::CallbackServerContext& context,
+                  std::unique_ptr<StreamConsumer<skywalking::v3::ThreadSnapshot>>* consumer) {
+          return handler->StartCollectSnapshot(context, consumer);
         });
     if constexpr (kHasGoProfileReport) {
       this->template ServeClientStream<skywalking::v3::GoProfileData, skywalking::v3::Commands>(
-          kGoProfileReportIndex, [handler](grpc::ServerContext* context,
-                                           ClientStream<skywalking::v3::GoProfileData>* stream,
-                                           skywalking::v3::Commands* response) {
-            return handler->GoProfileReport(context, stream, response);
+          kGoProfileReportIndex, streams, "goProfileReport",
+          [handler](const grpc::CallbackServerContext& context,
+                    std::unique_ptr<StreamConsumer<skywalking::v3::GoProfileData>>* consumer) {
+            return handler->StartGoProfileReport(context, consumer);
           });
     }
   }

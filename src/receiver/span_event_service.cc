@@ -46,55 +46,66 @@ SpanEventHandler::SpanEventHandler(const AuthGuard* auth, storage::SpanEventStor
           "Span-attached events not stored: without a trace id, too large or with too many "
           "tags.")) {}
 
-grpc::Status SpanEventHandler::Collect(grpc::ServerContext* context,
-                                       ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
-                                       skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  std::vector<model::SpanAttachedEvent> batch;
-  auto flush = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    absl::Status written = store_->AddEvents(batch);
-    if (written.ok()) stored_->Increment(batch.size());
-    batch.clear();
-    return written;
-  };
-  // The first event refused (its index and why); later ones are only counted.
-  std::optional<std::pair<size_t, std::string>> refused;
-  skywalking::v3::SpanAttachedEvent event;
-  while (stream->Read(&event)) {
-    const size_t index = stream->count() - 1;
+class SpanEventHandler::EventConsumer final
+    : public StreamConsumer<skywalking::v3::SpanAttachedEvent> {
+ public:
+  explicit EventConsumer(SpanEventHandler* handler) : handler_(handler) {}
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::SpanAttachedEvent* event,
+                                        size_t index) override {
     std::string problem;
-    if (const size_t size = event.ByteSizeLong(); size > kMaxEventBytes) {
+    if (const size_t size = event->ByteSizeLong(); size > kMaxEventBytes) {
       problem = absl::StrCat("is an attached event of ", size, " bytes, over the ", kMaxEventBytes,
                              " bytes one may take");
-    } else if (event.tags_size() > kMaxTags || event.summary_size() > kMaxTags) {
-      problem = absl::StrCat("is an attached event with ", event.tags_size(), " tags and ",
-                             event.summary_size(), " summary values, over the ", kMaxTags,
+    } else if (event->tags_size() > kMaxTags || event->summary_size() > kMaxTags) {
+      problem = absl::StrCat("is an attached event with ", event->tags_size(), " tags and ",
+                             event->summary_size(), " summary values, over the ", kMaxTags,
                              " of each one may have");
     }
     if (!problem.empty()) {
-      dropped_->Increment();
-      if (!refused) refused.emplace(index, std::move(problem));
-      continue;
+      handler_->dropped_->Increment();
+      if (!refused_) refused_.emplace(index, std::move(problem));
+      return std::nullopt;
     }
-    if (event.tracecontext().traceid().empty()) {
-      dropped_->Increment();
-      continue;
+    if (event->tracecontext().traceid().empty()) {
+      handler_->dropped_->Increment();
+      return std::nullopt;
     }
-    batch.push_back(FromProto(&event));
-    if (batch.size() >= kBatch) {
-      if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
+    batch_.push_back(FromProto(event));
+    if (batch_.size() >= kBatch) {
+      if (absl::Status f = Flush(); !f.ok()) return ToGrpcStatus(f);
     }
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (absl::Status f = flush(); !f.ok()) return ToGrpcStatus(f);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
+
+  absl::Status Flush() override {
+    if (batch_.empty()) return absl::OkStatus();
+    absl::Status written = handler_->store_->AddEvents(batch_);
+    if (written.ok()) handler_->stored_->Increment(batch_.size());
+    batch_.clear();
+    return written;
   }
-  if (refused) {
-    return RefuseMessage("collect", refused->first, refused->second,
-                         "it was not stored; the other events were");
+
+  grpc::Status Done() override {
+    if (refused_) {
+      return RefuseMessage("collect", refused_->first, refused_->second,
+                           "it was not stored; the other events were");
+    }
+    return grpc::Status::OK;
   }
+
+ private:
+  SpanEventHandler* const handler_;
+  std::vector<model::SpanAttachedEvent> batch_;
+  // The first event refused (its index and why); later ones are only counted.
+  std::optional<std::pair<size_t, std::string>> refused_;
+};
+
+grpc::Status SpanEventHandler::StartCollect(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::SpanAttachedEvent>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<EventConsumer>(this);
   return grpc::Status::OK;
 }
 

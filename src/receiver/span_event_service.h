@@ -28,11 +28,14 @@ class SpanEventHandler {
   // Dependencies must outlive the handler.
   SpanEventHandler(const AuthGuard* auth, storage::SpanEventStore* store, MetricsRegistry* metrics);
 
-  grpc::Status Collect(grpc::ServerContext* context,
-                       ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
-                       skywalking::v3::Commands* response);
+  // Starts a collect stream (PERMISSION_DENIED without the token).
+  grpc::Status StartCollect(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::SpanAttachedEvent>>* consumer);
 
  private:
+  class EventConsumer;
+
   const AuthGuard* const auth_;
   storage::SpanEventStore* const store_;
   Counter* const stored_;
@@ -42,12 +45,13 @@ class SpanEventHandler {
 class SpanEventService final
     : public ClientStreamService<skywalking::v3::SpanAttachedEventReportService::Service> {
  public:
-  explicit SpanEventService(SpanEventHandler* handler) {
+  // `handler` and `streams` must outlive the service.
+  SpanEventService(SpanEventHandler* handler, StreamRuntime* streams) {
     ServeClientStream<skywalking::v3::SpanAttachedEvent, skywalking::v3::Commands>(
-        0, [handler](grpc::ServerContext* context,
-                     ClientStream<skywalking::v3::SpanAttachedEvent>* stream,
-                     skywalking::v3::Commands* response) {
-          return handler->Collect(context, stream, response);
+        0, streams, "collect",
+        [handler](const grpc::CallbackServerContext& context,
+                  std::unique_ptr<StreamConsumer<skywalking::v3::SpanAttachedEvent>>* consumer) {
+          return handler->StartCollect(context, consumer);
         });
   }
 };

@@ -51,29 +51,38 @@ absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObjec
   return segments_->AddSegments(segments, summaries);
 }
 
-grpc::Status TraceSegmentHandler::Collect(grpc::ServerContext* context,
-                                          ClientStream<skywalking::v3::SegmentObject>* stream,
-                                          skywalking::v3::Commands* /*response*/) {
-  if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  const std::string agent = PeerHost(context->peer());
-  std::vector<skywalking::v3::SegmentObject> batch;
-  skywalking::v3::SegmentObject message;
-  while (stream->Read(&message)) {
-    if (absl::Status time = CheckTime(message, agent); !time.ok()) {
-      if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
-      const size_t index = stream->count() - 1;
+class TraceSegmentHandler::SegmentConsumer final
+    : public StreamConsumer<skywalking::v3::SegmentObject> {
+ public:
+  SegmentConsumer(TraceSegmentHandler* handler, std::string agent)
+      : handler_(handler), agent_(std::move(agent)) {}
+
+  std::optional<grpc::Status> OnMessage(skywalking::v3::SegmentObject* message,
+                                        size_t index) override {
+    if (absl::Status time = handler_->CheckTime(*message, agent_); !time.ok()) {
+      if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
       return RefuseMessage("collect", index, time.message(), KeptMessagesBefore(index));
     }
-    batch.push_back(std::move(message));
-    if (batch.size() >= kSegmentBatch) {
-      if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
+    batch_.push_back(std::move(*message));
+    if (batch_.size() >= kSegmentBatch) {
+      if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
     }
+    return std::nullopt;
   }
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  if (absl::Status s = Flush(&batch); !s.ok()) return ToGrpcStatus(s);
-  if (stream->unreadable()) {
-    return stream->RefuseUnreadable("collect", KeptMessagesBefore(stream->count()));
-  }
+
+  absl::Status Flush() override { return handler_->Flush(&batch_); }
+
+ private:
+  TraceSegmentHandler* const handler_;
+  const std::string agent_;
+  std::vector<skywalking::v3::SegmentObject> batch_;
+};
+
+grpc::Status TraceSegmentHandler::StartCollect(
+    const grpc::CallbackServerContext& context,
+    std::unique_ptr<StreamConsumer<skywalking::v3::SegmentObject>>* consumer) {
+  if (grpc::Status s = auth_->Check(context); !s.ok()) return s;
+  *consumer = std::make_unique<SegmentConsumer>(this, PeerHost(context.peer()));
   return grpc::Status::OK;
 }
 

@@ -23,12 +23,13 @@ class TraceSegmentHandler {
                       storage::MetadataStore* metadata, const config::ReceiverConfig* config)
       : auth_(auth), times_(times), segments_(segments), metadata_(metadata), config_(config) {}
 
-  // Stores the stream's segments in batches of kSegmentBatch. At an unreadable message, or a
-  // segment whose start time AgentTimeGuard refuses, stores the messages before it and answers
-  // INVALID_ARGUMENT saying so.
-  grpc::Status Collect(grpc::ServerContext* context,
-                       ClientStream<skywalking::v3::SegmentObject>* stream,
-                       skywalking::v3::Commands* response);
+  // Starts a collect stream (PERMISSION_DENIED without the token); its consumer stores the
+  // segments in batches of kSegmentBatch. At an unreadable message, or a segment whose start
+  // time AgentTimeGuard refuses, it stores the messages before it and answers INVALID_ARGUMENT
+  // saying so.
+  grpc::Status StartCollect(
+      const grpc::CallbackServerContext& context,
+      std::unique_ptr<StreamConsumer<skywalking::v3::SegmentObject>>* consumer);
   // Stores the collection's segments; if AgentTimeGuard refuses one's start time, none of them
   // (INVALID_ARGUMENT naming it).
   grpc::Status CollectInSync(grpc::ServerContext* context,
@@ -36,6 +37,8 @@ class TraceSegmentHandler {
                              skywalking::v3::Commands* response);
 
  private:
+  class SegmentConsumer;
+
   // AgentTimeGuard's verdict on the start time of `segment` (its earliest span), the time it is
   // stored with; OK for a segment without spans (never stored).
   absl::Status CheckTime(const skywalking::v3::SegmentObject& segment, absl::string_view agent);
@@ -51,16 +54,18 @@ class TraceSegmentHandler {
 
 // The gRPC service over a TraceSegmentHandler. `Grpc` is the generated service: either
 // `skywalking::v3::TraceSegmentReportService` or the package-less `::TraceSegmentReportService`
-// of old agents; both have the same methods. The stream is read through ClientStream.
+// of old agents; both have the same methods. The stream is served through ClientStreamReactor.
 template <typename Grpc>
 class TraceSegmentServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
-  explicit TraceSegmentServiceImpl(TraceSegmentHandler* handler) : handler_(handler) {
+  // `handler` and `streams` must outlive the service.
+  TraceSegmentServiceImpl(TraceSegmentHandler* handler, StreamRuntime* streams)
+      : handler_(handler) {
     this->template ServeClientStream<skywalking::v3::SegmentObject, skywalking::v3::Commands>(
-        kCollectIndex,
-        [handler](grpc::ServerContext* context, ClientStream<skywalking::v3::SegmentObject>* stream,
-                  skywalking::v3::Commands* response) {
-          return handler->Collect(context, stream, response);
+        kCollectIndex, streams, "collect",
+        [handler](const grpc::CallbackServerContext& context,
+                  std::unique_ptr<StreamConsumer<skywalking::v3::SegmentObject>>* consumer) {
+          return handler->StartCollect(context, consumer);
         });
   }
   grpc::Status collectInSync(grpc::ServerContext* context,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -17,6 +18,7 @@
 #include "export/export_handler.h"
 #include "graphql/http_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -33,6 +35,7 @@
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/span_event_service.h"
+#include "receiver/stream_runtime.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "storage/database.h"
@@ -266,34 +269,48 @@ absl::Status Server::StartInternal() {
                            ? config_.storage.max_past_skew_seconds * 1000
                            : db_options.record_ttl_ms;
   agent_times_ = std::make_unique<receiver::AgentTimeGuard>(clock_, window, &metrics_);
+  receiver::StreamRuntime::Options stream_options;
+  stream_options.workers =
+      config_.network.grpc_stream_threads > 0
+          ? config_.network.grpc_stream_threads
+          : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  stream_options.max_streams = config_.network.grpc_max_concurrent_streams;
+  stream_options.idle_timeout_ms = int64_t{config_.network.grpc_stream_idle_timeout_seconds} * 1000;
+  streams_ = std::make_unique<receiver::StreamRuntime>(stream_options, clock_, &metrics_);
   management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
                                                               &config_.receiver);
   services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
   services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
   profile_ = std::make_unique<receiver::ProfileHandler>(
       auth_.get(), agent_times_.get(), profile_tasks_.get(), profile_store_.get(), clock_);
-  services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get()));
-  services_.push_back(std::make_unique<receiver::ProfileCompatService>(profile_.get()));
+  services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get(), streams_.get()));
+  services_.push_back(
+      std::make_unique<receiver::ProfileCompatService>(profile_.get(), streams_.get()));
   segments_ = std::make_unique<receiver::TraceSegmentHandler>(
       auth_.get(), agent_times_.get(), segment_store_.get(), metadata_store_.get(),
       &config_.receiver);
-  services_.push_back(std::make_unique<receiver::TraceSegmentService>(segments_.get()));
-  services_.push_back(std::make_unique<receiver::TraceSegmentCompatService>(segments_.get()));
+  services_.push_back(
+      std::make_unique<receiver::TraceSegmentService>(segments_.get(), streams_.get()));
+  services_.push_back(
+      std::make_unique<receiver::TraceSegmentCompatService>(segments_.get(), streams_.get()));
   services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
   services_.push_back(std::make_unique<receiver::EbpfProfilingService>(
-      auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get()));
+      auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get(), streams_.get()));
   services_.push_back(
       std::make_unique<receiver::ContinuousProfilingService>(auth_.get(), continuous_.get()));
   meter_handler_ = std::make_unique<receiver::MeterHandler>(auth_.get(), agent_times_.get(),
                                                             meters_.get(), &metrics_);
-  services_.push_back(std::make_unique<receiver::MeterService>(meter_handler_.get()));
-  services_.push_back(std::make_unique<receiver::MeterCompatService>(meter_handler_.get()));
+  services_.push_back(
+      std::make_unique<receiver::MeterService>(meter_handler_.get(), streams_.get()));
+  services_.push_back(
+      std::make_unique<receiver::MeterCompatService>(meter_handler_.get(), streams_.get()));
   log_handler_ = std::make_unique<receiver::LogHandler>(auth_.get(), agent_times_.get(),
                                                         meters_.get(), clock_, &metrics_);
-  services_.push_back(std::make_unique<receiver::LogService>(log_handler_.get()));
+  services_.push_back(std::make_unique<receiver::LogService>(log_handler_.get(), streams_.get()));
   span_event_handler_ =
       std::make_unique<receiver::SpanEventHandler>(auth_.get(), span_event_store_.get(), &metrics_);
-  services_.push_back(std::make_unique<receiver::SpanEventService>(span_event_handler_.get()));
+  services_.push_back(
+      std::make_unique<receiver::SpanEventService>(span_event_handler_.get(), streams_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -306,6 +323,11 @@ absl::Status Server::StartInternal() {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                                 config_.network.grpc_thread_pool_size);
   }
+  // The unary calls stay synchronous, on at most gRPCMaxUnaryThreads threads; the streams
+  // hold none (StreamRuntime).
+  grpc::ResourceQuota unary_quota("stackhouse-unary");
+  unary_quota.SetMaxThreads(config_.network.grpc_max_unary_threads);
+  builder.SetResourceQuota(unary_quota);
   for (auto& service : services_) builder.RegisterService(service.get());
   drain_ = std::make_unique<receiver::DrainService>(auth_.get(), &metrics_);
   builder.RegisterCallbackGenericService(drain_.get());
@@ -487,6 +509,8 @@ void Server::Shutdown() {
     grpc_server_->Shutdown(deadline);
     grpc_server_->Wait();
   }
+  // Every stream is done once the gRPC server is: its workers have nothing left to run.
+  if (streams_) streams_->Stop();
   if (ui_server_) ui_server_->Stop();
   if (http_server_) http_server_->Stop();
   if (db_) {
@@ -500,6 +524,7 @@ void Server::Shutdown() {
   graphql_.reset();
   services_.clear();
   drain_.reset();
+  streams_.reset();
   segments_.reset();
   meter_handler_.reset();
   log_handler_.reset();

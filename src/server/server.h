@@ -56,6 +56,7 @@ class DrainService;
 class MeterHandler;
 class LogHandler;
 class SpanEventHandler;
+class StreamRuntime;
 class ManagementHandler;
 class ProfileHandler;
 class TraceSegmentHandler;
@@ -118,6 +119,7 @@ class Server {
   std::unique_ptr<task::MeterService> meters_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::AgentTimeGuard> agent_times_;
+  std::unique_ptr<receiver::StreamRuntime> streams_;
   std::unique_ptr<receiver::ManagementHandler> management_;
   std::unique_ptr<receiver::ProfileHandler> profile_;
   std::unique_ptr<receiver::TraceSegmentHandler> segments_;

@@ -49,6 +49,10 @@ TEST(ParseConfigTest, EmptyDocumentMeansDefaults) {
   EXPECT_EQ(config->network.grpc_port, 11800);
   EXPECT_EQ(config->network.http_port, 12800);
   EXPECT_EQ(config->network.grpc_max_message_size, 52428800);
+  EXPECT_EQ(config->network.grpc_stream_threads, 0);  // 2 per core, at least 4
+  EXPECT_EQ(config->network.grpc_max_concurrent_streams, 10000);
+  EXPECT_EQ(config->network.grpc_stream_idle_timeout_seconds, 600);
+  EXPECT_EQ(config->network.grpc_max_unary_threads, 16);
   EXPECT_EQ(config->storage.record_ttl_days, 3);
   EXPECT_EQ(config->storage.metrics_ttl_days, 7);
   EXPECT_EQ(config->receiver.authentication, "");
@@ -67,6 +71,10 @@ core:
   restPort: 0
   maxMessageSize: 1048576
   gRPCThreadPoolSize: 4
+  gRPCStreamThreads: 3
+  gRPCMaxConcurrentStreams: ${SW_CORE_GRPC_MAX_CONCURRENT_STREAMS:10000}
+  gRPCStreamIdleTimeout: 30
+  gRPCMaxUnaryThreads: 8
   shutdownGracePeriod: 3
   restMaxThreads: 3
   restMaxConnections: ${SW_CORE_REST_MAX_CONNECTIONS:10000}
@@ -100,6 +108,7 @@ log:
 )";
   auto config = ParseConfig(yaml, FakeEnv({{"SW_CORE_GRPC_PORT", "1234"},
                                            {"SW_AUTHENTICATION", "secret"},
+                                           {"SW_CORE_GRPC_MAX_CONCURRENT_STREAMS", "5000"},
                                            {"SW_LOG_LEVEL", "debug"},
                                            {"SW_STORAGE_MAX_FUTURE_SKEW", "60"},
                                            {"SW_UI_BOOSTER_DIR", "/srv/booster-ui/dist"},
@@ -115,6 +124,10 @@ log:
   EXPECT_EQ(config->network.http_port, 0);
   EXPECT_EQ(config->network.grpc_max_message_size, 1048576);
   EXPECT_EQ(config->network.grpc_thread_pool_size, 4);
+  EXPECT_EQ(config->network.grpc_stream_threads, 3);
+  EXPECT_EQ(config->network.grpc_max_concurrent_streams, 5000);
+  EXPECT_EQ(config->network.grpc_stream_idle_timeout_seconds, 30);
+  EXPECT_EQ(config->network.grpc_max_unary_threads, 8);
   EXPECT_EQ(config->network.shutdown_grace_seconds, 3);
   EXPECT_EQ(config->receiver.authentication, "secret");
   EXPECT_EQ(config->receiver.service_name_max_length, 10);

@@ -41,7 +41,8 @@ class EbpfProfilingServiceTest : public ::testing::Test {
     auto ebpf = task::EbpfService::Create(failing_.get(), metadata_.get(), &clock_, {});
     ASSERT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
-    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), failing_.get());
+    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), failing_.get(),
+                                                      &streams_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -84,6 +85,7 @@ class EbpfProfilingServiceTest : public ::testing::Test {
   fakes::FaultInjector faults_;
   std::unique_ptr<fakes::FailingEbpfStore> failing_;
   std::unique_ptr<task::EbpfService> ebpf_;
+  StreamRuntime streams_{StreamRuntime::Options{}, &clock_, &metrics_};
   std::unique_ptr<EbpfProfilingService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v3::EBPFProfilingService::Stub> stub_;

@@ -42,7 +42,9 @@ class ReceiverServer {
  public:
   static constexpr int64_t kNow = 1700000000000;
 
-  ReceiverServer() {
+  // `streams`: how the client streams are served (cap, idle timeout, workers).
+  explicit ReceiverServer(const receiver::StreamRuntime::Options& streams = {}) {
+    streams_ = std::make_unique<receiver::StreamRuntime>(streams, &clock_, &metrics_);
     storage::DatabaseOptions options;
     options.data_dir = dir_.path();
     auto db = storage::Database::Open(options, &clock_);
@@ -74,21 +76,25 @@ class ReceiverServer {
         &auth_, times_.get(), tasks_.get(), profiles_.get(), &clock_);
     segment_handler_ = std::make_unique<receiver::TraceSegmentHandler>(
         &auth_, times_.get(), segments_.get(), metadata_.get(), &receiver_config_);
-    profile_ = std::make_unique<receiver::ProfileService>(profile_handler_.get());
-    profile_compat_ = std::make_unique<receiver::ProfileCompatService>(profile_handler_.get());
-    segment_ = std::make_unique<receiver::TraceSegmentService>(segment_handler_.get());
-    segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get());
+    profile_ = std::make_unique<receiver::ProfileService>(profile_handler_.get(), streams_.get());
+    profile_compat_ =
+        std::make_unique<receiver::ProfileCompatService>(profile_handler_.get(), streams_.get());
+    segment_ =
+        std::make_unique<receiver::TraceSegmentService>(segment_handler_.get(), streams_.get());
+    segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get(),
+                                                                            streams_.get());
     ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingService>(
-        &auth_, times_.get(), ebpf_.get(), ebpf_store_.get());
+        &auth_, times_.get(), ebpf_.get(), ebpf_store_.get(), streams_.get());
     continuous_profiling_ =
         std::make_unique<receiver::ContinuousProfilingService>(&auth_, continuous_.get());
     meter_handler_ =
         std::make_unique<receiver::MeterHandler>(&auth_, times_.get(), meters_.get(), &metrics_);
-    meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get());
-    meter_compat_ = std::make_unique<receiver::MeterCompatService>(meter_handler_.get());
+    meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get(), streams_.get());
+    meter_compat_ =
+        std::make_unique<receiver::MeterCompatService>(meter_handler_.get(), streams_.get());
     log_handler_ = std::make_unique<receiver::LogHandler>(&auth_, times_.get(), meters_.get(),
                                                           &clock_, &metrics_);
-    log_ = std::make_unique<receiver::LogService>(log_handler_.get());
+    log_ = std::make_unique<receiver::LogService>(log_handler_.get(), streams_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(log_.get());
     builder.RegisterService(meter_.get());
@@ -110,6 +116,7 @@ class ReceiverServer {
   std::shared_ptr<grpc::Channel> channel_shared() { return channel_; }
   SimulatedClock& clock() { return clock_; }
   MetricsRegistry& metrics() { return metrics_; }
+  receiver::StreamRuntime& streams() { return *streams_; }
   storage::RocksProfileStore& profiles() { return *profiles_; }
   storage::RocksSegmentStore& segments() { return *segments_; }
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
@@ -165,6 +172,7 @@ class ReceiverServer {
   receiver::AuthGuard auth_{""};
   MetricsRegistry metrics_;
   std::unique_ptr<receiver::AgentTimeGuard> times_;
+  std::unique_ptr<receiver::StreamRuntime> streams_;
   config::ReceiverConfig receiver_config_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksProfileStore> profiles_;

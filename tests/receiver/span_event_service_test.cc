@@ -31,7 +31,7 @@ class SpanEventServiceTest : public ::testing::Test {
     db_ = std::move(*db);
     store_ = std::make_unique<storage::RocksSpanEventStore>(db_.get(), &clock_);
     handler_ = std::make_unique<SpanEventHandler>(&auth_, store_.get(), &metrics_);
-    service_ = std::make_unique<SpanEventService>(handler_.get());
+    service_ = std::make_unique<SpanEventService>(handler_.get(), &streams_);
     grpc::ServerBuilder builder;
     builder.SetMaxReceiveMessageSize(64 << 20);
     builder.RegisterService(service_.get());
@@ -66,6 +66,7 @@ class SpanEventServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksSpanEventStore> store_;
   std::unique_ptr<SpanEventHandler> handler_;
+  StreamRuntime streams_{StreamRuntime::Options{}, &clock_, &metrics_};
   std::unique_ptr<SpanEventService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v3::SpanAttachedEventReportService::Stub> stub_;
