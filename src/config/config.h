@@ -17,10 +17,10 @@ struct NetworkConfig {
   int http_port = 12800;                     // 0 = any free port
   int64_t grpc_max_message_size = 52428800;  // bytes (OAP: 50 MiB)
   int grpc_thread_pool_size = 0;             // 0 = gRPC's default (number of cores)
-  // The agents' client streams (callback API, no thread per stream): threads that handle
-  // their messages (0 = 2 per core, at least 4), streams open at once at most (further ones
-  // get RESOURCE_EXHAUSTED; 0 = no limit), and seconds a stream may wait for its next message
-  // before it is ended with DEADLINE_EXCEEDED (0 = never).
+  // The agents' client streams (callback API, no thread per stream): worker threads that
+  // handle their messages (0 = none: gRPC's callback threads do), streams open at once at most
+  // (further ones get RESOURCE_EXHAUSTED; 0 = no limit), and seconds a stream may wait for its
+  // next message before it is ended with DEADLINE_EXCEEDED (0 = never).
   int grpc_stream_threads = 0;
   int grpc_max_concurrent_streams = 10000;
   int grpc_stream_idle_timeout_seconds = 600;

@@ -59,8 +59,9 @@ class StreamConsumer {
  public:
   virtual ~StreamConsumer() = default;
 
-  // The message to parse the next one into (valid until the next call). The default is a
-  // member of the consumer, cleared.
+  // The message to parse the next one into; called in the same step (on the same thread) as
+  // the OnMessage of that message, and the message need not outlive that step. The default is
+  // a member of the consumer, cleared.
   virtual Message* NextMessage() {
     message_.Clear();
     return &message_;

@@ -4,8 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
+#include "receiver/client_stream.h"
 
 namespace stackhouse::receiver {
 namespace {
@@ -22,16 +24,27 @@ constexpr absl::string_view kDrainedServices[] = {
     "/skywalking.v10.PprofTask/",
 };
 
-// Reads every message of one call, counts it, and finishes with one empty message.
-class DrainReactor final : public grpc::ServerGenericBidiReactor {
+// Reads every message of one call, counts it, and finishes with one empty message; ends the
+// call as idle when the sweeper finds it waiting too long. Deletes itself when done.
+class DrainReactor final : public grpc::ServerGenericBidiReactor, public StreamRuntime::Stream {
  public:
-  explicit DrainReactor(Counter* dropped) : dropped_(dropped) { StartRead(&request_); }
+  DrainReactor(Counter* dropped, StreamRuntime* runtime, std::string method)
+      : dropped_(dropped), runtime_(runtime), method_(std::move(method)) {}
+
+  // Starts reading (once admitted).
+  void Start() { ReadNext(); }
 
   void OnReadDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      waiting_ = false;
+      if (idle_) return;  // already ending
+    }
     if (ok) {
       dropped_->Increment();
+      ++count_;
       request_.Clear();
-      StartRead(&request_);
+      ReadNext();
       return;
     }
     // The client half-closed (or the call ended): answer with an empty message.
@@ -40,12 +53,45 @@ class DrainReactor final : public grpc::ServerGenericBidiReactor {
     StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
   }
 
-  void OnDone() override { delete this; }
+  bool ExpireIfWaitingSince(int64_t since_ms) override {
+    absl::MutexLock lock(&mu_);
+    if (!waiting_ || idle_ || waiting_since_ms_ >= since_ms) return false;
+    idle_ = true;
+    return true;
+  }
+
+  // Scheduled once the call is idle.
+  void Run() override {
+    runtime_->CountIdleEnd();
+    Finish(IdleStreamStatus(method_, count_, runtime_->idle_timeout_ms(),
+                            "Stackhouse drops this service's messages"));
+  }
+
+  void OnDone() override {
+    runtime_->Release(this);
+    delete this;
+  }
 
  private:
+  // Reads the next message, under `mu_` so that the sweeper cannot end the call first.
+  void ReadNext() {
+    absl::MutexLock lock(&mu_);
+    waiting_ = true;
+    waiting_since_ms_ = runtime_->NowMillis();
+    StartRead(&request_);
+  }
+
   Counter* const dropped_;
+  StreamRuntime* const runtime_;
+  const std::string method_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  size_t count_ = 0;
+
+  absl::Mutex mu_;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t waiting_since_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  bool idle_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Ends a call at once with `status`.
@@ -72,10 +118,17 @@ grpc::ServerGenericBidiReactor* DrainService::CreateReactor(
                                           absl::StrCat("Stackhouse does not implement ", method)));
   }
   if (grpc::Status s = auth_->Check(*ctx); !s.ok()) return new RefuseReactor(std::move(s));
-  return new DrainReactor(metrics_->GetCounter(
-      "stackhouse_agent_messages_dropped_total",
-      "Messages of agent services Stackhouse accepts and drops (no error to the agent), by method",
-      {{"method", method}}));
+  auto reactor = std::make_unique<DrainReactor>(
+      metrics_->GetCounter("stackhouse_agent_messages_dropped_total",
+                           "Messages of agent services Stackhouse accepts and drops (no error to "
+                           "the agent), by method",
+                           {{"method", method}}),
+      streams_, method);
+  if (grpc::Status s = streams_->Admit(reactor.get(), method); !s.ok()) {
+    return new RefuseReactor(std::move(s));
+  }
+  reactor->Start();
+  return reactor.release();
 }
 
 }  // namespace stackhouse::receiver

@@ -6,6 +6,7 @@
 #include "common/metrics.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "receiver/auth.h"
+#include "receiver/stream_runtime.h"
 
 namespace stackhouse::receiver {
 
@@ -20,11 +21,15 @@ namespace stackhouse::receiver {
 //
 // Registered as the gRPC server's generic callback service, so it only sees methods that no
 // other service registered: implementing one of them later takes it out of here by itself.
-// Messages are never parsed. Thread-safe; must outlive the server.
+// Messages are never parsed. Its calls are streams of `streams` as the other client streams
+// are: they count towards core.gRPCMaxConcurrentStreams (RESOURCE_EXHAUSTED beyond it) and end
+// with DEADLINE_EXCEEDED after core.gRPCStreamIdleTimeout without a message. Thread-safe; must
+// outlive the server.
 class DrainService final : public grpc::CallbackGenericService {
  public:
-  // `auth` and `metrics` must outlive the service.
-  DrainService(const AuthGuard* auth, MetricsRegistry* metrics) : auth_(auth), metrics_(metrics) {}
+  // `auth`, `metrics` and `streams` must outlive the service.
+  DrainService(const AuthGuard* auth, MetricsRegistry* metrics, StreamRuntime* streams)
+      : auth_(auth), metrics_(metrics), streams_(streams) {}
 
   // True when `method` (a full path such as "/skywalking.v3.EventService/collect") is one that
   // this service drains.
@@ -35,6 +40,7 @@ class DrainService final : public grpc::CallbackGenericService {
  private:
   const AuthGuard* const auth_;
   MetricsRegistry* const metrics_;
+  StreamRuntime* const streams_;
 };
 
 }  // namespace stackhouse::receiver

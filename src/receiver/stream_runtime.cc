@@ -22,9 +22,8 @@ StreamRuntime::StreamRuntime(const Options& options, const Clock* clock, Metrics
       [this] {
         return std::vector<MetricsRegistry::GaugeSample>{{{}, static_cast<double>(open_streams())}};
       });
-  const int workers = std::max(1, options_.workers);
-  workers_.reserve(static_cast<size_t>(workers));
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  workers_.reserve(static_cast<size_t>(std::max(0, options_.workers)));
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   if (options_.idle_timeout_ms > 0) sweeper_ = std::thread([this] { SweeperLoop(); });
 }
 
@@ -51,6 +50,7 @@ void StreamRuntime::Release(Stream* stream) {
 }
 
 void StreamRuntime::Schedule(Stream* stream) {
+  if (workers_.empty()) return stream->Run();
   absl::MutexLock lock(&queue_mu_);
   queue_.push_back(stream);
 }

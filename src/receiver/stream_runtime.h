@@ -18,17 +18,20 @@
 namespace stackhouse::receiver {
 
 // What the agent-facing client streams share now that none holds a thread (gRPC's callback
-// API): the bounded pool of worker threads that runs their handlers (parsing, checks, storage
-// writes), the cap on open streams, and the sweeper that ends streams idle for longer than the
-// idle timeout. A stream is a reactor on gRPC's callback threads that hands each message it
-// read to a worker and asks for the next one only when the worker is done, so a stream's
-// messages are handled one at a time, in order, and a slow store slows the agents (HTTP/2 flow
-// control) instead of queueing their messages in memory. Thread-safe.
+// API): where their handlers (parsing, checks, storage writes) run, the cap on open streams,
+// and the sweeper that ends streams idle for longer than the idle timeout. A stream is a
+// reactor that handles each message it read and asks for the next one only when done, so a
+// stream's messages are handled one at a time, in order, and a slow store slows the agents
+// (HTTP/2 flow control) instead of queueing their messages in memory. The handlers run inline
+// on the gRPC callback thread that read the message (no thread hand-off: a hand-off per
+// message cost ten times the CPU, see performance.md), or, with `workers` > 0, on a bounded
+// pool of worker threads (for slow storage, e.g. an fsync per write). Thread-safe.
 class StreamRuntime {
  public:
   struct Options {
-    // Worker threads; at least 1.
-    int workers = 4;
+    // Worker threads that run the streams' steps; 0 = none, each step runs on the thread that
+    // scheduled it (gRPC's callback thread, or the sweeper).
+    int workers = 0;
     // Streams open at once at most (further ones are refused); 0 = no limit.
     int max_streams = 10000;
     // A stream that waits this long for its next message is ended; 0 = never.
@@ -39,7 +42,8 @@ class StreamRuntime {
   class Stream {
    public:
     virtual ~Stream() = default;
-    // Does the work the stream was scheduled for; called on a worker thread, once per Schedule.
+    // Does the work the stream was scheduled for; called once per Schedule, on a worker thread
+    // or inline.
     virtual void Run() = 0;
     // The sweeper's question, called with the runtime's registry locked (so the stream is not
     // destroyed meanwhile): if the stream has been waiting for a message since before
@@ -62,7 +66,8 @@ class StreamRuntime {
   grpc::Status Admit(Stream* stream, absl::string_view rpc);
   // Forgets an admitted stream; called once, when its call is done.
   void Release(Stream* stream);
-  // Queues `stream` to Run on a worker (FIFO). A stream is queued at most once at a time.
+  // Runs `stream` on a worker (FIFO queue), or at once on this thread when there are no
+  // workers. A stream is scheduled at most once at a time.
   void Schedule(Stream* stream);
   // Counts a stream ended by the idle timeout (`stackhouse_grpc_streams_idle_ended_total`).
   void CountIdleEnd() { idle_ended_->Increment(); }

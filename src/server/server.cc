@@ -3,11 +3,9 @@
 #include <openssl/crypto.h>
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -270,10 +268,7 @@ absl::Status Server::StartInternal() {
                            : db_options.record_ttl_ms;
   agent_times_ = std::make_unique<receiver::AgentTimeGuard>(clock_, window, &metrics_);
   receiver::StreamRuntime::Options stream_options;
-  stream_options.workers =
-      config_.network.grpc_stream_threads > 0
-          ? config_.network.grpc_stream_threads
-          : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  stream_options.workers = config_.network.grpc_stream_threads;
   stream_options.max_streams = config_.network.grpc_max_concurrent_streams;
   stream_options.idle_timeout_ms = int64_t{config_.network.grpc_stream_idle_timeout_seconds} * 1000;
   streams_ = std::make_unique<receiver::StreamRuntime>(stream_options, clock_, &metrics_);
@@ -329,7 +324,7 @@ absl::Status Server::StartInternal() {
   unary_quota.SetMaxThreads(config_.network.grpc_max_unary_threads);
   builder.SetResourceQuota(unary_quota);
   for (auto& service : services_) builder.RegisterService(service.get());
-  drain_ = std::make_unique<receiver::DrainService>(auth_.get(), &metrics_);
+  drain_ = std::make_unique<receiver::DrainService>(auth_.get(), &metrics_, streams_.get());
   builder.RegisterCallbackGenericService(drain_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&metrics_));

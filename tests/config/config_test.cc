@@ -49,7 +49,7 @@ TEST(ParseConfigTest, EmptyDocumentMeansDefaults) {
   EXPECT_EQ(config->network.grpc_port, 11800);
   EXPECT_EQ(config->network.http_port, 12800);
   EXPECT_EQ(config->network.grpc_max_message_size, 52428800);
-  EXPECT_EQ(config->network.grpc_stream_threads, 0);  // 2 per core, at least 4
+  EXPECT_EQ(config->network.grpc_stream_threads, 0);  // gRPC's callback threads
   EXPECT_EQ(config->network.grpc_max_concurrent_streams, 10000);
   EXPECT_EQ(config->network.grpc_stream_idle_timeout_seconds, 600);
   EXPECT_EQ(config->network.grpc_max_unary_threads, 16);

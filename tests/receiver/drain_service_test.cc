@@ -2,9 +2,12 @@
 // an empty message and counted, other unknown methods get UNIMPLEMENTED, the token is checked.
 #include "receiver/drain_service.h"
 
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ebpf/accesslog.grpc.pb.h"
 #include "grpcpp/create_channel.h"
@@ -23,7 +26,8 @@ class DrainServiceTest : public ::testing::Test {
  protected:
   void Start(std::string token) {
     auth_ = std::make_unique<AuthGuard>(std::move(token));
-    drain_ = std::make_unique<DrainService>(auth_.get(), &metrics_);
+    streams_ = std::make_unique<StreamRuntime>(stream_options_, &clock_, &metrics_);
+    drain_ = std::make_unique<DrainService>(auth_.get(), &metrics_, streams_.get());
     grpc::ServerBuilder builder;
     builder.RegisterCallbackGenericService(drain_.get());
     server_ = builder.BuildAndStart();
@@ -57,6 +61,9 @@ class DrainServiceTest : public ::testing::Test {
   std::string Metrics() const { return metrics_.RenderPrometheus(); }
 
   MetricsRegistry metrics_;
+  SimulatedClock clock_{1700000000000};
+  StreamRuntime::Options stream_options_;
+  std::unique_ptr<StreamRuntime> streams_;
   std::unique_ptr<AuthGuard> auth_;
   std::unique_ptr<DrainService> drain_;
   std::unique_ptr<grpc::Server> server_;
@@ -151,6 +158,46 @@ TEST_F(DrainServiceTest, TokenIsChecked) {
   EXPECT_EQ(Unary("/skywalking.v3.EventService/collect", "", &out, "wrong").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(Unary("/skywalking.v3.EventService/collect", "", &out, "secret").ok());
+}
+
+TEST_F(DrainServiceTest, DrainedStreamsCountTowardsTheCapAndEndWhenIdle) {
+  stream_options_.max_streams = 1;
+  stream_options_.idle_timeout_ms = 1000;
+  Start("");
+  grpc::ClientContext context;
+  v3::Commands response;
+  std::unique_ptr<grpc::ClientWriter<v3::LogData>> writer(
+      grpc::internal::ClientWriterFactory<v3::LogData>::Create(
+          channel_.get(),
+          grpc::internal::RpcMethod("/skywalking.v3.EventService/collect",
+                                    grpc::internal::RpcMethod::CLIENT_STREAMING),
+          &context, &response));
+  ASSERT_TRUE(writer->Write(v3::LogData()));
+  while (streams_->open_streams() != 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+
+  std::string out;
+  grpc::Status refused = Unary("/skywalking.v3.EventService/collect", "", &out);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.error_message(),
+            "/skywalking.v3.EventService/collect: Stackhouse already serves 1 agent streams, its "
+            "limit (core.gRPCMaxConcurrentStreams); retry later");
+
+  // The open one sends nothing more: the simulated clock moves until the sweeper ends it.
+  std::atomic<bool> ended{false};
+  std::thread clock([&] {
+    while (!ended.load()) {
+      clock_.AdvanceMillis(1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  grpc::Status status = writer->Finish();
+  ended.store(true);
+  clock.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(status.error_message(),
+            "/skywalking.v3.EventService/collect: message 1 did not come within 1 s "
+            "(core.gRPCStreamIdleTimeout), so the stream was ended; Stackhouse drops this "
+            "service's messages");
 }
 
 TEST(DrainServiceDrains, ServicePrefixesOnly) {

@@ -143,6 +143,7 @@ TEST(StreamRuntimeTest, ThousandsOfOpenStreamsHoldNoThreadEach) {
 TEST(StreamRuntimeTest, StreamsBeyondTheCapAreRefused) {
   StreamRuntime::Options options;
   options.max_streams = 3;
+  options.workers = 2;  // the streams' steps on a pool (core.gRPCStreamThreads) this time
   ReceiverServer server(options);
   auto stub = v3::ProfileTask::NewStub(server.channel_shared());
   std::vector<std::unique_ptr<SnapshotClient>> open;
