@@ -52,8 +52,9 @@ grpc::ByteBuffer EmptyResponse();
 
 // What one client-streaming call does with its messages: created when the call starts (after
 // its auth check), told each message in order, then how the stream ended. Its methods are
-// called one at a time (never concurrently), on StreamRuntime's worker threads, so they may
-// block on storage. Not thread-safe: one per call.
+// called one at a time (never concurrently), on the thread StreamRuntime runs the stream's
+// steps on (gRPC's callback thread, or a worker); they may write to storage. Not thread-safe:
+// one per call.
 template <typename Message>
 class StreamConsumer {
  public:
@@ -98,9 +99,9 @@ class RefuseReadReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>
 };
 
 // One client-streaming call served through gRPC's callback API: reads each message as raw
-// bytes (so that an unparsable message is told apart from the client's half-close), hands it
-// to a StreamRuntime worker, which parses it and calls the consumer, and reads the next one
-// only then. How the stream ends, and what its status is:
+// bytes (so that an unparsable message is told apart from the client's half-close), parses it
+// and hands it to the consumer in a step StreamRuntime runs (inline or on a worker), and reads
+// the next one only then. How the stream ends, and what its status is:
 //   half-close: the consumer's Flush, then its Done (or the storage error);
 //   an unparsable message: Flush, then INVALID_ARGUMENT naming the message and `Kept`;
 //   a status from OnMessage: that status;
@@ -118,18 +119,17 @@ class ClientStreamReactor final : public grpc::ServerReadReactor<grpc::ByteBuffe
                                                           StreamRuntime* runtime,
                                                           absl::string_view rpc,
                                                           const StreamStarter<Message>& start) {
-    auto* reactor = new ClientStreamReactor(context, response, runtime, rpc);
-    if (grpc::Status admitted = runtime->Admit(reactor, rpc); !admitted.ok()) {
-      delete reactor;
+    std::unique_ptr<ClientStreamReactor> reactor(
+        new ClientStreamReactor(context, response, runtime, rpc));
+    if (grpc::Status admitted = runtime->Admit(reactor.get(), rpc); !admitted.ok()) {
       return new RefuseReadReactor(std::move(admitted));
     }
     if (grpc::Status started = start(*context, &reactor->consumer_); !started.ok()) {
-      runtime->Release(reactor);
-      delete reactor;
+      runtime->Release(reactor.get());
       return new RefuseReadReactor(std::move(started));
     }
     reactor->ReadNext();
-    return reactor;
+    return reactor.release();  // deletes itself in OnDone
   }
 
   void OnReadDone(bool ok) override {

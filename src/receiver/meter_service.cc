@@ -53,9 +53,9 @@ std::optional<std::string> CheckSample(const model::MeterSample& sample) {
 
 // Parses each message into an arena that the next message reuses: a Rover collection of 100
 // samples is about 1,000 small objects (labels, buckets), which the heap would allocate and
-// free one by one. One per worker thread (a message is parsed and handled in one step on one
-// thread, and nothing of it is kept), so that open streams do not hold a block each. Not
-// thread-safe.
+// free one by one. One per thread that runs stream steps (a message is parsed and handled in one
+// step on one thread, and nothing of it is kept), so that open streams do not hold a block each.
+// Not thread-safe.
 class MessageArena {
  public:
   MessageArena()
