@@ -1,7 +1,9 @@
 #include "query/ebpf_analysis.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -66,7 +68,193 @@ struct StackAccumulator {
   uint32_t first_schedule = 0;
   uint64_t first_position = 0;
   absl::int128 sum = 0;
+  bool seen = false;
+
+  bool Before(const StackAccumulator& other) const {
+    return std::tie(first_time, first_schedule, first_position) <
+           std::tie(other.first_time, other.first_schedule, other.first_position);
+  }
 };
+
+// The start of the minute holding `t`, for t far from int64's lowest value.
+int64_t FloorMinute(int64_t t) {
+  int64_t r = t % storage::kEbpfRollupMinuteMs;
+  if (r < 0) r += storage::kEbpfRollupMinuteMs;
+  return t - r;
+}
+
+// Reads samples and roll-ups into per-stack accumulators, one chunk of time (all schedules) at
+// a time: a chunk's sums join the totals only when the whole chunk was read (Commit), so that a
+// chunk cut by the sample limit leaves no trace (Abort). Not thread-safe.
+class Aggregator final : public storage::EbpfSampleVisitor {
+ public:
+  Aggregator(const storage::EbpfStore& store, bool by_duration)
+      : store_(store), by_duration_(by_duration) {}
+
+  // Reading schedule `index` (its place among the distinct schedules) from now on.
+  void SetSchedule(uint32_t index) { schedule_ = index; }
+  // Reads stop (visitor methods return false, over() is true) once more than `limit` samples
+  // (a roll-up: one per stack) have been read by this aggregator in all.
+  void SetLimit(int64_t limit) { limit_ = limit; }
+  bool over() const { return over_; }
+  int64_t read() const { return read_; }
+  const absl::Status& status() const { return status_; }
+
+  bool Block(storage::EbpfSampleBlock& block) override {
+    (block.target_type() == model::EbpfTargetType::kOnCpu ? chunk_on_cpu_ : chunk_off_cpu_) = true;
+    storage::StoredEbpfSample stored;
+    while (block.Next(&stored)) {
+      if (++read_ > limit_) {
+        over_ = true;
+        return false;
+      }
+      ++position_;
+      const int64_t dense = Dense(stored.stack_id);
+      if (dense == kFailed) return false;
+      if (dense < 0) continue;
+      Add(static_cast<size_t>(dense), stored.upload_time_ms,
+          stored.target_type == model::EbpfTargetType::kOnCpu
+              ? absl::int128(stored.dump_count)
+              : absl::int128(by_duration_ ? stored.duration_ns : stored.switch_count));
+    }
+    return true;
+  }
+
+  bool Rollup(storage::EbpfRollup& rollup) override {
+    if (read_ + static_cast<int64_t>(rollup.size()) > limit_) {
+      read_ = limit_ + 1;
+      over_ = true;
+      return false;
+    }
+    read_ += static_cast<int64_t>(rollup.size());
+    if (rollup.has_on_cpu()) chunk_on_cpu_ = true;
+    if (rollup.has_off_cpu()) chunk_off_cpu_ = true;
+    storage::EbpfRollupStack stack;
+    while (rollup.Next(&stack)) {
+      ++position_;
+      const int64_t dense = Dense(stack.stack_id);
+      if (dense == kFailed) return false;
+      if (dense < 0) continue;
+      Add(static_cast<size_t>(dense), stack.first_upload_time_ms,
+          stack.dump_count + (by_duration_ ? stack.duration_ns : stack.switch_count));
+    }
+    return true;
+  }
+
+  // The chunk read since the last Commit or Abort joins the totals.
+  void Commit() {
+    for (uint32_t dense : touched_) {
+      StackAccumulator& chunk = chunk_[dense];
+      StackAccumulator& total = totals_[dense];
+      if (!total.seen || chunk.Before(total)) {
+        total.first_time = chunk.first_time;
+        total.first_schedule = chunk.first_schedule;
+        total.first_position = chunk.first_position;
+      }
+      total.seen = true;
+      total.sum += chunk.sum;
+      chunk.seen = false;
+    }
+    touched_.clear();
+    has_on_cpu_ = has_on_cpu_ || chunk_on_cpu_;
+    has_off_cpu_ = has_off_cpu_ || chunk_off_cpu_;
+    chunk_on_cpu_ = chunk_off_cpu_ = false;
+  }
+
+  // The chunk read since the last Commit or Abort is forgotten (its reads stay counted).
+  void Abort() {
+    for (uint32_t dense : touched_) chunk_[dense].seen = false;
+    touched_.clear();
+    chunk_on_cpu_ = chunk_off_cpu_ = false;
+    over_ = false;
+  }
+
+  // The committed totals in order of first appearance, and the trees.
+  absl::StatusOr<EbpfProfile> Finish() && {
+    std::vector<uint32_t> order;
+    for (uint32_t i = 0; i < totals_.size(); ++i) {
+      if (totals_[i].seen) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return totals_[a].Before(totals_[b]); });
+    std::vector<analysis::StackTotal> ordered;
+    ordered.reserve(order.size());
+    for (uint32_t id : order) ordered.push_back({id, totals_[id].sum});
+    EbpfProfile profile;
+    profile.by_duration = by_duration_;
+    profile.has_on_cpu_samples = has_on_cpu_;
+    profile.has_off_cpu_samples = has_off_cpu_;
+    SH_ASSIGN_OR_RETURN(profile.analysis, analysis::BuildEbpfTrees(ordered, stacks_, *symbols_));
+    profile.symbols = std::move(symbols_);
+    return profile;
+  }
+
+ private:
+  static constexpr int64_t kFailed = -3;
+
+  // The dense id of a dictionary stack id, resolving it on first sight; -1 for an expired stack
+  // (its samples are skipped), kFailed on a storage error (in status()).
+  int64_t Dense(uint64_t stack_id) {
+    int64_t dense = ids_.Find(stack_id);
+    if (dense != StackIdMap::kUnknown) return dense;
+    auto frames = store_.GetStack(stack_id);
+    if (frames.ok()) {
+      std::vector<analysis::EbpfFrame> path;
+      path.reserve(frames->size());
+      for (const model::EbpfSymbol& symbol : *frames) {
+        path.push_back({symbols_->Intern(symbol.name), symbol.type == model::StackType::kKernel
+                                                           ? analysis::StackType::kKernelSpace
+                                                           : analysis::StackType::kUserSpace});
+      }
+      dense = stacks_.Add(path);
+      totals_.emplace_back();
+      chunk_.emplace_back();
+    } else if (absl::IsNotFound(frames.status())) {
+      dense = -1;
+    } else {
+      status_ = frames.status();
+      return kFailed;
+    }
+    ids_.Insert(stack_id, dense);
+    return dense;
+  }
+
+  void Add(size_t dense, int64_t time, absl::int128 value) {
+    StackAccumulator& chunk = chunk_[dense];
+    const StackAccumulator here{time, schedule_, position_, 0, true};
+    if (!chunk.seen) {
+      chunk = here;
+      touched_.push_back(static_cast<uint32_t>(dense));
+    } else if (here.Before(chunk)) {
+      chunk.first_time = time;
+      chunk.first_schedule = schedule_;
+      chunk.first_position = position_;
+    }
+    chunk.sum += value;
+  }
+
+  const storage::EbpfStore& store_;
+  const bool by_duration_;
+  std::shared_ptr<analysis::FrameTable> symbols_ = std::make_shared<analysis::FrameTable>();
+  analysis::EbpfStackTable stacks_;
+  StackIdMap ids_;
+  std::vector<StackAccumulator> totals_;  // by dense stack id: committed chunks
+  std::vector<StackAccumulator> chunk_;   // by dense stack id: the chunk being read
+  std::vector<uint32_t> touched_;         // dense ids with chunk_[id].seen
+  uint32_t schedule_ = 0;
+  uint64_t position_ = 0;  // read order: grows with every sample and roll-up stack read
+  int64_t read_ = 0;
+  int64_t limit_ = std::numeric_limits<int64_t>::max();
+  bool over_ = false;
+  bool has_on_cpu_ = false, has_off_cpu_ = false;
+  bool chunk_on_cpu_ = false, chunk_off_cpu_ = false;
+  absl::Status status_;
+};
+
+// Chunks of time read at once over all schedules (minute-aligned inside a window), between
+// these lengths; the next one is sized from the rate read so far to use half the budget left.
+constexpr int64_t kMinChunkMs = storage::kEbpfRollupMinuteMs;
+constexpr int64_t kMaxChunkMs = 24LL * 3600 * 1000;
 
 }  // namespace
 
@@ -85,20 +273,12 @@ std::vector<EbpfTimeRange> EbpfTimeRangesFromValue(const graphql::Value& ranges)
 absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
                                             const std::vector<std::string>& schedule_ids,
                                             const std::vector<EbpfTimeRange>& ranges,
-                                            bool by_duration) {
-  EbpfProfile profile;
-  profile.by_duration = by_duration;
+                                            bool by_duration, int64_t max_samples) {
   std::vector<analysis::EbpfTimeRange> requested;
   requested.reserve(ranges.size());
   for (const EbpfTimeRange& r : ranges) requested.push_back({r.start_ms, r.end_ms});
   // Stackhouse: the union of the ranges, so that every stored sample counts once.
-  std::vector<analysis::ReadWindow> windows = analysis::MergeTimeRanges(requested);
-
-  auto symbols = std::make_shared<analysis::FrameTable>();
-  analysis::EbpfStackTable stacks;
-  StackIdMap ids;
-  absl::Status status;
-  std::vector<StackAccumulator> totals;  // by dense stack id
+  const std::vector<analysis::ReadWindow> windows = analysis::MergeTimeRanges(requested);
   std::vector<std::string> distinct_schedules;
   for (const std::string& id : schedule_ids) {
     if (std::find(distinct_schedules.begin(), distinct_schedules.end(), id) ==
@@ -106,72 +286,64 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
       distinct_schedules.push_back(id);
     }
   }
-  // Aggregates while reading: the merge only needs each stack's total and its first
-  // appearance in read order (by upload time, then schedule, then position), so no list of
-  // millions of samples is built.
-  uint64_t position = 0;
-  for (uint32_t s = 0; s < distinct_schedules.size(); ++s) {
-    for (const analysis::ReadWindow& window : windows) {
-      SH_RETURN_IF_ERROR(store.ScanSampleBlocks(
-          distinct_schedules[s], window.start_ms, window.end_ms,
-          [&](storage::EbpfSampleBlock& block) {
-            if (block.target_type() == model::EbpfTargetType::kOnCpu) {
-              profile.has_on_cpu_samples = true;
-            } else {
-              profile.has_off_cpu_samples = true;
-            }
-            storage::StoredEbpfSample stored;
-            while (status.ok() && block.Next(&stored)) {
-              ++position;
-              int64_t dense = ids.Find(stored.stack_id);
-              if (dense == StackIdMap::kUnknown) {
-                auto frames = store.GetStack(stored.stack_id);
-                if (frames.ok()) {
-                  std::vector<analysis::EbpfFrame> path;
-                  path.reserve(frames->size());
-                  for (const model::EbpfSymbol& symbol : *frames) {
-                    path.push_back(
-                        {symbols->Intern(symbol.name), symbol.type == model::StackType::kKernel
-                                                           ? analysis::StackType::kKernelSpace
-                                                           : analysis::StackType::kUserSpace});
-                  }
-                  dense = stacks.Add(path);
-                  totals.push_back({stored.upload_time_ms, s, position, 0});
-                } else if (absl::IsNotFound(frames.status())) {
-                  dense = -1;  // expired: skip its samples
-                } else {
-                  status = frames.status();
-                  return;
-                }
-                ids.Insert(stored.stack_id, dense);
-              }
-              if (dense < 0) continue;
-              StackAccumulator& total = totals[static_cast<size_t>(dense)];
-              if (std::tie(stored.upload_time_ms, s, position) <
-                  std::tie(total.first_time, total.first_schedule, total.first_position)) {
-                total.first_time = stored.upload_time_ms;
-                total.first_schedule = s;
-                total.first_position = position;
-              }
-              total.sum += stored.target_type == model::EbpfTargetType::kOnCpu
-                               ? stored.dump_count
-                               : (by_duration ? stored.duration_ns : stored.switch_count);
-            }
-          }));
-      SH_RETURN_IF_ERROR(status);
+  max_samples = std::max<int64_t>(max_samples, 0);
+  // Aggregates while reading: the merge only needs each stack's total and its first appearance
+  // in read order (by upload time, then schedule, then position within the schedule), so no
+  // list of millions of samples is built. Time is read in chunks, each over every schedule, so
+  // that the sample limit cuts all of them at the same upload time; positions still grow with
+  // upload time within each schedule, which is all the order needs.
+  Aggregator aggregator(store, by_duration);
+  int64_t kept = 0;                            // samples read in committed chunks
+  const int64_t work_limit = 2 * max_samples;  // reads, cut chunks included
+  int64_t length = kMinChunkMs;
+  int64_t read_ms = 0;  // committed time
+  std::optional<int64_t> cut_at;
+  for (const analysis::ReadWindow& window : windows) {
+    for (int64_t t = window.start_ms; t < window.end_ms && !cut_at;) {
+      int64_t end = window.end_ms;
+      const uint64_t left = static_cast<uint64_t>(window.end_ms) - static_cast<uint64_t>(t);
+      if (left > static_cast<uint64_t>(length) && t < window.end_ms - length) {
+        const int64_t aligned = FloorMinute(t + length);
+        if (aligned > t) end = aligned;
+      }
+      const int64_t before = aggregator.read();
+      aggregator.SetLimit(std::min(before + (max_samples - kept), work_limit));
+      for (uint32_t s = 0; s < distinct_schedules.size() && !aggregator.over(); ++s) {
+        aggregator.SetSchedule(s);
+        SH_RETURN_IF_ERROR(store.ScanAggregated(distinct_schedules[s], t, end, aggregator));
+        SH_RETURN_IF_ERROR(aggregator.status());
+      }
+      if (aggregator.over()) {
+        aggregator.Abort();
+        // The smallest chunk is over the limit, or the reads are: stop here. Else try a
+        // quarter of the chunk.
+        if (end - t <= kMinChunkMs || aggregator.read() >= work_limit) {
+          cut_at = t;
+        } else {
+          length = std::max(kMinChunkMs, (end - t) / 4);
+        }
+        continue;
+      }
+      aggregator.Commit();
+      kept += aggregator.read() - before;
+      read_ms += end - t;
+      t = end;
+      // Half of what is left, at the rate read so far.
+      const double next = kept == 0 ? 4.0 * static_cast<double>(length)
+                                    : static_cast<double>(max_samples - kept) / 2.0 *
+                                          static_cast<double>(read_ms) / static_cast<double>(kept);
+      length = static_cast<int64_t>(
+          std::clamp(next, static_cast<double>(kMinChunkMs), static_cast<double>(kMaxChunkMs)));
     }
+    if (cut_at) break;
   }
-  std::vector<uint32_t> order(totals.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return std::tie(totals[a].first_time, totals[a].first_schedule, totals[a].first_position) <
-           std::tie(totals[b].first_time, totals[b].first_schedule, totals[b].first_position);
-  });
-  std::vector<analysis::StackTotal> ordered;
-  ordered.reserve(order.size());
-  for (uint32_t id : order) ordered.push_back({id, totals[id].sum});
-  SH_ASSIGN_OR_RETURN(profile.analysis, analysis::BuildEbpfTrees(ordered, stacks, *symbols));
-  profile.symbols = std::move(symbols);
+  SH_ASSIGN_OR_RETURN(EbpfProfile profile, std::move(aggregator).Finish());
+  profile.by_duration = by_duration;
+  if (cut_at) {
+    profile.tip =
+        absl::StrCat("Out of eBPF analyze limit, analysis of the samples uploaded before ", *cut_at,
+                     " only (at most ", max_samples, " samples per analysis).");
+  }
   return profile;
 }
 
@@ -196,7 +368,8 @@ absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
     std::shared_ptr<const std::vector<ElementView>> elements(holder, &holder->elements);
     trees.push_back(Result::Map({{"elements", Result::ObjectArray(std::move(elements))}}));
   }
-  return Result::Map({{"tip", Result::Null()}, {"trees", Result::List(std::move(trees))}});
+  return Result::Map({{"tip", profile.tip ? Result::String(*profile.tip) : Result::Null()},
+                      {"trees", Result::List(std::move(trees))}});
 }
 
 void BindEbpfElementGetters(graphql::SchemaBuilder* builder) {

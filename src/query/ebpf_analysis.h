@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,18 +37,31 @@ struct EbpfProfile {
   bool by_duration = false;
   bool has_on_cpu_samples = false;   // some samples read were On-CPU ones
   bool has_off_cpu_samples = false;  // some samples read were Off-CPU ones
+  // Set when the sample limit cut the analysis: what it left out.
+  std::optional<std::string> tip;
 };
 
+// query.ebpfAnalysisMaxSamples' default: about a third of a second of reading raw samples.
+inline constexpr int64_t kDefaultEbpfAnalysisMaxSamples = 10'000'000;
+
 // The eBPF analysis (graphql-protocol.md §5.7): reads the samples of `schedule_ids` in the
-// union of `ranges` (each sample once), aggregating them per stack while reading, resolves the
-// distinct stacks and merges them into trees. Values: dumpCount for On-CPU; for Off-CPU the
-// duration when `by_duration`, else the switch count. Shared by analysisEBPFProfilingResult,
-// the exports and the diff. Errors: storage failures; samples whose stack has expired are
-// skipped.
+// union of `ranges` (each sample once; whole minutes from their roll-ups where the store has
+// them, EbpfStore::ScanAggregated, which gives the same answer), aggregating them per stack
+// while reading, resolves the distinct stacks and merges them into trees. Values: dumpCount for
+// On-CPU; for Off-CPU the duration when `by_duration`, else the switch count. Shared by
+// analysisEBPFProfilingResult, the exports and the diff.
+//
+// Bounded by `max_samples` (query.ebpfAnalysisMaxSamples): samples read, where a minute's
+// roll-up counts one per stack. Time is read in chunks over all schedules at once; when the
+// next chunk would go over the limit, the analysis ends before it (a smaller chunk is tried
+// first, down to a minute), covers the samples uploaded before that time and says so in `tip`.
+// Reads, cut chunks included, stay below twice the limit.
+// Errors: storage failures; samples whose stack has expired are skipped.
 absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
                                             const std::vector<std::string>& schedule_ids,
                                             const std::vector<EbpfTimeRange>& ranges,
-                                            bool by_duration);
+                                            bool by_duration,
+                                            int64_t max_samples = kDefaultEbpfAnalysisMaxSamples);
 
 // analysisEBPFProfilingResult: LoadEbpfProfile as an `EBPFProfilingAnalyzation`.
 absl::StatusOr<graphql::Result> AnalyzeEbpfResult(const storage::EbpfStore& store,

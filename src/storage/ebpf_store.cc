@@ -1,8 +1,45 @@
 #include "storage/ebpf_store.h"
 
 #include "common/status_macros.h"
+#include "storage/varint.h"
 
 namespace stackhouse::storage {
+namespace {
+
+void PutZigZag128(std::string* out, absl::int128 value) {
+  const absl::uint128 bits = value;
+  absl::uint128 z = (bits << 1) ^ (value < 0 ? ~absl::uint128(0) : absl::uint128(0));
+  while (z >= 0x80) {
+    out->push_back(static_cast<char>((absl::Uint128Low64(z) & 0x7f) | 0x80));
+    z >>= 7;
+  }
+  out->push_back(static_cast<char>(absl::Uint128Low64(z)));
+}
+
+bool GetZigZag128(absl::string_view* in, absl::int128* value) {
+  absl::uint128 z = 0;
+  for (int shift = 0; shift <= 126 && !in->empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>((*in)[0]);
+    in->remove_prefix(1);
+    z |= absl::uint128(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      const absl::uint128 bits = (z >> 1) ^ ((z & 1) != 0 ? ~absl::uint128(0) : absl::uint128(0));
+      *value = static_cast<absl::int128>(bits);
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t ZigZag64(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : uint64_t{0});
+}
+
+int64_t UnZigZag64(uint64_t z) {
+  return static_cast<int64_t>((z >> 1) ^ ((z & 1) != 0 ? ~uint64_t{0} : uint64_t{0}));
+}
+
+}  // namespace
 
 std::string EncodeEbpfFrame(const model::EbpfSymbol& symbol) {
   std::string frame;
@@ -33,6 +70,65 @@ absl::Status EbpfStore::AddSamples(const std::string& schedule_id, int64_t uploa
                  s.dump_count,   s.switch_count, s.duration_ns};
   }
   return AddSampleBlock(schedule_id, upload_time_ms, stored);
+}
+
+}  // namespace stackhouse::storage
+
+namespace stackhouse::storage {
+
+std::string EbpfStore::EncodeRollupStacks(absl::Span<const EbpfRollupStack> stacks,
+                                          int64_t minute_start_ms, bool has_on_cpu,
+                                          bool has_off_cpu) {
+  std::string out;
+  out.reserve(stacks.size() * 16);
+  int64_t previous = minute_start_ms;
+  for (const EbpfRollupStack& stack : stacks) {
+    PutFixed64(&out, stack.stack_id);
+    // Wraps like the decoder for any input; small for the usual ascending times.
+    PutVarint64(&out,
+                ZigZag64(static_cast<int64_t>(static_cast<uint64_t>(stack.first_upload_time_ms) -
+                                              static_cast<uint64_t>(previous))));
+    previous = stack.first_upload_time_ms;
+    if (has_on_cpu) PutZigZag128(&out, stack.dump_count);
+    if (has_off_cpu) {
+      PutZigZag128(&out, stack.switch_count);
+      PutZigZag128(&out, stack.duration_ns);
+    }
+  }
+  return out;
+}
+
+bool EbpfRollup::Next(EbpfRollupStack* stack) {
+  if (remaining_ == 0 || corrupt_) return false;
+  uint64_t delta = 0;
+  bool ok = GetFixed64(&encoded_, &stack->stack_id) && GetVarint64(&encoded_, &delta);
+  stack->dump_count = stack->switch_count = stack->duration_ns = 0;
+  if (ok && has_on_cpu_) ok = GetZigZag128(&encoded_, &stack->dump_count);
+  if (ok && has_off_cpu_) {
+    ok = GetZigZag128(&encoded_, &stack->switch_count) &&
+         GetZigZag128(&encoded_, &stack->duration_ns);
+  }
+  if (!ok) {
+    corrupt_ = true;
+    return false;
+  }
+  --remaining_;
+  previous_time_ms_ = static_cast<int64_t>(static_cast<uint64_t>(previous_time_ms_) +
+                                           static_cast<uint64_t>(UnZigZag64(delta)));
+  stack->first_upload_time_ms = previous_time_ms_;
+  return true;
+}
+
+absl::Status EbpfStore::ScanAggregated(const std::string& schedule_id, int64_t from_ms,
+                                       int64_t to_ms, EbpfSampleVisitor& visitor) const {
+  bool go = true;
+  return ScanSampleBlocks(schedule_id, from_ms, to_ms, [&](EbpfSampleBlock& block) {
+    if (go) go = visitor.Block(block);
+  });
+}
+
+absl::StatusOr<EbpfRollupStats> EbpfStore::RollUp(int64_t /*max_minutes*/) {
+  return EbpfRollupStats{};
 }
 
 }  // namespace stackhouse::storage

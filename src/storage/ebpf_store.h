@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -64,6 +65,80 @@ class EbpfSampleBlock {
   bool corrupt_ = false;
 };
 
+// Roll-ups: the samples of one schedule and one minute of upload time, [m, m + 60 s) with m a
+// multiple of kEbpfRollupMinuteMs since the epoch, summed per distinct stack.
+inline constexpr int64_t kEbpfRollupMinuteMs = 60'000;
+
+// One distinct stack of a roll-up.
+struct EbpfRollupStack {
+  uint64_t stack_id = 0;
+  // The upload time of the first of its samples in the minute's read order.
+  int64_t first_upload_time_ms = 0;
+  // Sums over the minute's samples of this stack: dump counts of the On-CPU ones, switch counts
+  // and durations of the Off-CPU ones (exact: each stored value is below 2^63).
+  absl::int128 dump_count = 0;
+  absl::int128 switch_count = 0;
+  absl::int128 duration_ns = 0;
+};
+
+// One roll-up, decoded one stack at a time (no allocation per stack). It stands for reading
+// every sample block of its minute in order (EbpfStore::ScanSampleBlocks): its stacks come in
+// the order in which they first appear there (by upload time, then block, then position), each
+// with its sums. Valid only during the callback that hands it out. Not thread-safe.
+class EbpfRollup {
+ public:
+  EbpfRollup(int64_t minute_start_ms, bool has_on_cpu, bool has_off_cpu, uint64_t count,
+             absl::string_view encoded)
+      : minute_start_ms_(minute_start_ms),
+        has_on_cpu_(has_on_cpu),
+        has_off_cpu_(has_off_cpu),
+        count_(count),
+        remaining_(count),
+        encoded_(encoded),
+        previous_time_ms_(minute_start_ms) {}
+
+  int64_t minute_start_ms() const { return minute_start_ms_; }
+  // Whether the minute held a block of On-CPU / Off-CPU samples.
+  bool has_on_cpu() const { return has_on_cpu_; }
+  bool has_off_cpu() const { return has_off_cpu_; }
+  // The number of distinct stacks.
+  uint64_t size() const { return count_; }
+
+  // Decodes the next stack into `*stack`; false at the end or on a corrupt roll-up (then
+  // `corrupt()` is true).
+  bool Next(EbpfRollupStack* stack);
+  bool corrupt() const { return corrupt_; }
+
+ private:
+  const int64_t minute_start_ms_;
+  const bool has_on_cpu_;
+  const bool has_off_cpu_;
+  const uint64_t count_;
+  uint64_t remaining_;
+  absl::string_view encoded_;
+  int64_t previous_time_ms_;
+  bool corrupt_ = false;
+};
+
+// What EbpfStore::ScanAggregated hands out, in upload-time order. Each method returns false to
+// stop the scan.
+class EbpfSampleVisitor {
+ public:
+  virtual ~EbpfSampleVisitor() = default;
+  // One raw block of samples (one upload, one target type).
+  virtual bool Block(EbpfSampleBlock& block) = 0;
+  // Every sample of one whole minute, summed per stack.
+  virtual bool Rollup(EbpfRollup& rollup) = 0;
+};
+
+// What one EbpfStore::RollUp call did.
+struct EbpfRollupStats {
+  int64_t rolled_up = 0;  // minutes whose roll-up was written
+  int64_t left_raw = 0;   // minutes read raw from now on (too few samples per stack, or expired)
+  int64_t retried = 0;    // minutes that changed while being rolled up: still pending
+  int64_t pending = 0;    // minutes still pending after the call (new samples, not rolled up)
+};
+
 // eBPF profiling records: processes, tasks, schedules, a dictionary of distinct stacks and
 // sample blocks (one record per schedule and upload). Implementations are thread-safe.
 class EbpfStore {
@@ -96,9 +171,15 @@ class EbpfStore {
   // any time before), as one block per target type (durable when OK); the stacks are kept at
   // least as long as the samples (NotFound if one is no longer stored). Each sample's target type
   // and the values of that type are used; its upload time is `upload_time_ms`. Samples expire
-  // recordDataTTL after `upload_time_ms`.
+  // recordDataTTL after `upload_time_ms`. In the same atomic write, the roll-up of the minute
+  // of `upload_time_ms` (if any) is removed and the minute is marked pending for RollUp.
   virtual absl::Status AddSampleBlock(const std::string& schedule_id, int64_t upload_time_ms,
                                       absl::Span<const StoredEbpfSample> samples) = 0;
+
+  // Encodes the stacks of a roll-up for EbpfRollup (the format another backend may store as
+  // is): `stacks` in order of first appearance, non-decreasing first upload times.
+  static std::string EncodeRollupStacks(absl::Span<const EbpfRollupStack> stacks,
+                                        int64_t minute_start_ms, bool has_on_cpu, bool has_off_cpu);
 
   // ResolveStacks + AddSampleBlock for samples that carry their symbols.
   absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
@@ -115,6 +196,35 @@ class EbpfStore {
   virtual absl::Status ScanSampleBlocks(
       const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
       const std::function<void(EbpfSampleBlock&)>& visit) const = 0;
+
+  // Visits each live sample of `schedule_id` with from <= upload time < to exactly once, in
+  // upload-time order: a whole minute inside [from, to) either as its roll-up (when one is
+  // stored and the minute has not changed since) or as its raw blocks, the ragged edges and every
+  // other minute as raw blocks (ScanSampleBlocks). Reading the roll-up of a minute gives the
+  // same per-stack sums and the same order of first appearance as reading its blocks. Stops when
+  // the visitor returns false. The default reads raw blocks only (a backend without roll-ups).
+  // Errors: storage failures, DataLoss for a corrupt block or roll-up.
+  virtual absl::Status ScanAggregated(const std::string& schedule_id, int64_t from_ms,
+                                      int64_t to_ms, EbpfSampleVisitor& visitor) const;
+
+  // Writes the roll-ups of minutes that took samples (AddSampleBlock) and have been closed for a
+  // while (ended at least kRollupDelayMs before the store's clock), oldest first, at most
+  // `max_minutes` of them. A roll-up is stamped with its minute's start, so it expires with the
+  // first of the minute's samples (the minute is then read raw, as the raw path would); it
+  // retains its stacks in the dictionary. Contract with AddSampleBlock: an add into a minute
+  // removes that minute's roll-up atomically with the block (and marks the minute pending, also
+  // across restarts); a roll-up computed while an add into its minute ran is not written (the
+  // minute stays pending and is rolled up by a later call). A minute with fewer than
+  // kMinSamplesPerRollupStack samples per distinct stack gets no roll-up (reading it raw costs
+  // as little). Calls must not overlap (one background job); adds and scans may run meanwhile.
+  // The default does nothing. Errors: storage failures (what was committed before stays).
+  virtual absl::StatusOr<EbpfRollupStats> RollUp(int64_t max_minutes);
+
+  // How long after its end a minute is rolled up (late uploads into it are still correct,
+  // only costlier: the minute is rolled up again).
+  static constexpr int64_t kRollupDelayMs = 30'000;
+  // A minute gets a roll-up only if it holds at least this many samples per distinct stack.
+  static constexpr int64_t kMinSamplesPerRollupStack = 8;
 
   // The symbols (root first) of a stack referenced by a sample; NotFound when expired.
   virtual absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const = 0;

@@ -1,5 +1,8 @@
 #include "storage/rocks_ebpf_store.h"
 
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -16,7 +19,14 @@ constexpr char kTaskPrefix = 'e';
 constexpr char kSchedulePrefix = 'S';
 constexpr char kTaskSchedulePrefix = 'T';
 constexpr char kBlockPrefix = 'b';
+constexpr char kRollupPrefix = 'm';
+constexpr char kPendingPrefix = 'd';
 constexpr uint8_t kBlockVersion = 1;
+constexpr uint8_t kRollupVersion = 1;
+constexpr uint8_t kRollupOnCpu = 1;
+constexpr uint8_t kRollupOffCpu = 2;
+// Roll-ups committed per exclusive hold of the roll-up lock.
+constexpr size_t kRollupCommitBatch = 64;
 
 std::string Key(char prefix, absl::string_view id) {
   std::string key(1, prefix);
@@ -29,6 +39,30 @@ absl::Status Corrupt(absl::string_view what) {
 }
 
 uint64_t ToUnsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+// The start of the minute holding `t` (floor); times in the first minute of int64 map to its
+// lowest value, a minute no reader ever treats as whole.
+int64_t MinuteOf(int64_t t) {
+  if (t < std::numeric_limits<int64_t>::min() + kEbpfRollupMinuteMs) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  int64_t r = t % kEbpfRollupMinuteMs;
+  if (r < 0) r += kEbpfRollupMinuteMs;
+  return t - r;
+}
+
+std::string RollupKey(absl::string_view schedule_id, int64_t minute) {
+  std::string key = Key(kRollupPrefix, schedule_id);
+  AppendInt64(&key, minute);
+  return key;
+}
+
+std::string PendingKey(int64_t minute, absl::string_view schedule_id) {
+  std::string key(1, kPendingPrefix);
+  AppendInt64(&key, minute);
+  AppendString(&key, schedule_id);
+  return key;
+}
 
 }  // namespace
 
@@ -262,7 +296,23 @@ absl::Status RocksEbpfStore::AddSampleBlock(const std::string& schedule_id, int6
     AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two uploads never share a key
     batch.Put(Family::kEbpfSample, key, upload_time_ms, block);
   }
-  return db_->Write(std::move(batch));
+  // The minute's roll-up goes and the minute is pending, in the same write; unless it is pending
+  // already (then the records say so: only a roll-up's commit, excluded here, changes that).
+  MinuteKey minute{MinuteOf(upload_time_ms), schedule_id};
+  absl::ReaderMutexLock lock(&rollup_mu_);
+  bool pending;
+  {
+    absl::MutexLock pending_lock(&pending_mu_);
+    pending = pending_.contains(minute);
+  }
+  if (!pending) {
+    batch.Delete(Family::kEbpfSample, RollupKey(schedule_id, minute.first));
+    batch.Put(Family::kEbpfSample, PendingKey(minute.first, schedule_id), minute.first, "");
+  }
+  SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+  absl::MutexLock pending_lock(&pending_mu_);
+  pending_[std::move(minute)] = next_generation_++;
+  return absl::OkStatus();
 }
 
 bool EbpfSampleBlock::Next(StoredEbpfSample* sample) {
@@ -289,6 +339,15 @@ bool EbpfSampleBlock::Next(StoredEbpfSample* sample) {
 absl::Status RocksEbpfStore::ScanSampleBlocks(
     const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
     const std::function<void(EbpfSampleBlock&)>& visit) const {
+  return ScanBlocks(schedule_id, from_ms, to_ms, [&](EbpfSampleBlock& block) {
+    visit(block);
+    return true;
+  });
+}
+
+absl::Status RocksEbpfStore::ScanBlocks(const std::string& schedule_id, int64_t from_ms,
+                                        int64_t to_ms,
+                                        const std::function<bool(EbpfSampleBlock&)>& visit) const {
   if (from_ms >= to_ms) return absl::OkStatus();
   const std::string prefix = Key(kBlockPrefix, schedule_id);
   std::string begin = prefix;
@@ -312,14 +371,194 @@ absl::Status RocksEbpfStore::ScanSampleBlocks(
       return false;
     }
     EbpfSampleBlock block(record.timestamp_ms, type, count, in);
-    visit(block);
+    const bool go = visit(block);
     if (block.corrupt()) {
       status = Corrupt("eBPF sample block");
       return false;
     }
-    return true;
+    return go;
   }));
   return status;
+}
+
+absl::Status RocksEbpfStore::ScanAggregated(const std::string& schedule_id, int64_t from_ms,
+                                            int64_t to_ms, EbpfSampleVisitor& visitor) const {
+  if (from_ms >= to_ms) return absl::OkStatus();
+  const auto block = [&visitor](EbpfSampleBlock& b) { return visitor.Block(b); };
+  int64_t cursor = from_ms;  // samples before it have been visited
+  bool go = true;
+  absl::Status status;
+  // The whole minutes inside [from, to): [first, last). Far from int64's ends only.
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min() + 2 * kEbpfRollupMinuteMs;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max() - 2 * kEbpfRollupMinuteMs;
+  if (from_ms > kMin && to_ms < kMax) {
+    const int64_t first = MinuteOf(from_ms + kEbpfRollupMinuteMs - 1);
+    const int64_t last = MinuteOf(to_ms);
+    if (first < last) {
+      // One iterator, one consistent view of the minutes' roll-ups; a minute without one is read
+      // raw (an add removes the roll-up in the write that adds the block).
+      const std::string prefix = Key(kRollupPrefix, schedule_id);
+      SH_RETURN_IF_ERROR(db_->Scan(Family::kEbpfSample, RollupKey(schedule_id, first),
+                                   RollupKey(schedule_id, last), [&](const Record& record) {
+                                     KeyReader reader(
+                                         absl::string_view(record.key).substr(prefix.size()));
+                                     int64_t minute = 0;
+                                     absl::string_view in(record.value);
+                                     uint64_t count = 0;
+                                     if (!reader.ReadInt64(&minute) || in.size() < 2 ||
+                                         static_cast<uint8_t>(in[0]) != kRollupVersion) {
+                                       status = Corrupt("eBPF roll-up");
+                                       return false;
+                                     }
+                                     const auto flags = static_cast<uint8_t>(in[1]);
+                                     in.remove_prefix(2);
+                                     if (!GetVarint64(&in, &count)) {
+                                       status = Corrupt("eBPF roll-up");
+                                       return false;
+                                     }
+                                     if (cursor < minute) {
+                                       status = ScanBlocks(schedule_id, cursor, minute, block);
+                                       if (!status.ok()) return false;
+                                     }
+                                     cursor = minute + kEbpfRollupMinuteMs;
+                                     EbpfRollup rollup(minute, (flags & kRollupOnCpu) != 0,
+                                                       (flags & kRollupOffCpu) != 0, count, in);
+                                     go = visitor.Rollup(rollup);
+                                     if (rollup.corrupt()) {
+                                       status = Corrupt("eBPF roll-up");
+                                       return false;
+                                     }
+                                     return go;
+                                   }));
+      SH_RETURN_IF_ERROR(status);
+      if (!go) return absl::OkStatus();
+    }
+  }
+  return ScanBlocks(schedule_id, cursor, to_ms, block);
+}
+
+absl::Status RocksEbpfStore::LoadPending() {
+  absl::WriterMutexLock lock(&rollup_mu_);
+  if (pending_loaded_) return absl::OkStatus();
+  std::vector<MinuteKey> stored;
+  absl::Status status;
+  SH_RETURN_IF_ERROR(db_->ScanPrefix(Family::kEbpfSample, std::string(1, kPendingPrefix),
+                                     [&](const Record& record) {
+                                       KeyReader reader(record.key);
+                                       MinuteKey minute;
+                                       if (!reader.Skip(1) || !reader.ReadInt64(&minute.first) ||
+                                           !reader.ReadString(&minute.second)) {
+                                         status = Corrupt("eBPF pending minute");
+                                         return false;
+                                       }
+                                       stored.push_back(std::move(minute));
+                                       return true;
+                                     }));
+  SH_RETURN_IF_ERROR(status);
+  absl::MutexLock pending_lock(&pending_mu_);
+  for (MinuteKey& minute : stored) pending_.try_emplace(std::move(minute), 0);
+  pending_loaded_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> RocksEbpfStore::ComputeRollup(const MinuteKey& minute,
+                                                                         int64_t now) {
+  // Expired (its first samples are gone, or about to be): read raw, as the raw path would.
+  if (db_->IsExpired(Family::kEbpfSample, minute.first)) return std::nullopt;
+  std::vector<EbpfRollupStack> stacks;
+  absl::flat_hash_map<uint64_t, size_t> index;  // stack id → stacks[i]
+  int64_t samples = 0;
+  bool on_cpu = false, off_cpu = false;
+  SH_RETURN_IF_ERROR(ScanSampleBlocks(
+      minute.second, minute.first, minute.first + kEbpfRollupMinuteMs, [&](EbpfSampleBlock& block) {
+        (block.target_type() == model::EbpfTargetType::kOnCpu ? on_cpu : off_cpu) = true;
+        StoredEbpfSample sample;
+        while (block.Next(&sample)) {
+          ++samples;
+          auto [it, inserted] = index.try_emplace(sample.stack_id, stacks.size());
+          if (inserted) {
+            stacks.push_back({sample.stack_id, sample.upload_time_ms});
+          }
+          EbpfRollupStack& stack = stacks[it->second];
+          if (sample.target_type == model::EbpfTargetType::kOnCpu) {
+            stack.dump_count += sample.dump_count;
+          } else {
+            stack.switch_count += sample.switch_count;
+            stack.duration_ns += sample.duration_ns;
+          }
+        }
+      }));
+  if (stacks.empty() || samples < static_cast<int64_t>(stacks.size()) * kMinSamplesPerRollupStack) {
+    return std::nullopt;
+  }
+  std::vector<uint64_t> ids;
+  ids.reserve(stacks.size());
+  for (const EbpfRollupStack& stack : stacks) ids.push_back(stack.stack_id);
+  absl::Status retained = stacks_.Retain(ids, now, minute.first);
+  // A stack gone from the dictionary: readers skip it either way; leave the minute raw.
+  if (absl::IsNotFound(retained)) return std::nullopt;
+  SH_RETURN_IF_ERROR(retained);
+  std::string value;
+  value.push_back(static_cast<char>(kRollupVersion));
+  value.push_back(static_cast<char>((on_cpu ? kRollupOnCpu : 0) | (off_cpu ? kRollupOffCpu : 0)));
+  PutVarint64(&value, stacks.size());
+  value += EncodeRollupStacks(stacks, minute.first, on_cpu, off_cpu);
+  return value;
+}
+
+absl::StatusOr<EbpfRollupStats> RocksEbpfStore::RollUp(int64_t max_minutes) {
+  SH_RETURN_IF_ERROR(LoadPending());
+  const int64_t now = clock_->NowMillis();
+  struct Candidate {
+    MinuteKey minute;
+    uint64_t generation;
+    std::optional<std::string> value;
+  };
+  std::vector<Candidate> todo;
+  {
+    absl::MutexLock lock(&pending_mu_);
+    for (const auto& [minute, generation] : pending_) {
+      if (static_cast<int64_t>(todo.size()) >= max_minutes) break;
+      // Ordered by minute: the first one not closed long enough ends the closed ones.
+      if (minute.first > now - kEbpfRollupMinuteMs - kRollupDelayMs) break;
+      todo.push_back({minute, generation, std::nullopt});
+    }
+  }
+  EbpfRollupStats stats;
+  for (size_t begin = 0; begin < todo.size(); begin += kRollupCommitBatch) {
+    const size_t end = std::min(todo.size(), begin + kRollupCommitBatch);
+    for (size_t i = begin; i < end; ++i) {
+      SH_ASSIGN_OR_RETURN(todo[i].value, ComputeRollup(todo[i].minute, now));
+    }
+    if (rollup_hook_) rollup_hook_();
+    absl::WriterMutexLock lock(&rollup_mu_);
+    absl::MutexLock pending_lock(&pending_mu_);
+    WriteBatch batch;
+    std::vector<const Candidate*> committed;
+    for (size_t i = begin; i < end; ++i) {
+      const Candidate& c = todo[i];
+      auto it = pending_.find(c.minute);
+      if (it == pending_.end() || it->second != c.generation) {
+        ++stats.retried;  // an add came in since it was read
+        continue;
+      }
+      if (c.value) {
+        batch.Put(Family::kEbpfSample, RollupKey(c.minute.second, c.minute.first), c.minute.first,
+                  *c.value);
+      }
+      batch.Delete(Family::kEbpfSample, PendingKey(c.minute.first, c.minute.second));
+      committed.push_back(&c);
+    }
+    if (committed.empty()) continue;
+    SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
+    for (const Candidate* c : committed) {
+      pending_.erase(c->minute);
+      ++(c->value ? stats.rolled_up : stats.left_raw);
+    }
+  }
+  absl::MutexLock lock(&pending_mu_);
+  stats.pending = static_cast<int64_t>(pending_.size());
+  return stats;
 }
 
 absl::Status RocksEbpfStore::ScanSamples(
