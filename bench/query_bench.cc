@@ -8,9 +8,16 @@
 //   * trace profiling: one segment with N thread dumps of depth 60 (a few hundred distinct
 //     stacks sharing prefixes), analysed over its whole span with the snapshot cap raised to N;
 //   * eBPF: SkyWalking's own benchmark shape (apache/skywalking#8696): 2,880,000 On-CPU samples
-//     of 100 distinct stacks of depth 15-40, uploaded as 28,800 uploads of 100 samples.
+//     of 100 distinct stacks of depth 15-40, uploaded as 28,800 uploads of 100 samples;
+//   * eBPF at continuous-profiling scale (issue 15), each read raw (/0: before roll-ups) and
+//     from roll-ups (/1: RollUp run after writing, then compacted again): the OAP shape above;
+//     100 schedules × 1 h × 100 Hz of the same 100 stacks (36,000,000 samples, an upload of 500
+//     samples every 5 s per schedule; /schedules scales it); a week of one schedule uploading
+//     its 100 stacks every 5 s (12,096,000 samples). The analysis limit is raised so that the
+//     raw reads are whole.
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -34,9 +41,9 @@ constexpr int64_t kStart = 1700000000000;
 
 // Everything a query needs, over one temporary data directory.
 struct Fixture {
-  explicit Fixture(int32_t max_snapshots) : clock(kStart) {
+  explicit Fixture(int32_t max_snapshots, const std::string& name = "") : clock(kStart) {
     dir = std::filesystem::temp_directory_path() /
-          absl::StrCat("stackhouse-bench-", getpid(), "-", max_snapshots);
+          absl::StrCat("stackhouse-bench-", getpid(), "-", max_snapshots, name);
     std::filesystem::remove_all(dir);
     storage::DatabaseOptions options;
     options.data_dir = dir.string();
@@ -49,6 +56,7 @@ struct Fixture {
     tasks = std::move(*task::ProfileTaskService::Create(profiles.get(), &clock));
     ebpf = std::move(*task::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
     config.query.max_analyze_snapshots = max_snapshots;
+    config.query.ebpf_analysis_max_samples = int64_t{1} << 40;
     config.query.max_body_bytes = 64 << 20;
     query::QueryDeps deps;
     deps.metadata = metadata.get();
@@ -136,8 +144,8 @@ void BM_TraceProfileAnalyze(benchmark::State& state) {
 }
 BENCHMARK(BM_TraceProfileAnalyze)->Arg(12000)->Arg(1000000)->Unit(benchmark::kMillisecond);
 
-void BM_EbpfAnalyze(benchmark::State& state) {
-  Fixture fixture(12000);
+// 100 distinct On-CPU stacks of depth 15-40 sharing their first 8 frames (SkyWalking's shape).
+std::vector<model::EbpfSample> DistinctStacks() {
   std::mt19937 rng(7);
   std::vector<model::EbpfSample> distinct;
   for (int s = 0; s < 100; ++s) {
@@ -150,35 +158,131 @@ void BM_EbpfAnalyze(benchmark::State& state) {
     }
     distinct.push_back(std::move(sample));
   }
-  constexpr int kUploads = 28800;
-  const std::string schedule = "schedule-1";
-  for (int u = 0; u < kUploads; ++u) {
-    std::vector<model::EbpfSample> upload = distinct;
-    for (auto& s : upload) s.dump_count = 1 + static_cast<int64_t>(rng() % 50);
-    if (!fixture.ebpf_store->AddSamples(schedule, kStart + u * 5000LL, upload).ok()) {
-      state.SkipWithError("write failed");
+  return distinct;
+}
+
+// One stored eBPF workload, written once and shared by its raw (/0) and rolled-up (/1) runs.
+struct EbpfWorkload {
+  std::unique_ptr<Fixture> fixture;
+  std::vector<std::string> schedules;
+  int64_t end_ms = 0;  // uploads are in [kStart, end_ms)
+  double samples = 0;
+  uint64_t raw_bytes = 0;     // SST bytes of the sample family, compacted, before roll-ups
+  uint64_t rolled_bytes = 0;  // the same after RollUp and compaction
+  bool rolled = false;
+};
+
+uint64_t SampleFamilyBytes(storage::Database& db) {
+  (void)db.Flush();
+  (void)db.CompactAll();
+  for (const auto& stats : db.Stats()) {
+    if (stats.family == storage::Family::kEbpfSample) return stats.sst_file_bytes;
+  }
+  return 0;
+}
+
+// `schedules` schedules uploading every 5 s for `duration_ms`, each upload `per_upload` samples
+// drawn from the 100 stacks: all 100 once each (counts 1-50) when per_upload is 100, else random
+// ones counting 1 (100 Hz sampling, one sample per stack sample).
+EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_ms,
+                       int per_upload) {
+  static std::map<std::string, EbpfWorkload> workloads;
+  EbpfWorkload& w = workloads[name];
+  if (w.fixture) return w;
+  w.fixture = std::make_unique<Fixture>(12000, name);
+  Fixture& f = *w.fixture;
+  std::vector<model::EbpfSample> distinct = DistinctStacks();
+  std::vector<storage::PendingStack> pending;
+  std::vector<std::vector<std::string>> frames(distinct.size());
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    for (const model::EbpfSymbol& s : distinct[i].stack) {
+      frames[i].push_back(storage::EncodeEbpfFrame(s));
+    }
+    pending.push_back({storage::StackHasher::Of(frames[i]), &frames[i]});
+  }
+  std::vector<uint64_t> ids = *f.ebpf_store->ResolveStacks(pending);
+  std::mt19937 rng(11);
+  std::vector<storage::StoredEbpfSample> block(static_cast<size_t>(per_upload));
+  for (int s = 0; s < schedules; ++s) w.schedules.push_back(absl::StrCat("schedule-", s));
+  for (int64_t t = kStart; t < kStart + duration_ms; t += 5000) {
+    for (const std::string& schedule : w.schedules) {
+      for (int i = 0; i < per_upload; ++i) {
+        const bool each_once = per_upload == 100;
+        block[static_cast<size_t>(i)] = {
+            0,
+            ids[each_once ? static_cast<size_t>(i) : rng() % ids.size()],
+            model::EbpfTargetType::kOnCpu,
+            each_once ? 1 + static_cast<int64_t>(rng() % 50) : 1,
+            0,
+            0};
+      }
+      if (!f.ebpf_store->AddSampleBlock(schedule, t, block).ok()) std::abort();
     }
   }
-  (void)fixture.db->Flush();
-  (void)fixture.db->CompactAll();
-  uint64_t sample_bytes = 0;
-  for (const auto& stats : fixture.db->Stats()) {
-    if (stats.family == storage::Family::kEbpfSample) sample_bytes = stats.sst_file_bytes;
+  w.end_ms = kStart + duration_ms;
+  w.samples = static_cast<double>(schedules) * static_cast<double>(duration_ms / 5000) * per_upload;
+  w.raw_bytes = SampleFamilyBytes(*f.db);
+  return w;
+}
+
+void RunEbpfAnalysis(benchmark::State& state, EbpfWorkload& w) {
+  Fixture& f = *w.fixture;
+  if (state.range(0) == 1 && !w.rolled) {
+    f.clock.SetMillis(w.end_ms + 2 * storage::kEbpfRollupMinuteMs);
+    auto stats = f.ebpf_store->RollUp(int64_t{1} << 40);
+    if (!stats.ok() || stats->pending != 0) std::abort();
+    w.rolled_bytes = SampleFamilyBytes(*f.db);
+    w.rolled = true;
   }
+  if (state.range(0) == 0 && w.rolled) {
+    state.SkipWithError("the raw run must come first");
+    return;
+  }
+  std::string ids;
+  for (const std::string& s : w.schedules)
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", "\"", s, "\"");
   const std::string body = absl::StrCat(
-      R"({"query":"query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }","variables":{"ids":[")",
-      schedule, R"("],"r":[{"start":)", kStart, R"(,"end":)", kStart + kUploads * 5000LL, "}]}}");
+      R"({"query":"query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }","variables":{"ids":[)",
+      ids, R"(],"r":[{"start":)", kStart, R"(,"end":)", w.end_ms - 1, "}]}}");
   for (auto _ : state) {
-    graphql::HttpResponse response = fixture.Post(body);
-    if (response.status != 200 || response.body.find("\"errors\"") != std::string::npos) {
+    graphql::HttpResponse response = f.Post(body);
+    if (response.status != 200 || response.body.find("\"errors\"") != std::string::npos ||
+        response.body.find("\"tip\":null") == std::string::npos) {
       state.SkipWithError(response.body.substr(0, 200).c_str());
       break;
     }
   }
-  state.counters["samples"] = kUploads * 100.0;
-  state.counters["sst_bytes_per_sample"] = static_cast<double>(sample_bytes) / (kUploads * 100.0);
+  state.counters["samples"] = w.samples;
+  state.counters["sst_bytes_per_sample"] = static_cast<double>(w.raw_bytes) / w.samples;
+  if (w.rolled) {
+    state.counters["rollup_overhead_pct"] =
+        100.0 * (static_cast<double>(w.rolled_bytes) - static_cast<double>(w.raw_bytes)) /
+        static_cast<double>(w.raw_bytes);
+  }
 }
-BENCHMARK(BM_EbpfAnalyze)->Unit(benchmark::kMillisecond);
+
+// SkyWalking's benchmark: 28,800 uploads of the 100 stacks, one schedule, every 5 s (40 h).
+void BM_EbpfAnalyze(benchmark::State& state) {
+  RunEbpfAnalysis(state, Workload("oap", 1, 28800LL * 5000, 100));
+}
+BENCHMARK(BM_EbpfAnalyze)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Continuous profiling: `schedules` schedules × 1 h × 100 Hz (500 samples per 5 s upload).
+void BM_EbpfAnalyzeContinuous(benchmark::State& state) {
+  const int schedules = static_cast<int>(state.range(1));
+  RunEbpfAnalysis(state, Workload(absl::StrCat("continuous", schedules), schedules, 3600'000, 500));
+}
+BENCHMARK(BM_EbpfAnalyzeContinuous)
+    ->ArgNames({"rolled", "schedules"})
+    ->Args({0, 100})
+    ->Args({1, 100})
+    ->Unit(benchmark::kMillisecond);
+
+// A week of one schedule uploading its 100 stacks every 5 s.
+void BM_EbpfAnalyzeWeek(benchmark::State& state) {
+  RunEbpfAnalysis(state, Workload("week", 1, 7LL * 24 * 3600'000, 100));
+}
+BENCHMARK(BM_EbpfAnalyzeWeek)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace stackhouse

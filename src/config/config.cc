@@ -305,6 +305,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
     r.Int("maxQueryTokens", 16, 10000000, &q.max_tokens);
     r.Int("maxSizeOfAnalyzeProfileSnapshot", 1, 100000000, &q.max_analyze_snapshots);
     r.Int("maxMetricsQueryBuckets", 1, 1000000, &q.max_metric_buckets);
+    r.Int<int64_t>("ebpfAnalysisMaxSamples", 1, int64_t{1} << 40, &q.ebpf_analysis_max_samples);
     r.RejectUnknownKeys();
   }
   {

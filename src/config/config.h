@@ -84,6 +84,9 @@ struct QueryConfig {
   // Time buckets one metrics expression (execExpression, readRecords) is evaluated over at
   // most: a week of minutes.
   int max_metric_buckets = 7 * 24 * 60;
+  // Samples one eBPF analysis reads at most (a minute's roll-up counts one per stack); more are
+  // cut at an upload time, with a tip.
+  int64_t ebpf_analysis_max_samples = 10'000'000;
 };
 
 // booster-ui served by Stackhouse itself (off while booster_dir is empty).

@@ -122,7 +122,8 @@ void BindDiffNodeGetters(graphql::SchemaBuilder* builder) {
 
 void BindDiffResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   BindDiffNodeGetters(builder);
-  ProfileSources sources{deps.snapshots, deps.ebpf_store, deps.config->query.max_analyze_snapshots};
+  ProfileSources sources{deps.snapshots, deps.ebpf_store, deps.config->query.max_analyze_snapshots,
+                         deps.ebpf_analyzer};
   builder->BindResolver("Query.stackhouseDiff",
                         [sources](const Context& c) { return Diff(sources, c); });
 }

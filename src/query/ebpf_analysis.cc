@@ -347,12 +347,58 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
   return profile;
 }
 
-absl::StatusOr<Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
+absl::StatusOr<std::shared_ptr<const EbpfProfile>> EbpfAnalyzer::Load(
+    const std::vector<std::string>& schedule_ids, const std::vector<EbpfTimeRange>& ranges,
+    bool by_duration) const {
+  // The key: what LoadEbpfProfile's answer depends on, each part length-prefixed.
+  std::string key = by_duration ? "D" : "C";
+  std::vector<std::string> distinct;
+  for (const std::string& id : schedule_ids) {
+    if (std::find(distinct.begin(), distinct.end(), id) != distinct.end()) continue;
+    absl::StrAppend(&key, id.size(), ":", id, ";");
+    distinct.push_back(id);
+  }
+  std::vector<analysis::EbpfTimeRange> requested;
+  for (const EbpfTimeRange& r : ranges) requested.push_back({r.start_ms, r.end_ms});
+  for (const analysis::ReadWindow& w : analysis::MergeTimeRanges(requested)) {
+    absl::StrAppend(&key, "[", w.start_ms, ",", w.end_ms, ")");
+  }
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = flights_.try_emplace(key, nullptr);
+    if (inserted) it->second = std::make_shared<Flight>();
+    flight = it->second;
+    leader = inserted;
+  }
+  if (!leader) {
+    if (join_hook_) join_hook_();
+    flight->done.WaitForNotification();
+    return flight->result;
+  }
+  absl::StatusOr<EbpfProfile> profile =
+      LoadEbpfProfile(*store_, schedule_ids, ranges, by_duration, max_samples_);
+  if (profile.ok()) {
+    flight->result = std::make_shared<const EbpfProfile>(*std::move(profile));
+  } else {
+    flight->result = profile.status();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    flights_.erase(key);
+  }
+  flight->done.Notify();
+  return flight->result;
+}
+
+absl::StatusOr<Result> AnalyzeEbpfResult(const EbpfAnalyzer& analyzer,
                                          const std::vector<std::string>& schedule_ids,
                                          const std::vector<EbpfTimeRange>& ranges,
                                          bool by_duration) {
-  SH_ASSIGN_OR_RETURN(EbpfProfile profile,
-                      LoadEbpfProfile(store, schedule_ids, ranges, by_duration));
+  SH_ASSIGN_OR_RETURN(std::shared_ptr<const EbpfProfile> shared,
+                      analyzer.Load(schedule_ids, ranges, by_duration));
+  const EbpfProfile& profile = *shared;
   const analysis::EbpfAnalysis& merged = profile.analysis;
   const std::shared_ptr<const analysis::FrameTable>& symbols = profile.symbols;
   std::vector<Result> trees;

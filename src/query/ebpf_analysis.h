@@ -1,12 +1,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "analysis/ebpf_stack_merge.h"
 #include "analysis/thread_dump.h"
 #include "graphql/resolver.h"
@@ -63,8 +68,41 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
                                             bool by_duration,
                                             int64_t max_samples = kDefaultEbpfAnalysisMaxSamples);
 
-// analysisEBPFProfilingResult: LoadEbpfProfile as an `EBPFProfilingAnalyzation`.
-absl::StatusOr<graphql::Result> AnalyzeEbpfResult(const storage::EbpfStore& store,
+// Runs eBPF analyses (LoadEbpfProfile) with one sample limit, and computes concurrent identical
+// requests once: a request equal to one in progress (the same distinct schedules in the same
+// order, the same union of time ranges, the same aggregate type: what decides the answer) waits
+// for it and shares its result, or its error. Thread-safe.
+class EbpfAnalyzer {
+ public:
+  // `store` must outlive the analyzer.
+  EbpfAnalyzer(const storage::EbpfStore* store, int64_t max_samples)
+      : store_(store), max_samples_(max_samples) {}
+
+  absl::StatusOr<std::shared_ptr<const EbpfProfile>> Load(
+      const std::vector<std::string>& schedule_ids, const std::vector<EbpfTimeRange>& ranges,
+      bool by_duration) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Tests: called (outside the lock) when a request joins one in progress, before it waits.
+  void SetJoinHookForTest(std::function<void()> hook) { join_hook_ = std::move(hook); }
+
+ private:
+  struct Flight {
+    absl::Notification done;
+    absl::StatusOr<std::shared_ptr<const EbpfProfile>> result;  // set before `done`
+  };
+
+  // Constant after construction.
+  const storage::EbpfStore* const store_;
+  const int64_t max_samples_;
+  std::function<void()> join_hook_;
+
+  mutable absl::Mutex mu_;
+  // Requests in progress by key (see Load).
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);
+};
+
+// analysisEBPFProfilingResult: EbpfAnalyzer::Load as an `EBPFProfilingAnalyzation`.
+absl::StatusOr<graphql::Result> AnalyzeEbpfResult(const EbpfAnalyzer& analyzer,
                                                   const std::vector<std::string>& schedule_ids,
                                                   const std::vector<EbpfTimeRange>& ranges,
                                                   bool by_duration);

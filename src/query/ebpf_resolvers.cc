@@ -134,6 +134,7 @@ task::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   task::EbpfService* ebpf = deps.ebpf;
   const storage::EbpfStore* store = deps.ebpf_store;
+  std::shared_ptr<const EbpfAnalyzer> analyzer = deps.ebpf_analyzer;
   BindEbpfElementGetters(builder);
 
   builder->BindResolver("Query.listProcesses", [ebpf](const Context& c) -> absl::StatusOr<Result> {
@@ -261,9 +262,9 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
         return Result::List(std::move(items));
       });
   builder->BindResolver(
-      "Query.analysisEBPFProfilingResult", [store](const Context& c) -> absl::StatusOr<Result> {
+      "Query.analysisEBPFProfilingResult", [analyzer](const Context& c) -> absl::StatusOr<Result> {
         bool by_duration = StringArg(c, "aggregateType") == "DURATION";
-        return AnalyzeEbpfResult(*store, StringListArg(c, "scheduleIdList"),
+        return AnalyzeEbpfResult(*analyzer, StringListArg(c, "scheduleIdList"),
                                  EbpfTimeRangesFromValue(c.args().Get("timeRanges")), by_duration);
       });
 }

@@ -81,9 +81,18 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadEbpf(const ProfileSources&
     SH_ASSIGN_OR_RETURN(auto schedule, sources.ebpf_store->GetSchedule(id));
     if (!schedule) return absl::NotFoundError(absl::StrCat("no profiling data for schedule ", id));
   }
-  SH_ASSIGN_OR_RETURN(EbpfProfile profile,
-                      LoadEbpfProfile(*sources.ebpf_store, selection.schedule_ids, selection.ranges,
-                                      selection.by_duration));
+  std::shared_ptr<const EbpfProfile> shared;
+  if (sources.ebpf_analyzer != nullptr) {
+    SH_ASSIGN_OR_RETURN(shared,
+                        sources.ebpf_analyzer->Load(selection.schedule_ids, selection.ranges,
+                                                    selection.by_duration));
+  } else {
+    SH_ASSIGN_OR_RETURN(EbpfProfile loaded,
+                        LoadEbpfProfile(*sources.ebpf_store, selection.schedule_ids,
+                                        selection.ranges, selection.by_duration));
+    shared = std::make_shared<const EbpfProfile>(std::move(loaded));
+  }
+  const EbpfProfile& profile = *shared;
   if (profile.has_on_cpu_samples && profile.has_off_cpu_samples) {
     return absl::InvalidArgumentError(
         "the schedules mix ON_CPU and OFF_CPU samples; select them separately");
@@ -94,8 +103,7 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadEbpf(const ProfileSources&
                                             " in the given time ranges"));
   }
   return std::make_unique<const analysis::EbpfFlameGraph>(
-      std::move(profile.analysis.trees), std::move(profile.symbols), profile.has_off_cpu_samples,
-      profile.by_duration);
+      profile.analysis.trees, profile.symbols, profile.has_off_cpu_samples, profile.by_duration);
 }
 
 }  // namespace

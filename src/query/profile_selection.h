@@ -38,6 +38,9 @@ struct ProfileSources {
   const storage::EbpfStore* ebpf_store = nullptr;
   // Per trace query, as getSegmentsProfileAnalyze (config `maxSizeOfAnalyzeProfileSnapshot`).
   int32_t max_snapshots = analysis::kDefaultMaxAnalyzedSnapshots;
+  // eBPF analyses go through it when set (identical concurrent ones computed once, the
+  // configured sample limit); else LoadEbpfProfile with its default limit.
+  std::shared_ptr<const EbpfAnalyzer> ebpf_analyzer;
 };
 
 // Checks `selection`, loads it with profile::LoadTraceProfile / LoadEbpfProfile and returns its

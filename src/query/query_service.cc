@@ -6,7 +6,13 @@
 
 namespace stackhouse::query {
 
-absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& deps) {
+absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& given) {
+  QueryDeps deps = given;
+  if (deps.ebpf_analyzer == nullptr && deps.ebpf_store != nullptr) {
+    deps.ebpf_analyzer = std::make_shared<const EbpfAnalyzer>(
+        deps.ebpf_store, deps.config != nullptr ? deps.config->query.ebpf_analysis_max_samples
+                                                : config::QueryConfig().ebpf_analysis_max_samples);
+  }
   graphql::SchemaBuilder builder;
   for (const EmbeddedFile& file : EmbeddedFiles()) {
     if (!absl::EndsWith(file.name, ".graphqls")) continue;

@@ -9,6 +9,7 @@
 #include "graphql/http_endpoint.h"
 #include "graphql/schema.h"
 #include "metrics/mqe.h"
+#include "query/ebpf_analysis.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
 #include "storage/metric_store.h"
@@ -32,6 +33,10 @@ struct QueryDeps {
   const storage::SpanEventStore* span_events = nullptr;
   task::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
+  // The eBPF analyses (analysisEBPFProfilingResult, stackhouseDiff), shared with the exports so
+  // that identical requests are computed once; null: BuildSchema makes one over ebpf_store with
+  // config's query.ebpfAnalysisMaxSamples.
+  std::shared_ptr<const EbpfAnalyzer> ebpf_analyzer;
   task::ContinuousService* continuous = nullptr;
   task::UiTemplateService* ui_templates = nullptr;
   // What execExpression and readRecords read; null: they answer with an error saying so.

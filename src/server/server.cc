@@ -62,6 +62,9 @@ constexpr int64_t kMillisPerDay = 24LL * 3600 * 1000;
 // Event-loop threads of each HTTP port (they only read and write sockets).
 constexpr int kHttpIoThreads = 2;
 constexpr int64_t kBodyLimitSlack = 1024;
+// How often the eBPF roll-up job runs, and how many minutes one run rolls up at most.
+constexpr int64_t kRollupIntervalMs = 10'000;
+constexpr int64_t kRollupMaxMinutes = 10'000;
 
 // The contents of the PEM file that configuration key `key` names, or an error naming both.
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view key) {
@@ -234,6 +237,9 @@ absl::Status Server::StartInternal() {
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
+  ebpf_analyzer_ = std::make_shared<const query::EbpfAnalyzer>(
+      ebpf_store_.get(), config_.query.ebpf_analysis_max_samples);
+  rollup_thread_ = std::thread([this] { RunRollups(); });
   ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
   auto default_templates = task::DefaultUiTemplates();
   if (!default_templates.ok()) return default_templates.status();
@@ -343,6 +349,7 @@ absl::Status Server::StartInternal() {
   deps.span_events = span_event_store_.get();
   deps.ebpf = ebpf_.get();
   deps.ebpf_store = ebpf_store_.get();
+  deps.ebpf_analyzer = ebpf_analyzer_;
   deps.continuous = continuous_.get();
   deps.ui_templates = ui_templates_.get();
   deps.metric_source = metric_store_.get();
@@ -399,8 +406,9 @@ absl::Status Server::StartInternal() {
     if (name == "index.html") http_server_->Route("/", serve);
   }
   // Profile exports (export/export_handler.h): /export/trace and /export/ebpf.
-  auto exports = std::make_shared<const exporter::ExportHandler>(query::ProfileSources{
-      profile_store_.get(), ebpf_store_.get(), config_.query.max_analyze_snapshots});
+  auto exports = std::make_shared<const exporter::ExportHandler>(
+      query::ProfileSources{profile_store_.get(), ebpf_store_.get(),
+                            config_.query.max_analyze_snapshots, ebpf_analyzer_});
   http_server_->RouteStreaming(
       "/export/trace", [exports, rest_token](const http::HttpRequest& request) {
         if (!rest_token.empty() && !CarriesToken(request, rest_token)) {
@@ -453,6 +461,41 @@ absl::Status Server::StartInternal() {
   return absl::OkStatus();
 }
 
+void Server::RunRollups() {
+  auto log = GetLogger("storage");
+  absl::MutexLock lock(&rollup_mu_);
+  while (!rollup_stop_) {
+    rollup_mu_.Unlock();
+    absl::StatusOr<storage::EbpfRollupStats> stats = ebpf_store_->RollUp(kRollupMaxMinutes);
+    if (stats.ok()) {
+      rollup_pending_.store(stats->pending);
+      if (stats->rolled_up + stats->left_raw > 0) {
+        log->debug("eBPF roll-ups: {} minutes rolled up, {} left raw, {} pending", stats->rolled_up,
+                   stats->left_raw, stats->pending);
+      }
+    } else {
+      log->error("eBPF roll-ups failed (retried in {} s): {}", kRollupIntervalMs / 1000,
+                 stats.status().message());
+    }
+    rollup_mu_.Lock();
+    // A full run may have left more: go on at once (after a look at the stop flag).
+    if (stats.ok() && stats->rolled_up + stats->left_raw + stats->retried >= kRollupMaxMinutes) {
+      continue;
+    }
+    rollup_mu_.AwaitWithTimeout(absl::Condition(&rollup_stop_),
+                                absl::Milliseconds(kRollupIntervalMs));
+  }
+}
+
+void Server::StopRollups() {
+  if (!rollup_thread_.joinable()) return;
+  {
+    absl::MutexLock lock(&rollup_mu_);
+    rollup_stop_ = true;
+  }
+  rollup_thread_.join();
+}
+
 void Server::RegisterGauges() {
   metrics_.AddGauge("stackhouse_build_info", "Build information", [] {
     return std::vector<MetricsRegistry::GaugeSample>{{{{"version", STACKHOUSE_VERSION}}, 1}};
@@ -465,6 +508,13 @@ void Server::RegisterGauges() {
     return std::vector<MetricsRegistry::GaugeSample>{{{}, ready_.load() ? 1.0 : 0.0}};
   });
   storage::Database* db = db_.get();
+  metrics_.AddGauge("stackhouse_ebpf_rollup_pending_minutes",
+                    "eBPF (schedule, minute)s with samples not rolled up yet, after the last run "
+                    "of the roll-up job",
+                    [this] {
+                      return std::vector<MetricsRegistry::GaugeSample>{
+                          {{}, static_cast<double>(rollup_pending_.load())}};
+                    });
   metrics_.AddGauge("stackhouse_storage_free_bytes",
                     "Bytes free on the data directory's file system", [db] {
                       return std::vector<MetricsRegistry::GaugeSample>{
@@ -508,6 +558,7 @@ void Server::Shutdown() {
   if (streams_) streams_->Stop();
   if (ui_server_) ui_server_->Stop();
   if (http_server_) http_server_->Stop();
+  StopRollups();
   if (db_) {
     absl::Status flushed = db_->Flush();
     if (!flushed.ok()) log->error("flushing storage at shutdown: {}", flushed.message());
@@ -532,6 +583,7 @@ void Server::Shutdown() {
   continuous_.reset();
   continuous_policy_store_.reset();
   ebpf_.reset();
+  ebpf_analyzer_.reset();
   ebpf_store_.reset();
   span_event_store_.reset();
   segment_store_.reset();

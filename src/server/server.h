@@ -4,9 +4,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "config/config.h"
@@ -44,6 +47,10 @@ struct HttpRequest;
 struct HttpServerOptions;
 struct HttpResponse;
 }  // namespace stackhouse::http
+
+namespace stackhouse::query {
+class EbpfAnalyzer;
+}  // namespace stackhouse::query
 
 namespace stackhouse::graphql {
 class HttpEndpoint;
@@ -90,6 +97,10 @@ class Server {
   absl::Status StartUi(
       const std::function<http::HttpResponse(const http::HttpRequest&)>& graphql_handler);
   void RegisterGauges();
+  // The eBPF roll-up job: every kRollupIntervalMs, EbpfStore::RollUp of the closed minutes,
+  // until StopRollups.
+  void RunRollups();
+  void StopRollups();
   // The gRPC port's credentials (TLS with core.gRPCSsl*), or an error naming the key.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials() const;
   // The HTTP ports' certificate files when core.restSslEnabled.
@@ -110,6 +121,12 @@ class Server {
   std::unique_ptr<storage::SpanEventStore> span_event_store_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<storage::EbpfStore> ebpf_store_;
+  std::shared_ptr<const query::EbpfAnalyzer> ebpf_analyzer_;
+  // The roll-up job's thread; it waits on rollup_mu_ for rollup_stop_.
+  std::thread rollup_thread_;
+  absl::Mutex rollup_mu_;
+  bool rollup_stop_ ABSL_GUARDED_BY(rollup_mu_) = false;
+  std::atomic<int64_t> rollup_pending_{0};  // pending minutes after the last run
   std::unique_ptr<storage::UiTemplateStore> ui_template_store_;
   std::unique_ptr<task::UiTemplateService> ui_templates_;
   std::unique_ptr<task::EbpfService> ebpf_;

@@ -99,6 +99,7 @@ query:
   maxQueryFields: 6
   maxQueryTokens: 700
   maxMetricsQueryBuckets: 60
+  ebpfAnalysisMaxSamples: 1000
 ui:
   boosterDir: ${SW_UI_BOOSTER_DIR:}
   host: 127.0.0.2
@@ -148,6 +149,7 @@ log:
   EXPECT_EQ(config->ui.host, "127.0.0.2");
   EXPECT_EQ(config->ui.port, 0);
   EXPECT_EQ(config->query.max_metric_buckets, 60);
+  EXPECT_EQ(config->query.ebpf_analysis_max_samples, 1000);
   EXPECT_EQ(config->log.level, "debug");
 }
 
@@ -169,6 +171,7 @@ TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
   EXPECT_EQ(config->network.rest_max_connections, defaults.network.rest_max_connections);
   EXPECT_EQ(config->network.rest_idle_timeout_ms, defaults.network.rest_idle_timeout_ms);
   EXPECT_EQ(config->network.rest_request_timeout_ms, defaults.network.rest_request_timeout_ms);
+  EXPECT_EQ(config->query.ebpf_analysis_max_samples, defaults.query.ebpf_analysis_max_samples);
   EXPECT_EQ(config->log.level, "info");
 }
 

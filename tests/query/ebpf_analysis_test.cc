@@ -6,10 +6,12 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "fakes/failing_stores.h"
 #include "fakes/fault_injector.h"
 #include "gmock/gmock.h"
@@ -216,6 +218,70 @@ TEST_F(EbpfLimitTest, RollupsCountOnePerStack) {
   auto all = LoadEbpfProfile(*store_, {"x", "y"}, {{kT0, kT0 + 10 * kMinute}}, false, 40);
   ASSERT_TRUE(all.ok());
   EXPECT_FALSE(all->tip);
+}
+
+// Two identical analyses at once (the second one with its schedules repeated and its range
+// split in two, which changes nothing): the store is read once, both get the same result.
+TEST_F(EbpfLimitTest, ConcurrentIdenticalAnalysesAreComputedOnce) {
+  EbpfAnalyzer analyzer(raw_.get(), 500);
+  const std::vector<std::string> schedules = {"x", "y"};
+  const std::vector<EbpfTimeRange> range = {{kT0, kT0 + 10 * kMinute}};
+  // What one analysis reads.
+  int64_t before = faults_.calls("ScanSampleBlocks");
+  auto alone = analyzer.Load(schedules, range, false);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  const int64_t one = faults_.calls("ScanSampleBlocks") - before;
+  ASSERT_GT(one, 0);
+  EXPECT_TRUE((*alone)->tip);  // the analyzer's limit
+
+  absl::Notification joined;
+  analyzer.SetJoinHookForTest([&joined] { joined.Notify(); });
+  before = faults_.calls("ScanSampleBlocks");
+  faults_.PauseNext("ScanSampleBlocks");
+  absl::StatusOr<std::shared_ptr<const EbpfProfile>> first, second;
+  std::thread leader([&] { first = analyzer.Load(schedules, range, false); });
+  faults_.WaitUntilPaused();
+  std::thread follower([&] {
+    second =
+        analyzer.Load({"x", "y", "x"},
+                      {{kT0 + 5 * kMinute, kT0 + 10 * kMinute}, {kT0, kT0 + 5 * kMinute}}, false);
+  });
+  joined.WaitForNotification();
+  faults_.Resume();
+  leader.join();
+  follower.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->get(), second->get());
+  EXPECT_EQ(faults_.calls("ScanSampleBlocks") - before, one);
+  EXPECT_EQ(Rows(**first), Rows(**alone));
+
+  // Once done, the same request is computed again; a different one (another aggregate type) too.
+  auto again = analyzer.Load(schedules, range, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->get(), first->get());
+  auto other = analyzer.Load(schedules, range, true);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(faults_.calls("ScanSampleBlocks") - before, 3 * one);
+}
+
+// An error is shared like a result.
+TEST_F(EbpfLimitTest, AFailedAnalysisFailsItsFollowersToo) {
+  EbpfAnalyzer analyzer(raw_.get(), 1'000'000);
+  absl::Notification joined;
+  analyzer.SetJoinHookForTest([&joined] { joined.Notify(); });
+  faults_.FailNth(1, absl::UnavailableError("disk gone"), "ScanSampleBlocks");
+  faults_.PauseNext("ScanSampleBlocks");
+  absl::StatusOr<std::shared_ptr<const EbpfProfile>> first, second;
+  std::thread leader([&] { first = analyzer.Load({"x"}, {{kT0, kT0 + kMinute}}, false); });
+  faults_.WaitUntilPaused();
+  std::thread follower([&] { second = analyzer.Load({"x"}, {{kT0, kT0 + kMinute}}, false); });
+  joined.WaitForNotification();
+  faults_.Resume();
+  leader.join();
+  follower.join();
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
