@@ -184,10 +184,14 @@ uint64_t SampleFamilyBytes(storage::Database& db) {
 // `schedules` schedules uploading every 5 s for `duration_ms`, each upload `per_upload` samples
 // drawn from the 100 stacks: all 100 once each (counts 1-50) when per_upload is 100, else random
 // ones counting 1 (100 Hz sampling, one sample per stack sample).
+std::map<std::string, EbpfWorkload>& Workloads() {
+  static auto* workloads = new std::map<std::string, EbpfWorkload>();
+  return *workloads;
+}
+
 EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_ms,
                        int per_upload) {
-  static std::map<std::string, EbpfWorkload> workloads;
-  EbpfWorkload& w = workloads[name];
+  EbpfWorkload& w = Workloads()[name];
   if (w.fixture) return w;
   w.fixture = std::make_unique<Fixture>(12000, name);
   Fixture& f = *w.fixture;
@@ -287,4 +291,13 @@ BENCHMARK(BM_EbpfAnalyzeWeek)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 }  // namespace
 }  // namespace stackhouse
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN, closing the shared workloads' databases (and removing their directories)
+// before static destruction.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  stackhouse::Workloads().clear();
+  benchmark::Shutdown();
+  return 0;
+}

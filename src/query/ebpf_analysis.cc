@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/ebpf_stack_merge.h"
@@ -102,22 +103,29 @@ class Aggregator final : public storage::EbpfSampleVisitor {
 
   bool Block(storage::EbpfSampleBlock& block) override {
     (block.target_type() == model::EbpfTargetType::kOnCpu ? chunk_on_cpu_ : chunk_off_cpu_) = true;
+    // The hot loop (one pass per sample): counters in locals.
     storage::StoredEbpfSample stored;
+    const bool on_cpu = block.target_type() == model::EbpfTargetType::kOnCpu;
+    int64_t read = read_;
+    bool go = true;
     while (block.Next(&stored)) {
-      if (++read_ > limit_) {
+      if (++read > limit_) {
         over_ = true;
-        return false;
+        go = false;
+        break;
       }
       ++position_;
       const int64_t dense = Dense(stored.stack_id);
-      if (dense == kFailed) return false;
+      if (dense == kFailed) {
+        go = false;
+        break;
+      }
       if (dense < 0) continue;
       Add(static_cast<size_t>(dense), stored.upload_time_ms,
-          stored.target_type == model::EbpfTargetType::kOnCpu
-              ? absl::int128(stored.dump_count)
-              : absl::int128(by_duration_ ? stored.duration_ns : stored.switch_count));
+          on_cpu ? stored.dump_count : (by_duration_ ? stored.duration_ns : stored.switch_count));
     }
-    return true;
+    read_ = read;
+    return go;
   }
 
   bool Rollup(storage::EbpfRollup& rollup) override {
@@ -194,9 +202,13 @@ class Aggregator final : public storage::EbpfSampleVisitor {
 
   // The dense id of a dictionary stack id, resolving it on first sight; -1 for an expired stack
   // (its samples are skipped), kFailed on a storage error (in status()).
-  int64_t Dense(uint64_t stack_id) {
-    int64_t dense = ids_.Find(stack_id);
-    if (dense != StackIdMap::kUnknown) return dense;
+  ABSL_ATTRIBUTE_ALWAYS_INLINE int64_t Dense(uint64_t stack_id) {
+    const int64_t dense = ids_.Find(stack_id);
+    return dense != StackIdMap::kUnknown ? dense : Resolve(stack_id);
+  }
+
+  int64_t Resolve(uint64_t stack_id) {
+    int64_t dense = StackIdMap::kUnknown;
     auto frames = store_.GetStack(stack_id);
     if (frames.ok()) {
       std::vector<analysis::EbpfFrame> path;
@@ -219,17 +231,20 @@ class Aggregator final : public storage::EbpfSampleVisitor {
     return dense;
   }
 
-  void Add(size_t dense, int64_t time, absl::int128 value) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Add(size_t dense, int64_t time, absl::int128 value) {
     StackAccumulator& chunk = chunk_[dense];
-    const StackAccumulator here{time, schedule_, position_, 0, true};
     if (!chunk.seen) {
-      chunk = here;
+      chunk.seen = true;
+      chunk.sum = 0;
       touched_.push_back(static_cast<uint32_t>(dense));
-    } else if (here.Before(chunk)) {
-      chunk.first_time = time;
-      chunk.first_schedule = schedule_;
-      chunk.first_position = position_;
+    } else if (std::tie(time, schedule_, position_) >=
+               std::tie(chunk.first_time, chunk.first_schedule, chunk.first_position)) {
+      chunk.sum += value;
+      return;
     }
+    chunk.first_time = time;
+    chunk.first_schedule = schedule_;
+    chunk.first_position = position_;
     chunk.sum += value;
   }
 
@@ -286,7 +301,7 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
       distinct_schedules.push_back(id);
     }
   }
-  max_samples = std::max<int64_t>(max_samples, 0);
+  max_samples = std::clamp<int64_t>(max_samples, 0, int64_t{1} << 61);
   // Aggregates while reading: the merge only needs each stack's total and its first appearance
   // in read order (by upload time, then schedule, then position within the schedule), so no
   // list of millions of samples is built. Time is read in chunks, each over every schedule, so

@@ -17,6 +17,18 @@ void PutZigZag128(std::string* out, absl::int128 value) {
 }
 
 bool GetZigZag128(absl::string_view* in, absl::int128* value) {
+  // The usual case: at most 9 bytes (63 bits), decoded in 64-bit arithmetic.
+  uint64_t small = 0;
+  for (size_t i = 0; i < 9 && i < in->size(); ++i) {
+    const auto byte = static_cast<uint8_t>((*in)[i]);
+    small |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      in->remove_prefix(i + 1);
+      const uint64_t magnitude = small >> 1;  // < 2^62
+      *value = (small & 1) != 0 ? -absl::int128(magnitude) - 1 : absl::int128(magnitude);
+      return true;
+    }
+  }
   absl::uint128 z = 0;
   for (int shift = 0; shift <= 126 && !in->empty(); shift += 7) {
     auto byte = static_cast<uint8_t>((*in)[0]);
