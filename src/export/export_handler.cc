@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<int64_t>> Millis(const http::HttpRequest& request,
   return out;
 }
 
-absl::StatusOr<query::ProfileSelection> TraceSelectionOf(const http::HttpRequest& request) {
+absl::StatusOr<profile::ProfileSelection> TraceSelectionOf(const http::HttpRequest& request) {
   std::vector<std::string> segments = Params(request, "segmentId");
   absl::StatusOr<std::vector<int64_t>> starts = Millis(request, "start");
   if (!starts.ok()) return starts.status();
@@ -84,15 +84,15 @@ absl::StatusOr<query::ProfileSelection> TraceSelectionOf(const http::HttpRequest
         absl::StrCat("each segmentId needs its own start and end: got ", segments.size(),
                      " segmentId, ", starts->size(), " start, ", ends->size(), " end"));
   }
-  query::TraceSelection selection;
+  profile::TraceSelection selection;
   for (size_t i = 0; i < segments.size(); ++i) {
     selection.queries.push_back({segments[i], (*starts)[i], (*ends)[i]});
   }
   return selection;
 }
 
-absl::StatusOr<query::ProfileSelection> EbpfSelectionOf(const http::HttpRequest& request) {
-  query::EbpfSelection selection;
+absl::StatusOr<profile::ProfileSelection> EbpfSelectionOf(const http::HttpRequest& request) {
+  profile::EbpfSelection selection;
   selection.schedule_ids = Params(request, "scheduleId");
   absl::StatusOr<std::vector<int64_t>> starts = Millis(request, "start");
   if (!starts.ok()) return starts.status();
@@ -133,7 +133,7 @@ StreamingHttpResponse ExportHandler::Ebpf(const http::HttpRequest& request) cons
 
 StreamingHttpResponse ExportHandler::Export(
     const http::HttpRequest& request, absl::string_view kind,
-    const absl::StatusOr<query::ProfileSelection>& selection) const {
+    const absl::StatusOr<profile::ProfileSelection>& selection) const {
   if (request.method != "GET") {
     return StreamingHttpResponse{
         HttpResponse{405, "text/plain; charset=utf-8", "Method Not Allowed\n", {{"Allow", "GET"}}},
@@ -155,7 +155,7 @@ StreamingHttpResponse ExportHandler::Export(
   }
   if (!selection.ok()) return Error(400, selection.status().message());
   absl::StatusOr<std::unique_ptr<const analysis::FlameGraph>> loaded =
-      query::LoadFlameGraph(sources_, *selection);
+      profile::LoadFlameGraph(sources_, *selection);
   if (!loaded.ok()) {
     const int status = HttpStatusOf(loaded.status());
     if (status == 500) {

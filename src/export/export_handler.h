@@ -1,7 +1,7 @@
 #pragma once
 
 #include "http/http_server.h"
-#include "query/profile_selection.h"
+#include "profile/profile_selection.h"
 
 namespace stackhouse::exporter {
 
@@ -19,7 +19,7 @@ namespace stackhouse::exporter {
 // Thread-safe; the stores of `sources` must outlive the handler and its responses.
 class ExportHandler {
  public:
-  explicit ExportHandler(const query::ProfileSources& sources) : sources_(sources) {}
+  explicit ExportHandler(const profile::ProfileSources& sources) : sources_(sources) {}
 
   http::StreamingHttpResponse Trace(const http::HttpRequest& request) const;
   http::StreamingHttpResponse Ebpf(const http::HttpRequest& request) const;
@@ -28,9 +28,9 @@ class ExportHandler {
   // Loads `selection` and answers with it in the requested format.
   http::StreamingHttpResponse Export(
       const http::HttpRequest& request, absl::string_view kind,
-      const absl::StatusOr<query::ProfileSelection>& selection) const;
+      const absl::StatusOr<profile::ProfileSelection>& selection) const;
 
-  const query::ProfileSources sources_;
+  const profile::ProfileSources sources_;
 };
 
 }  // namespace stackhouse::exporter

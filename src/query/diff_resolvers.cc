@@ -5,8 +5,9 @@
 
 #include "analysis/flame_diff.h"
 #include "common/status_macros.h"
+#include "profile/profile_selection.h"
+#include "query/ebpf_analysis.h"
 #include "query/profile_analysis.h"
-#include "query/profile_selection.h"
 #include "query/query_service.h"
 #include "query/resolver_util.h"
 
@@ -28,8 +29,8 @@ struct DiffHolder {
   std::vector<DiffNodeView> top_losses;
 };
 
-// A `StackhouseProfileSelection` as a ProfileSelection.
-absl::StatusOr<ProfileSelection> SelectionFromValue(const graphql::Value& value) {
+// A `StackhouseProfileSelection` as a profile::ProfileSelection.
+absl::StatusOr<profile::ProfileSelection> SelectionFromValue(const graphql::Value& value) {
   const graphql::Value* trace = value.Find("trace");
   const graphql::Value* ebpf = value.Find("ebpf");
   const bool has_trace = trace != nullptr && !trace->is_null();
@@ -39,10 +40,10 @@ absl::StatusOr<ProfileSelection> SelectionFromValue(const graphql::Value& value)
   }
   if (has_trace) {
     const graphql::Value* queries = trace->Find("queries");
-    return TraceSelection{queries != nullptr ? SegmentQueriesFromValue(*queries)
-                                             : std::vector<profile::SegmentQuery>{}};
+    return profile::TraceSelection{queries != nullptr ? SegmentQueriesFromValue(*queries)
+                                                      : std::vector<profile::SegmentQuery>{}};
   }
-  EbpfSelection selection;
+  profile::EbpfSelection selection;
   if (const graphql::Value* ids = ebpf->Find("scheduleIdList")) {
     selection.schedule_ids = StringsFromValue(*ids);
   }
@@ -55,11 +56,13 @@ absl::StatusOr<ProfileSelection> SelectionFromValue(const graphql::Value& value)
   return selection;
 }
 
-absl::StatusOr<Result> Diff(const ProfileSources& sources, const Context& c) {
-  SH_ASSIGN_OR_RETURN(ProfileSelection baseline, SelectionFromValue(c.args().Get("baseline")));
-  SH_ASSIGN_OR_RETURN(ProfileSelection comparison, SelectionFromValue(c.args().Get("comparison")));
-  SH_ASSIGN_OR_RETURN(auto baseline_graph, LoadFlameGraph(sources, baseline));
-  SH_ASSIGN_OR_RETURN(auto comparison_graph, LoadFlameGraph(sources, comparison));
+absl::StatusOr<Result> Diff(const profile::ProfileSources& sources, const Context& c) {
+  SH_ASSIGN_OR_RETURN(profile::ProfileSelection baseline,
+                      SelectionFromValue(c.args().Get("baseline")));
+  SH_ASSIGN_OR_RETURN(profile::ProfileSelection comparison,
+                      SelectionFromValue(c.args().Get("comparison")));
+  SH_ASSIGN_OR_RETURN(auto baseline_graph, profile::LoadFlameGraph(sources, baseline));
+  SH_ASSIGN_OR_RETURN(auto comparison_graph, profile::LoadFlameGraph(sources, comparison));
   auto holder = std::make_shared<DiffHolder>();
   SH_ASSIGN_OR_RETURN(holder->diff, analysis::DiffFlameGraphs(*baseline_graph, *comparison_graph));
   const analysis::FlameDiff& diff = holder->diff;
@@ -122,8 +125,8 @@ void BindDiffNodeGetters(graphql::SchemaBuilder* builder) {
 
 void BindDiffResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   BindDiffNodeGetters(builder);
-  ProfileSources sources{deps.snapshots, deps.ebpf_store, deps.config->query.max_analyze_snapshots,
-                         deps.ebpf_analyzer};
+  profile::ProfileSources sources{deps.snapshots, deps.ebpf_store,
+                                  deps.config->query.max_analyze_snapshots, deps.ebpf_analyzer};
   builder->BindResolver("Query.stackhouseDiff",
                         [sources](const Context& c) { return Diff(sources, c); });
 }

@@ -134,7 +134,7 @@ task::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   task::EbpfService* ebpf = deps.ebpf;
   const storage::EbpfStore* store = deps.ebpf_store;
-  std::shared_ptr<const EbpfAnalyzer> analyzer = deps.ebpf_analyzer;
+  std::shared_ptr<const profile::EbpfAnalyzer> analyzer = deps.ebpf_analyzer;
   BindEbpfElementGetters(builder);
 
   builder->BindResolver("Query.listProcesses", [ebpf](const Context& c) -> absl::StatusOr<Result> {

@@ -9,7 +9,7 @@ namespace stackhouse::query {
 absl::StatusOr<std::shared_ptr<const graphql::Schema>> BuildSchema(const QueryDeps& given) {
   QueryDeps deps = given;
   if (deps.ebpf_analyzer == nullptr && deps.ebpf_store != nullptr) {
-    deps.ebpf_analyzer = std::make_shared<const EbpfAnalyzer>(
+    deps.ebpf_analyzer = std::make_shared<const profile::EbpfAnalyzer>(
         deps.ebpf_store, deps.config != nullptr ? deps.config->query.ebpf_analysis_max_samples
                                                 : config::QueryConfig().ebpf_analysis_max_samples);
   }

@@ -9,7 +9,7 @@
 #include "graphql/http_endpoint.h"
 #include "graphql/schema.h"
 #include "metrics/mqe.h"
-#include "query/ebpf_analysis.h"
+#include "profile/ebpf_profile.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
 #include "storage/metric_store.h"
@@ -36,7 +36,7 @@ struct QueryDeps {
   // The eBPF analyses (analysisEBPFProfilingResult, stackhouseDiff), shared with the exports so
   // that identical requests are computed once; null: BuildSchema makes one over ebpf_store with
   // config's query.ebpfAnalysisMaxSamples.
-  std::shared_ptr<const EbpfAnalyzer> ebpf_analyzer;
+  std::shared_ptr<const profile::EbpfAnalyzer> ebpf_analyzer;
   task::ContinuousService* continuous = nullptr;
   task::UiTemplateService* ui_templates = nullptr;
   // What execExpression and readRecords read; null: they answer with an error saying so.

@@ -237,7 +237,7 @@ absl::Status Server::StartInternal() {
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
-  ebpf_analyzer_ = std::make_shared<const query::EbpfAnalyzer>(
+  ebpf_analyzer_ = std::make_shared<const profile::EbpfAnalyzer>(
       ebpf_store_.get(), config_.query.ebpf_analysis_max_samples);
   rollup_thread_ = std::thread([this] { RunRollups(); });
   ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
@@ -407,8 +407,8 @@ absl::Status Server::StartInternal() {
   }
   // Profile exports (export/export_handler.h): /export/trace and /export/ebpf.
   auto exports = std::make_shared<const exporter::ExportHandler>(
-      query::ProfileSources{profile_store_.get(), ebpf_store_.get(),
-                            config_.query.max_analyze_snapshots, ebpf_analyzer_});
+      profile::ProfileSources{profile_store_.get(), ebpf_store_.get(),
+                              config_.query.max_analyze_snapshots, ebpf_analyzer_});
   http_server_->RouteStreaming(
       "/export/trace", [exports, rest_token](const http::HttpRequest& request) {
         if (!rest_token.empty() && !CarriesToken(request, rest_token)) {

@@ -48,9 +48,9 @@ struct HttpServerOptions;
 struct HttpResponse;
 }  // namespace stackhouse::http
 
-namespace stackhouse::query {
+namespace stackhouse::profile {
 class EbpfAnalyzer;
-}  // namespace stackhouse::query
+}  // namespace stackhouse::profile
 
 namespace stackhouse::graphql {
 class HttpEndpoint;
@@ -121,7 +121,7 @@ class Server {
   std::unique_ptr<storage::SpanEventStore> span_event_store_;
   std::unique_ptr<task::ProfileTaskService> profile_tasks_;
   std::unique_ptr<storage::EbpfStore> ebpf_store_;
-  std::shared_ptr<const query::EbpfAnalyzer> ebpf_analyzer_;
+  std::shared_ptr<const profile::EbpfAnalyzer> ebpf_analyzer_;
   // The roll-up job's thread; it waits on rollup_mu_ for rollup_stop_.
   std::thread rollup_thread_;
   absl::Mutex rollup_mu_;

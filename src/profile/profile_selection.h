@@ -9,24 +9,24 @@
 #include "absl/status/statusor.h"
 #include "analysis/fetch_plan.h"
 #include "analysis/flame_graph.h"
+#include "profile/ebpf_profile.h"
 #include "profile/trace_profile.h"
-#include "query/ebpf_analysis.h"
 #include "storage/ebpf_store.h"
 #include "storage/profile_store.h"
 
 // A profile chosen by a person or a script (Stackhouse's exports and `stackhouseDiff`), loaded
 // as a FlameGraph: the same analyses as SkyWalking's queries, with stricter input checks.
-namespace stackhouse::query {
+namespace stackhouse::profile {
 
 // Trace profiling: segments × time ranges (getSegmentsProfileAnalyze's queries).
 struct TraceSelection {
-  std::vector<profile::SegmentQuery> queries;
+  std::vector<SegmentQuery> queries;
 };
 
 // eBPF profiling: schedules × time ranges × aggregate type (analysisEBPFProfilingResult's).
 struct EbpfSelection {
   std::vector<std::string> schedule_ids;
-  std::vector<EbpfTimeRange> ranges;
+  std::vector<analysis::EbpfTimeRange> ranges;
   bool by_duration = false;  // aggregateType DURATION (else COUNT)
 };
 
@@ -43,7 +43,7 @@ struct ProfileSources {
   std::shared_ptr<const EbpfAnalyzer> ebpf_analyzer;
 };
 
-// Checks `selection`, loads it with profile::LoadTraceProfile / LoadEbpfProfile and returns its
+// Checks `selection`, loads it with LoadTraceProfile / LoadEbpfProfile and returns its
 // trees as a ThreadDumpFlameGraph / EbpfFlameGraph. Errors:
 //   - InvalidArgument: no segment query / schedule / time range, an empty segment id, a time
 //     range with start > end, or eBPF schedules that mix On-CPU and Off-CPU samples;
@@ -54,4 +54,4 @@ struct ProfileSources {
 absl::StatusOr<std::unique_ptr<const analysis::FlameGraph>> LoadFlameGraph(
     const ProfileSources& sources, const ProfileSelection& selection);
 
-}  // namespace stackhouse::query
+}  // namespace stackhouse::profile

@@ -1,4 +1,4 @@
-#include "query/profile_selection.h"
+#include "profile/profile_selection.h"
 
 #include <algorithm>
 #include <utility>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 
-namespace stackhouse::query {
+namespace stackhouse::profile {
 namespace {
 
 using analysis::FlameGraph;
@@ -27,21 +27,20 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadTrace(const ProfileSources
     return absl::InvalidArgumentError("a trace selection needs at least one segment query");
   }
   std::vector<std::string> segment_ids;
-  for (const profile::SegmentQuery& query : selection.queries) {
+  for (const SegmentQuery& query : selection.queries) {
     if (query.segment_id.empty()) return absl::InvalidArgumentError("empty segment id");
     SH_RETURN_IF_ERROR(CheckRange(query.start_ms, query.end_ms));
     if (std::find(segment_ids.begin(), segment_ids.end(), query.segment_id) == segment_ids.end()) {
       segment_ids.push_back(query.segment_id);
     }
   }
-  SH_ASSIGN_OR_RETURN(
-      profile::TraceProfile profile,
-      profile::LoadTraceProfile(*sources.snapshots, selection.queries, sources.max_snapshots));
+  SH_ASSIGN_OR_RETURN(TraceProfile profile, LoadTraceProfile(*sources.snapshots, selection.queries,
+                                                             sources.max_snapshots));
   if (profile.go) {
     // Go agents' profiles: root-first trees from the samples (the GraphQL trees follow the OAP
     // and start at leaf frames); the time ranges do not apply, as in getSegmentsProfileAnalyze.
     std::vector<analysis::ProfileTree> trees;
-    for (const profile::TraceProfile::GoProfileSamples& p : profile.go_profiles) {
+    for (const TraceProfile::GoProfileSamples& p : profile.go_profiles) {
       for (auto& tree : analysis::BuildGoFlameTrees(p.samples, p.period_ms)) {
         trees.push_back(std::move(tree));
       }
@@ -74,7 +73,7 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadEbpf(const ProfileSources&
   if (selection.ranges.empty()) {
     return absl::InvalidArgumentError("an eBPF selection needs at least one time range");
   }
-  for (const EbpfTimeRange& range : selection.ranges) {
+  for (const analysis::EbpfTimeRange& range : selection.ranges) {
     SH_RETURN_IF_ERROR(CheckRange(range.start_ms, range.end_ms));
   }
   for (const std::string& id : selection.schedule_ids) {
@@ -116,4 +115,4 @@ absl::StatusOr<std::unique_ptr<const FlameGraph>> LoadFlameGraph(
   return LoadEbpf(sources, std::get<EbpfSelection>(selection));
 }
 
-}  // namespace stackhouse::query
+}  // namespace stackhouse::profile

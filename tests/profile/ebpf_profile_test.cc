@@ -1,6 +1,6 @@
 // LoadEbpfProfile over real stores: answers from minute roll-ups are identical to answers from raw
 // blocks only (randomized), and the sample limit cuts an analysis at one upload time.
-#include "query/ebpf_analysis.h"
+#include "profile/ebpf_profile.h"
 
 #include <algorithm>
 #include <memory>
@@ -19,7 +19,7 @@
 #include "storage/rocks_ebpf_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::query {
+namespace stackhouse::profile {
 namespace {
 
 constexpr int64_t kMinute = storage::kEbpfRollupMinuteMs;
@@ -131,7 +131,7 @@ TEST_F(EbpfAnalysisTest, RollupsAnswerExactlyAsRawBlocks) {
         for (int64_t i = uniform(1, 4); i > 0; --i) {
           ids_list.push_back(absl::StrCat("s", uniform(0, schedules)));  // one may not exist
         }
-        std::vector<EbpfTimeRange> ranges;
+        std::vector<analysis::EbpfTimeRange> ranges;
         for (int64_t i = uniform(1, 3); i > 0; --i) {
           int64_t start = kT0 + uniform(-kMinute, 7 * kMinute);
           if (uniform(0, 2) == 0) start -= start % kMinute;
@@ -225,7 +225,7 @@ TEST_F(EbpfLimitTest, RollupsCountOnePerStack) {
 TEST_F(EbpfLimitTest, ConcurrentIdenticalAnalysesAreComputedOnce) {
   EbpfAnalyzer analyzer(raw_.get(), 500);
   const std::vector<std::string> schedules = {"x", "y"};
-  const std::vector<EbpfTimeRange> range = {{kT0, kT0 + 10 * kMinute}};
+  const std::vector<analysis::EbpfTimeRange> range = {{kT0, kT0 + 10 * kMinute}};
   // What one analysis reads.
   int64_t before = faults_.calls("ScanSampleBlocks");
   auto alone = analyzer.Load(schedules, range, false);
@@ -285,4 +285,4 @@ TEST_F(EbpfLimitTest, AFailedAnalysisFailsItsFollowersToo) {
 }
 
 }  // namespace
-}  // namespace stackhouse::query
+}  // namespace stackhouse::profile
