@@ -1,0 +1,271 @@
+#include "storage/pg/pg_connection.h"
+
+#include <libpq-fe.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace stackhouse::storage::pg {
+namespace {
+
+// Type oids of pg_type (fixed in every PostgreSQL).
+constexpr unsigned int kBoolOid = 16;
+constexpr unsigned int kByteaOid = 17;
+constexpr unsigned int kInt8Oid = 20;
+constexpr unsigned int kInt2Oid = 21;
+constexpr unsigned int kInt4Oid = 23;
+constexpr unsigned int kTextOid = 25;
+constexpr unsigned int kTextArrayOid = 1009;
+constexpr unsigned int kByteaArrayOid = 1001;
+constexpr unsigned int kInt8ArrayOid = 1016;
+constexpr unsigned int kInt4ArrayOid = 1007;
+
+void PutBe32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+void PutBe64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t GetBe(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// The first line of a statement, shortened, to name it in an error.
+std::string Excerpt(absl::string_view sql) {
+  sql = absl::StripLeadingAsciiWhitespace(sql);
+  size_t end = sql.find('\n');
+  if (end == absl::string_view::npos) end = sql.size();
+  end = std::min<size_t>(end, 80);
+  return std::string(sql.substr(0, end));
+}
+
+}  // namespace
+
+Params& Params::Add(std::string value, unsigned int type, int format) {
+  values_.push_back(std::move(value));
+  null_.push_back(false);
+  types_.push_back(type);
+  formats_.push_back(format);
+  return *this;
+}
+
+Params& Params::Text(absl::string_view value) { return Add(std::string(value), kTextOid, 0); }
+Params& Params::Int64(int64_t value) { return Add(absl::StrCat(value), kInt8Oid, 0); }
+Params& Params::Bool(bool value) { return Add(value ? "t" : "f", kBoolOid, 0); }
+Params& Params::Bytes(absl::string_view value) { return Add(std::string(value), kByteaOid, 1); }
+
+Params& Params::Null() {
+  Add("", 0, 0);
+  null_.back() = true;
+  return *this;
+}
+
+Params& Params::Array(unsigned int element_type, const std::vector<std::string>& encoded) {
+  // The binary array format: dimensions, a has-nulls flag, the element type, each dimension's
+  // length and lower bound, then each element as a length and its bytes.
+  std::string out;
+  size_t total = 20;
+  for (const std::string& e : encoded) total += 4 + e.size();
+  out.reserve(total);
+  PutBe32(&out, encoded.empty() ? 0 : 1);
+  PutBe32(&out, 0);
+  PutBe32(&out, element_type);
+  if (!encoded.empty()) {
+    PutBe32(&out, static_cast<uint32_t>(encoded.size()));
+    PutBe32(&out, 1);
+  }
+  for (const std::string& e : encoded) {
+    PutBe32(&out, static_cast<uint32_t>(e.size()));
+    out.append(e);
+  }
+  unsigned int array_type = 0;
+  switch (element_type) {
+    case kTextOid:
+      array_type = kTextArrayOid;
+      break;
+    case kByteaOid:
+      array_type = kByteaArrayOid;
+      break;
+    case kInt8Oid:
+      array_type = kInt8ArrayOid;
+      break;
+    case kInt4Oid:
+      array_type = kInt4ArrayOid;
+      break;
+  }
+  return Add(std::move(out), array_type, 1);
+}
+
+Params& Params::TextArray(const std::vector<std::string>& values) {
+  return Array(kTextOid, values);
+}
+
+Params& Params::BytesArray(const std::vector<std::string>& values) {
+  return Array(kByteaOid, values);
+}
+
+Params& Params::Int64Array(const std::vector<int64_t>& values) {
+  std::vector<std::string> encoded(values.size());
+  for (size_t i = 0; i < values.size(); ++i) PutBe64(&encoded[i], static_cast<uint64_t>(values[i]));
+  return Array(kInt8Oid, encoded);
+}
+
+Params& Params::Int32Array(const std::vector<int32_t>& values) {
+  std::vector<std::string> encoded(values.size());
+  for (size_t i = 0; i < values.size(); ++i) PutBe32(&encoded[i], static_cast<uint32_t>(values[i]));
+  return Array(kInt4Oid, encoded);
+}
+
+Result::Result(pg_result* result) : result_(result) {}
+Result::~Result() {
+  if (result_ != nullptr) PQclear(result_);
+}
+Result::Result(Result&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+Result& Result::operator=(Result&& other) noexcept {
+  if (this != &other) {
+    if (result_ != nullptr) PQclear(result_);
+    result_ = std::exchange(other.result_, nullptr);
+  }
+  return *this;
+}
+
+int Result::rows() const { return result_ == nullptr ? 0 : PQntuples(result_); }
+int Result::columns() const { return result_ == nullptr ? 0 : PQnfields(result_); }
+
+int64_t Result::affected() const {
+  if (result_ == nullptr) return 0;
+  const char* tuples = PQcmdTuples(result_);
+  int64_t n = 0;
+  for (const char* p = tuples; *p >= '0' && *p <= '9'; ++p) n = n * 10 + (*p - '0');
+  return n;
+}
+
+bool Result::IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
+
+absl::string_view Result::Bytes(int row, int column) const {
+  if (IsNull(row, column)) return {};
+  return absl::string_view(PQgetvalue(result_, row, column),
+                           static_cast<size_t>(PQgetlength(result_, row, column)));
+}
+
+int64_t Result::Int64(int row, int column) const {
+  if (IsNull(row, column)) return 0;
+  const char* p = PQgetvalue(result_, row, column);
+  switch (PQftype(result_, column)) {
+    case kInt8Oid:
+      return static_cast<int64_t>(GetBe(p, 8));
+    case kInt4Oid:
+      return static_cast<int32_t>(GetBe(p, 4));
+    case kInt2Oid:
+      return static_cast<int16_t>(GetBe(p, 2));
+    default:
+      return 0;
+  }
+}
+
+bool Result::Bool(int row, int column) const {
+  if (IsNull(row, column) || PQftype(result_, column) != kBoolOid) return false;
+  return PQgetvalue(result_, row, column)[0] != 0;
+}
+
+absl::Status ErrorFromSqlState(absl::string_view sqlstate, absl::string_view message) {
+  const std::string text = absl::StrCat("PostgreSQL: ", message, " (SQLSTATE ", sqlstate, ")");
+  if (absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+      sqlstate == "57P03") {
+    return absl::UnavailableError(
+        absl::StrCat("PostgreSQL connection lost: ", message, " (SQLSTATE ", sqlstate, ")"));
+  }
+  if (sqlstate == "57014") return absl::DeadlineExceededError(text);
+  if (sqlstate == "23505") return absl::AlreadyExistsError(text);
+  if (sqlstate == "40001" || sqlstate == "40P01") return absl::AbortedError(text);
+  if (absl::StartsWith(sqlstate, "53")) return absl::ResourceExhaustedError(text);
+  return absl::InternalError(text);
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& conninfo) {
+  pg_conn* conn = PQconnectdb(conninfo.c_str());
+  if (conn == nullptr) return absl::ResourceExhaustedError("PostgreSQL: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", message));
+  }
+  auto connection = std::unique_ptr<Connection>(new Connection(conn));
+  // Notices ("… already exists, skipping") would go to stderr; they are of no use to us.
+  auto set = connection->ExecScript("SET client_min_messages = warning");
+  if (!set.ok()) return set;
+  return connection;
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+absl::StatusOr<Result> Connection::Check(pg_result* raw, absl::string_view sql) {
+  Result result(raw);
+  const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  if (!healthy() || raw == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "PostgreSQL connection lost: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)),
+        " (in ", Excerpt(sql), ")"));
+  }
+  const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message =
+      primary != nullptr ? std::string(primary)
+                         : std::string(absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)));
+  absl::Status error = ErrorFromSqlState(state != nullptr ? state : "XX000",
+                                         absl::StrCat(message, " in: ", Excerpt(sql)));
+  return error;
+}
+
+absl::StatusOr<Result> Connection::Exec(absl::string_view sql, const Params& params) {
+  std::vector<const char*> values(params.values_.size());
+  std::vector<int> lengths(params.values_.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = params.null_[i] ? nullptr : params.values_[i].data();
+    lengths[i] = static_cast<int>(params.values_[i].size());
+  }
+  const std::string text(sql);
+  return Check(PQexecParams(conn_, text.c_str(), params.size(), params.types_.data(), values.data(),
+                            lengths.data(), params.formats_.data(), 1),
+               sql);
+}
+
+absl::StatusOr<Result> Connection::ExecPrepared(const std::string& name, absl::string_view sql,
+                                                const Params& params) {
+  if (!prepared_.contains(name)) {
+    const std::string text(sql);
+    auto prepared = Check(
+        PQprepare(conn_, name.c_str(), text.c_str(), params.size(), params.types_.data()), sql);
+    if (!prepared.ok()) return prepared.status();
+    prepared_.insert(name);
+  }
+  std::vector<const char*> values(params.values_.size());
+  std::vector<int> lengths(params.values_.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = params.null_[i] ? nullptr : params.values_[i].data();
+    lengths[i] = static_cast<int>(params.values_[i].size());
+  }
+  return Check(PQexecPrepared(conn_, name.c_str(), params.size(), values.data(), lengths.data(),
+                              params.formats_.data(), 1),
+               sql);
+}
+
+absl::Status Connection::ExecScript(absl::string_view sql) {
+  const std::string text(sql);
+  pg_result* raw = PQexec(conn_, text.c_str());
+  // PQexec returns the last statement's result; earlier failures stop the script there.
+  return Check(raw, sql).status();
+}
+
+}  // namespace stackhouse::storage::pg

@@ -1,0 +1,143 @@
+#include "storage/pg/pg_schema.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace stackhouse::storage::pg {
+namespace {
+
+// The advisory lock every migrator takes ("Stckhse1"): one database, one migration at a time.
+constexpr int64_t kMigrationLock = 0x537463686b736531;
+
+// Migration n (1-based) is kMigrations[n - 1]; append, never edit a released one. Text keys
+// sort as bytes (COLLATE "C"), like RocksDB's keys, whatever the database's locale.
+const std::vector<const char*>& Migrations() {
+  static const auto* migrations = new std::vector<const char*>{
+      // 1: services, instances, endpoints; segments; trace-profiling tasks, logs, thread dumps
+      // over a stack dictionary (one row per distinct stack, by the SHA-256 of its frames) and
+      // Go profiles.
+      R"sql(
+CREATE TABLE sh_service (
+  id text COLLATE "C" PRIMARY KEY,
+  name text NOT NULL,
+  layers text[] COLLATE "C" NOT NULL,
+  normal boolean NOT NULL,
+  first_seen_ms bigint NOT NULL,
+  last_seen_ms bigint NOT NULL);
+CREATE TABLE sh_instance (
+  id text COLLATE "C" PRIMARY KEY,
+  service_id text COLLATE "C" NOT NULL,
+  name text NOT NULL,
+  layer text NOT NULL,
+  properties bytea NOT NULL,
+  first_seen_ms bigint NOT NULL,
+  last_heartbeat_ms bigint NOT NULL);
+CREATE INDEX sh_instance_by_service ON sh_instance (service_id, id);
+CREATE TABLE sh_endpoint (
+  id text COLLATE "C" PRIMARY KEY,
+  service_id text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  first_seen_ms bigint NOT NULL,
+  last_seen_ms bigint NOT NULL);
+CREATE INDEX sh_endpoint_by_service ON sh_endpoint (service_id, first_seen_ms DESC, name);
+CREATE TABLE sh_segment (
+  segment_id text COLLATE "C" PRIMARY KEY,
+  trace_id text COLLATE "C" NOT NULL,
+  instance_id text COLLATE "C" NOT NULL,
+  service_id text NOT NULL,
+  endpoint_id text NOT NULL,
+  endpoint_name text NOT NULL,
+  start_time_ms bigint NOT NULL,
+  latency_ms integer NOT NULL,
+  is_error boolean NOT NULL,
+  body bytea NOT NULL);
+CREATE INDEX sh_segment_by_trace ON sh_segment (trace_id, instance_id, segment_id);
+CREATE TABLE sh_profile_task (
+  id text COLLATE "C" PRIMARY KEY,
+  service_id text NOT NULL,
+  endpoint_name text NOT NULL,
+  start_time_ms bigint NOT NULL,
+  duration_minutes integer NOT NULL,
+  min_duration_threshold_ms integer NOT NULL,
+  dump_period_ms integer NOT NULL,
+  max_sampling_count integer NOT NULL,
+  create_time_ms bigint NOT NULL);
+CREATE TABLE sh_profile_task_log (
+  task_id text COLLATE "C" NOT NULL,
+  operation_time_ms bigint NOT NULL,
+  instance_id text COLLATE "C" NOT NULL,
+  operation integer NOT NULL,
+  task_end_ms bigint NOT NULL,
+  PRIMARY KEY (task_id, operation_time_ms, instance_id, operation));
+CREATE TABLE sh_profile_stack (
+  id bigserial PRIMARY KEY,
+  digest bytea NOT NULL UNIQUE,
+  frames bytea NOT NULL,
+  stamp_ms bigint NOT NULL);
+CREATE TABLE sh_profile_dump (
+  segment_id text COLLATE "C" NOT NULL,
+  sequence integer NOT NULL,
+  dump_time_ms bigint NOT NULL,
+  stack_id bigint NOT NULL,
+  language smallint NOT NULL,
+  PRIMARY KEY (segment_id, sequence));
+CREATE TABLE sh_profiled_segment (
+  task_id text COLLATE "C" NOT NULL,
+  dump_time_ms bigint NOT NULL,
+  segment_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (task_id, dump_time_ms, segment_id));
+CREATE TABLE sh_go_profile (
+  id bigserial PRIMARY KEY,
+  dump_time_ms bigint NOT NULL,
+  pprof bytea NOT NULL);
+CREATE TABLE sh_go_segment_profile (
+  segment_id text COLLATE "C" NOT NULL,
+  dump_time_ms bigint NOT NULL,
+  profile_id bigint NOT NULL,
+  task_id text NOT NULL,
+  PRIMARY KEY (segment_id, dump_time_ms, profile_id));
+)sql",
+  };
+  return *migrations;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+absl::StatusOr<int> MigrateSchema(Pool& pool) {
+  int found = 0;
+  auto migrate = [&](Connection& conn) -> absl::Status {
+    SH_RETURN_IF_ERROR(
+        conn.Exec("SELECT pg_advisory_xact_lock($1)", Params().Int64(kMigrationLock)).status());
+    SH_RETURN_IF_ERROR(
+        conn.ExecScript("CREATE TABLE IF NOT EXISTS sh_schema_version ("
+                        "version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"));
+    SH_ASSIGN_OR_RETURN(Result current,
+                        conn.Exec("SELECT coalesce(max(version), 0) FROM sh_schema_version"));
+    found = static_cast<int>(current.Int64(0, 0));
+    if (found > LatestSchemaVersion()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the PostgreSQL database holds Stackhouse schema version ", found,
+                       ", newer than this build's ", LatestSchemaVersion(),
+                       ": run a Stackhouse at least as new as the one that upgraded it"));
+    }
+    for (int version = found + 1; version <= LatestSchemaVersion(); ++version) {
+      absl::Status applied = conn.ExecScript(Migrations()[version - 1]);
+      if (!applied.ok()) {
+        return absl::Status(applied.code(), absl::StrCat("schema migration ", version,
+                                                         " failed: ", applied.message()));
+      }
+      SH_RETURN_IF_ERROR(conn.Exec("INSERT INTO sh_schema_version VALUES ($1::int, now())",
+                                   Params().Int64(version))
+                             .status());
+    }
+    return absl::OkStatus();
+  };
+  SH_RETURN_IF_ERROR(pool.Transaction(migrate));
+  return found;
+}
+
+}  // namespace stackhouse::storage::pg

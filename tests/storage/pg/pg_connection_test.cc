@@ -1,0 +1,148 @@
+#include "storage/pg/pg_connection.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/pg/pg_pool.h"
+#include "storage/pg/test_cluster.h"
+
+namespace stackhouse::storage::pg {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PgConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto conninfo = testing::ClusterEnvironment::NewDatabase();
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    conninfo_ = *conninfo;
+    auto conn = Connection::Open(conninfo_);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    conn_ = std::move(*conn);
+  }
+
+  std::string conninfo_;
+  std::unique_ptr<Connection> conn_;
+};
+
+TEST_F(PgConnectionTest, ParametersAndResultsRoundTripInEveryType) {
+  const std::string bytes("a\0b\xff", 4);
+  auto result = conn_->Exec(
+      "SELECT $1::text, $2::bigint, $3::boolean, $4::bytea, $5::text IS NULL, "
+      "array_length($6::bigint[], 1), ($6::bigint[])[2], ($7::text[])[1], ($8::bytea[])[2], "
+      "($9::int[])[1], cardinality($10::text[])",
+      Params()
+          .Text("héllo")
+          .Int64(-9007199254740993)
+          .Bool(true)
+          .Bytes(bytes)
+          .Null()
+          .Int64Array({1, -2, 3})
+          .TextArray({"x y", ""})
+          .BytesArray({"", bytes})
+          .Int32Array({-7})
+          .TextArray({}));
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows(), 1);
+  EXPECT_EQ(result->String(0, 0), "héllo");
+  EXPECT_EQ(result->Int64(0, 1), -9007199254740993);
+  EXPECT_TRUE(result->Bool(0, 2));
+  EXPECT_EQ(result->String(0, 3), bytes);
+  EXPECT_TRUE(result->Bool(0, 4));
+  EXPECT_EQ(result->Int64(0, 5), 3);
+  EXPECT_EQ(result->Int64(0, 6), -2);
+  EXPECT_EQ(result->String(0, 7), "x y");
+  EXPECT_EQ(result->String(0, 8), bytes);
+  EXPECT_EQ(result->Int64(0, 9), -7);
+  EXPECT_EQ(result->Int64(0, 10), 0);
+}
+
+TEST_F(PgConnectionTest, PreparedStatementsRunAgainWithNewParameters) {
+  for (int64_t i = 0; i < 3; ++i) {
+    auto result = conn_->ExecPrepared("plus_one", "SELECT $1::bigint + 1", Params().Int64(i));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->Int64(0, 0), i + 1);
+  }
+}
+
+TEST_F(PgConnectionTest, ErrorsNameTheProblemAndMapToCodes) {
+  auto bad = conn_->Exec("SELECT * FROM no_such_table");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(bad.status().message(), HasSubstr("no_such_table"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("42P01"));
+
+  ASSERT_TRUE(conn_->ExecScript("CREATE TABLE t (k int PRIMARY KEY)").ok());
+  ASSERT_TRUE(conn_->Exec("INSERT INTO t VALUES (1)").ok());
+  EXPECT_EQ(conn_->Exec("INSERT INTO t VALUES (1)").status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  ASSERT_TRUE(conn_->ExecScript("SET statement_timeout = 1").ok());
+  auto slow = conn_->Exec("SELECT pg_sleep(10)");
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded) << slow.status();
+  EXPECT_TRUE(conn_->healthy());  // a failed statement leaves the connection usable
+}
+
+TEST_F(PgConnectionTest, AnUnreachableServerIsUnavailable) {
+  auto conn = Connection::Open("host=/nonexistent-dir port=1 dbname=x connect_timeout=2");
+  EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(conn.status().message(), HasSubstr("cannot connect to PostgreSQL"));
+}
+
+TEST_F(PgConnectionTest, ALostConnectionIsUnavailableAndThePoolConnectsAgain) {
+  PoolOptions options;
+  options.conninfo = conninfo_;
+  options.size = 1;
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto pid = (*pool)->Exec("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(
+      conn_->Exec("SELECT pg_terminate_backend($1::int)", Params().Int64(pid->Int64(0, 0))).ok());
+
+  auto lost = (*pool)->Exec("SELECT 1");
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable) << lost.status();
+  EXPECT_THAT(lost.status().message(), HasSubstr("connection lost"));
+  auto again = (*pool)->Exec("SELECT 2::int");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->Int64(0, 0), 2);
+}
+
+TEST_F(PgConnectionTest, TransactionsCommitOrRollBackWhole) {
+  PoolOptions options;
+  options.conninfo = conninfo_;
+  options.size = 2;
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE((*pool)->Exec("CREATE TABLE t (k int PRIMARY KEY)").ok());
+  absl::Status failed = (*pool)->Transaction([](Connection& conn) {
+    EXPECT_TRUE(conn.Exec("INSERT INTO t VALUES (1)").ok());
+    return conn.Exec("INSERT INTO t VALUES (1)").status();
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE((*pool)
+                  ->Transaction([](Connection& conn) {
+                    return conn.Exec("INSERT INTO t VALUES (2)").status();
+                  })
+                  .ok());
+  auto rows = (*pool)->Exec("SELECT array_to_string(array_agg(k ORDER BY k), ',') FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->String(0, 0), "2");
+}
+
+TEST(TestClusterTest, MissingBinariesFailNamingThePackage) {
+  auto cluster = testing::TestCluster::Start("/nonexistent/postgresql/bin");
+  EXPECT_EQ(cluster.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(cluster.status().message(), HasSubstr("postgresql package"));
+}
+
+TEST(PgPoolTest, ASizeBelowOneIsRefused) {
+  PoolOptions options;
+  options.size = 0;
+  EXPECT_EQ(Pool::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace stackhouse::storage::pg
