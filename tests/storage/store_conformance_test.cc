@@ -1,7 +1,7 @@
 // The store interfaces' contracts, written once and run against every implementation: the
-// in-memory fakes the tests above storage use, and RocksDB. A second backend (PostgreSQL,
-// issue 16) joins by adding its Backend below. What only some backends promise (RocksDB's
-// retention) has its own suite, instantiated for those backends.
+// in-memory fakes the tests above storage use, RocksDB and PostgreSQL (a throw-away cluster per
+// test process, a fresh database per test). What only some backends promise (retention) has
+// its own suite, instantiated for those backends.
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +11,11 @@
 #include "gtest/gtest.h"
 #include "model/ids.h"
 #include "storage/database.h"
+#include "storage/pg/pg_metadata_store.h"
+#include "storage/pg/pg_profile_store.h"
+#include "storage/pg/pg_schema.h"
+#include "storage/pg/pg_segment_store.h"
+#include "storage/pg/test_cluster.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
@@ -33,6 +38,8 @@ using testing::Summary;
 class Backend {
  public:
   virtual ~Backend() = default;
+  // OK when the backend can make stores (PostgreSQL: its cluster and database are up).
+  virtual absl::Status Ready() const { return absl::OkStatus(); }
   virtual std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) = 0;
   virtual std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) = 0;
   virtual std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* clock) = 0;
@@ -86,6 +93,46 @@ class RocksBackend final : public Backend {
   std::unique_ptr<Database> db_;
 };
 
+class PgBackend final : public Backend {
+ public:
+  PgBackend() {
+    auto conninfo = pg::testing::ClusterEnvironment::NewDatabase();
+    if (!conninfo.ok()) {
+      ready_ = conninfo.status();
+      return;
+    }
+    pg::PoolOptions options;
+    options.conninfo = *conninfo;
+    options.size = 4;
+    auto pool = pg::Pool::Create(options);
+    if (!pool.ok()) {
+      ready_ = pool.status();
+      return;
+    }
+    pool_ = std::move(*pool);
+    ready_ = pg::MigrateSchema(*pool_).status();
+  }
+
+  absl::Status Ready() const override { return ready_; }
+  std::unique_ptr<MetadataStore> NewMetadataStore(const Clock* clock) override {
+    return std::make_unique<pg::PgMetadataStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) override {
+    return std::make_unique<pg::PgSegmentStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* clock) override {
+    return std::make_unique<pg::PgProfileStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) override {
+    return std::make_unique<pg::PgProfileStore>(pool_.get(), clock, options_);
+  }
+
+ private:
+  absl::Status ready_;
+  std::unique_ptr<pg::Pool> pool_;
+  const pg::StoreOptions options_;
+};
+
 struct BackendParam {
   const char* name;
   std::unique_ptr<Backend> (*make)();
@@ -93,6 +140,7 @@ struct BackendParam {
 
 const BackendParam kFake{"Fake", [] { return std::unique_ptr<Backend>(new FakeBackend); }};
 const BackendParam kRocks{"RocksDB", [] { return std::unique_ptr<Backend>(new RocksBackend); }};
+const BackendParam kPg{"PostgreSQL", [] { return std::unique_ptr<Backend>(new PgBackend); }};
 
 std::string ParamName(const ::testing::TestParamInfo<BackendParam>& info) {
   return info.param.name;
@@ -102,6 +150,9 @@ std::string ParamName(const ::testing::TestParamInfo<BackendParam>& info) {
 // in their member initializers (destroyed before the backend).
 class ContractTest : public ::testing::TestWithParam<BackendParam> {
  protected:
+  // A backend that is not ready fails the test (a missing PostgreSQL is a failure, not a skip).
+  void SetUp() override { ASSERT_TRUE(backend_->Ready().ok()) << backend_->Ready(); }
+
   SimulatedClock clock_{kStart};
   std::unique_ptr<Backend> backend_ = GetParam().make();
 };
@@ -212,10 +263,11 @@ TEST_P(MetadataStoreContract, EndpointsNewestFirstThenByNameFilteredAndLimited) 
   EXPECT_EQ((*one)->name, "GET:/users");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract, ::testing::Values(kFake, kRocks),
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract, ::testing::Values(kFake, kRocks, kPg),
                          ParamName);
 
-// RocksDB's retention: instances and services that stop reporting expire with metricsDataTTL.
+// Retention (RocksDB, PostgreSQL): instances and services that stop reporting expire with
+// metricsDataTTL.
 class MetadataStoreRetention : public MetadataStoreContract {};
 
 TEST_P(MetadataStoreRetention, SilentInstancesExpire) {
@@ -229,7 +281,8 @@ TEST_P(MetadataStoreRetention, SilentInstancesExpire) {
   EXPECT_TRUE(instances->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreRetention, ::testing::Values(kRocks), ParamName);
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreRetention, ::testing::Values(kRocks, kPg),
+                         ParamName);
 
 class SegmentStoreContract : public ContractTest {
  protected:
@@ -290,7 +343,7 @@ TEST_P(SegmentStoreContract, MismatchedSummariesAreRefusedAndStoreNothing) {
   EXPECT_FALSE(got->has_value());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SegmentStoreContract, ::testing::Values(kFake, kRocks),
+INSTANTIATE_TEST_SUITE_P(Backends, SegmentStoreContract, ::testing::Values(kFake, kRocks, kPg),
                          ParamName);
 
 class ProfileStoreContract : public ContractTest {
@@ -420,7 +473,7 @@ TEST_P(ProfileStoreContract, GoProfilesAreStoredOnceAndFoundFromEachSegment) {
   EXPECT_THAT(*snapshots_->ListProfiledSegments("t1"), ElementsAre("seg-go", "seg-other"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ProfileStoreContract, ::testing::Values(kFake, kRocks),
+INSTANTIATE_TEST_SUITE_P(Backends, ProfileStoreContract, ::testing::Values(kFake, kRocks, kPg),
                          ParamName);
 
 }  // namespace
