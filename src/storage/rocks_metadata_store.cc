@@ -14,7 +14,6 @@ namespace {
 constexpr char kServicePrefix = 's';
 constexpr char kInstancePrefix = 'i';
 constexpr char kEndpointPrefix = 'e';
-constexpr size_t kMaxTouchEntries = 1 << 20;
 
 std::string EndpointPrefix(absl::string_view service_id) {
   std::string key(1, kEndpointPrefix);
@@ -103,34 +102,26 @@ absl::StatusOr<model::Endpoint> DecodeEndpoint(const Record& record) {
 
 }  // namespace
 
-bool RocksMetadataStore::ShouldTouch(const std::string& key, int64_t now) {
-  absl::MutexLock lock(&touch_mu_);
-  auto [it, inserted] = last_touch_.try_emplace(key, now);
-  if (inserted) {
-    if (last_touch_.size() > kMaxTouchEntries) {
-      last_touch_.clear();
-      last_touch_.emplace(key, now);
-    }
-    return true;
-  }
-  if (now - it->second < kTouchPeriodMs && now >= it->second) return false;
-  it->second = now;
-  return true;
-}
-
 absl::Status RocksMetadataStore::UpsertInstance(const std::string& service_name,
                                                 const model::ServiceInstance& instance,
                                                 bool replace_properties) {
   const int64_t now = clock_->NowMillis();
-  const std::string service_key = ServiceKey(instance.service_id);
   const std::string instance_key = InstanceKey(instance.service_id, instance.id);
   if (replace_properties) {
-    absl::MutexLock lock(&touch_mu_);
-    last_touch_[instance_key] = now;
-  } else if (!ShouldTouch(instance_key, now)) {
+    touches_.Record(instance_key, now);
+  } else if (!touches_.ShouldTouch(instance_key, now)) {
     return absl::OkStatus();
   }
+  absl::Status written = WriteInstance(service_name, instance, replace_properties, now);
+  if (!written.ok()) touches_.Forget(instance_key);
+  return written;
+}
 
+absl::Status RocksMetadataStore::WriteInstance(const std::string& service_name,
+                                               const model::ServiceInstance& instance,
+                                               bool replace_properties, int64_t now) {
+  const std::string service_key = ServiceKey(instance.service_id);
+  const std::string instance_key = InstanceKey(instance.service_id, instance.id);
   absl::MutexLock lock(&mu_);
   records::ServiceRecord service;
   SH_ASSIGN_OR_RETURN(auto stored_service, db_->Get(Family::kMetadata, service_key));
@@ -228,7 +219,7 @@ absl::StatusOr<std::optional<model::ServiceInstance>> RocksMetadataStore::GetIns
 }
 
 absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string& key, int64_t now) {
-  absl::MutexLock lock(&touch_mu_);
+  absl::MutexLock lock(&first_seen_mu_);
   auto known = first_seen_.find(key);
   if (known != first_seen_.end()) return known->second;
   SH_ASSIGN_OR_RETURN(auto stored, db_->Get(Family::kMetadata, key));
@@ -238,7 +229,7 @@ absl::StatusOr<int64_t> RocksMetadataStore::EndpointFirstSeen(const std::string&
     if (pb.ParseFromString(stored->value) && pb.first_seen_ms() > 0)
       first_seen = pb.first_seen_ms();
   }
-  if (first_seen_.size() > kMaxTouchEntries) first_seen_.clear();
+  if (first_seen_.size() > TouchCoalescer::kMaxEntries) first_seen_.clear();
   first_seen_.emplace(key, first_seen);
   return first_seen;
 }
@@ -247,18 +238,28 @@ absl::Status RocksMetadataStore::TouchEndpoints(const std::string& service_id,
                                                 const std::vector<std::string>& endpoint_names) {
   const int64_t now = clock_->NowMillis();
   WriteBatch batch;
+  std::vector<std::string> keys;  // due, in `batch`
+  absl::Status status;
   for (const std::string& name : endpoint_names) {
     std::string id = model::EndpointId(service_id, name);
     std::string key = EndpointKey(service_id, id);
-    if (!ShouldTouch(key, now)) continue;
-    SH_ASSIGN_OR_RETURN(int64_t first_seen, EndpointFirstSeen(key, now));
+    if (!touches_.ShouldTouch(key, now)) continue;  // also drops a name repeated in this call
+    keys.push_back(key);
+    absl::StatusOr<int64_t> first_seen = EndpointFirstSeen(key, now);
+    if (!first_seen.ok()) {
+      status = first_seen.status();
+      break;
+    }
     records::EndpointRecord pb;
     pb.set_name(name);
-    pb.set_first_seen_ms(first_seen);
+    pb.set_first_seen_ms(*first_seen);
     batch.Put(Family::kMetadata, key, now, pb.SerializeAsString());
   }
-  if (batch.Count() == 0) return absl::OkStatus();
-  return db_->Write(std::move(batch));
+  if (status.ok() && batch.Count() > 0) status = db_->Write(std::move(batch));
+  if (!status.ok()) {
+    for (const std::string& key : keys) touches_.Forget(key);
+  }
+  return status;
 }
 
 absl::StatusOr<std::vector<model::Endpoint>> RocksMetadataStore::FindEndpoints(

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "storage/database.h"
 #include "storage/metadata_store.h"
+#include "storage/touch_coalescer.h"
 
 namespace stackhouse::storage {
 
@@ -40,10 +41,12 @@ class RocksMetadataStore final : public MetadataStore {
  private:
   // When the endpoint under `key` was first seen: remembered, read once, or `now` if new.
   absl::StatusOr<int64_t> EndpointFirstSeen(const std::string& key, int64_t now)
-      ABSL_LOCKS_EXCLUDED(touch_mu_);
+      ABSL_LOCKS_EXCLUDED(first_seen_mu_);
 
-  // True (and records `now`) if `key` was not written within kTouchPeriodMs.
-  bool ShouldTouch(const std::string& key, int64_t now) ABSL_LOCKS_EXCLUDED(touch_mu_);
+  // UpsertInstance's read-modify-write, once it is due.
+  absl::Status WriteInstance(const std::string& service_name,
+                             const model::ServiceInstance& instance, bool replace_properties,
+                             int64_t now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Constant after construction.
   Database* const db_;
@@ -52,11 +55,11 @@ class RocksMetadataStore final : public MetadataStore {
   // Serialises read-modify-write cycles of UpsertInstance.
   absl::Mutex mu_;
 
-  // When each heartbeat/endpoint key was last written (bounded; cleared when full).
-  absl::Mutex touch_mu_;
-  absl::flat_hash_map<std::string, int64_t> last_touch_ ABSL_GUARDED_BY(touch_mu_);
+  // When each heartbeat/endpoint key was last written.
+  TouchCoalescer touches_{kTouchPeriodMs};
   // First-seen time of each endpoint key this process wrote (bounded; cleared when full).
-  absl::flat_hash_map<std::string, int64_t> first_seen_ ABSL_GUARDED_BY(touch_mu_);
+  absl::Mutex first_seen_mu_;
+  absl::flat_hash_map<std::string, int64_t> first_seen_ ABSL_GUARDED_BY(first_seen_mu_);
 };
 
 }  // namespace stackhouse::storage

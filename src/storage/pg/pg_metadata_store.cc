@@ -9,8 +9,6 @@
 namespace stackhouse::storage::pg {
 namespace {
 
-constexpr size_t kMaxTouchEntries = 1 << 20;
-
 // $1 service id, $2 service name, $3 instance id, $4 layer, $5 instance name, $6 properties,
 // $7 now, $8 replace properties, $9 the metrics cutoff (a row not seen since is expired and
 // is written as if new).
@@ -121,35 +119,14 @@ model::Endpoint EndpointAt(const Result& r, int row) {
 
 }  // namespace
 
-bool PgMetadataStore::ShouldTouch(const std::string& key, int64_t now) {
-  absl::MutexLock lock(&touch_mu_);
-  auto [it, inserted] = last_touch_.try_emplace(key, now);
-  if (inserted) {
-    if (last_touch_.size() > kMaxTouchEntries) {
-      last_touch_.clear();
-      last_touch_.emplace(key, now);
-    }
-    return true;
-  }
-  if (now - it->second < kTouchPeriodMs && now >= it->second) return false;
-  it->second = now;
-  return true;
-}
-
-void PgMetadataStore::Untouch(const std::string& key) {
-  absl::MutexLock lock(&touch_mu_);
-  last_touch_.erase(key);
-}
-
 absl::Status PgMetadataStore::UpsertInstance(const std::string& service_name,
                                              const model::ServiceInstance& instance,
                                              bool replace_properties) {
   const int64_t now = clock_->NowMillis();
   const std::string touch_key = "i" + instance.id;
   if (replace_properties) {
-    absl::MutexLock lock(&touch_mu_);
-    last_touch_[touch_key] = now;
-  } else if (!ShouldTouch(touch_key, now)) {
+    touches_.Record(touch_key, now);
+  } else if (!touches_.ShouldTouch(touch_key, now)) {
     return absl::OkStatus();
   }
   Params params;
@@ -164,7 +141,7 @@ absl::Status PgMetadataStore::UpsertInstance(const std::string& service_name,
       .Int64(Cutoff(now, options_.metrics_ttl_ms));
   absl::Status written =
       pool_->ExecPrepared("sh_upsert_instance", kUpsertInstance, params).status();
-  if (!written.ok()) Untouch(touch_key);
+  if (!written.ok()) touches_.Forget(touch_key);
   return written;
 }
 
@@ -227,7 +204,7 @@ absl::Status PgMetadataStore::TouchEndpoints(const std::string& service_id,
   for (const std::string& name : endpoint_names) {
     std::string id = model::EndpointId(service_id, name);
     std::string key = "e" + id;
-    if (!ShouldTouch(key, now)) continue;  // also drops a name repeated in this call
+    if (!touches_.ShouldTouch(key, now)) continue;  // also drops a name repeated in this call
     ids.push_back(std::move(id));
     names.push_back(name);
     keys.push_back(std::move(key));
@@ -242,7 +219,7 @@ absl::Status PgMetadataStore::TouchEndpoints(const std::string& service_id,
   absl::Status written =
       pool_->ExecPrepared("sh_touch_endpoints", kTouchEndpoints, params).status();
   if (!written.ok()) {
-    for (const std::string& key : keys) Untouch(key);
+    for (const std::string& key : keys) touches_.Forget(key);
   }
   return written;
 }

@@ -2,13 +2,11 @@
 
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "storage/metadata_store.h"
 #include "storage/pg/pg_pool.h"
 #include "storage/pg/pg_store_options.h"
+#include "storage/touch_coalescer.h"
 
 namespace stackhouse::storage::pg {
 
@@ -46,10 +44,6 @@ class PgMetadataStore final : public MetadataStore {
   static constexpr int64_t kTouchPeriodMs = 10000;
 
  private:
-  // True (and records `now`) if `key` was not written within kTouchPeriodMs.
-  bool ShouldTouch(const std::string& key, int64_t now) ABSL_LOCKS_EXCLUDED(touch_mu_);
-  // Forgets `key`'s last write (after a failed write).
-  void Untouch(const std::string& key) ABSL_LOCKS_EXCLUDED(touch_mu_);
   int64_t MetricsCutoff() const { return Cutoff(clock_->NowMillis(), options_.metrics_ttl_ms); }
 
   // Constant after construction.
@@ -57,9 +51,8 @@ class PgMetadataStore final : public MetadataStore {
   const Clock* const clock_;
   const StoreOptions options_;
 
-  // When each heartbeat/endpoint key was last written (bounded; cleared when full).
-  absl::Mutex touch_mu_;
-  absl::flat_hash_map<std::string, int64_t> last_touch_ ABSL_GUARDED_BY(touch_mu_);
+  // When each heartbeat/endpoint key was last written.
+  TouchCoalescer touches_{kTouchPeriodMs};
 };
 
 }  // namespace stackhouse::storage::pg
