@@ -1,6 +1,6 @@
 // meter_storage_bench: the disk that Rover's meters take. Plays --pods mesh pods (an application
 // and its Envoy each, as `stackhouse-sim rover` reports them: RoverMeterModel) reporting every
-// 5 s for --minutes of simulated time, written below the receiver as task::MeterService does
+// 5 s for --minutes of simulated time, written below the receiver as service::MeterService does
 // (metrics::AnalyzeDataSet, then RocksMetricStore::AddMetrics and AddRelations) into a fresh
 // RocksDB in a temporary directory; then flushes, compacts and prints the data directory's size
 // before and after, the rows' key count and the write rate. 200 pods are 1,000 process

@@ -3,7 +3,7 @@
 // addresses (2,000 peers) and served by a local peer, reporting Rover's network meters
 // (RoverMeterModel: rover_net_p_* counters and histograms per connection, HTTP/1.x meters on
 // the HTTP ones) every 2 s. Each iteration is one report round of the 50 processes: their
-// MeterDataCollections turned into data sets as the receiver does, then task::MeterService::
+// MeterDataCollections turned into data sets as the receiver does, then service::MeterService::
 // Ingest (analysis, virtual peers, the intake log, relation rows, the fold of closed minutes)
 // into a RocksDB in a temporary directory, the simulated clock moving 2 s per round. The
 // counter `core_share` is the process's CPU time (every thread: RocksDB's flushes and
@@ -23,8 +23,8 @@
 #include "benchmark/benchmark.h"
 #include "meter_data_set.h"
 #include "pod_stores.h"
+#include "service/meter_service.h"
 #include "simulator/rover_meters.h"
-#include "task/meter_service.h"
 
 namespace stackhouse {
 namespace {
@@ -44,8 +44,8 @@ double CpuSeconds(int who) {
 
 struct Fixture {
   Fixture() : pod("network-ingest-bench", kStart, kProcesses) {
-    meters = std::make_unique<task::MeterService>(pod.metric_store.get(), pod.ebpf.get(),
-                                                  pod.metadata.get(), &pod.clock);
+    meters = std::make_unique<service::MeterService>(pod.metric_store.get(), pod.ebpf.get(),
+                                                     pod.metadata.get(), &pod.clock);
     for (int p = 0; p < kProcesses; ++p) {
       processes.push_back({static_cast<uint64_t>(p), pod.ids[static_cast<size_t>(p)],
                            bench::PodStores::kService, bench::PodStores::kInstance,
@@ -55,7 +55,7 @@ struct Fixture {
   ~Fixture() { meters.reset(); }
 
   bench::PodStores pod;
-  std::unique_ptr<task::MeterService> meters;
+  std::unique_ptr<service::MeterService> meters;
   std::vector<sim::MeterProcess> processes;
 };
 

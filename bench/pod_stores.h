@@ -13,11 +13,11 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "model/ebpf.h"
+#include "service/ebpf_service.h"
 #include "storage/database.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_metric_store.h"
-#include "task/ebpf_service.h"
 
 namespace stackhouse::bench {
 
@@ -40,10 +40,10 @@ struct PodStores {
     metric_store = std::move(*storage::RocksMetricStore::Open(db.get(), absl::UTCTimeZone()));
     ebpf_store = std::make_unique<storage::RocksEbpfStore>(db.get(), &clock);
     metadata = std::make_unique<storage::RocksMetadataStore>(db.get(), &clock);
-    ebpf = std::move(*task::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
-    std::vector<task::ReportedProcess> reported;
+    ebpf = std::move(*service::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
+    std::vector<service::ReportedProcess> reported;
     for (int p = 0; p < processes; ++p) {
-      task::ReportedProcess r;
+      service::ReportedProcess r;
       r.detect_type = model::DetectType::kKubernetes;
       r.layer = "K8S_SERVICE";
       r.service_name = kService;
@@ -52,7 +52,7 @@ struct PodStores {
       reported.push_back(r);
     }
     for (const std::string& virtual_name : virtual_names) {
-      task::ReportedProcess r = reported.front();
+      service::ReportedProcess r = reported.front();
       r.detect_type = model::DetectType::kVirtual;
       r.process_name = virtual_name;
       reported.push_back(r);
@@ -76,7 +76,7 @@ struct PodStores {
   std::unique_ptr<storage::RocksMetricStore> metric_store;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store;
   std::unique_ptr<storage::RocksMetadataStore> metadata;
-  std::unique_ptr<task::EbpfService> ebpf;
+  std::unique_ptr<service::EbpfService> ebpf;
   std::vector<std::string> ids;  // the registered processes' ids, in order
 };
 

@@ -26,13 +26,13 @@
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "query/query_service.h"
+#include "service/ebpf_service.h"
+#include "service/profile_task_service.h"
 #include "storage/database.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
-#include "task/ebpf_service.h"
-#include "task/profile_task_service.h"
 
 namespace stackhouse {
 namespace {
@@ -53,8 +53,8 @@ struct Fixture {
     profiles = std::make_unique<storage::RocksProfileStore>(db.get(), &clock);
     segments = std::make_unique<storage::RocksSegmentStore>(db.get());
     ebpf_store = std::make_unique<storage::RocksEbpfStore>(db.get(), &clock);
-    tasks = std::move(*task::ProfileTaskService::Create(profiles.get(), &clock));
-    ebpf = std::move(*task::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
+    tasks = std::move(*service::ProfileTaskService::Create(profiles.get(), &clock));
+    ebpf = std::move(*service::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
     config.query.max_analyze_snapshots = max_snapshots;
     config.query.ebpf_analysis_max_samples = int64_t{1} << 40;
     config.query.max_body_bytes = 64 << 20;
@@ -91,8 +91,8 @@ struct Fixture {
   std::unique_ptr<storage::RocksProfileStore> profiles;
   std::unique_ptr<storage::RocksSegmentStore> segments;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store;
-  std::unique_ptr<task::ProfileTaskService> tasks;
-  std::unique_ptr<task::EbpfService> ebpf;
+  std::unique_ptr<service::ProfileTaskService> tasks;
+  std::unique_ptr<service::EbpfService> ebpf;
   std::unique_ptr<graphql::HttpEndpoint> endpoint;
 };
 

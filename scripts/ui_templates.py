@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
-"""Writes Stackhouse's default booster-ui dashboards to src/task/data/ui_templates/.
+"""Writes Stackhouse's default booster-ui dashboards to src/service/data/ui_templates/.
 
 The JSON files are committed and compiled into the binary (src/CMakeLists.txt); this script is
 how they are written, so that the dashboards of the five layers stay alike. Run it after editing
 and commit its output:  scripts/ui_templates.py
 With --check it writes nothing and fails if the committed files differ from what it would write
 (the ctest ui_templates_generated). docs/dashboards.md lists the dashboards;
-tests/task/default_ui_templates_test.cc checks them.
+tests/service/default_ui_templates_test.cc checks them.
 """
 
 import json
 import pathlib
 import sys
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "src/task/data/ui_templates"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "src/service/data/ui_templates"
 
 # Per layer: the file/id prefix, the names of its dashboards (None: the layer has none) and
 # which profiling each service dashboard offers. Names are what widgets link to; keep them stable.

@@ -57,7 +57,7 @@ Result ItemResult(const model::ContinuousCheckItem& item) {
 }  // namespace
 
 void BindContinuousResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
-  task::ContinuousService* continuous = deps.continuous;
+  service::ContinuousService* continuous = deps.continuous;
   builder->BindResolver(
       "Mutation.setContinuousProfilingPolicy",
       [continuous](const Context& c) -> absl::StatusOr<Result> {
@@ -75,7 +75,7 @@ void BindContinuousResolvers(const QueryDeps& deps, graphql::SchemaBuilder* buil
   builder->BindResolver("Query.queryContinuousProfilingServiceTargets",
                         [continuous](const Context& c) -> absl::StatusOr<Result> {
                           std::vector<Result> out;
-                          for (const task::ContinuousTargetSummary& s :
+                          for (const service::ContinuousTargetSummary& s :
                                continuous->ServiceTargets(StringArg(c, "serviceId"))) {
                             std::vector<Result> items;
                             for (const model::ContinuousCheckItem& item : s.target.items) {
@@ -97,9 +97,9 @@ void BindContinuousResolvers(const QueryDeps& deps, graphql::SchemaBuilder* buil
         SH_ASSIGN_OR_RETURN(auto instances,
                             continuous->MonitoringInstances(StringArg(c, "serviceId"), *target));
         std::vector<Result> out;
-        for (const task::MonitoredInstance& m : instances) {
+        for (const service::MonitoredInstance& m : instances) {
           std::vector<Result> processes;
-          for (const task::MonitoredProcess& p : m.processes) {
+          for (const service::MonitoredProcess& p : m.processes) {
             processes.push_back(Result::Map(
                 {{"id", Result::String(p.process.id)},
                  {"name", Result::String(p.process.name)},

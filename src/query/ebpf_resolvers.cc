@@ -106,8 +106,8 @@ bool BoolMember(const graphql::Value& object, absl::string_view name) {
 }
 
 // graphql EBPFProfilingNetworkTaskRequest → the task service's request.
-task::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
-  task::EbpfNetworkRequest request;
+service::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
+  service::EbpfNetworkRequest request;
   if (const auto* v = Member(r, "instanceId")) request.instance_id = v->string_value();
   if (const auto* samplings = Member(r, "samplings")) {
     for (const graphql::Value& s : samplings->list()) {
@@ -132,7 +132,7 @@ task::EbpfNetworkRequest NetworkRequest(const graphql::Value& r) {
 }  // namespace
 
 void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
-  task::EbpfService* ebpf = deps.ebpf;
+  service::EbpfService* ebpf = deps.ebpf;
   const storage::EbpfStore* store = deps.ebpf_store;
   std::shared_ptr<const profile::EbpfAnalyzer> analyzer = deps.ebpf_analyzer;
   BindEbpfElementGetters(builder);
@@ -172,7 +172,7 @@ void BindEbpfResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   builder->BindResolver("Mutation.createEBPFProfilingFixedTimeTask",
                         [ebpf](const Context& c) -> absl::StatusOr<Result> {
                           const graphql::Value& r = c.args().Get("request");
-                          task::EbpfFixedTimeRequest request;
+                          service::EbpfFixedTimeRequest request;
                           if (const auto* v = r.Find("serviceId"))
                             request.service_id = v->string_value();
                           if (const auto* v = r.Find("processLabels");

@@ -28,7 +28,7 @@ Result LogResult(const model::ProfileTaskLog& log) {
        {"operationTime", Result::Int(log.operation_time_ms)}});
 }
 
-absl::StatusOr<Result> LogsResult(task::ProfileTaskService* tasks, const std::string& task_id) {
+absl::StatusOr<Result> LogsResult(service::ProfileTaskService* tasks, const std::string& task_id) {
   SH_ASSIGN_OR_RETURN(auto logs, tasks->ListLogs(task_id));
   std::vector<Result> items;
   items.reserve(logs.size());
@@ -188,14 +188,14 @@ absl::StatusOr<Result> TaskSegments(const QueryDeps& deps, const std::string& ta
 }  // namespace
 
 void BindProfileResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
-  task::ProfileTaskService* tasks = deps.profile_tasks;
+  service::ProfileTaskService* tasks = deps.profile_tasks;
   BindProfileElementGetters(builder);
 
   builder->BindResolver(
       "Mutation.createProfileTask", [tasks](const Context& c) -> absl::StatusOr<Result> {
         const graphql::Value& request = c.args().Get("creationRequest");
         if (request.is_null()) return absl::InvalidArgumentError("creationRequest is required");
-        task::ProfileTaskRequest r;
+        service::ProfileTaskRequest r;
         if (const graphql::Value* id = request.Find("serviceId"); id != nullptr && !id->is_null()) {
           r.service_id = id->kind() == graphql::Value::Kind::kInt ? absl::StrCat(id->int_value())
                                                                   : id->string_value();

@@ -10,35 +10,35 @@
 #include "graphql/schema.h"
 #include "metrics/mqe.h"
 #include "profile/ebpf_profile.h"
+#include "service/continuous_service.h"
+#include "service/ebpf_service.h"
+#include "service/profile_task_service.h"
+#include "service/ui_template_service.h"
 #include "storage/ebpf_store.h"
 #include "storage/metadata_store.h"
 #include "storage/metric_store.h"
 #include "storage/profile_store.h"
 #include "storage/segment_store.h"
 #include "storage/span_event_store.h"
-#include "task/continuous_service.h"
-#include "task/ebpf_service.h"
-#include "task/profile_task_service.h"
-#include "task/ui_template_service.h"
 
 namespace stackhouse::query {
 
 // What the resolvers read and write. Everything must outlive the endpoint built from it.
 struct QueryDeps {
   const storage::MetadataStore* metadata = nullptr;
-  task::ProfileTaskService* profile_tasks = nullptr;
+  service::ProfileTaskService* profile_tasks = nullptr;
   const storage::SnapshotStore* snapshots = nullptr;
   const storage::SegmentStore* segments = nullptr;
   // The events attached to spans (queryTrace); null: traces show none.
   const storage::SpanEventStore* span_events = nullptr;
-  task::EbpfService* ebpf = nullptr;
+  service::EbpfService* ebpf = nullptr;
   const storage::EbpfStore* ebpf_store = nullptr;
   // The eBPF analyses (analysisEBPFProfilingResult, stackhouseDiff), shared with the exports so
   // that identical requests are computed once; null: BuildSchema makes one over ebpf_store with
   // config's query.ebpfAnalysisMaxSamples.
   std::shared_ptr<const profile::EbpfAnalyzer> ebpf_analyzer;
-  task::ContinuousService* continuous = nullptr;
-  task::UiTemplateService* ui_templates = nullptr;
+  service::ContinuousService* continuous = nullptr;
+  service::UiTemplateService* ui_templates = nullptr;
   // What execExpression and readRecords read; null: they answer with an error saying so.
   metrics::MetricSource* metric_source = nullptr;
   // The relation rows the process topology is built from (getProcessTopology).

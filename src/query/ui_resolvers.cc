@@ -81,7 +81,7 @@ Result TemplateResult(const storage::UiTemplate& t) {
       {{"id", Result::String(t.id)}, {"configuration", Result::String(t.configuration)}});
 }
 
-Result ChangeResult(const task::TemplateChange& change) {
+Result ChangeResult(const service::TemplateChange& change) {
   return Result::Map(
       {{"id", Result::String(change.id)},
        {"status", Result::Bool(change.status)},
@@ -98,7 +98,7 @@ std::string SettingField(const Context& c, absl::string_view field) {
 
 void BindUiResolvers(const QueryDeps& deps, graphql::SchemaBuilder* builder) {
   const storage::MetadataStore* metadata = deps.metadata;
-  task::UiTemplateService* templates = deps.ui_templates;
+  service::UiTemplateService* templates = deps.ui_templates;
   builder->BindResolver("Query.getMenuItems", [metadata](const Context&) -> absl::StatusOr<Result> {
     SH_ASSIGN_OR_RETURN(auto services, metadata->ListServices());
     std::vector<std::string> active_layers;

@@ -15,9 +15,9 @@ void AddArg(skywalking::v3::Command* command, const char* key, std::string value
 }
 
 // The wire cause as a domain one; InvalidArgument naming cause `index` when unusable.
-absl::StatusOr<task::ReportedCause> FromWire(const skywalking::v3::ContinuousProfilingCause& c,
-                                             int index) {
-  task::ReportedCause cause;
+absl::StatusOr<service::ReportedCause> FromWire(const skywalking::v3::ContinuousProfilingCause& c,
+                                                int index) {
+  service::ReportedCause cause;
   // The wire enum is OAP's ordinal minus one.
   const int type = static_cast<int>(c.type()) + 1;
   if (type < 1 || type > 5) {
@@ -43,11 +43,11 @@ absl::StatusOr<task::ReportedCause> FromWire(const skywalking::v3::ContinuousPro
 
 }  // namespace
 
-grpc::Status ContinuousProfilingService::queryPolicies(
+grpc::Status ContinuousProfilingGrpcService::queryPolicies(
     grpc::ServerContext* context, const skywalking::v3::ContinuousProfilingPolicyQuery* request,
     skywalking::v3::Commands* response) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  std::vector<task::PolicyQuery> queries;
+  std::vector<service::PolicyQuery> queries;
   queries.reserve(request->policies_size());
   for (const auto& p : request->policies()) queries.push_back({p.servicename(), p.uuid()});
   std::vector<std::string> entries = continuous_->QueryPolicies(queries);
@@ -59,11 +59,11 @@ grpc::Status ContinuousProfilingService::queryPolicies(
   return grpc::Status::OK;
 }
 
-grpc::Status ContinuousProfilingService::reportProfilingTask(
+grpc::Status ContinuousProfilingGrpcService::reportProfilingTask(
     grpc::ServerContext* context, const skywalking::v3::ContinuousProfilingReport* request,
     skywalking::v3::Commands* response) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  task::ContinuousReport report;
+  service::ContinuousReport report;
   report.layer = request->layer();
   report.service_name = request->servicename();
   report.instance_name = request->instancename();

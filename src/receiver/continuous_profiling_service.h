@@ -2,16 +2,16 @@
 
 #include "ebpf/profiling/Continuous.grpc.pb.h"
 #include "receiver/auth.h"
-#include "task/continuous_service.h"
+#include "service/continuous_service.h"
 
 namespace stackhouse::receiver {
 
-// `/skywalking.v3.ContinuousProfilingService/*`: Rover polls the policies of its services
+// `/skywalking.v3.ContinuousProfilingGrpcService/*`: Rover polls the policies of its services
 // (§3.4, §5.9.1) and reports the tasks it triggered (§3.5, §5.9.2). Thread-safe.
-class ContinuousProfilingService final
+class ContinuousProfilingGrpcService final
     : public skywalking::v3::ContinuousProfilingService::Service {
  public:
-  ContinuousProfilingService(const AuthGuard* auth, task::ContinuousService* continuous)
+  ContinuousProfilingGrpcService(const AuthGuard* auth, service::ContinuousService* continuous)
       : auth_(auth), continuous_(continuous) {}
 
   // No command when nothing changed, else one ContinuousProfilingPolicyQuery command.
@@ -26,7 +26,7 @@ class ContinuousProfilingService final
 
  private:
   const AuthGuard* const auth_;
-  task::ContinuousService* const continuous_;
+  service::ContinuousService* const continuous_;
 };
 
 }  // namespace stackhouse::receiver

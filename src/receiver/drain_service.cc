@@ -103,14 +103,14 @@ class RefuseReactor final : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
-bool DrainService::Drains(absl::string_view method) {
+bool DrainGrpcService::Drains(absl::string_view method) {
   for (absl::string_view prefix : kDrainedServices) {
     if (absl::StartsWith(method, prefix) && method.size() > prefix.size()) return true;
   }
   return false;
 }
 
-grpc::ServerGenericBidiReactor* DrainService::CreateReactor(
+grpc::ServerGenericBidiReactor* DrainGrpcService::CreateReactor(
     grpc::GenericCallbackServerContext* ctx) {
   const std::string& method = ctx->method();
   if (!Drains(method)) {

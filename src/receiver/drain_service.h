@@ -25,10 +25,10 @@ namespace stackhouse::receiver {
 // are: they count towards core.gRPCMaxConcurrentStreams (RESOURCE_EXHAUSTED beyond it) and end
 // with DEADLINE_EXCEEDED after core.gRPCStreamIdleTimeout without a message. Thread-safe; must
 // outlive the server.
-class DrainService final : public grpc::CallbackGenericService {
+class DrainGrpcService final : public grpc::CallbackGenericService {
  public:
   // `auth`, `metrics` and `streams` must outlive the service.
-  DrainService(const AuthGuard* auth, MetricsRegistry* metrics, StreamRuntime* streams)
+  DrainGrpcService(const AuthGuard* auth, MetricsRegistry* metrics, StreamRuntime* streams)
       : auth_(auth), metrics_(metrics), streams_(streams) {}
 
   // True when `method` (a full path such as "/skywalking.v3.EventService/collect") is one that

@@ -1,22 +1,18 @@
 #include "receiver/ebpf_services.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/logging.h"
 #include "common/uuid.h"
-#include "receiver/ebpf_sample_writer.h"
 #include "receiver/status_convert.h"
-#include "storage/stack_fingerprint.h"
+#include "service/ebpf_sample_stream.h"
 
 namespace stackhouse::receiver {
 namespace {
 
-task::ReportedProcess FromEntity(
+service::ReportedProcess FromEntity(
     const skywalking::v3::EBPFProcessEntityMetadata& entity, model::DetectType type,
     const google::protobuf::RepeatedPtrField<skywalking::v3::KeyStringValuePair>& properties) {
-  task::ReportedProcess r;
+  service::ReportedProcess r;
   r.detect_type = type;
   r.layer = entity.layer();
   r.service_name = entity.servicename();
@@ -35,11 +31,11 @@ void AddArg(skywalking::v3::Command* command, const char* key, std::string value
 
 }  // namespace
 
-grpc::Status EbpfProcessService::reportProcesses(
+grpc::Status EbpfProcessGrpcService::reportProcesses(
     grpc::ServerContext* context, const skywalking::v3::EBPFProcessReportList* request,
     skywalking::v3::EBPFReportProcessDownstream* response) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  std::vector<task::ReportedProcess> reported;
+  std::vector<service::ReportedProcess> reported;
   std::vector<const skywalking::v3::EBPFProcessProperties*> accepted;
   for (const auto& p : request->processes()) {
     if (p.has_hostprocess()) {
@@ -70,11 +66,11 @@ grpc::Status EbpfProcessService::reportProcesses(
   return grpc::Status::OK;
 }
 
-grpc::Status EbpfProcessService::keepAlive(grpc::ServerContext* context,
-                                           const skywalking::v3::EBPFProcessPingPkgList* request,
-                                           skywalking::v3::Commands* /*response*/) {
+grpc::Status EbpfProcessGrpcService::keepAlive(
+    grpc::ServerContext* context, const skywalking::v3::EBPFProcessPingPkgList* request,
+    skywalking::v3::Commands* /*response*/) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  std::vector<task::ReportedProcess> reported;
+  std::vector<service::ReportedProcess> reported;
   for (const auto& ping : request->processes()) {
     reported.push_back(
         FromEntity(ping.entitymetadata(), model::DetectType::kUndefined, ping.properties()));
@@ -82,7 +78,7 @@ grpc::Status EbpfProcessService::keepAlive(grpc::ServerContext* context,
   return ToGrpcStatus(ebpf_->KeepAlive(request->ebpfagentid(), reported));
 }
 
-void AppendEbpfTaskCommand(const task::EbpfTaskCommand& command,
+void AppendEbpfTaskCommand(const service::EbpfTaskCommand& command,
                            skywalking::v3::Commands* commands) {
   const model::EbpfTask& task = command.task;
   auto* c = commands->add_commands();
@@ -98,11 +94,11 @@ void AppendEbpfTaskCommand(const task::EbpfTaskCommand& command,
   AddArg(c, "FixedTriggerDuration", absl::StrCat(task.fixed_trigger_duration_s));
 }
 
-grpc::Status EbpfProfilingService::queryTasks(grpc::ServerContext* context,
-                                              const skywalking::v3::EBPFProfilingTaskQuery* request,
-                                              skywalking::v3::Commands* response) {
+grpc::Status EbpfProfilingGrpcService::queryTasks(
+    grpc::ServerContext* context, const skywalking::v3::EBPFProfilingTaskQuery* request,
+    skywalking::v3::Commands* response) {
   if (grpc::Status s = auth_->Check(*context); !s.ok()) return s;
-  for (const task::EbpfTaskCommand& command :
+  for (const service::EbpfTaskCommand& command :
        ebpf_->QueryTasks(request->roverinstanceid(), request->latestupdatetime())) {
     AppendEbpfTaskCommand(command, response);
   }
@@ -119,10 +115,9 @@ RoverStack::RoverStack(
                               (user_ ? user_->stacksymbols_size() : 0));
 }
 
-EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard* times,
-                                           task::EbpfService* ebpf, storage::EbpfStore* store,
-                                           StreamRuntime* streams)
-    : auth_(auth), times_(times), ebpf_(ebpf), store_(store) {
+EbpfProfilingGrpcService::EbpfProfilingGrpcService(const AuthGuard* auth, AgentTimeGuard* times,
+                                               service::EbpfService* ebpf, StreamRuntime* streams)
+    : auth_(auth), times_(times), ebpf_(ebpf) {
   ServeClientStream<skywalking::v3::EBPFProfilingData, skywalking::v3::Commands>(
       kCollectProfilingDataIndex, streams, "collectProfilingData",
       [this](const grpc::CallbackServerContext& context,
@@ -131,28 +126,18 @@ EbpfProfilingService::EbpfProfilingService(const AuthGuard* auth, AgentTimeGuard
       });
 }
 
-class EbpfProfilingService::SampleConsumer final
+class EbpfProfilingGrpcService::SampleConsumer final
     : public StreamConsumer<skywalking::v3::EBPFProfilingData> {
  public:
-  SampleConsumer(EbpfProfilingService* service, std::string agent)
-      : service_(service), agent_(std::move(agent)), writer_(service->store_) {}
-
-  ~SampleConsumer() override {
-    if (skipped_ > 0) {
-      GetLogger("receiver")->warn("collectProfilingData: skipped {} unusable samples", skipped_);
-    }
-  }
+  SampleConsumer(EbpfProfilingGrpcService* service, std::string agent)
+      : service_(service), agent_(std::move(agent)), samples_(service->ebpf_->OpenSampleStream()) {}
 
   std::optional<grpc::Status> OnMessage(skywalking::v3::EBPFProfilingData* message,
                                         size_t index) override {
     if (first_ || message->has_task()) {
       const skywalking::v3::EBPFProfilingTaskMetadata& task = message->task();
       first_ = false;
-      has_schedule_ = false;
-      std::string schedule_id;
       if (!task.taskid().empty() && !task.processid().empty()) {
-        // The upload time stamps the samples and the schedule's end; the start names and
-        // starts the schedule.
         std::string field = "task.currentTime";
         absl::Status time = service_->times_->Check("ebpf_upload", task.currenttime(), agent_);
         if (time.ok()) {
@@ -160,79 +145,52 @@ class EbpfProfilingService::SampleConsumer final
           time = service_->times_->Check("ebpf_schedule", task.profilingstarttime(), agent_);
         }
         if (!time.ok()) {
-          if (absl::Status s = writer_.Flush(); !s.ok()) return ToGrpcStatus(s);
+          if (absl::Status s = samples_->Flush(); !s.ok()) return ToGrpcStatus(s);
           return RefuseMessage("collectProfilingData", index,
                                absl::StrCat("(", field, ") ", time.message()),
                                KeptMessagesBefore(index));
         }
-        auto id = service_->ebpf_->RecordSchedule(task.taskid(), task.processid(),
-                                                  task.profilingstarttime(), task.currenttime());
-        if (!id.ok()) return ToGrpcStatus(id.status());
-        schedule_id = std::move(*id);
-        has_schedule_ = true;
       }
-      if (absl::Status s = writer_.StartUpload(schedule_id, task.currenttime()); !s.ok()) {
+      if (absl::Status s = samples_->StartUpload(task.taskid(), task.processid(),
+                                                 task.profilingstarttime(), task.currenttime());
+          !s.ok()) {
         return ToGrpcStatus(s);
       }
     }
-    storage::StoredEbpfSample sample;
+    service::RoverSampleValues values;
     const google::protobuf::RepeatedPtrField<skywalking::v3::EBPFProfilingStackMetadata>* stacks =
         nullptr;
     if (message->has_oncpu()) {
-      sample.target_type = model::EbpfTargetType::kOnCpu;
+      values.target_type = model::EbpfTargetType::kOnCpu;
       stacks = &message->oncpu().stacks();
-      sample.dump_count = message->oncpu().dumpcount();
+      values.dump_count = message->oncpu().dumpcount();
     } else if (message->has_offcpu()) {
-      sample.target_type = model::EbpfTargetType::kOffCpu;
+      values.target_type = model::EbpfTargetType::kOffCpu;
       stacks = &message->offcpu().stacks();
-      sample.switch_count = message->offcpu().switchcount();
-      sample.duration_ns = message->offcpu().duration();
-    }
-    // Samples without a task, without a profiling branch, with no stack or with negative
-    // counts cannot be analysed: skip them (OAP would fail the stream on some of these).
-    if (!has_schedule_ || stacks == nullptr || sample.dump_count < 0 || sample.switch_count < 0 ||
-        sample.duration_ns < 0) {
-      ++skipped_;
+      values.switch_count = message->offcpu().switchcount();
+      values.duration_ns = message->offcpu().duration();
+    } else {
+      samples_->SkipSample();
       return std::nullopt;
     }
     const RoverStack stack(*stacks);
-    if (stack.size() == 0) {
-      ++skipped_;
-      return std::nullopt;
-    }
-    // The stack is hashed from the message's own strings; its frames are built only if this
-    // stream has not seen it yet.
-    storage::StackHasher hasher;
-    stack.ForEachRootFirst(
-        [&hasher](char tag, const std::string& symbol) { hasher.AddFrame(tag, symbol); });
-    absl::Status added = writer_.Add(
-        hasher.Finish(),
-        [&stack](std::vector<std::string>* frames) {
-          frames->reserve(stack.size());
-          stack.ForEachRootFirst([frames](char tag, const std::string& symbol) {
-            std::string& frame = frames->emplace_back();
-            frame.reserve(1 + symbol.size());
-            frame.push_back(tag);
-            frame.append(symbol);
-          });
-        },
-        sample);
+    absl::Status added = samples_->Add(
+        values, stack.size(),
+        [&stack](service::EbpfSampleStream::FrameVisitor visit) { stack.ForEachRootFirst(visit); });
     if (!added.ok()) return ToGrpcStatus(added);
     return std::nullopt;
   }
 
-  absl::Status Flush() override { return writer_.Flush(); }
+  absl::Status Flush() override { return samples_->Flush(); }
 
  private:
-  EbpfProfilingService* const service_;
+  EbpfProfilingGrpcService* const service_;
   const std::string agent_;
-  EbpfSampleWriter writer_;
+  const std::unique_ptr<service::EbpfSampleStream> samples_;
   bool first_ = true;
-  bool has_schedule_ = false;
-  size_t skipped_ = 0;
 };
 
-grpc::Status EbpfProfilingService::StartCollectProfilingData(
+grpc::Status EbpfProfilingGrpcService::StartCollectProfilingData(
     const grpc::CallbackServerContext& context,
     std::unique_ptr<StreamConsumer<skywalking::v3::EBPFProfilingData>>* consumer) {
   if (grpc::Status s = auth_->Check(context); !s.ok()) return s;

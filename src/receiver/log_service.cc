@@ -34,7 +34,7 @@ const std::string& Body(const skywalking::v3::LogData& log) {
 
 }  // namespace
 
-LogHandler::LogHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+LogHandler::LogHandler(const AuthGuard* auth, AgentTimeGuard* times, service::MeterService* meters,
                        const Clock* clock, MetricsRegistry* metrics)
     : auth_(auth),
       times_(times),

@@ -7,14 +7,14 @@
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
-#include "task/meter_service.h"
+#include "service/meter_service.h"
 
 namespace stackhouse::receiver {
 
 // LogReportService (grpc-protocol.md §2.10, §5.10). Stackhouse is not a log store: a log is
 // read only when it is one of Rover's sampled HTTP requests (tag LOG_KIND =
 // NET_PROFILING_SAMPLED_TRACE, any layer), which becomes a sampled record and a relation row
-// (metrics::ParseSampledTrace, task::MeterService::AddSampledTraces); every other log (a
+// (metrics::ParseSampledTrace, service::MeterService::AddSampledTraces); every other log (a
 // language agent's) is counted and dropped. A sampled request whose body is not a JSON object,
 // or whose time AgentTimeGuard refuses, ends the stream with INVALID_ARGUMENT naming the
 // message; what came before it is stored. Thread-safe (no state beyond the call).
@@ -24,7 +24,7 @@ class LogHandler {
   static constexpr size_t kBatch = 256;
 
   // Dependencies must outlive the handler.
-  LogHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+  LogHandler(const AuthGuard* auth, AgentTimeGuard* times, service::MeterService* meters,
              const Clock* clock, MetricsRegistry* metrics);
 
   // Starts a collect stream (PERMISSION_DENIED without the token).
@@ -36,17 +36,17 @@ class LogHandler {
 
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
-  task::MeterService* const meters_;
+  service::MeterService* const meters_;
   const Clock* const clock_;
   Counter* const dropped_logs_;
   Counter* const sampled_;
   Counter* const sampled_dropped_;
 };
 
-class LogService final : public ClientStreamService<skywalking::v3::LogReportService::Service> {
+class LogGrpcService final : public ClientStreamService<skywalking::v3::LogReportService::Service> {
  public:
   // `handler` and `streams` must outlive the service.
-  LogService(LogHandler* handler, StreamRuntime* streams) {
+  LogGrpcService(LogHandler* handler, StreamRuntime* streams) {
     ServeClientStream<skywalking::v3::LogData, skywalking::v3::Commands>(
         0, streams, "collect",
         [handler](const grpc::CallbackServerContext& context,

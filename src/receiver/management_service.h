@@ -2,24 +2,21 @@
 
 #include <memory>
 
-#include "common/clock.h"
-#include "config/config.h"
 #include "management/Management.grpc.pb.h"
 #include "management/ManagementCompat.grpc.pb.h"
 #include "receiver/auth.h"
-#include "storage/metadata_store.h"
+#include "service/registry.h"
 
 namespace stackhouse::receiver {
 
-// The agent registry's receiver: `skywalking.v3.ManagementService` (reportInstanceProperties,
-// keepAlive), turning reports into services and instances with properties and heartbeats.
-// Thread-safe (no state beyond the call).
+// The agent registry's receiver: `skywalking.v3.ManagementGrpcService` (reportInstanceProperties,
+// keepAlive), handing reports to service::Registry as properties and heartbeats. Thread-safe
+// (no state beyond the call).
 class ManagementHandler {
  public:
   // Dependencies must outlive the handler.
-  ManagementHandler(const AuthGuard* auth, storage::MetadataStore* store,
-                    const config::ReceiverConfig* config)
-      : auth_(auth), store_(store), config_(config) {}
+  ManagementHandler(const AuthGuard* auth, service::Registry* registry)
+      : auth_(auth), registry_(registry) {}
 
   grpc::Status ReportInstanceProperties(grpc::ServerContext* context,
                                         const skywalking::v3::InstanceProperties* request,
@@ -30,18 +27,17 @@ class ManagementHandler {
 
  private:
   const AuthGuard* const auth_;
-  storage::MetadataStore* const store_;
-  const config::ReceiverConfig* const config_;
+  service::Registry* const registry_;
 };
 
 // The gRPC service over a ManagementHandler. `Base` is the generated service class: either
-// `skywalking::v3::ManagementService::Service` (`/skywalking.v3.ManagementService/*`) or the
+// `skywalking::v3::ManagementService::Service` (`/skywalking.v3.ManagementGrpcService/*`) or the
 // package-less `::ManagementService::Service` (`/ManagementService/*`) old agents (8.0-8.2)
 // call; both have the same methods.
 template <typename Base>
-class ManagementServiceImpl final : public Base {
+class ManagementGrpcServiceImpl final : public Base {
  public:
-  explicit ManagementServiceImpl(ManagementHandler* handler) : handler_(handler) {}
+  explicit ManagementGrpcServiceImpl(ManagementHandler* handler) : handler_(handler) {}
 
   grpc::Status reportInstanceProperties(grpc::ServerContext* context,
                                         const skywalking::v3::InstanceProperties* request,
@@ -58,7 +54,7 @@ class ManagementServiceImpl final : public Base {
   ManagementHandler* const handler_;
 };
 
-using ManagementService = ManagementServiceImpl<skywalking::v3::ManagementService::Service>;
-using ManagementCompatService = ManagementServiceImpl<::ManagementService::Service>;
+using ManagementGrpcService = ManagementGrpcServiceImpl<skywalking::v3::ManagementService::Service>;
+using ManagementCompatGrpcService = ManagementGrpcServiceImpl<::ManagementService::Service>;
 
 }  // namespace stackhouse::receiver

@@ -173,8 +173,8 @@ class MeterHandler::DataSet {
   bool time_checked_ = false;
 };
 
-MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
-                           MetricsRegistry* metrics)
+MeterHandler::MeterHandler(const AuthGuard* auth, AgentTimeGuard* times,
+                           service::MeterService* meters, MetricsRegistry* metrics)
     : auth_(auth),
       times_(times),
       meters_(meters),

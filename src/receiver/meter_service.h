@@ -8,11 +8,11 @@
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
-#include "task/meter_service.h"
+#include "service/meter_service.h"
 
 namespace stackhouse::receiver {
 
-// MeterReportService (grpc-protocol.md §2.9): meters → task::MeterService. `collect`'s whole
+// MeterReportService (grpc-protocol.md §2.9): meters → service::MeterService. `collect`'s whole
 // stream is one data set, each `collectBatch` collection is one; an element's service,
 // instance and time are the last non-empty ones seen up to it (agents set them on the first
 // element only; a change splits the data set there). Meters no metric uses (a language
@@ -31,7 +31,7 @@ class MeterHandler {
   static constexpr size_t kMaxBuckets = 1024;
 
   // Dependencies must outlive the handler.
-  MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, task::MeterService* meters,
+  MeterHandler(const AuthGuard* auth, AgentTimeGuard* times, service::MeterService* meters,
                MetricsRegistry* metrics);
 
   // Start a collect / collectBatch stream (PERMISSION_DENIED without the token).
@@ -48,7 +48,7 @@ class MeterHandler {
 
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
-  task::MeterService* const meters_;
+  service::MeterService* const meters_;
   Counter* const received_;
   Counter* const ignored_;
   Counter* const unknown_process_;
@@ -57,10 +57,10 @@ class MeterHandler {
 // The gRPC service over a MeterHandler: `skywalking::v3::MeterReportService`, or the
 // package-less `::MeterReportService` of old agents (collect only).
 template <typename Grpc>
-class MeterServiceImpl final : public ClientStreamService<typename Grpc::Service> {
+class MeterGrpcServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
   // `handler` and `streams` must outlive the service.
-  MeterServiceImpl(MeterHandler* handler, StreamRuntime* streams) {
+  MeterGrpcServiceImpl(MeterHandler* handler, StreamRuntime* streams) {
     this->template ServeClientStream<skywalking::v3::MeterData, skywalking::v3::Commands>(
         0, streams, "collect",
         [handler](const grpc::CallbackServerContext& context,
@@ -80,7 +80,7 @@ class MeterServiceImpl final : public ClientStreamService<typename Grpc::Service
   }
 };
 
-using MeterService = MeterServiceImpl<skywalking::v3::MeterReportService>;
-using MeterCompatService = MeterServiceImpl<::MeterReportService>;
+using MeterGrpcService = MeterGrpcServiceImpl<skywalking::v3::MeterReportService>;
+using MeterCompatGrpcService = MeterGrpcServiceImpl<::MeterReportService>;
 
 }  // namespace stackhouse::receiver

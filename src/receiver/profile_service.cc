@@ -1,7 +1,6 @@
 #include "receiver/profile_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/logging.h"
 #include "common/uuid.h"
 #include "receiver/status_convert.h"
 #include "wire/go_profile.h"
@@ -129,15 +128,9 @@ class ProfileHandler::GoProfileConsumer final
           absl::StrCat("(the last chunk of task ", task_id_, "'s profile) ", time.message()),
           Kept(index));
     }
-    if (profile->segment_ids.empty()) {
-      GetLogger("receiver")
-          ->warn("goProfileReport: the profile of task {} has no sample labelled with a segment",
-                 task_id_);
-    } else if (absl::Status s = handler_->snapshots_->AddGoProfile(*profile); !s.ok()) {
-      return ToGrpcStatus(s);
-    } else {
-      ++stored_;
-    }
+    absl::StatusOr<bool> stored = handler_->snapshots_->AddGoProfile(*profile);
+    if (!stored.ok()) return ToGrpcStatus(stored.status());
+    if (*stored) ++stored_;
     buffer_.clear();
     return std::nullopt;
   }

@@ -8,8 +8,8 @@
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
-#include "storage/profile_store.h"
-#include "task/profile_task_service.h"
+#include "service/profile_task_service.h"
+#include "service/trace_profile_ingest.h"
 
 namespace stackhouse::receiver {
 
@@ -22,8 +22,8 @@ class ProfileHandler {
   static constexpr size_t kSnapshotBatch = 256;
 
   // Dependencies must outlive the handler.
-  ProfileHandler(const AuthGuard* auth, AgentTimeGuard* times, task::ProfileTaskService* tasks,
-                 storage::SnapshotStore* snapshots, const Clock* clock)
+  ProfileHandler(const AuthGuard* auth, AgentTimeGuard* times, service::ProfileTaskService* tasks,
+                 service::TraceProfileIngest* snapshots, const Clock* clock)
       : auth_(auth), times_(times), tasks_(tasks), snapshots_(snapshots), clock_(clock) {}
 
   grpc::Status GetProfileTaskCommands(grpc::ServerContext* context,
@@ -52,8 +52,8 @@ class ProfileHandler {
 
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
-  task::ProfileTaskService* const tasks_;
-  storage::SnapshotStore* const snapshots_;
+  service::ProfileTaskService* const tasks_;
+  service::TraceProfileIngest* const snapshots_;
   const Clock* const clock_;
 };
 
@@ -65,10 +65,10 @@ void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Co
 // `::ProfileTask` (`/ProfileTask/*`) of old agents, which lacks goProfileReport. The streams
 // are served through ClientStreamReactor.
 template <typename Grpc>
-class ProfileServiceImpl final : public ClientStreamService<typename Grpc::Service> {
+class ProfileGrpcServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
   // `handler` and `streams` must outlive the service.
-  ProfileServiceImpl(ProfileHandler* handler, StreamRuntime* streams) : handler_(handler) {
+  ProfileGrpcServiceImpl(ProfileHandler* handler, StreamRuntime* streams) : handler_(handler) {
     this->template ServeClientStream<skywalking::v3::ThreadSnapshot, skywalking::v3::Commands>(
         kCollectSnapshotIndex, streams, "collectSnapshot",
         [handler](const grpc::CallbackServerContext& context,
@@ -107,7 +107,7 @@ class ProfileServiceImpl final : public ClientStreamService<typename Grpc::Servi
   ProfileHandler* const handler_;
 };
 
-using ProfileService = ProfileServiceImpl<skywalking::v3::ProfileTask>;
-using ProfileCompatService = ProfileServiceImpl<::ProfileTask>;
+using ProfileGrpcService = ProfileGrpcServiceImpl<skywalking::v3::ProfileTask>;
+using ProfileCompatGrpcService = ProfileGrpcServiceImpl<::ProfileTask>;
 
 }  // namespace stackhouse::receiver

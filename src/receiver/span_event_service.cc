@@ -34,18 +34,6 @@ model::SpanAttachedEvent FromProto(skywalking::v3::SpanAttachedEvent* pb) {
 
 }  // namespace
 
-SpanEventHandler::SpanEventHandler(const AuthGuard* auth, storage::SpanEventStore* store,
-                                   MetricsRegistry* metrics)
-    : auth_(auth),
-      store_(store),
-      stored_(metrics->GetCounter("stackhouse_span_events_total",
-                                  "Span-attached events Rover reported and Stackhouse stored "
-                                  "(network profiling's sampled HTTP data).")),
-      dropped_(metrics->GetCounter(
-          "stackhouse_span_events_dropped_total",
-          "Span-attached events not stored: without a trace id, too large or with too many "
-          "tags.")) {}
-
 class SpanEventHandler::EventConsumer final
     : public StreamConsumer<skywalking::v3::SpanAttachedEvent> {
  public:
@@ -63,12 +51,8 @@ class SpanEventHandler::EventConsumer final
                              " of each one may have");
     }
     if (!problem.empty()) {
-      handler_->dropped_->Increment();
+      handler_->events_->CountRefused(1);
       if (!refused_) refused_.emplace(index, std::move(problem));
-      return std::nullopt;
-    }
-    if (event->tracecontext().traceid().empty()) {
-      handler_->dropped_->Increment();
       return std::nullopt;
     }
     batch_.push_back(FromProto(event));
@@ -80,10 +64,9 @@ class SpanEventHandler::EventConsumer final
 
   absl::Status Flush() override {
     if (batch_.empty()) return absl::OkStatus();
-    absl::Status written = handler_->store_->AddEvents(batch_);
-    if (written.ok()) handler_->stored_->Increment(batch_.size());
-    batch_.clear();
-    return written;
+    std::vector<model::SpanAttachedEvent> batch;
+    batch.swap(batch_);
+    return handler_->events_->Add(std::move(batch));
   }
 
   grpc::Status Done() override {

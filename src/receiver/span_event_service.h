@@ -2,20 +2,19 @@
 
 #include <cstddef>
 
-#include "common/metrics.h"
 #include "language-agent/Tracing.grpc.pb.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
-#include "storage/span_event_store.h"
+#include "service/span_event_ingest.h"
 
 namespace stackhouse::receiver {
 
 // SpanAttachedEventReportService (grpc-protocol.md §2.4, §5.10; addendum §3): the events Rover
 // attaches to the spans of the requests it sampled (raw HTTP request / response, the syscalls
-// that carried them), stored by trace for queryTrace. An event without a trace id is counted
-// and dropped. An event over kMaxEventBytes is not stored, and neither is an event with more
-// than kMaxTags tags or summary values; the stream goes on (nothing else is lost) and ends with
-// INVALID_ARGUMENT naming the first such message. Thread-safe (no state beyond the call).
+// that carried them), handed to service::SpanEventIngest (which drops, and counts, an event
+// without a trace id). An event over kMaxEventBytes is not stored, and neither is an event with
+// more than kMaxTags tags or summary values; the stream goes on (nothing else is lost) and ends
+// with INVALID_ARGUMENT naming the first such message. Thread-safe (no state beyond the call).
 class SpanEventHandler {
  public:
   // Events are written in batches of this many.
@@ -26,7 +25,8 @@ class SpanEventHandler {
   static constexpr int kMaxTags = 256;
 
   // Dependencies must outlive the handler.
-  SpanEventHandler(const AuthGuard* auth, storage::SpanEventStore* store, MetricsRegistry* metrics);
+  SpanEventHandler(const AuthGuard* auth, service::SpanEventIngest* events)
+      : auth_(auth), events_(events) {}
 
   // Starts a collect stream (PERMISSION_DENIED without the token).
   grpc::Status StartCollect(
@@ -37,16 +37,14 @@ class SpanEventHandler {
   class EventConsumer;
 
   const AuthGuard* const auth_;
-  storage::SpanEventStore* const store_;
-  Counter* const stored_;
-  Counter* const dropped_;
+  service::SpanEventIngest* const events_;
 };
 
-class SpanEventService final
+class SpanEventGrpcService final
     : public ClientStreamService<skywalking::v3::SpanAttachedEventReportService::Service> {
  public:
   // `handler` and `streams` must outlive the service.
-  SpanEventService(SpanEventHandler* handler, StreamRuntime* streams) {
+  SpanEventGrpcService(SpanEventHandler* handler, StreamRuntime* streams) {
     ServeClientStream<skywalking::v3::SpanAttachedEvent, skywalking::v3::Commands>(
         0, streams, "collect",
         [handler](const grpc::CallbackServerContext& context,

@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "model/ids.h"
 #include "receiver/status_convert.h"
 #include "wire/segment_codec.h"
 
@@ -21,34 +20,13 @@ absl::Status TraceSegmentHandler::CheckTime(const skywalking::v3::SegmentObject&
 }
 
 absl::Status TraceSegmentHandler::Flush(std::vector<skywalking::v3::SegmentObject>* batch) {
-  const model::NameLimits limits{config_->service_name_max_length,
-                                 config_->instance_name_max_length,
-                                 config_->endpoint_name_max_length};
   std::vector<model::Segment> segments;
-  std::vector<model::SegmentSummary> summaries;
+  segments.reserve(batch->size());
   for (const skywalking::v3::SegmentObject& object : *batch) {
-    if (object.spans_size() == 0) continue;  // as OAP: nothing to analyse
-    model::Segment segment = wire::SegmentFromProto(object);
-    model::SegmentSummary summary = model::Summarize(segment, limits);
-
-    model::ServiceInstance instance;
-    instance.service_id = summary.service_id;
-    instance.name = model::TruncateName(segment.service_instance, limits.instance);
-    instance.id = summary.instance_id;
-    instance.layer = model::kDefaultLayer;
-    absl::Status registered = metadata_->UpsertInstance(
-        model::TruncateName(segment.service, limits.service), instance, false);
-    if (!registered.ok()) return registered;
-    absl::Status endpoints =
-        metadata_->TouchEndpoints(summary.service_id, model::EntryEndpoints(segment, limits));
-    if (!endpoints.ok()) return endpoints;
-
-    segments.push_back(std::move(segment));
-    summaries.push_back(std::move(summary));
+    segments.push_back(wire::SegmentFromProto(object));
   }
   batch->clear();
-  if (segments.empty()) return absl::OkStatus();
-  return segments_->AddSegments(segments, summaries);
+  return segments_->Add(std::move(segments));
 }
 
 class TraceSegmentHandler::SegmentConsumer final

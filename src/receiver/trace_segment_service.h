@@ -1,27 +1,25 @@
 #pragma once
 
-#include "config/config.h"
 #include "language-agent/Tracing.grpc.pb.h"
 #include "language-agent/TracingCompat.grpc.pb.h"
 #include "receiver/agent_time_guard.h"
 #include "receiver/auth.h"
 #include "receiver/client_stream.h"
-#include "storage/metadata_store.h"
-#include "storage/segment_store.h"
+#include "service/segment_ingest.h"
 
 namespace stackhouse::receiver {
 
-// Trace segments from language agents (grpc-protocol.md §5.5): stores them for trace
-// profiling and registers their services, instances and endpoints. Thread-safe.
+// Trace segments from language agents (grpc-protocol.md §5.5): checks their times and hands
+// them to service::SegmentIngest, which registers and stores them. Thread-safe.
 class TraceSegmentHandler {
  public:
   // Segments are written in batches of this many while a stream is open.
   static constexpr size_t kSegmentBatch = 128;
 
   // Dependencies must outlive the handler.
-  TraceSegmentHandler(const AuthGuard* auth, AgentTimeGuard* times, storage::SegmentStore* segments,
-                      storage::MetadataStore* metadata, const config::ReceiverConfig* config)
-      : auth_(auth), times_(times), segments_(segments), metadata_(metadata), config_(config) {}
+  TraceSegmentHandler(const AuthGuard* auth, AgentTimeGuard* times,
+                      service::SegmentIngest* segments)
+      : auth_(auth), times_(times), segments_(segments) {}
 
   // Starts a collect stream (PERMISSION_DENIED without the token); its consumer stores the
   // segments in batches of kSegmentBatch. At an unreadable message, or a segment whose start
@@ -42,24 +40,22 @@ class TraceSegmentHandler {
   // AgentTimeGuard's verdict on the start time of `segment` (its earliest span), the time it is
   // stored with; OK for a segment without spans (never stored).
   absl::Status CheckTime(const skywalking::v3::SegmentObject& segment, absl::string_view agent);
-  // Stores `batch` and registers what it names; clears it.
+  // Hands `batch` to SegmentIngest; clears it.
   absl::Status Flush(std::vector<skywalking::v3::SegmentObject>* batch);
 
   const AuthGuard* const auth_;
   AgentTimeGuard* const times_;
-  storage::SegmentStore* const segments_;
-  storage::MetadataStore* const metadata_;
-  const config::ReceiverConfig* const config_;
+  service::SegmentIngest* const segments_;
 };
 
 // The gRPC service over a TraceSegmentHandler. `Grpc` is the generated service: either
 // `skywalking::v3::TraceSegmentReportService` or the package-less `::TraceSegmentReportService`
 // of old agents; both have the same methods. The stream is served through ClientStreamReactor.
 template <typename Grpc>
-class TraceSegmentServiceImpl final : public ClientStreamService<typename Grpc::Service> {
+class TraceSegmentGrpcServiceImpl final : public ClientStreamService<typename Grpc::Service> {
  public:
   // `handler` and `streams` must outlive the service.
-  TraceSegmentServiceImpl(TraceSegmentHandler* handler, StreamRuntime* streams)
+  TraceSegmentGrpcServiceImpl(TraceSegmentHandler* handler, StreamRuntime* streams)
       : handler_(handler) {
     this->template ServeClientStream<skywalking::v3::SegmentObject, skywalking::v3::Commands>(
         kCollectIndex, streams, "collect",
@@ -80,7 +76,8 @@ class TraceSegmentServiceImpl final : public ClientStreamService<typename Grpc::
   TraceSegmentHandler* const handler_;
 };
 
-using TraceSegmentService = TraceSegmentServiceImpl<skywalking::v3::TraceSegmentReportService>;
-using TraceSegmentCompatService = TraceSegmentServiceImpl<::TraceSegmentReportService>;
+using TraceSegmentGrpcService =
+    TraceSegmentGrpcServiceImpl<skywalking::v3::TraceSegmentReportService>;
+using TraceSegmentCompatGrpcService = TraceSegmentGrpcServiceImpl<::TraceSegmentReportService>;
 
 }  // namespace stackhouse::receiver

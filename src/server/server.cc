@@ -36,6 +36,15 @@
 #include "receiver/stream_runtime.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
+#include "service/continuous_service.h"
+#include "service/default_ui_templates.h"
+#include "service/ebpf_service.h"
+#include "service/meter_service.h"
+#include "service/profile_task_service.h"
+#include "service/registry.h"
+#include "service/segment_ingest.h"
+#include "service/span_event_ingest.h"
+#include "service/trace_profile_ingest.h"
 #include "storage/database.h"
 #include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
@@ -45,11 +54,6 @@
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_span_event_store.h"
 #include "storage/rocks_ui_template_store.h"
-#include "task/continuous_service.h"
-#include "task/default_ui_templates.h"
-#include "task/ebpf_service.h"
-#include "task/meter_service.h"
-#include "task/profile_task_service.h"
 
 #ifndef STACKHOUSE_VERSION
 #define STACKHOUSE_VERSION "dev"
@@ -233,7 +237,15 @@ absl::Status Server::StartInternal() {
   profile_store_ = std::make_unique<storage::RocksProfileStore>(db_.get(), clock_);
   segment_store_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
   span_event_store_ = std::make_unique<storage::RocksSpanEventStore>(db_.get(), clock_);
-  auto profile_tasks = task::ProfileTaskService::Create(profile_store_.get(), clock_);
+  const model::NameLimits name_limits{config_.receiver.service_name_max_length,
+                                      config_.receiver.instance_name_max_length,
+                                      config_.receiver.endpoint_name_max_length};
+  registry_ = std::make_unique<service::Registry>(metadata_store_.get(), name_limits);
+  segment_ingest_ = std::make_unique<service::SegmentIngest>(segment_store_.get(), registry_.get());
+  trace_profile_ingest_ = std::make_unique<service::TraceProfileIngest>(profile_store_.get());
+  span_event_ingest_ =
+      std::make_unique<service::SpanEventIngest>(span_event_store_.get(), &metrics_);
+  auto profile_tasks = service::ProfileTaskService::Create(profile_store_.get(), clock_);
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
@@ -241,30 +253,24 @@ absl::Status Server::StartInternal() {
       ebpf_store_.get(), config_.query.ebpf_analysis_max_samples);
   rollup_thread_ = std::thread([this] { RunRollups(); });
   ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
-  auto default_templates = task::DefaultUiTemplates();
+  auto default_templates = service::DefaultUiTemplates();
   if (!default_templates.ok()) return default_templates.status();
-  ui_templates_ = std::make_unique<task::UiTemplateService>(ui_template_store_.get(), clock_,
-                                                            std::move(*default_templates));
+  ui_templates_ = std::make_unique<service::UiTemplateService>(ui_template_store_.get(), clock_,
+                                                               std::move(*default_templates));
   auto ebpf =
-      task::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_,
-                                model::NameLimits{config_.receiver.service_name_max_length,
-                                                  config_.receiver.instance_name_max_length,
-                                                  config_.receiver.endpoint_name_max_length});
+      service::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_, name_limits);
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
   continuous_policy_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
-  auto continuous = task::ContinuousService::Create(
-      continuous_policy_store_.get(), ebpf_.get(), metadata_store_.get(), clock_,
-      model::NameLimits{config_.receiver.service_name_max_length,
-                        config_.receiver.instance_name_max_length,
-                        config_.receiver.endpoint_name_max_length});
+  auto continuous = service::ContinuousService::Create(continuous_policy_store_.get(), ebpf_.get(),
+                                                       metadata_store_.get(), clock_, name_limits);
   if (!continuous.ok()) return continuous.status();
   continuous_ = std::move(*continuous);
   auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::LocalTimeZone());
   if (!metric_store.ok()) return metric_store.status();
   metric_store_ = std::move(*metric_store);
-  meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
-                                                 metadata_store_.get(), clock_);
+  meters_ = std::make_unique<service::MeterService>(metric_store_.get(), ebpf_.get(),
+                                                    metadata_store_.get(), clock_);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
   receiver::AgentTimeGuard::Window window;
@@ -278,40 +284,40 @@ absl::Status Server::StartInternal() {
   stream_options.max_streams = config_.network.grpc_max_concurrent_streams;
   stream_options.idle_timeout_ms = int64_t{config_.network.grpc_stream_idle_timeout_seconds} * 1000;
   streams_ = std::make_unique<receiver::StreamRuntime>(stream_options, clock_, &metrics_);
-  management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), metadata_store_.get(),
-                                                              &config_.receiver);
-  services_.push_back(std::make_unique<receiver::ManagementService>(management_.get()));
-  services_.push_back(std::make_unique<receiver::ManagementCompatService>(management_.get()));
+  management_ = std::make_unique<receiver::ManagementHandler>(auth_.get(), registry_.get());
+  services_.push_back(std::make_unique<receiver::ManagementGrpcService>(management_.get()));
+  services_.push_back(std::make_unique<receiver::ManagementCompatGrpcService>(management_.get()));
   profile_ = std::make_unique<receiver::ProfileHandler>(
-      auth_.get(), agent_times_.get(), profile_tasks_.get(), profile_store_.get(), clock_);
-  services_.push_back(std::make_unique<receiver::ProfileService>(profile_.get(), streams_.get()));
+      auth_.get(), agent_times_.get(), profile_tasks_.get(), trace_profile_ingest_.get(), clock_);
   services_.push_back(
-      std::make_unique<receiver::ProfileCompatService>(profile_.get(), streams_.get()));
-  segments_ = std::make_unique<receiver::TraceSegmentHandler>(
-      auth_.get(), agent_times_.get(), segment_store_.get(), metadata_store_.get(),
-      &config_.receiver);
+      std::make_unique<receiver::ProfileGrpcService>(profile_.get(), streams_.get()));
   services_.push_back(
-      std::make_unique<receiver::TraceSegmentService>(segments_.get(), streams_.get()));
+      std::make_unique<receiver::ProfileCompatGrpcService>(profile_.get(), streams_.get()));
+  segments_ = std::make_unique<receiver::TraceSegmentHandler>(auth_.get(), agent_times_.get(),
+                                                              segment_ingest_.get());
   services_.push_back(
-      std::make_unique<receiver::TraceSegmentCompatService>(segments_.get(), streams_.get()));
-  services_.push_back(std::make_unique<receiver::EbpfProcessService>(auth_.get(), ebpf_.get()));
-  services_.push_back(std::make_unique<receiver::EbpfProfilingService>(
-      auth_.get(), agent_times_.get(), ebpf_.get(), ebpf_store_.get(), streams_.get()));
+      std::make_unique<receiver::TraceSegmentGrpcService>(segments_.get(), streams_.get()));
   services_.push_back(
-      std::make_unique<receiver::ContinuousProfilingService>(auth_.get(), continuous_.get()));
+      std::make_unique<receiver::TraceSegmentCompatGrpcService>(segments_.get(), streams_.get()));
+  services_.push_back(std::make_unique<receiver::EbpfProcessGrpcService>(auth_.get(), ebpf_.get()));
+  services_.push_back(std::make_unique<receiver::EbpfProfilingGrpcService>(
+      auth_.get(), agent_times_.get(), ebpf_.get(), streams_.get()));
+  services_.push_back(
+      std::make_unique<receiver::ContinuousProfilingGrpcService>(auth_.get(), continuous_.get()));
   meter_handler_ = std::make_unique<receiver::MeterHandler>(auth_.get(), agent_times_.get(),
                                                             meters_.get(), &metrics_);
   services_.push_back(
-      std::make_unique<receiver::MeterService>(meter_handler_.get(), streams_.get()));
+      std::make_unique<receiver::MeterGrpcService>(meter_handler_.get(), streams_.get()));
   services_.push_back(
-      std::make_unique<receiver::MeterCompatService>(meter_handler_.get(), streams_.get()));
+      std::make_unique<receiver::MeterCompatGrpcService>(meter_handler_.get(), streams_.get()));
   log_handler_ = std::make_unique<receiver::LogHandler>(auth_.get(), agent_times_.get(),
                                                         meters_.get(), clock_, &metrics_);
-  services_.push_back(std::make_unique<receiver::LogService>(log_handler_.get(), streams_.get()));
-  span_event_handler_ =
-      std::make_unique<receiver::SpanEventHandler>(auth_.get(), span_event_store_.get(), &metrics_);
   services_.push_back(
-      std::make_unique<receiver::SpanEventService>(span_event_handler_.get(), streams_.get()));
+      std::make_unique<receiver::LogGrpcService>(log_handler_.get(), streams_.get()));
+  span_event_handler_ =
+      std::make_unique<receiver::SpanEventHandler>(auth_.get(), span_event_ingest_.get());
+  services_.push_back(
+      std::make_unique<receiver::SpanEventGrpcService>(span_event_handler_.get(), streams_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -330,7 +336,7 @@ absl::Status Server::StartInternal() {
   unary_quota.SetMaxThreads(config_.network.grpc_max_unary_threads);
   builder.SetResourceQuota(unary_quota);
   for (auto& service : services_) builder.RegisterService(service.get());
-  drain_ = std::make_unique<receiver::DrainService>(auth_.get(), &metrics_, streams_.get());
+  drain_ = std::make_unique<receiver::DrainGrpcService>(auth_.get(), &metrics_, streams_.get());
   builder.RegisterCallbackGenericService(drain_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(&metrics_));

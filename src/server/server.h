@@ -32,13 +32,17 @@ class ContinuousPolicyStore;
 class MetricStore;
 }  // namespace stackhouse::storage
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 class ProfileTaskService;
 class EbpfService;
 class UiTemplateService;
 class ContinuousService;
 class MeterService;
-}  // namespace stackhouse::task
+class Registry;
+class SegmentIngest;
+class SpanEventIngest;
+class TraceProfileIngest;
+}  // namespace stackhouse::service
 
 namespace stackhouse::http {
 class HttpServer;
@@ -59,7 +63,7 @@ class HttpEndpoint;
 namespace stackhouse::receiver {
 class AgentTimeGuard;
 class AuthGuard;
-class DrainService;
+class DrainGrpcService;
 class MeterHandler;
 class LogHandler;
 class SpanEventHandler;
@@ -119,7 +123,11 @@ class Server {
   std::unique_ptr<storage::RocksProfileStore> profile_store_;
   std::unique_ptr<storage::SegmentStore> segment_store_;
   std::unique_ptr<storage::SpanEventStore> span_event_store_;
-  std::unique_ptr<task::ProfileTaskService> profile_tasks_;
+  std::unique_ptr<service::Registry> registry_;
+  std::unique_ptr<service::SegmentIngest> segment_ingest_;
+  std::unique_ptr<service::TraceProfileIngest> trace_profile_ingest_;
+  std::unique_ptr<service::SpanEventIngest> span_event_ingest_;
+  std::unique_ptr<service::ProfileTaskService> profile_tasks_;
   std::unique_ptr<storage::EbpfStore> ebpf_store_;
   std::shared_ptr<const profile::EbpfAnalyzer> ebpf_analyzer_;
   // The roll-up job's thread; it waits on rollup_mu_ for rollup_stop_.
@@ -128,12 +136,12 @@ class Server {
   bool rollup_stop_ ABSL_GUARDED_BY(rollup_mu_) = false;
   std::atomic<int64_t> rollup_pending_{0};  // pending minutes after the last run
   std::unique_ptr<storage::UiTemplateStore> ui_template_store_;
-  std::unique_ptr<task::UiTemplateService> ui_templates_;
-  std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<service::UiTemplateService> ui_templates_;
+  std::unique_ptr<service::EbpfService> ebpf_;
   std::unique_ptr<storage::ContinuousPolicyStore> continuous_policy_store_;
-  std::unique_ptr<task::ContinuousService> continuous_;
+  std::unique_ptr<service::ContinuousService> continuous_;
   std::unique_ptr<storage::MetricStore> metric_store_;
-  std::unique_ptr<task::MeterService> meters_;
+  std::unique_ptr<service::MeterService> meters_;
   std::unique_ptr<receiver::AuthGuard> auth_;
   std::unique_ptr<receiver::AgentTimeGuard> agent_times_;
   std::unique_ptr<receiver::StreamRuntime> streams_;
@@ -144,7 +152,7 @@ class Server {
   std::unique_ptr<receiver::LogHandler> log_handler_;
   std::unique_ptr<receiver::SpanEventHandler> span_event_handler_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
-  std::unique_ptr<receiver::DrainService> drain_;
+  std::unique_ptr<receiver::DrainGrpcService> drain_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<graphql::HttpEndpoint> graphql_;
   std::unique_ptr<http::HttpServer> http_server_;

@@ -4,6 +4,10 @@
 // Then the same for a Go agent, which uploads a pprof profile labelled with segment ids.
 #include <signal.h>
 
+#include <chrono>
+#include <thread>
+
+#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -14,6 +18,8 @@
 #include "perftools/profile.pb.h"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
+#include "storage/database.h"
+#include "storage/rocks_profile_store.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::testing {
@@ -156,6 +162,23 @@ class TraceProfilingTest : public ::testing::Test {
     json parsed = json::parse(response.second);
     EXPECT_FALSE(parsed.contains("errors")) << response.second;
     return parsed["data"];
+  }
+
+  // The sequences of the dumps of `segment_id` stored in the data directory (the server must
+  // not be running).
+  std::vector<int32_t> StoredSequences(const std::string& segment_id) {
+    storage::DatabaseOptions options;
+    options.data_dir = dir_.path() + "/data";
+    auto db = storage::Database::Open(options, &SystemClock::Instance());
+    EXPECT_TRUE(db.ok()) << db.status();
+    std::vector<int32_t> sequences;
+    if (!db.ok()) return sequences;
+    storage::RocksProfileStore store(db->get(), &SystemClock::Instance());
+    EXPECT_TRUE(store
+                    .ScanDumps(segment_id,
+                               [&](const storage::StoredDump& d) { sequences.push_back(d.sequence); })
+                    .ok());
+    return sequences;
   }
 
   TestDir dir_;
@@ -449,6 +472,71 @@ TEST_F(TraceProfilingTest, GoAgentProfilesSurviveARestart) {
             "main.main:10;main.handle:20 1\n"
             "main.main:10;main.handle:20;main.hash:30 4\n");
   ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+}
+
+// issue 14 item 7: the server is killed between two batches of one collectSnapshot stream. The
+// first batch (256 snapshots, ProfileHandler::kSnapshotBatch) was committed as the stream went
+// on; the batch in progress was not. After the restart the first batch is there, complete, the
+// rest is not, and the agent was never told OK. An agent re-sending the whole stream then has
+// every snapshot once (snapshots are keyed by segment and sequence).
+TEST_F(TraceProfilingTest, AKillBetweenTwoBatchesOfAStreamKeepsTheCommittedBatch) {
+  constexpr int kBatch = 256;
+  constexpr int kInProgress = 10;
+  auto server = StartServer();
+  const std::string service_id = model::ServiceId(kService);
+  json created = Data(server->GraphQL(kCreateTask, TaskRequest(service_id)));
+  ASSERT_TRUE(created["task"]["errorReason"].is_null()) << created.dump();
+  const std::string task_id = created["task"]["id"];
+  auto polled = Poll(*server, "pod-1", -1);
+  ASSERT_EQ(polled.size(), 1u);
+  const int64_t start_time = std::stoll(polled[0]["StartTime"]);
+  ASSERT_TRUE(SendSegment(*server, start_time + 10).ok());
+
+  const std::vector<std::string> stack = {"Thread.run", "Controller.get", "Repo.find"};
+  auto snapshot = [&](int sequence) {
+    skywalking::v3::ThreadSnapshot s;
+    s.set_taskid(task_id);
+    s.set_tracesegmentid("seg-1");
+    s.set_sequence(sequence);
+    s.set_time(start_time + 20 + sequence);
+    for (const std::string& frame : stack) s.mutable_stack()->add_codesignatures(frame);
+    return s;
+  };
+  grpc::ClientContext context;
+  Authenticate(&context);
+  skywalking::v3::Commands response;
+  auto writer = ProfileStub(*server)->collectSnapshot(&context, &response);
+  for (int i = 0; i < kBatch; ++i) ASSERT_TRUE(writer->Write(snapshot(i)));
+  // The first batch is committed once the operator can see the profiled segment.
+  const std::string segments_query =
+      "query($t: ID!) { segmentList: getProfileTaskSegments(taskID: $t) { traceId } }";
+  bool committed = false;
+  for (int attempt = 0; attempt < 200 && !committed; ++attempt) {
+    committed =
+        Data(server->GraphQL(segments_query, json{{"t", task_id}}.dump()))["segmentList"].size() ==
+        1;
+    if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(committed) << server->Log();
+  for (int i = kBatch; i < kBatch + kInProgress; ++i) ASSERT_TRUE(writer->Write(snapshot(i)));
+
+  EXPECT_EQ(server->Stop(SIGKILL), std::optional<int>(-SIGKILL));
+  writer->WritesDone();
+  grpc::Status finished = writer->Finish();
+  EXPECT_FALSE(finished.ok()) << "the agent must not be told OK for a stream cut by a crash";
+
+  std::vector<int32_t> expected(kBatch);
+  for (int i = 0; i < kBatch; ++i) expected[i] = i;
+  EXPECT_EQ(StoredSequences("seg-1"), expected);
+
+  // The agent re-sends the whole stream to the restarted server: every snapshot once.
+  server = StartServer();
+  std::vector<std::vector<std::string>> all(kBatch + kInProgress, stack);
+  ASSERT_TRUE(SendSnapshots(*server, task_id, 0, all, start_time + 20).ok()) << server->Log();
+  ASSERT_EQ(server->Stop(SIGTERM), std::optional<int>(0)) << server->Log();
+  std::vector<int32_t> resent = StoredSequences("seg-1");
+  ASSERT_EQ(resent.size(), static_cast<size_t>(kBatch + kInProgress));
+  for (int i = 0; i < kBatch + kInProgress; ++i) EXPECT_EQ(resent[i], i);
 }
 
 }  // namespace

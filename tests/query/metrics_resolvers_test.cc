@@ -16,7 +16,7 @@
 #include "model/ids.h"
 #include "query/query_service.h"
 #include "rapidjson/document.h"
-#include "task/default_ui_templates.h"
+#include "service/default_ui_templates.h"
 
 namespace stackhouse::query {
 namespace {
@@ -220,7 +220,7 @@ void CollectExpressions(const rapidjson::Value& node, std::vector<std::string>* 
 }
 
 TEST_F(MetricsResolversTest, EveryExpressionOfTheDefaultDashboardsEvaluates) {
-  auto templates = task::DefaultUiTemplates();
+  auto templates = service::DefaultUiTemplates();
   ASSERT_TRUE(templates.ok()) << templates.status();
   std::vector<std::string> expressions;
   for (const storage::UiTemplate& t : *templates) {

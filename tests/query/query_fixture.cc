@@ -11,7 +11,7 @@
 #include "model/ids.h"
 #include "model/trace.h"
 #include "query/query_service.h"
-#include "task/default_ui_templates.h"
+#include "service/default_ui_templates.h"
 
 namespace stackhouse::testing {
 namespace {
@@ -87,7 +87,7 @@ std::vector<model::ThreadSnapshot> Dumps(const std::string& task_id, const std::
 
 // A user-space stack from root-first symbol names.
 // N0's request: booster-ui's example rules (graphql-protocol.md §3.5).
-task::EbpfNetworkRequest NetworkRequest(const std::string& instance_id) {
+service::EbpfNetworkRequest NetworkRequest(const std::string& instance_id) {
   model::NetworkSamplingRule errors;
   errors.when_5xx = true;
   errors.settings = model::NetworkCollectSettings{true, std::nullopt, true, std::nullopt};
@@ -96,7 +96,7 @@ task::EbpfNetworkRequest NetworkRequest(const std::string& instance_id) {
   slow_api.min_duration_ms = 100;
   slow_api.when_4xx = true;
   slow_api.when_5xx = false;
-  return task::EbpfNetworkRequest{instance_id, {errors, slow_api}};
+  return service::EbpfNetworkRequest{instance_id, {errors, slow_api}};
 }
 
 std::vector<model::EbpfSymbol> User(const std::vector<std::string>& names) {
@@ -105,11 +105,11 @@ std::vector<model::EbpfSymbol> User(const std::vector<std::string>& names) {
   return stack;
 }
 
-task::ReportedProcess Process(model::DetectType type, const std::string& layer,
-                              const std::string& service, const std::string& instance,
-                              const std::string& name, std::vector<std::string> labels,
-                              model::KeyValueList properties) {
-  task::ReportedProcess p;
+service::ReportedProcess Process(model::DetectType type, const std::string& layer,
+                                 const std::string& service, const std::string& instance,
+                                 const std::string& name, std::vector<std::string> labels,
+                                 model::KeyValueList properties) {
+  service::ReportedProcess p;
   p.detect_type = type;
   p.layer = layer;
   p.service_name = service;
@@ -237,17 +237,17 @@ absl::StatusOr<std::unique_ptr<QueryFixture>> QueryFixture::Create(const std::st
   f->ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(f->db_.get());
   SH_ASSIGN_OR_RETURN(f->metric_store_,
                       storage::RocksMetricStore::Open(f->db_.get(), absl::LocalTimeZone()));
-  SH_ASSIGN_OR_RETURN(auto default_templates, task::DefaultUiTemplates());
-  f->ui_templates_ = std::make_unique<task::UiTemplateService>(
+  SH_ASSIGN_OR_RETURN(auto default_templates, service::DefaultUiTemplates());
+  f->ui_templates_ = std::make_unique<service::UiTemplateService>(
       f->ui_template_store_.get(), &f->clock_, std::move(default_templates));
   SH_ASSIGN_OR_RETURN(f->profile_tasks_,
-                      task::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
-  SH_ASSIGN_OR_RETURN(f->ebpf_, task::EbpfService::Create(f->ebpf_store_.get(), f->metadata_.get(),
-                                                          &f->clock_, {}));
+                      service::ProfileTaskService::Create(f->profiles_.get(), &f->clock_));
+  SH_ASSIGN_OR_RETURN(f->ebpf_, service::EbpfService::Create(f->ebpf_store_.get(),
+                                                             f->metadata_.get(), &f->clock_, {}));
   f->continuous_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(f->db_.get());
   SH_ASSIGN_OR_RETURN(f->continuous_,
-                      task::ContinuousService::Create(f->continuous_store_.get(), f->ebpf_.get(),
-                                                      f->metadata_.get(), &f->clock_, {}));
+                      service::ContinuousService::Create(f->continuous_store_.get(), f->ebpf_.get(),
+                                                         f->metadata_.get(), &f->clock_, {}));
   SH_RETURN_IF_ERROR(f->Seed());
   SH_RETURN_IF_ERROR(f->SeedContinuous());
   f->At(0);
@@ -305,14 +305,14 @@ absl::Status QueryFixture::Seed() {
 
   // -60min: trace-profiling task P1; both instances fetch it, pod-1 finishes it at -49min.
   At(-60 * kMinute);
-  task::ProfileTaskRequest p1;
+  service::ProfileTaskRequest p1;
   p1.service_id = order_id;
   p1.endpoint_name = "GET:/orders";
   p1.duration_minutes = 10;
   p1.min_duration_threshold_ms = 0;
   p1.dump_period_ms = 10;
   p1.max_sampling_count = 5;
-  SH_ASSIGN_OR_RETURN(task::ProfileTaskCreation created, profile_tasks_->CreateTask(p1));
+  SH_ASSIGN_OR_RETURN(service::ProfileTaskCreation created, profile_tasks_->CreateTask(p1));
   if (!created.id) return absl::InternalError(*created.error_reason);
   const std::string p1_id = *created.id;
   At(-60 * kMinute + 30 * kSecond);
@@ -403,7 +403,7 @@ absl::Status QueryFixture::Seed() {
   // -55min: pod-2's last heartbeat; Rover rover-1 registers the processes of pod-1.
   At(-55 * kMinute);
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kOrder, pod2, false));
-  const std::vector<task::ReportedProcess> pod1_processes = {
+  const std::vector<service::ReportedProcess> pod1_processes = {
       Process(model::DetectType::kKubernetes, "K8S_SERVICE", kOrder, "pod-1", "java",
               {"mesh-application"},
               {{"support_ebpf_profiling", "true"},
@@ -427,25 +427,25 @@ absl::Status QueryFixture::Seed() {
 
   // -52min: eBPF task E0 (ON_CPU, processes labelled mesh-application, starting now).
   At(-52 * kMinute);
-  task::EbpfFixedTimeRequest e0;
+  service::EbpfFixedTimeRequest e0;
   e0.service_id = order_id;
   e0.process_labels = {"mesh-application"};
   e0.start_time_ms = 0;
   e0.duration_s = 120;
   e0.target_type = model::EbpfTargetType::kOnCpu;
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e0_created, ebpf_->CreateFixedTimeTask(e0));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation e0_created, ebpf_->CreateFixedTimeTask(e0));
   if (!e0_created.id) return absl::InternalError(*e0_created.error_reason);
 
   // -50min: eBPF task E1 (ON_CPU, all processes, 10 minutes); GET:/users is first seen.
   At(-50 * kMinute);
   const int64_t s1 = clock_.NowMillis();
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/users"}));
-  task::EbpfFixedTimeRequest e1;
+  service::EbpfFixedTimeRequest e1;
   e1.service_id = order_id;
   e1.start_time_ms = s1;
   e1.duration_s = 600;
   e1.target_type = model::EbpfTargetType::kOnCpu;
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e1_created, ebpf_->CreateFixedTimeTask(e1));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation e1_created, ebpf_->CreateFixedTimeTask(e1));
   if (!e1_created.id) return absl::InternalError(*e1_created.error_reason);
   const std::string e1_id = *e1_created.id;
 
@@ -495,19 +495,20 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metadata_->UpsertInstance(kBilling, billing1, true));
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"POST:/charge"}));
   // ... and network task N0 on pod-1 (every URI, 5xx; /api/ requests of 100 ms or more).
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation n0, ebpf_->CreateNetworkTask(NetworkRequest(pod1_id)));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation n0,
+                      ebpf_->CreateNetworkTask(NetworkRequest(pod1_id)));
   if (!n0.id) return absl::InternalError(*n0.error_reason);
 
   // -35min: eBPF task E2 (OFF_CPU, all processes, starting now) and java's schedule, with
   // kernel frames below the user ones.
   At(-35 * kMinute);
   const int64_t s2 = clock_.NowMillis();
-  task::EbpfFixedTimeRequest e2;
+  service::EbpfFixedTimeRequest e2;
   e2.service_id = order_id;
   e2.start_time_ms = 0;
   e2.duration_s = 300;
   e2.target_type = model::EbpfTargetType::kOffCpu;
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e2_created, ebpf_->CreateFixedTimeTask(e2));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation e2_created, ebpf_->CreateFixedTimeTask(e2));
   if (!e2_created.id) return absl::InternalError(*e2_created.error_reason);
   struct OffCpu {
     int64_t time;  // offset from the task start
@@ -545,7 +546,7 @@ absl::Status QueryFixture::Seed() {
   // -30min: trace-profiling task P2 (billing::api, starting at -25min); Rover rover-2 registers
   // pod-2's only process (never pinged again).
   At(-30 * kMinute);
-  task::ProfileTaskRequest p2;
+  service::ProfileTaskRequest p2;
   p2.service_id = billing_id;
   p2.endpoint_name = "POST:/charge";
   p2.start_time_ms = kFixtureNow - 25 * kMinute;
@@ -556,7 +557,7 @@ absl::Status QueryFixture::Seed() {
   SH_ASSIGN_OR_RETURN(created, profile_tasks_->CreateTask(p2));
   if (!created.id) return absl::InternalError(*created.error_reason);
   const std::string p2_id = *created.id;
-  const task::ReportedProcess python =
+  const service::ReportedProcess python =
       Process(model::DetectType::kVm, "OS_LINUX", kOrder, "pod-2", "python", {"batch"},
               {{"support_ebpf_profiling", "true"}, {"command_line", "python worker.py"}});
   SH_RETURN_IF_ERROR(ebpf_->ReportProcesses("rover-2", {python}).status());
@@ -569,7 +570,7 @@ absl::Status QueryFixture::Seed() {
     billing_labels.push_back(
         absl::StrCat("app.kubernetes.io/instance=billing-", i < 10 ? "0" : "", i));
   }
-  const task::ReportedProcess billing_java =
+  const service::ReportedProcess billing_java =
       Process(model::DetectType::kKubernetes, "K8S_SERVICE", kBilling, "billing-1", "billing-java",
               billing_labels, {{"support_ebpf_profiling", "true"}});
   SH_RETURN_IF_ERROR(ebpf_->ReportProcesses("rover-3", {billing_java}).status());
@@ -592,7 +593,7 @@ absl::Status QueryFixture::Seed() {
   // -20min: trace-profiling task P3 (order-svc GET:/users, 5 minutes from now), eBPF task E3
   // (billing::api, label payments, starting at -15min); GET:/orders is first seen.
   At(-20 * kMinute);
-  task::ProfileTaskRequest p3;
+  service::ProfileTaskRequest p3;
   p3.service_id = order_id;
   p3.endpoint_name = "GET:/users";
   p3.duration_minutes = 5;
@@ -601,13 +602,13 @@ absl::Status QueryFixture::Seed() {
   p3.max_sampling_count = 3;
   SH_ASSIGN_OR_RETURN(created, profile_tasks_->CreateTask(p3));
   if (!created.id) return absl::InternalError(*created.error_reason);
-  task::EbpfFixedTimeRequest e3;
+  service::EbpfFixedTimeRequest e3;
   e3.service_id = billing_id;
   e3.process_labels = {"payments"};
   e3.start_time_ms = kFixtureNow - 15 * kMinute;
   e3.duration_s = 60;
   e3.target_type = model::EbpfTargetType::kOnCpu;
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation e3_created, ebpf_->CreateFixedTimeTask(e3));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation e3_created, ebpf_->CreateFixedTimeTask(e3));
   if (!e3_created.id) return absl::InternalError(*e3_created.error_reason);
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/orders"}));
 
@@ -617,8 +618,8 @@ absl::Status QueryFixture::Seed() {
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(order_id, {"GET:/users"}));
   // -9min 30s: network task N1 on pod-1, 30 s left at N.
   At(-9 * kMinute - 30 * kSecond);
-  SH_ASSIGN_OR_RETURN(task::EbpfTaskCreation n1,
-                      ebpf_->CreateNetworkTask(task::EbpfNetworkRequest{pod1_id, {}}));
+  SH_ASSIGN_OR_RETURN(service::EbpfTaskCreation n1,
+                      ebpf_->CreateNetworkTask(service::EbpfNetworkRequest{pod1_id, {}}));
   if (!n1.id) return absl::InternalError(*n1.error_reason);
   At(-5 * kMinute);
   SH_RETURN_IF_ERROR(metadata_->TouchEndpoints(billing_id, {"GET:/balance"}));
@@ -726,9 +727,9 @@ absl::Status QueryFixture::SeedContinuous() {
   const std::string order_id = model::ServiceId(kOrder);
   auto report = [&](int64_t at, const std::string& service, const std::string& instance,
                     const std::string& process, model::EbpfTargetType target,
-                    std::vector<task::ReportedCause> causes) -> absl::Status {
+                    std::vector<service::ReportedCause> causes) -> absl::Status {
     At(at);
-    task::ContinuousReport r;
+    service::ContinuousReport r;
     r.layer = "K8S_SERVICE";
     r.service_name = service;
     r.instance_name = instance;
@@ -740,7 +741,7 @@ absl::Status QueryFixture::SeedContinuous() {
     return continuous_->ReportTask(r).status();
   };
   auto single = [](model::ContinuousMonitorType type, double threshold, double current) {
-    task::ReportedCause c;
+    service::ReportedCause c;
     c.type = type;
     c.threshold = threshold;
     c.current = current;
@@ -748,7 +749,7 @@ absl::Status QueryFixture::SeedContinuous() {
   };
   auto uri = [](model::ContinuousMonitorType type, bool regex, std::string text, double threshold,
                 double current) {
-    task::ReportedCause c;
+    service::ReportedCause c;
     c.type = type;
     c.uri = true;
     c.uri_regex = regex;

@@ -9,6 +9,10 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
+#include "service/continuous_service.h"
+#include "service/ebpf_service.h"
+#include "service/profile_task_service.h"
+#include "service/ui_template_service.h"
 #include "storage/database.h"
 #include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
@@ -18,10 +22,6 @@
 #include "storage/rocks_segment_store.h"
 #include "storage/rocks_span_event_store.h"
 #include "storage/rocks_ui_template_store.h"
-#include "task/continuous_service.h"
-#include "task/ebpf_service.h"
-#include "task/profile_task_service.h"
-#include "task/ui_template_service.h"
 
 namespace stackhouse::testing {
 
@@ -71,10 +71,10 @@ class QueryFixture {
   std::unique_ptr<storage::RocksUiTemplateStore> ui_template_store_;
   std::unique_ptr<storage::RocksMetricStore> metric_store_;
   std::unique_ptr<storage::RocksContinuousPolicyStore> continuous_store_;
-  std::unique_ptr<task::UiTemplateService> ui_templates_;
-  std::unique_ptr<task::ProfileTaskService> profile_tasks_;
-  std::unique_ptr<task::EbpfService> ebpf_;
-  std::unique_ptr<task::ContinuousService> continuous_;
+  std::unique_ptr<service::UiTemplateService> ui_templates_;
+  std::unique_ptr<service::ProfileTaskService> profile_tasks_;
+  std::unique_ptr<service::EbpfService> ebpf_;
+  std::unique_ptr<service::ContinuousService> continuous_;
   std::unique_ptr<graphql::HttpEndpoint> endpoint_;
 };
 

@@ -1,4 +1,4 @@
-// ContinuousProfilingService over gRPC in process: queryPolicies' uuid semantics and
+// ContinuousProfilingGrpcService over gRPC in process: queryPolicies' uuid semantics and
 // reportProfilingTask's answer and bad input (grpc-protocol.md §3.4, §3.5, §5.9).
 #include "receiver/continuous_profiling_service.h"
 

@@ -1,5 +1,5 @@
-// DrainService in process: the agent services Stackhouse does not implement are answered OK with
-// an empty message and counted, other unknown methods get UNIMPLEMENTED, the token is checked.
+// DrainGrpcService in process: the agent services Stackhouse does not implement are answered OK
+// with an empty message and counted, other unknown methods get UNIMPLEMENTED, the token is checked.
 #include "receiver/drain_service.h"
 
 #include <atomic>
@@ -27,7 +27,7 @@ class DrainServiceTest : public ::testing::Test {
   void Start(std::string token) {
     auth_ = std::make_unique<AuthGuard>(std::move(token));
     streams_ = std::make_unique<StreamRuntime>(stream_options_, &clock_, &metrics_);
-    drain_ = std::make_unique<DrainService>(auth_.get(), &metrics_, streams_.get());
+    drain_ = std::make_unique<DrainGrpcService>(auth_.get(), &metrics_, streams_.get());
     grpc::ServerBuilder builder;
     builder.RegisterCallbackGenericService(drain_.get());
     server_ = builder.BuildAndStart();
@@ -65,7 +65,7 @@ class DrainServiceTest : public ::testing::Test {
   StreamRuntime::Options stream_options_;
   std::unique_ptr<StreamRuntime> streams_;
   std::unique_ptr<AuthGuard> auth_;
-  std::unique_ptr<DrainService> drain_;
+  std::unique_ptr<DrainGrpcService> drain_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -201,12 +201,14 @@ TEST_F(DrainServiceTest, DrainedStreamsCountTowardsTheCapAndEndWhenIdle) {
 }
 
 TEST(DrainServiceDrains, ServicePrefixesOnly) {
-  EXPECT_TRUE(DrainService::Drains("/skywalking.v3.EventService/collect"));
-  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.LogReportService/collect"));  // LogService
-  EXPECT_FALSE(DrainService::Drains("/MeterReportService/collect"));  // served: MeterService
-  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.EventServiceX/collect"));
-  EXPECT_FALSE(DrainService::Drains("/skywalking.v3.ProfileTask/collectSnapshot"));
-  EXPECT_FALSE(DrainService::Drains(""));
+  EXPECT_TRUE(DrainGrpcService::Drains("/skywalking.v3.EventService/collect"));
+  EXPECT_FALSE(
+      DrainGrpcService::Drains("/skywalking.v3.LogReportService/collect"));  // LogGrpcService
+  EXPECT_FALSE(
+      DrainGrpcService::Drains("/MeterReportService/collect"));  // served: MeterGrpcService
+  EXPECT_FALSE(DrainGrpcService::Drains("/skywalking.v3.EventServiceX/collect"));
+  EXPECT_FALSE(DrainGrpcService::Drains("/skywalking.v3.ProfileTask/collectSnapshot"));
+  EXPECT_FALSE(DrainGrpcService::Drains(""));
 }
 
 }  // namespace

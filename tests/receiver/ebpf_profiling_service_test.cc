@@ -38,11 +38,10 @@ class EbpfProfilingServiceTest : public ::testing::Test {
     store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), &clock_);
     metadata_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), &clock_);
     failing_ = std::make_unique<fakes::FailingEbpfStore>(store_.get(), &faults_);
-    auto ebpf = task::EbpfService::Create(failing_.get(), metadata_.get(), &clock_, {});
+    auto ebpf = service::EbpfService::Create(failing_.get(), metadata_.get(), &clock_, {});
     ASSERT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
-    service_ = std::make_unique<EbpfProfilingService>(&auth_, &times_, ebpf_.get(), failing_.get(),
-                                                      &streams_);
+    service_ = std::make_unique<EbpfProfilingGrpcService>(&auth_, &times_, ebpf_.get(), &streams_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -84,9 +83,9 @@ class EbpfProfilingServiceTest : public ::testing::Test {
   // What the service and the receiver use: store_, with calls that can be made to fail.
   fakes::FaultInjector faults_;
   std::unique_ptr<fakes::FailingEbpfStore> failing_;
-  std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<service::EbpfService> ebpf_;
   StreamRuntime streams_{StreamRuntime::Options{}, &clock_, &metrics_};
-  std::unique_ptr<EbpfProfilingService> service_;
+  std::unique_ptr<EbpfProfilingGrpcService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v3::EBPFProfilingService::Stub> stub_;
 };
@@ -209,12 +208,12 @@ std::map<std::string, std::string> Args(const v3::Command& command) {
 }
 
 TEST_F(EbpfProfilingServiceTest, QueryTasksHandsANetworkTaskToItsInstancesProcesses) {
-  task::ReportedProcess envoy;
+  service::ReportedProcess envoy;
   envoy.detect_type = model::DetectType::kKubernetes;
   envoy.service_name = "svc";
   envoy.instance_name = "pod-1";
   envoy.process_name = "envoy";
-  task::ReportedProcess java = envoy;
+  service::ReportedProcess java = envoy;
   java.process_name = "java";
   auto ids = ebpf_->ReportProcesses("rover-1", {java, envoy});
   ASSERT_TRUE(ids.ok()) << ids.status();

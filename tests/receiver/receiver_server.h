@@ -20,6 +20,12 @@
 #include "receiver/meter_service.h"
 #include "receiver/profile_service.h"
 #include "receiver/trace_segment_service.h"
+#include "service/ebpf_service.h"
+#include "service/meter_service.h"
+#include "service/profile_task_service.h"
+#include "service/registry.h"
+#include "service/segment_ingest.h"
+#include "service/trace_profile_ingest.h"
 #include "storage/database.h"
 #include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
@@ -28,9 +34,6 @@
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
 #include "storage/test_dir.h"
-#include "task/ebpf_service.h"
-#include "task/meter_service.h"
-#include "task/profile_task_service.h"
 
 namespace stackhouse::testing {
 
@@ -54,47 +57,51 @@ class ReceiverServer {
     segments_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
     metadata_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), &clock_);
     ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), &clock_);
-    auto tasks = task::ProfileTaskService::Create(profiles_.get(), &clock_);
+    auto tasks = service::ProfileTaskService::Create(profiles_.get(), &clock_);
     EXPECT_TRUE(tasks.ok()) << tasks.status();
     tasks_ = std::move(*tasks);
-    auto ebpf = task::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
+    auto ebpf = service::EbpfService::Create(ebpf_store_.get(), metadata_.get(), &clock_, {});
     EXPECT_TRUE(ebpf.ok()) << ebpf.status();
     ebpf_ = std::move(*ebpf);
     continuous_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
-    auto continuous = task::ContinuousService::Create(continuous_store_.get(), ebpf_.get(),
-                                                      metadata_.get(), &clock_, {});
+    auto continuous = service::ContinuousService::Create(continuous_store_.get(), ebpf_.get(),
+                                                         metadata_.get(), &clock_, {});
     EXPECT_TRUE(continuous.ok()) << continuous.status();
     continuous_ = std::move(*continuous);
     auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::UTCTimeZone());
     EXPECT_TRUE(metric_store.ok()) << metric_store.status();
     metric_store_ = std::move(*metric_store);
-    meters_ = std::make_unique<task::MeterService>(metric_store_.get(), ebpf_.get(),
-                                                   metadata_.get(), &clock_);
+    meters_ = std::make_unique<service::MeterService>(metric_store_.get(), ebpf_.get(),
+                                                      metadata_.get(), &clock_);
     times_ = std::make_unique<receiver::AgentTimeGuard>(&clock_, receiver::AgentTimeGuard::Window{},
                                                         &metrics_);
+    registry_ = std::make_unique<service::Registry>(metadata_.get(), model::NameLimits{});
+    segment_ingest_ = std::make_unique<service::SegmentIngest>(segments_.get(), registry_.get());
+    trace_profile_ingest_ = std::make_unique<service::TraceProfileIngest>(profiles_.get());
     profile_handler_ = std::make_unique<receiver::ProfileHandler>(
-        &auth_, times_.get(), tasks_.get(), profiles_.get(), &clock_);
-    segment_handler_ = std::make_unique<receiver::TraceSegmentHandler>(
-        &auth_, times_.get(), segments_.get(), metadata_.get(), &receiver_config_);
-    profile_ = std::make_unique<receiver::ProfileService>(profile_handler_.get(), streams_.get());
-    profile_compat_ =
-        std::make_unique<receiver::ProfileCompatService>(profile_handler_.get(), streams_.get());
+        &auth_, times_.get(), tasks_.get(), trace_profile_ingest_.get(), &clock_);
+    segment_handler_ = std::make_unique<receiver::TraceSegmentHandler>(&auth_, times_.get(),
+                                                                       segment_ingest_.get());
+    profile_ =
+        std::make_unique<receiver::ProfileGrpcService>(profile_handler_.get(), streams_.get());
+    profile_compat_ = std::make_unique<receiver::ProfileCompatGrpcService>(profile_handler_.get(),
+                                                                           streams_.get());
     segment_ =
-        std::make_unique<receiver::TraceSegmentService>(segment_handler_.get(), streams_.get());
-    segment_compat_ = std::make_unique<receiver::TraceSegmentCompatService>(segment_handler_.get(),
-                                                                            streams_.get());
-    ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingService>(
-        &auth_, times_.get(), ebpf_.get(), ebpf_store_.get(), streams_.get());
+        std::make_unique<receiver::TraceSegmentGrpcService>(segment_handler_.get(), streams_.get());
+    segment_compat_ = std::make_unique<receiver::TraceSegmentCompatGrpcService>(
+        segment_handler_.get(), streams_.get());
+    ebpf_profiling_ = std::make_unique<receiver::EbpfProfilingGrpcService>(
+        &auth_, times_.get(), ebpf_.get(), streams_.get());
     continuous_profiling_ =
-        std::make_unique<receiver::ContinuousProfilingService>(&auth_, continuous_.get());
+        std::make_unique<receiver::ContinuousProfilingGrpcService>(&auth_, continuous_.get());
     meter_handler_ =
         std::make_unique<receiver::MeterHandler>(&auth_, times_.get(), meters_.get(), &metrics_);
-    meter_ = std::make_unique<receiver::MeterService>(meter_handler_.get(), streams_.get());
+    meter_ = std::make_unique<receiver::MeterGrpcService>(meter_handler_.get(), streams_.get());
     meter_compat_ =
-        std::make_unique<receiver::MeterCompatService>(meter_handler_.get(), streams_.get());
+        std::make_unique<receiver::MeterCompatGrpcService>(meter_handler_.get(), streams_.get());
     log_handler_ = std::make_unique<receiver::LogHandler>(&auth_, times_.get(), meters_.get(),
                                                           &clock_, &metrics_);
-    log_ = std::make_unique<receiver::LogService>(log_handler_.get(), streams_.get());
+    log_ = std::make_unique<receiver::LogGrpcService>(log_handler_.get(), streams_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(log_.get());
     builder.RegisterService(meter_.get());
@@ -121,12 +128,12 @@ class ReceiverServer {
   storage::RocksSegmentStore& segments() { return *segments_; }
   storage::RocksEbpfStore& ebpf_store() { return *ebpf_store_; }
   storage::RocksMetricStore& metric_store() { return *metric_store_; }
-  task::EbpfService& ebpf() { return *ebpf_; }
+  service::EbpfService& ebpf() { return *ebpf_; }
 
   // Registers a Kubernetes process as Rover `rover-1` does; its id, or "" (with a failure).
   std::string RegisterRoverProcess(const std::string& layer, const std::string& service,
                                    const std::string& instance, const std::string& name) {
-    task::ReportedProcess p;
+    service::ReportedProcess p;
     p.detect_type = model::DetectType::kKubernetes;
     p.layer = layer;
     p.service_name = service;
@@ -136,7 +143,7 @@ class ReceiverServer {
     EXPECT_TRUE(ids.ok()) << ids.status();
     return ids.ok() && ids->size() == 1 ? (*ids)[0] : "";
   }
-  task::ContinuousService& continuous() { return *continuous_; }
+  service::ContinuousService& continuous() { return *continuous_; }
 
   // The sequences of the stored dumps of `segment_id`.
   std::vector<int32_t> DumpSequences(const std::string& segment_id) {
@@ -173,31 +180,33 @@ class ReceiverServer {
   MetricsRegistry metrics_;
   std::unique_ptr<receiver::AgentTimeGuard> times_;
   std::unique_ptr<receiver::StreamRuntime> streams_;
-  config::ReceiverConfig receiver_config_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksProfileStore> profiles_;
   std::unique_ptr<storage::RocksSegmentStore> segments_;
   std::unique_ptr<storage::RocksMetadataStore> metadata_;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store_;
-  std::unique_ptr<task::ProfileTaskService> tasks_;
-  std::unique_ptr<task::EbpfService> ebpf_;
+  std::unique_ptr<service::Registry> registry_;
+  std::unique_ptr<service::SegmentIngest> segment_ingest_;
+  std::unique_ptr<service::TraceProfileIngest> trace_profile_ingest_;
+  std::unique_ptr<service::ProfileTaskService> tasks_;
+  std::unique_ptr<service::EbpfService> ebpf_;
   std::unique_ptr<storage::RocksContinuousPolicyStore> continuous_store_;
-  std::unique_ptr<task::ContinuousService> continuous_;
+  std::unique_ptr<service::ContinuousService> continuous_;
   std::unique_ptr<storage::RocksMetricStore> metric_store_;
-  std::unique_ptr<task::MeterService> meters_;
+  std::unique_ptr<service::MeterService> meters_;
   std::unique_ptr<receiver::MeterHandler> meter_handler_;
-  std::unique_ptr<receiver::MeterService> meter_;
-  std::unique_ptr<receiver::MeterCompatService> meter_compat_;
+  std::unique_ptr<receiver::MeterGrpcService> meter_;
+  std::unique_ptr<receiver::MeterCompatGrpcService> meter_compat_;
   std::unique_ptr<receiver::LogHandler> log_handler_;
-  std::unique_ptr<receiver::LogService> log_;
+  std::unique_ptr<receiver::LogGrpcService> log_;
   std::unique_ptr<receiver::ProfileHandler> profile_handler_;
   std::unique_ptr<receiver::TraceSegmentHandler> segment_handler_;
-  std::unique_ptr<receiver::ProfileService> profile_;
-  std::unique_ptr<receiver::ProfileCompatService> profile_compat_;
-  std::unique_ptr<receiver::TraceSegmentService> segment_;
-  std::unique_ptr<receiver::TraceSegmentCompatService> segment_compat_;
-  std::unique_ptr<receiver::EbpfProfilingService> ebpf_profiling_;
-  std::unique_ptr<receiver::ContinuousProfilingService> continuous_profiling_;
+  std::unique_ptr<receiver::ProfileGrpcService> profile_;
+  std::unique_ptr<receiver::ProfileCompatGrpcService> profile_compat_;
+  std::unique_ptr<receiver::TraceSegmentGrpcService> segment_;
+  std::unique_ptr<receiver::TraceSegmentCompatGrpcService> segment_compat_;
+  std::unique_ptr<receiver::EbpfProfilingGrpcService> ebpf_profiling_;
+  std::unique_ptr<receiver::ContinuousProfilingGrpcService> continuous_profiling_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -22,8 +22,9 @@ void AddStack(skywalking::v3::EBPFProfilingStackMetadata* stack,
 
 std::vector<Frame> RootFirst(const RoverStack& stack) {
   std::vector<Frame> frames;
-  stack.ForEachRootFirst(
-      [&](char tag, const std::string& symbol) { frames.emplace_back(tag, symbol); });
+  stack.ForEachRootFirst([&](model::StackType space, const std::string& symbol) {
+    frames.emplace_back(space == model::StackType::kKernel ? 'k' : 'u', symbol);
+  });
   return frames;
 }
 

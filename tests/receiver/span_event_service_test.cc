@@ -30,8 +30,9 @@ class SpanEventServiceTest : public ::testing::Test {
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = std::move(*db);
     store_ = std::make_unique<storage::RocksSpanEventStore>(db_.get(), &clock_);
-    handler_ = std::make_unique<SpanEventHandler>(&auth_, store_.get(), &metrics_);
-    service_ = std::make_unique<SpanEventService>(handler_.get(), &streams_);
+    events_ = std::make_unique<service::SpanEventIngest>(store_.get(), &metrics_);
+    handler_ = std::make_unique<SpanEventHandler>(&auth_, events_.get());
+    service_ = std::make_unique<SpanEventGrpcService>(handler_.get(), &streams_);
     grpc::ServerBuilder builder;
     builder.SetMaxReceiveMessageSize(64 << 20);
     builder.RegisterService(service_.get());
@@ -65,9 +66,10 @@ class SpanEventServiceTest : public ::testing::Test {
   MetricsRegistry metrics_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::RocksSpanEventStore> store_;
+  std::unique_ptr<service::SpanEventIngest> events_;
   std::unique_ptr<SpanEventHandler> handler_;
   StreamRuntime streams_{StreamRuntime::Options{}, &clock_, &metrics_};
-  std::unique_ptr<SpanEventService> service_;
+  std::unique_ptr<SpanEventGrpcService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v3::SpanAttachedEventReportService::Stub> stub_;
 };

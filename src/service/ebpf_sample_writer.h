@@ -10,7 +10,7 @@
 #include "storage/ebpf_store.h"
 #include "storage/stack_fingerprint.h"
 
-namespace stackhouse::receiver {
+namespace stackhouse::service {
 
 // Buffers the samples of one collectProfilingData stream and writes them as sample blocks.
 // The caller identifies each sample's stack by its fingerprint; the writer remembers the
@@ -63,4 +63,4 @@ class EbpfSampleWriter {
   size_t stacks_resolved_ = 0;
 };
 
-}  // namespace stackhouse::receiver
+}  // namespace stackhouse::service

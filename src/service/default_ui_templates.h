@@ -5,9 +5,9 @@
 #include "absl/status/statusor.h"
 #include "storage/ui_template_store.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
-// The booster-ui dashboards Stackhouse ships (src/task/data/ui_templates/*.dashboard.json,
+// The booster-ui dashboards Stackhouse ships (src/service/data/ui_templates/*.dashboard.json,
 // compiled in; docs/dashboards.md lists them), ordered by id. Each configuration is the file's
 // JSON object, minified; its "id" (e.g. "stackhouse-mesh-process") is the template id and
 // stays the same across releases. Errors: Internal when a compiled-in file is not a JSON
@@ -15,4 +15,4 @@ namespace stackhouse::task {
 // defect). Thread-safe.
 absl::StatusOr<std::vector<storage::UiTemplate>> DefaultUiTemplates();
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

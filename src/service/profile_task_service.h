@@ -12,7 +12,7 @@
 #include "model/profile.h"
 #include "storage/profile_store.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
 // What an operator asks for (graphql ProfileTaskCreationRequest).
 struct ProfileTaskRequest {
@@ -94,4 +94,4 @@ class ProfileTaskService {
   std::vector<model::ProfileTask> creating_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/profile_task_service.h"
+#include "service/profile_task_service.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "common/status_macros.h"
 #include "model/ids.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kMinuteMs = 60000;
@@ -195,4 +195,4 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> ProfileTaskService::ListLogs(
   return logs;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -10,11 +10,11 @@
 #include "common/clock.h"
 #include "metrics/sampled_trace.h"
 #include "model/meter.h"
+#include "service/ebpf_service.h"
 #include "storage/metadata_store.h"
 #include "storage/metric_store.h"
-#include "task/ebpf_service.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
 // What one data set came to.
 struct MeterIngestStats {
@@ -67,4 +67,4 @@ class MeterService {
   absl::flat_hash_map<std::string, int64_t> virtual_registered_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

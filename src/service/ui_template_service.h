@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "storage/ui_template_store.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
 // The answer of a template mutation (GraphQL TemplateChangeStatus).
 struct TemplateChange {
@@ -76,4 +76,4 @@ class UiTemplateService {
   absl::Mutex mu_;  // serializes read-modify-write changes
 };
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

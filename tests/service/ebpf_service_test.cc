@@ -1,4 +1,4 @@
-#include "task/ebpf_service.h"
+#include "service/ebpf_service.h"
 
 #include <thread>
 
@@ -11,7 +11,7 @@
 #include "storage/rocks_metadata_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kNow = 1700000000000;
@@ -480,4 +480,4 @@ TEST_F(EbpfServiceFaultTest, AFailedOwnerRegistrationStoresNoProcess) {
 }
 
 }  // namespace
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/meter_service.h"
+#include "service/meter_service.h"
 
 #include <utility>
 
@@ -7,7 +7,7 @@
 #include "metrics/meter_analyzer.h"
 #include "model/ids.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
 absl::Status MeterService::RegisterVirtual(const std::vector<const metrics::VirtualProcess*>& peers,
                                            int64_t now) {
@@ -129,4 +129,4 @@ absl::StatusOr<MeterIngestStats> MeterService::Ingest(const model::MeterDataSet&
   return stats;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

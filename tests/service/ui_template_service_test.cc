@@ -1,15 +1,15 @@
-#include "task/ui_template_service.h"
+#include "service/ui_template_service.h"
 
 #include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/default_ui_templates.h"
 #include "storage/rocks_ui_template_store.h"
 #include "storage/test_dir.h"
-#include "task/default_ui_templates.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kNow = 1700000000000;
@@ -213,4 +213,4 @@ TEST_F(UiTemplateServiceTest, DefaultsDoNotCountAgainstTheCap) {
 }
 
 }  // namespace
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/ui_template_service.h"
+#include "service/ui_template_service.h"
 
 #include <algorithm>
 #include <utility>
@@ -9,7 +9,7 @@
 #include "common/uuid.h"
 #include "rapidjson/document.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr char kNotFound[] = "Can't find the template";
@@ -142,4 +142,4 @@ std::vector<storage::UiTemplate> UiTemplateService::Visible(
   return visible;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/continuous_service.h"
+#include "service/continuous_service.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "common/status_macros.h"
 #include "model/ids.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kMinuteMs = 60000;
@@ -232,4 +232,4 @@ absl::StatusOr<std::vector<MonitoredInstance>> ContinuousService::MonitoringInst
   return out;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

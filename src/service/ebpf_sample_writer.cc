@@ -1,8 +1,8 @@
-#include "receiver/ebpf_sample_writer.h"
+#include "service/ebpf_sample_writer.h"
 
 #include "common/status_macros.h"
 
-namespace stackhouse::receiver {
+namespace stackhouse::service {
 
 absl::Status EbpfSampleWriter::StartUpload(const std::string& schedule_id, int64_t upload_time_ms) {
   SH_RETURN_IF_ERROR(Flush());
@@ -58,4 +58,4 @@ absl::Status EbpfSampleWriter::Flush() {
   return status;
 }
 
-}  // namespace stackhouse::receiver
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/ebpf_service.h"
+#include "service/ebpf_service.h"
 
 #include <algorithm>
 #include <memory>
@@ -10,8 +10,9 @@
 #include "common/status_macros.h"
 #include "model/ids.h"
 #include "re2/re2.h"
+#include "service/ebpf_sample_stream.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kMinuteMs = 60000;
@@ -190,14 +191,7 @@ absl::Status EbpfService::KeepAlive(const std::string& agent_id,
 
 absl::Status EbpfService::RegisterOwners(const std::vector<ReportedProcess>& processes) {
   for (const ReportedProcess& r : processes) {
-    std::string service_name = model::TruncateName(r.service_name, limits_.service);
-    model::ServiceInstance instance;
-    instance.service_id = model::ServiceId(service_name);
-    instance.name = model::TruncateName(r.instance_name, limits_.instance);
-    instance.id = model::InstanceId(instance.service_id, instance.name);
-    instance.layer = r.layer.empty() ? model::kDefaultLayer : r.layer;
-    // The metadata store writes a heartbeat of one instance at most every few seconds.
-    SH_RETURN_IF_ERROR(metadata_->UpsertInstance(service_name, instance, false));
+    SH_RETURN_IF_ERROR(registry_.Heartbeat({r.service_name, r.instance_name, r.layer}));
   }
   return absl::OkStatus();
 }
@@ -257,6 +251,10 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
     }
   }
   return commands;
+}
+
+std::unique_ptr<EbpfSampleStream> EbpfService::OpenSampleStream() {
+  return std::make_unique<EbpfSampleStream>(this, store_);
 }
 
 absl::StatusOr<std::string> EbpfService::RecordSchedule(const std::string& task_id,
@@ -563,4 +561,4 @@ int64_t EbpfService::EstimateScale(const std::string& service_id,
   return count;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -13,11 +13,11 @@
 #include "common/clock.h"
 #include "model/continuous.h"
 #include "model/trace.h"
+#include "service/ebpf_service.h"
 #include "storage/continuous_policy_store.h"
 #include "storage/metadata_store.h"
-#include "task/ebpf_service.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 
 // One service in Rover's queryPolicies: its name and the uuid of the policy Rover holds.
 struct PolicyQuery {
@@ -133,4 +133,4 @@ class ContinuousService {
       ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

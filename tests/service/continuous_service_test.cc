@@ -1,4 +1,4 @@
-#include "task/continuous_service.h"
+#include "service/continuous_service.h"
 
 #include <cmath>
 
@@ -10,7 +10,7 @@
 #include "storage/rocks_metadata_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 using ::testing::ElementsAre;
@@ -249,4 +249,4 @@ TEST_F(ContinuousServiceTest, TargetsCountTriggersOfTheLast48Hours) {
 }
 
 }  // namespace
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

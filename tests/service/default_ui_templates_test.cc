@@ -1,4 +1,4 @@
-#include "task/default_ui_templates.h"
+#include "service/default_ui_templates.h"
 
 #include <map>
 #include <set>
@@ -15,7 +15,7 @@
 #include "metrics/mqe.h"
 #include "rapidjson/document.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 using ::testing::UnorderedElementsAreArray;
@@ -293,4 +293,4 @@ TEST(DefaultUiTemplatesTest, EachLayerOffersItsProfiling) {
 }
 
 }  // namespace
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

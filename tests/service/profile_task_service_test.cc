@@ -1,4 +1,4 @@
-#include "task/profile_task_service.h"
+#include "service/profile_task_service.h"
 
 #include <thread>
 
@@ -12,7 +12,7 @@
 #include "storage/rocks_profile_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kNow = 1700000000000;
@@ -280,4 +280,4 @@ TEST_F(ProfileTaskServiceFaultTest, ConcurrentOverlappingCreationsMakeOneTask) {
 }
 
 }  // namespace
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

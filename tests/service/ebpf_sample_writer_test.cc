@@ -1,4 +1,4 @@
-#include "receiver/ebpf_sample_writer.h"
+#include "service/ebpf_sample_writer.h"
 
 #include <map>
 #include <memory>
@@ -12,7 +12,7 @@
 #include "storage/rocks_ebpf_store.h"
 #include "storage/test_dir.h"
 
-namespace stackhouse::receiver {
+namespace stackhouse::service {
 namespace {
 
 constexpr int64_t kStart = 1700000000000;
@@ -148,9 +148,9 @@ TEST_F(EbpfSampleWriterTest, NothingBufferedWritesNothing) {
 }
 
 }  // namespace
-}  // namespace stackhouse::receiver
+}  // namespace stackhouse::service
 
-namespace stackhouse::receiver {
+namespace stackhouse::service {
 namespace {
 
 // Streams run concurrently, each with its own writer, over one store: every stack gets one id
@@ -192,4 +192,4 @@ TEST_F(EbpfSampleWriterTest, ConcurrentStreamsShareTheDictionary) {
 }
 
 }  // namespace
-}  // namespace stackhouse::receiver
+}  // namespace stackhouse::service

@@ -1,4 +1,4 @@
-#include "task/default_ui_templates.h"
+#include "service/default_ui_templates.h"
 
 #include <algorithm>
 #include <string>
@@ -11,7 +11,7 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
 namespace {
 
 constexpr char kSuffix[] = ".dashboard.json";
@@ -58,4 +58,4 @@ absl::StatusOr<std::vector<storage::UiTemplate>> DefaultUiTemplates() {
   return defaults;
 }
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -14,10 +14,12 @@
 #include "model/ebpf.h"
 #include "model/network.h"
 #include "model/trace.h"
+#include "service/registry.h"
 #include "storage/ebpf_store.h"
-#include "storage/metadata_store.h"
 
-namespace stackhouse::task {
+namespace stackhouse::service {
+
+class EbpfSampleStream;
 
 // A process as Rover reports it (grpc-protocol.md §2.6), names not yet normalised.
 struct ReportedProcess {
@@ -92,6 +94,9 @@ class EbpfService {
   std::vector<EbpfTaskCommand> QueryTasks(const std::string& agent_id,
                                           int64_t latest_update_time) const;
 
+  // A collectProfilingData stream's sample writer, over this service's store.
+  std::unique_ptr<EbpfSampleStream> OpenSampleStream();
+
   // collectProfilingData: creates or extends the schedule of (task, process, start) to
   // `current_time_ms`; returns its id once that is stored (a later call retries a failed
   // write). Does not hold up polls while it reads or writes.
@@ -154,7 +159,7 @@ class EbpfService {
  private:
   EbpfService(storage::EbpfStore* store, storage::MetadataStore* metadata, const Clock* clock,
               model::NameLimits limits)
-      : store_(store), metadata_(metadata), clock_(clock), limits_(limits) {}
+      : store_(store), registry_(metadata, limits), clock_(clock), limits_(limits) {}
 
   // A schedule as stored, and whether a call is writing it. Guarded by mu_.
   struct CachedSchedule {
@@ -183,7 +188,7 @@ class EbpfService {
 
   // Constant after construction.
   storage::EbpfStore* const store_;
-  storage::MetadataStore* const metadata_;
+  Registry registry_;  // the services and instances of the processes
   const Clock* const clock_;
   const model::NameLimits limits_;
 
@@ -204,4 +209,4 @@ class EbpfService {
 // everything else comes from the earliest-created record. Order: newest create time first.
 std::vector<model::EbpfTask> MergeTaskRecords(std::vector<model::EbpfTask> records);
 
-}  // namespace stackhouse::task
+}  // namespace stackhouse::service

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/profile.h"
+#include "storage/profile_store.h"
+
+namespace stackhouse::service {
+
+// What trace-profiling agents upload for a task (grpc-protocol.md §5.4): the Java and Python
+// agents' thread snapshots and the Go agent's pprof profiles. Thread-safe (no state beyond the
+// store).
+class TraceProfileIngest {
+ public:
+  // `snapshots` must outlive the service.
+  explicit TraceProfileIngest(storage::SnapshotStore* snapshots) : snapshots_(snapshots) {}
+
+  // Stores `snapshots` in one atomic write (durable when OK).
+  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots);
+
+  // Stores `profile` once for every segment its samples are labelled with (durable when OK):
+  // true. A profile without a sample labelled with a segment cannot be analysed: it is not
+  // stored, a warning names its task, and the answer is false.
+  absl::StatusOr<bool> AddGoProfile(const model::GoProfile& profile);
+
+ private:
+  storage::SnapshotStore* const snapshots_;
+};
+
+}  // namespace stackhouse::service
