@@ -1,4 +1,4 @@
-# The eBPF stack merge benchmark. Include from bench/CMakeLists.txt (or any top level that has
+# The eBPF tree building benchmark (the server's analysis::BuildEbpfTrees). Include from bench/CMakeLists.txt (or any top level that has
 # run find_package(benchmark CONFIG) and added src/analysis):
 #   include(${CMAKE_CURRENT_LIST_DIR}/ebpf_analysis.cmake)
 # Build it in Release (-O2) for numbers worth recording.

@@ -1,13 +1,14 @@
-// Benchmarks of the eBPF stack merge (src/analysis, spec §5.7 steps 5–8) on the workload of
+// Benchmarks of the eBPF tree building the server runs (analysis::BuildEbpfTrees, spec §5.7
+// steps 5–8 over per-stack totals, as profile::LoadEbpfProfile hands them over) on the workload of
 // SkyWalking's own benchmark (apache/skywalking PR #8696, EBPFProfilingAnalyzerBenchmark,
 // "HighDatasource": 2 h of 5 s reports from 2,000 processes): 2,880,000 samples of 100 distinct
 // stacks of depth 15–39, symbols of 10 random characters drawn from per-depth pools that widen
 // with depth (3 at the root … 100 from depth 10), values 0–99; the first 100 samples are the
-// distinct stacks, the rest random picks among them. Merge only: no store, no strings.
+// distinct stacks, the rest random picks among them, summed per stack as the server's reading
+// does. Trees only: the whole analysis, reads and aggregation included, is query_bench's
+// BM_EbpfAnalyze* (through /graphql, from RocksDB, raw blocks and roll-ups).
 //
 //   ebpf_analysis_bench --benchmark_counters_tabular=true
-//
-// Goal (issue 5): the merge of that workload in <= 10 ms (the OAP: about 163 ms).
 #include <algorithm>
 #include <cstdint>
 #include <random>
@@ -16,7 +17,6 @@
 
 #include "analysis/ebpf_stack.h"
 #include "analysis/ebpf_stack_merge.h"
-#include "analysis/ebpf_time_ranges.h"
 #include "analysis/thread_dump.h"
 #include "benchmark/benchmark.h"
 
@@ -32,7 +32,10 @@ constexpr int kSymbolsPerDepth[] = {3, 3, 4, 5, 5, 6, 10, 14, 20, 50, 100};
 struct Workload {
   FrameTable symbols;
   EbpfStackTable stacks;
-  std::vector<EbpfSample> samples;
+  size_t samples = 0;
+  // The samples summed per stack, in order of first appearance (what the server's reading of
+  // the store produces).
+  std::vector<StackTotal> totals;
 };
 
 // `distinct_stacks` random stacks; `samples` samples whose first `distinct_stacks` are the stacks
@@ -64,10 +67,12 @@ Workload MakeWorkload(int64_t samples, int distinct_stacks) {
     }
     w.stacks.Add(frames);
   }
-  w.samples.reserve(samples);
+  w.samples = static_cast<size_t>(samples);
+  w.totals.resize(static_cast<size_t>(distinct_stacks));
   for (int64_t i = 0; i < samples; ++i) {
     const auto stack_id = static_cast<uint32_t>(i < distinct_stacks ? i : rng() % distinct_stacks);
-    w.samples.push_back({stack_id, static_cast<int64_t>(rng() % 100)});
+    w.totals[stack_id].stack_id = stack_id;
+    w.totals[stack_id].value += static_cast<int64_t>(rng() % 100);
   }
   return w;
 }
@@ -90,11 +95,10 @@ size_t CountElements(const EbpfAnalysis& analysis) {
   return elements;
 }
 
-void Merge(benchmark::State& state, const Workload& w, int threads) {
+void BuildTrees(benchmark::State& state, const Workload& w) {
   size_t elements = 0;
   for (auto _ : state) {
-    absl::StatusOr<EbpfAnalysis> analysis =
-        MergeEbpfSamples(w.samples, w.stacks, w.symbols, threads);
+    absl::StatusOr<EbpfAnalysis> analysis = BuildEbpfTrees(w.totals, w.stacks, w.symbols);
     if (!analysis.ok()) {
       state.SkipWithError(analysis.status().ToString().c_str());
       return;
@@ -102,80 +106,26 @@ void Merge(benchmark::State& state, const Workload& w, int threads) {
     elements = CountElements(*analysis);
     benchmark::DoNotOptimize(analysis);
   }
-  SetCounters(state, w.samples.size(), elements);
+  SetCounters(state, w.samples, elements);
 }
 
-// The issue's goal: the whole merge of SkyWalking's workload, on 1 or 2 threads.
-void BM_MergeSkyWalkingHigh(benchmark::State& state) {
-  Merge(state, SkyWalkingHigh(), static_cast<int>(state.range(0)));
-}
-BENCHMARK(BM_MergeSkyWalkingHigh)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-
-// Its two steps on their own. Aggregation also on a prefix of 2 × kMinSamplesPerThread samples,
-// the smallest input that AggregateSamplesInParallel splits.
-void BM_AggregateSkyWalkingHigh(benchmark::State& state) {
-  const Workload& w = SkyWalkingHigh();
-  const auto samples = absl::MakeConstSpan(w.samples).first(state.range(0));
-  for (auto _ : state) {
-    absl::StatusOr<std::vector<StackTotal>> totals =
-        AggregateSamplesInParallel(samples, w.stacks.size(), static_cast<int>(state.range(1)));
-    benchmark::DoNotOptimize(totals);
-  }
-  SetCounters(state, samples.size(), 0);
-}
-BENCHMARK(BM_AggregateSkyWalkingHigh)
-    ->ArgNames({"samples", "threads"})
-    ->ArgsProduct({{2 * kMinSamplesPerThread, 2'880'000}, {1, 2}})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-
-void BM_BuildTreesSkyWalkingHigh(benchmark::State& state) {
-  const Workload& w = SkyWalkingHigh();
-  const std::vector<StackTotal> totals = *AggregateSamples(w.samples, w.stacks.size());
-  size_t elements = 0;
-  for (auto _ : state) {
-    absl::StatusOr<EbpfAnalysis> analysis = BuildEbpfTrees(totals, w.stacks, w.symbols);
-    elements = CountElements(*analysis);
-    benchmark::DoNotOptimize(analysis);
-  }
-  SetCounters(state, w.samples.size(), elements);
-}
+// SkyWalking's workload: 100 distinct stacks, 2,541 nodes.
+void BM_BuildTreesSkyWalkingHigh(benchmark::State& state) { BuildTrees(state, SkyWalkingHigh()); }
 BENCHMARK(BM_BuildTreesSkyWalkingHigh)->Unit(benchmark::kMicrosecond);
 
 // A long tail: the same number of samples over 10,000 distinct stacks.
-void BM_MergeLongTail(benchmark::State& state) {
+void BM_BuildTreesLongTail(benchmark::State& state) {
   static const Workload* const workload = new Workload(MakeWorkload(2'880'000, 10'000));
-  Merge(state, *workload, static_cast<int>(state.range(0)));
+  BuildTrees(state, *workload);
 }
-BENCHMARK(BM_MergeLongTail)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK(BM_BuildTreesLongTail)->Unit(benchmark::kMillisecond);
 
-// Worst case per sample: every sample its own stack id (no stack dictionary), about 2 million
-// tree nodes.
-void BM_MergeDistinctStacks(benchmark::State& state) {
+// 100,000 distinct stacks, one sample each: about 2 million tree nodes.
+void BM_BuildTreesDistinctStacks(benchmark::State& state) {
   const Workload w = MakeWorkload(state.range(0), static_cast<int>(state.range(0)));
-  Merge(state, w, 1);
+  BuildTrees(state, w);
 }
-BENCHMARK(BM_MergeDistinctStacks)->Arg(100'000)->Unit(benchmark::kMillisecond);
-
-// Step 1 for a 2 h schedule: 721 windows.
-void BM_SplitTimeRanges(benchmark::State& state) {
-  const std::vector<EbpfTimeRange> ranges = {{1'700'000'000'000, 1'700'007'200'000}};
-  for (auto _ : state) {
-    absl::StatusOr<std::vector<ReadWindow>> windows = SplitTimeRanges(ranges);
-    benchmark::DoNotOptimize(windows);
-  }
-}
-BENCHMARK(BM_SplitTimeRanges)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BuildTreesDistinctStacks)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace stackhouse::analysis

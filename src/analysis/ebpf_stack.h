@@ -54,16 +54,6 @@ std::vector<BasicEbpfFrame<Symbol>> RootFirstStack(
   return frames;
 }
 
-// One stored sample, as read for analysis (spec §5.7 steps 2–3).
-struct EbpfSample {
-  // Index into the EbpfStackTable the samples are merged with.
-  uint32_t stack_id = 0;
-  // The value the caller chose for the aggregate type (step 3): dumpCount for ON_CPU (whatever
-  // the aggregate type); for OFF_CPU the duration if the aggregate type is DURATION, otherwise
-  // the switch count. The merge only adds values up.
-  int64_t value = 0;
-};
-
 // Distinct eBPF stacks as sequences of frames, root first (RootFirstStack's order); ids are dense
 // from 0 in order of addition. Stacks are not de-duplicated here: the caller (the store's stack
 // dictionary) is expected to add each distinct stack once, because the merge walks each stack id

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <system_error>
-#include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -133,99 +131,12 @@ class TreeBuilder {
 
 }  // namespace
 
-absl::StatusOr<std::vector<StackTotal>> AggregateSamples(absl::Span<const EbpfSample> samples,
-                                                         size_t stack_count) {
-  std::vector<absl::int128> sums(stack_count);
-  std::vector<uint8_t> seen(stack_count);  // not vector<bool>: 10% faster here
-  std::vector<uint32_t> first_seen;
-  for (const EbpfSample& sample : samples) {
-    if (sample.stack_id >= stack_count) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("eBPF sample refers to stack ", sample.stack_id, " of ", stack_count));
-    }
-    if (!seen[sample.stack_id]) {
-      seen[sample.stack_id] = 1;
-      first_seen.push_back(sample.stack_id);
-    }
-    sums[sample.stack_id] += sample.value;
-  }
-  std::vector<StackTotal> totals;
-  totals.reserve(first_seen.size());
-  for (uint32_t stack_id : first_seen) totals.push_back({stack_id, sums[stack_id]});
-  return totals;
-}
-
-std::vector<StackTotal> CombineStackTotals(absl::Span<const std::vector<StackTotal>> parts) {
-  uint32_t max_id = 0;
-  size_t entries = 0;
-  for (const std::vector<StackTotal>& part : parts) {
-    entries += part.size();
-    for (const StackTotal& total : part) max_id = std::max(max_id, total.stack_id);
-  }
-  std::vector<StackTotal> combined;
-  if (entries == 0) return combined;
-  combined.reserve(entries);
-  std::vector<uint32_t> index_of(size_t{max_id} + 1, kNoNode);  // stack id → index in combined
-  for (const std::vector<StackTotal>& part : parts) {
-    for (const StackTotal& total : part) {
-      uint32_t& index = index_of[total.stack_id];
-      if (index == kNoNode) {
-        index = static_cast<uint32_t>(combined.size());
-        combined.push_back(total);
-      } else {
-        combined[index].value += total.value;
-      }
-    }
-  }
-  return combined;
-}
-
-absl::StatusOr<std::vector<StackTotal>> AggregateSamplesInParallel(
-    absl::Span<const EbpfSample> samples, size_t stack_count, int threads) {
-  const size_t parts = std::clamp<size_t>(samples.size() / kMinSamplesPerThread, 1,
-                                          static_cast<size_t>(std::max(threads, 1)));
-  if (parts == 1) return AggregateSamples(samples, stack_count);
-  std::vector<absl::StatusOr<std::vector<StackTotal>>> results(parts);
-  auto aggregate_part = [&](size_t part) {
-    const size_t begin = samples.size() * part / parts;
-    const size_t end = samples.size() * (part + 1) / parts;
-    results[part] = AggregateSamples(samples.subspan(begin, end - begin), stack_count);
-  };
-  std::vector<std::thread> workers;
-  workers.reserve(parts - 1);
-  for (size_t part = 1; part < parts; ++part) {
-    try {
-      workers.emplace_back(aggregate_part, part);
-    } catch (const std::system_error&) {
-      aggregate_part(part);  // no thread available: do it here
-    }
-  }
-  aggregate_part(0);
-  for (std::thread& worker : workers) worker.join();
-
-  std::vector<std::vector<StackTotal>> totals;
-  totals.reserve(parts);
-  for (absl::StatusOr<std::vector<StackTotal>>& result : results) {
-    if (!result.ok()) return result.status();
-    totals.push_back(*std::move(result));
-  }
-  return CombineStackTotals(totals);
-}
-
 absl::StatusOr<EbpfAnalysis> BuildEbpfTrees(absl::Span<const StackTotal> totals,
                                             const EbpfStackTable& stacks,
                                             const FrameTable& symbols) {
   TreeBuilder builder(stacks, symbols);
   for (const StackTotal& total : totals) SH_RETURN_IF_ERROR(builder.AddStack(total));
   return builder.Finish();
-}
-
-absl::StatusOr<EbpfAnalysis> MergeEbpfSamples(absl::Span<const EbpfSample> samples,
-                                              const EbpfStackTable& stacks,
-                                              const FrameTable& symbols, int threads) {
-  SH_ASSIGN_OR_RETURN(std::vector<StackTotal> totals,
-                      AggregateSamplesInParallel(samples, stacks.size(), threads));
-  return BuildEbpfTrees(totals, stacks, symbols);
 }
 
 }  // namespace stackhouse::analysis

@@ -19,6 +19,9 @@
 namespace stackhouse::analysis {
 namespace {
 
+using ::stackhouse::analysis::testing::AggregateSamples;
+using ::stackhouse::analysis::testing::EbpfSample;
+using ::stackhouse::analysis::testing::MergeEbpfSamples;
 using ::stackhouse::analysis::testing::NamedFrame;
 using ::stackhouse::analysis::testing::ReferenceEbpfSample;
 using ::stackhouse::analysis::testing::ReferenceEbpfTrees;
@@ -32,8 +35,8 @@ constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 EbpfAnalysis Merge(const std::vector<EbpfSample>& samples, const EbpfStackTable& stacks,
-                   const FrameTable& symbols, int threads = 1) {
-  absl::StatusOr<EbpfAnalysis> analysis = MergeEbpfSamples(samples, stacks, symbols, threads);
+                   const FrameTable& symbols) {
+  absl::StatusOr<EbpfAnalysis> analysis = MergeEbpfSamples(samples, stacks, symbols);
   EXPECT_TRUE(analysis.ok()) << analysis.status();
   return analysis.ok() ? *std::move(analysis) : EbpfAnalysis{};
 }
@@ -138,38 +141,8 @@ TEST(AggregateSamplesTest, SumsPerStackInOrderOfFirstAppearance) {
   EXPECT_THAT(*AggregateSamples({}, 0), IsEmpty());
 }
 
-TEST(CombineStackTotalsTest, KeepsFirstAppearanceAcrossParts) {
-  const std::vector<std::vector<StackTotal>> parts = {
-      {{3, 1}, {1, 2}}, {}, {{1, 4}, {7, 8}, {3, 16}}, {{0, 32}}};
-  EXPECT_THAT(CombineStackTotals(parts), ElementsAre(StackTotal{3, 17}, StackTotal{1, 6},
-                                                     StackTotal{7, 8}, StackTotal{0, 32}));
-  EXPECT_THAT(CombineStackTotals({}), IsEmpty());
-}
-
-TEST(AggregateSamplesInParallelTest, EqualsOneThread) {
-  std::mt19937 rng(7);
-  std::vector<EbpfSample> samples(3 * kMinSamplesPerThread + 5);
-  for (EbpfSample& sample : samples) {
-    sample = {static_cast<uint32_t>(rng() % 50), static_cast<int64_t>(rng() % 100)};
-  }
-  samples.back().stack_id = 50;  // first seen in the last part
-  samples.back().value = kMax;
-  const absl::StatusOr<std::vector<StackTotal>> expected = AggregateSamples(samples, 51);
-  ASSERT_TRUE(expected.ok()) << expected.status();
-  EXPECT_EQ(expected->size(), 51u);
-  for (int threads : {-1, 0, 1, 2, 3, 4, 8}) {
-    absl::StatusOr<std::vector<StackTotal>> actual =
-        AggregateSamplesInParallel(samples, 51, threads);
-    ASSERT_TRUE(actual.ok()) << actual.status();
-    EXPECT_EQ(*actual, *expected) << threads << " threads";
-  }
-  samples[samples.size() - 2].stack_id = 51;
-  EXPECT_EQ(AggregateSamplesInParallel(samples, 51, 2).status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
 // Random scenarios (shared prefixes, recursion, both stack types, empty names and stacks,
-// negative and extreme values, stacks interned or not, samples split into parts) against a plain
+// negative and extreme values, stacks interned or not) against a plain
 // transcription of the spec that builds the tree sample by sample.
 TEST(MergeEbpfSamplesTest, MatchesTheReferenceOnRandomInput) {
   const std::vector<std::string> names = {"A", "B", "C", ""};
@@ -229,20 +202,6 @@ TEST(MergeEbpfSamplesTest, MatchesTheReferenceOnRandomInput) {
       samples.push_back({id_of_slot[slot_of_sample[i]], read[i].value});
     }
     ASSERT_EQ(RenderEbpfTrees(Merge(samples, stacks, symbols), symbols), ReferenceEbpfTrees(read))
-        << "seed " << seed;
-
-    // The same totals from consecutive parts.
-    std::vector<std::vector<StackTotal>> parts;
-    for (size_t begin = 0; begin < samples.size();) {
-      const size_t length = 1 + uniform(static_cast<int>(samples.size() - begin));
-      absl::StatusOr<std::vector<StackTotal>> part =
-          AggregateSamples(absl::MakeConstSpan(samples).subspan(begin, length), stacks.size());
-      ASSERT_TRUE(part.ok()) << part.status();
-      parts.push_back(*std::move(part));
-      if (uniform(4) == 0) parts.emplace_back();
-      begin += length;
-    }
-    ASSERT_EQ(CombineStackTotals(parts), *AggregateSamples(samples, stacks.size()))
         << "seed " << seed;
   }
 }

@@ -10,6 +10,7 @@
 #include "analysis/ebpf_stack_merge.h"
 #include "analysis/ebpf_time_ranges.h"
 #include "analysis/thread_dump.h"
+#include "ebpf_reference_merge.h"
 
 // Helpers for the eBPF analysis tests: a compact text notation for stored samples (the spec's
 // `value: frames root→leaf` of §10.3, plus an upload time), an in-memory stand-in for the eBPF
