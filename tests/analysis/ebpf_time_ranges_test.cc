@@ -5,12 +5,17 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "ebpf_reference_merge.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace stackhouse::analysis {
 namespace {
 
+using ::stackhouse::analysis::testing::kDefaultMaxReadWindows;
+using ::stackhouse::analysis::testing::kEbpfReadWindowMs;
+using ::stackhouse::analysis::testing::ReadWindowLimits;
+using ::stackhouse::analysis::testing::SplitTimeRanges;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
