@@ -14,8 +14,16 @@
 //     100 schedules × 1 h × 100 Hz of the same 100 stacks (36,000,000 samples, an upload of 500
 //     samples every 5 s per schedule; /schedules scales it); a week of one schedule uploading
 //     its 100 stacks every 5 s (12,096,000 samples). The analysis limit is raised so that the
-//     raw reads are whole.
+//     raw reads are whole. `peak_rss_mb` is the process's peak RSS during the analyses above
+//     its RSS before them (/proc/self/clear_refs resets the peak);
+//   * large trees (issue 15 goal 4): 100,000 distinct stacks, each sampled once, analysed
+//     through /graphql: trace profiling (one segment, 100,000 dumps of depth 60) and eBPF (one
+//     schedule, depth 30, 100,000 samples in 25 uploads). The stacks branch near their leaves
+//     as real ones do: every stack has its own leaf frame, groups of 10 share the 3 frames
+//     above it, groups of 100 the 6 above those, groups of 1,000 the 10 above those, and all
+//     share the rest, a tree of 137,040 nodes (`nodes`).
 #include <cstdio>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -95,6 +103,19 @@ struct Fixture {
   std::unique_ptr<service::EbpfService> ebpf;
   std::unique_ptr<graphql::HttpEndpoint> endpoint;
 };
+
+// The process's RSS figures in kB from /proc/self/status ("VmRSS", "VmHWM"), -1 if unknown.
+int64_t StatusKb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// Starts measuring the peak RSS afresh (Linux: VmHWM is reset to the current RSS).
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // Java-like stacks: 300 distinct stacks of depth 60 sharing a 40-frame prefix.
 std::vector<std::vector<std::string>> JavaStacks() {
@@ -242,6 +263,8 @@ void RunEbpfAnalysis(benchmark::State& state, EbpfWorkload& w) {
     state.SkipWithError("the raw run must come first");
     return;
   }
+  ResetPeakRss();
+  const int64_t rss_before_kb = StatusKb("VmRSS");
   std::string ids;
   for (const std::string& s : w.schedules)
     absl::StrAppend(&ids, ids.empty() ? "" : ",", "\"", s, "\"");
@@ -256,6 +279,8 @@ void RunEbpfAnalysis(benchmark::State& state, EbpfWorkload& w) {
       break;
     }
   }
+  state.counters["rss_before_mb"] = static_cast<double>(rss_before_kb) / 1024.0;
+  state.counters["peak_rss_mb"] = static_cast<double>(StatusKb("VmHWM") - rss_before_kb) / 1024.0;
   state.counters["samples"] = w.samples;
   state.counters["sst_bytes_per_sample"] = static_cast<double>(w.raw_bytes) / w.samples;
   if (w.rolled) {
@@ -287,6 +312,118 @@ void BM_EbpfAnalyzeWeek(benchmark::State& state) {
   RunEbpfAnalysis(state, Workload("week", 1, 7LL * 24 * 3600'000, 100));
 }
 BENCHMARK(BM_EbpfAnalyzeWeek)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Large trees: the branch of frame `d` of distinct stack `s` in a stack of `depth` frames (see
+// the file comment): the leaf is the stack's own, the frames above it are shared by groups of
+// 10, 100 and 1,000 stacks, the rest by all.
+int64_t DistinctStackBranch(int64_t s, int d, int depth) {
+  const int from_leaf = depth - 1 - d;
+  if (from_leaf == 0) return s;
+  if (from_leaf <= 3) return s / 10;
+  if (from_leaf <= 9) return s / 100;
+  if (from_leaf <= 19) return s / 1000;
+  return 0;
+}
+constexpr int64_t kDistinctStacks = 100'000;
+
+// Runs `body` against `fixture` in a loop, recording the response's size and the tree's nodes.
+void RunLargeTree(benchmark::State& state, const Fixture& fixture, const std::string& body) {
+  size_t bytes = 0;
+  size_t nodes = 0;
+  ResetPeakRss();
+  const int64_t rss_before_kb = StatusKb("VmRSS");
+  for (auto _ : state) {
+    graphql::HttpResponse response = fixture.Post(body);
+    if (response.status != 200 || response.body.find("\"errors\"") != std::string::npos) {
+      state.SkipWithError(response.body.substr(0, 200).c_str());
+      break;
+    }
+    bytes = response.body.size();
+    nodes = 0;
+    for (size_t at = response.body.find("\"parentId\""); at != std::string::npos;
+         at = response.body.find("\"parentId\"", at + 1)) {
+      ++nodes;
+    }
+  }
+  state.counters["stacks"] = static_cast<double>(kDistinctStacks);
+  state.counters["nodes"] = static_cast<double>(nodes);
+  state.counters["response_mb"] = static_cast<double>(bytes) / 1e6;
+  state.counters["peak_rss_mb"] = static_cast<double>(StatusKb("VmHWM") - rss_before_kb) / 1024.0;
+}
+
+// Trace profiling: one segment whose 100,000 dumps each have their own stack of depth 60.
+void BM_TraceProfileDistinctStacks(benchmark::State& state) {
+  EbpfWorkload& w = Workloads()["trace-distinct"];
+  if (!w.fixture) {
+    w.fixture = std::make_unique<Fixture>(static_cast<int32_t>(kDistinctStacks), "distinct");
+    Fixture* f = w.fixture.get();
+    std::vector<model::ThreadSnapshot> batch;
+    for (int64_t s = 0; s < kDistinctStacks; ++s) {
+      std::vector<std::string> frames;
+      for (int d = 0; d < 60; ++d) {
+        frames.push_back(absl::StrCat("com.example.layer", d, ".Service",
+                                      DistinctStackBranch(s, d, 60), ".call:", 100 + d));
+      }
+      batch.push_back({"task", "segment-1", kStart + s * 10, static_cast<int32_t>(s),
+                       std::move(frames)});
+      if (batch.size() == 10000) {
+        if (!f->profiles->AddSnapshots(batch).ok()) std::abort();
+        batch.clear();
+      }
+    }
+    (void)f->db->Flush();
+    (void)f->db->CompactAll();
+  }
+  RunLargeTree(
+      state, *w.fixture,
+      absl::StrCat(
+          R"({"query":"query($q: [SegmentProfileAnalyzeQuery!]!) { analyze: getSegmentsProfileAnalyze(queries: $q) { tip trees { elements { id parentId codeSignature duration durationChildExcluded count } } } }","variables":{"q":[{"segmentId":"segment-1","timeRange":{"start":)",
+          kStart, R"(,"end":)", kStart + kDistinctStacks * 10, "}}]}}"));
+}
+BENCHMARK(BM_TraceProfileDistinctStacks)->Unit(benchmark::kMillisecond);
+
+// eBPF: one schedule, 100,000 On-CPU samples each with its own stack of depth 30 (user frames,
+// the last 5 in the kernel), in 25 uploads 5 s apart.
+void BM_EbpfAnalyzeDistinctStacks(benchmark::State& state) {
+  EbpfWorkload& w = Workloads()["ebpf-distinct"];
+  if (!w.fixture) {
+    w.fixture = std::make_unique<Fixture>(12000, "ebpf-distinct");
+    Fixture* f = w.fixture.get();
+    constexpr int kDepth = 30;
+    constexpr int64_t kPerUpload = 4000;
+    std::vector<std::vector<std::string>> frames(kPerUpload);
+    std::vector<storage::PendingStack> pending(kPerUpload);
+    std::vector<storage::StoredEbpfSample> block(kPerUpload);
+    for (int64_t first = 0; first < kDistinctStacks; first += kPerUpload) {
+      for (int64_t i = 0; i < kPerUpload; ++i) {
+        frames[i].clear();
+        for (int d = 0; d < kDepth; ++d) {
+          frames[i].push_back(storage::EncodeEbpfFrame(
+              {absl::StrCat("func_", d, "_", DistinctStackBranch(first + i, d, kDepth)),
+               d + 5 >= kDepth ? model::StackType::kKernel : model::StackType::kUser}));
+        }
+        pending[i] = {storage::StackHasher::Of(frames[i]), &frames[i]};
+      }
+      std::vector<uint64_t> ids = *f->ebpf_store->ResolveStacks(pending);
+      for (int64_t i = 0; i < kPerUpload; ++i) {
+        block[i] = {0, ids[i], model::EbpfTargetType::kOnCpu, 1 + i % 7, 0, 0};
+      }
+      if (!f->ebpf_store->AddSampleBlock("schedule-distinct", kStart + first / kPerUpload * 5000,
+                                         block)
+               .ok()) {
+        std::abort();
+      }
+    }
+    (void)f->db->Flush();
+    (void)f->db->CompactAll();
+  }
+  RunLargeTree(
+      state, *w.fixture,
+      absl::StrCat(
+          R"({"query":"query($r: [EBPFProfilingAnalyzeTimeRange!]!) { a: analysisEBPFProfilingResult(scheduleIdList: [\"schedule-distinct\"], timeRanges: $r, aggregateType: COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }","variables":{"r":[{"start":)",
+          kStart, R"(,"end":)", kStart + 3600'000, "}]}}"));
+}
+BENCHMARK(BM_EbpfAnalyzeDistinctStacks)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace stackhouse
