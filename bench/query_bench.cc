@@ -23,8 +23,8 @@
 //     above it, groups of 100 the 6 above those, groups of 1,000 the 10 above those, and all
 //     share the rest, a tree of 137,040 nodes (`nodes`).
 #include <cstdio>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -364,8 +364,8 @@ void BM_TraceProfileDistinctStacks(benchmark::State& state) {
         frames.push_back(absl::StrCat("com.example.layer", d, ".Service",
                                       DistinctStackBranch(s, d, 60), ".call:", 100 + d));
       }
-      batch.push_back({"task", "segment-1", kStart + s * 10, static_cast<int32_t>(s),
-                       std::move(frames)});
+      batch.push_back(
+          {"task", "segment-1", kStart + s * 10, static_cast<int32_t>(s), std::move(frames)});
       if (batch.size() == 10000) {
         if (!f->profiles->AddSnapshots(batch).ok()) std::abort();
         batch.clear();
@@ -408,8 +408,8 @@ void BM_EbpfAnalyzeDistinctStacks(benchmark::State& state) {
       for (int64_t i = 0; i < kPerUpload; ++i) {
         block[i] = {0, ids[i], model::EbpfTargetType::kOnCpu, 1 + i % 7, 0, 0};
       }
-      if (!f->ebpf_store->AddSampleBlock("schedule-distinct", kStart + first / kPerUpload * 5000,
-                                         block)
+      if (!f->ebpf_store
+               ->AddSampleBlock("schedule-distinct", kStart + first / kPerUpload * 5000, block)
                .ok()) {
         std::abort();
       }

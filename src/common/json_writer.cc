@@ -185,7 +185,12 @@ void JsonWriter::RawValue(absl::string_view json) {
 }
 
 void JsonWriter::Rewind(const Mark& mark) {
-  out_->resize(mark.size);
+  if (mark.size < released_) {
+    rewind_lost_ = true;
+    out_->clear();
+  } else {
+    out_->resize(static_cast<size_t>(mark.size - released_));
+  }
   depth_ = mark.depth;
   need_comma_ = mark.need_comma;
 }

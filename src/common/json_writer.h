@@ -9,6 +9,11 @@
 // building the response as a tree first: take a mark before a value, rewind to it to discard
 // everything written since, then write the replacement.
 //
+// Streaming: a caller may take the text written so far out of the string (send it) and then
+// call `Release`, which empties the string and keeps counting; marks count every byte written.
+// A rewind to a mark before released text cannot be done: it sets `rewind_lost()` (what was
+// released is then not the start of a valid output) and the string restarts empty.
+//
 // Thread-safety: not thread-safe; one writer per output string.
 #pragma once
 
@@ -42,14 +47,24 @@ class JsonWriter {
   void RawValue(absl::string_view json);
 
   struct Mark {
-    size_t size;
+    uint64_t size;  // bytes written before the mark, released ones included
     size_t depth;
     bool need_comma;
   };
-  Mark GetMark() const { return Mark{out_->size(), depth_, need_comma_}; }
+  Mark GetMark() const { return Mark{released_ + out_->size(), depth_, need_comma_}; }
   // Discards everything written after `mark` (which must come from this writer, at the start
-  // of a value).
+  // of a value). A mark before released text sets rewind_lost() instead.
   void Rewind(const Mark& mark);
+
+  // The caller has taken `*out` away (e.g. sent it): empties it. Marks stay valid.
+  void Release() {
+    released_ += out_->size();
+    out_->clear();
+  }
+  // Bytes released so far.
+  uint64_t released() const { return released_; }
+  // True once a Rewind needed released text back.
+  bool rewind_lost() const { return rewind_lost_; }
 
   // Appends `s` to `out` as a quoted, escaped JSON string.
   static void AppendQuoted(absl::string_view s, std::string* out);
@@ -61,8 +76,10 @@ class JsonWriter {
   }
 
   std::string* const out_;
-  size_t depth_ = 0;  // open containers
+  uint64_t released_ = 0;  // bytes taken out of *out_ by Release
+  size_t depth_ = 0;       // open containers
   bool need_comma_ = false;
+  bool rewind_lost_ = false;
 };
 
 }  // namespace stackhouse

@@ -1,5 +1,6 @@
 #include "graphql/engine.h"
 
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -105,7 +106,64 @@ Engine::Response Engine::Execute(const Request& request, const Options& options)
   input.variables = &*variables;
   input.root_value = options.root_value;
   input.user_context = options.user_context;
+  // Streaming: the first piece is the response's head (`{"errors":[...],"data":` with the
+  // errors met so far), then the data as it is written. An error after that would belong in
+  // the head already sent, so it cuts the stream.
+  bool streaming = false;
+  bool stream_ok = true;
+  size_t errors_at_start = 0;
+  std::string cut_reason;
+  const auto cut = [&](std::string reason) {
+    stream_ok = false;
+    cut_reason = std::move(reason);
+  };
+  // What was sent stays the start of the unstreamed response?
+  const auto check_sent = [&] {
+    if (stream_ok && errors.size() != errors_at_start) {
+      cut(absl::StrCat("an error after the response had begun: ", errors[errors_at_start].message));
+    }
+    if (stream_ok && data_writer.rewind_lost()) {
+      cut("a null propagated into the part of the response already sent");
+    }
+  };
+  const std::function<void()> after_list_item = [&] {
+    if (data.size() < options.stream_chunk_bytes) return;
+    if (!streaming) {
+      streaming = true;
+      errors_at_start = errors.size();
+      std::string head;
+      JsonWriter head_writer(&head);
+      head_writer.BeginObject();
+      if (!errors.empty()) {
+        head_writer.Key("errors");
+        WriteErrors(errors, &head_writer);
+      }
+      head_writer.Key("data");
+      if (!options.stream->Write(head)) cut("the client took no more");
+    }
+    check_sent();
+    if (stream_ok && !options.stream->Write(data)) cut("the client took no more");
+    data_writer.Release();
+  };
+  if (options.stream != nullptr) input.after_list_item = &after_list_item;
   ExecuteOperation(input, &data_writer, &errors);
+
+  if (streaming) {
+    Response response;
+    response.outcome = Outcome::kExecuted;
+    response.streamed = Streamed::kCut;
+    check_sent();
+    if (stream_ok) {
+      data.push_back('}');
+      if (options.stream->Write(data)) {
+        response.streamed = Streamed::kComplete;
+      } else {
+        cut("the client took no more");
+      }
+    }
+    response.cut_reason = std::move(cut_reason);
+    return response;
+  }
 
   Response response;
   response.outcome = Outcome::kExecuted;

@@ -15,6 +15,7 @@
 // Thread-safety: `Engine` is immutable after construction; `Execute` may be called concurrently.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,18 @@ class Engine {
     absl::string_view operation_name;
   };
 
+  // Where a large response goes while it is produced (Options::stream). Not thread-safe: one
+  // Execute uses it, on the calling thread.
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // The next piece of the response; false once it cannot take more (the client is gone).
+    virtual bool Write(absl::string_view chunk) = 0;
+  };
+
+  // What the buffered text of a streamed response may reach before it is sent.
+  static constexpr size_t kDefaultStreamChunkBytes = 256 * 1024;
+
   struct Options {
     // The parent object of root fields (empty: an empty map).
     ObjectRef root_value;
@@ -43,6 +56,21 @@ class Engine {
     ObjectRef user_context;
     // False refuses mutations (GET requests) with `Outcome::kMutationNotAllowed`.
     bool allow_mutations = true;
+    // Optional: once the response being written holds `stream_chunk_bytes` (checked after
+    // each list item), it goes to `stream` while it is produced, in pieces of about that size,
+    // and `Response::body` stays empty; smaller responses are returned whole in `body`. The
+    // streamed bytes are exactly the body that would have been returned, or the stream is cut
+    // (Streamed::kCut): an error or a null propagation met after the first piece was sent
+    // would change what was sent already (the `errors` come first; the null replaces a
+    // value), and a stream that refuses a piece takes no more.
+    Stream* stream = nullptr;
+    size_t stream_chunk_bytes = kDefaultStreamChunkBytes;
+  };
+
+  enum class Streamed {
+    kNo,        // the response is `Response::body`
+    kComplete,  // the response went to Options::stream, whole
+    kCut,       // the response went to Options::stream and is incomplete (see Options::stream)
   };
 
   enum class Outcome {
@@ -55,8 +83,12 @@ class Engine {
 
   struct Response {
     Outcome outcome = Outcome::kExecuted;
-    // The complete GraphQL response as JSON: `{"errors":[...]}` and/or `{"data":...}`.
+    // The complete GraphQL response as JSON: `{"errors":[...]}` and/or `{"data":...}`; empty
+    // when it was streamed.
     std::string body;
+    Streamed streamed = Streamed::kNo;
+    // For Streamed::kCut: why, e.g. the first error met after the stream had begun.
+    std::string cut_reason{};
   };
 
   Engine(std::shared_ptr<const Schema> schema, Limits limits);

@@ -265,6 +265,10 @@ class Execution {
     }
   }
 
+  void AfterListItem() {
+    if (in_.after_list_item != nullptr) (*in_.after_list_item)();
+  }
+
   // Writes null for a field whose error was already recorded.
   bool FieldIsNull(const TypeRef* type) {
     if (type->is_non_null()) return false;
@@ -304,6 +308,7 @@ class Execution {
           bool ok = CompleteValue(item_type, field, items[i]);
           path_.pop_back();
           if (!ok) return false;
+          AfterListItem();
         }
         w_.EndArray();
         return true;
@@ -316,6 +321,7 @@ class Execution {
           bool ok = CompleteObjectItem(item_type, field, result.ArrayItem(i));
           path_.pop_back();
           if (!ok) return false;
+          AfterListItem();
         }
         w_.EndArray();
         return true;

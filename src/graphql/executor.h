@@ -15,6 +15,7 @@
 // document.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "common/json_writer.h"
@@ -36,6 +37,9 @@ struct ExecutionInput {
   ObjectRef root_value;
   // Handed to every resolver (`ResolverContext::UserContext<T>()`).
   ObjectRef user_context;
+  // Optional: called after each list item has been written, where the caller may stream out
+  // what the writer holds (`JsonWriter::Release`). Must not write to the writer.
+  const std::function<void()>* after_list_item = nullptr;
 };
 
 // Writes the `data` value (an object, or null when a non-null root field was null) to `writer`

@@ -1,6 +1,7 @@
 #include "graphql/http_endpoint.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -48,8 +49,8 @@ bool AcceptsJson(absl::string_view accept) {
 HttpEndpoint::HttpEndpoint(std::shared_ptr<const Schema> schema, Limits limits)
     : engine_(std::move(schema), limits) {}
 
-HttpResponse HttpEndpoint::Handle(const HttpRequest& request,
-                                  const Engine::Options& options) const {
+HttpResponse HttpEndpoint::Handle(const HttpRequest& request, const Engine::Options& options,
+                                  ResponseStream* stream) const {
   const Limits& limits = engine_.limits();
   const bool is_get = request.method == "GET";
   if (!is_get && request.method != "POST") {
@@ -89,7 +90,7 @@ HttpResponse HttpEndpoint::Handle(const HttpRequest& request,
     if (auto it = request.query_params.find("operationName"); it != request.query_params.end()) {
       operation_name = it->second;
     }
-    return Run(query->second, std::move(variables), operation_name, get_options);
+    return Run(query->second, std::move(variables), operation_name, get_options, stream);
   }
 
   std::string media_type = MediaType(request.content_type);
@@ -99,7 +100,7 @@ HttpResponse HttpEndpoint::Handle(const HttpRequest& request,
                                   "'; use application/json or application/graphql"));
   }
   if (request.body.empty()) return Text(400, "Missing request body");
-  if (is_graphql) return Run(request.body, Value(), "", options);
+  if (is_graphql) return Run(request.body, Value(), "", options, stream);
 
   absl::StatusOr<Value> parsed = ParseJson(request.body, limits.max_json_depth);
   if (!parsed.ok()) {
@@ -134,14 +135,40 @@ HttpResponse HttpEndpoint::Handle(const HttpRequest& request,
     }
     operation_name = given->string_value();
   }
-  return Run(query->string_value(), std::move(variables), operation_name, options);
+  return Run(query->string_value(), std::move(variables), operation_name, options, stream);
 }
 
 HttpResponse HttpEndpoint::Run(absl::string_view query, Value variables,
-                               absl::string_view operation_name,
-                               const Engine::Options& options) const {
+                               absl::string_view operation_name, const Engine::Options& options,
+                               ResponseStream* stream) const {
+  // Only an executed response streams, and that is a 200.
+  class StartingStream final : public Engine::Stream {
+   public:
+    explicit StartingStream(ResponseStream* out) : out_(out) {}
+    bool Write(absl::string_view chunk) override {
+      if (!begun_) out_->Begin(200, kJsonContentType);
+      begun_ = true;
+      return out_->Write(chunk);
+    }
+
+   private:
+    ResponseStream* const out_;
+    bool begun_ = false;
+  };
   Engine::Request request{query, std::move(variables), operation_name};
-  Engine::Response result = engine_.Execute(request, options);
+  std::optional<StartingStream> engine_stream;
+  Engine::Options run_options = options;
+  if (stream != nullptr) {
+    engine_stream.emplace(stream);
+    run_options.stream = &*engine_stream;
+  }
+  Engine::Response result = engine_.Execute(request, run_options);
+  if (result.streamed != Engine::Streamed::kNo) {
+    HttpResponse response{200, std::string(kJsonContentType), "", {}};
+    response.streamed = result.streamed;
+    response.cut_reason = std::move(result.cut_reason);
+    return response;
+  }
   int status = 200;
   switch (result.outcome) {
     case Engine::Outcome::kValidationError:

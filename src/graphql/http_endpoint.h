@@ -45,21 +45,42 @@ struct HttpResponse {
   std::string body;
   // Extra headers, e.g. `Allow` on 405.
   std::vector<std::pair<std::string, std::string>> headers;
+  // kComplete / kCut: the response went to the ResponseStream (status, content type and body
+  // there; `body` empty here), whole or cut (`cut_reason` says why; see
+  // Engine::Options::stream).
+  Engine::Streamed streamed = Engine::Streamed::kNo;
+  std::string cut_reason{};
+};
+
+// Where Handle may send a large response while it is produced, e.g. an HTTP server's chunked
+// response. Used by one Handle call, on its thread.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Starts the response: called once, before the first Write.
+  virtual void Begin(int status, absl::string_view content_type) = 0;
+  // The next piece of the body; false once the client is gone.
+  virtual bool Write(absl::string_view chunk) = 0;
 };
 
 class HttpEndpoint {
  public:
   HttpEndpoint(std::shared_ptr<const Schema> schema, Limits limits);
 
-  // Handles one request. `options.allow_mutations` is forced to false for GET.
+  // Handles one request. `options.allow_mutations` is forced to false for GET. With `stream`,
+  // an executed response larger than `options.stream_chunk_bytes` (status 200) goes to it
+  // while it is produced, byte for byte what the returned body would have been, unless it is
+  // cut (Engine::Options::stream); every error found before execution, and every smaller
+  // response, is returned as without `stream`.
   HttpResponse Handle(const HttpRequest& request,
-                      const Engine::Options& options = Engine::Options()) const;
+                      const Engine::Options& options = Engine::Options(),
+                      ResponseStream* stream = nullptr) const;
 
   const Engine& engine() const { return engine_; }
 
  private:
   HttpResponse Run(absl::string_view query, Value variables, absl::string_view operation_name,
-                   const Engine::Options& options) const;
+                   const Engine::Options& options, ResponseStream* stream) const;
 
   const Engine engine_;
 };

@@ -258,8 +258,9 @@ struct HttpServer::Impl {
   };
 
   struct RouteEntry {
-    StreamingHttpHandler handler;
+    StreamingHttpHandler handler;  // unless `progressive`
     bool probe = false;
+    ProgressiveHttpHandler progressive{};
   };
 
   Impl(MetricsRegistry* metrics, HttpServerOptions options)
@@ -379,8 +380,8 @@ struct HttpServer::Impl {
     return DecodeUrl(target.substr(0, target.find('?')), false);
   }
 
-  // Runs the handler of a complete request (on a worker) and leaves its answer in `exchange`.
-  void Handle(Exchange* exchange) {
+  // The request of a complete exchange, which gives its body and headers away.
+  static HttpRequest TakeRequest(Exchange* exchange) {
     HttpRequest request;
     request.method = exchange->method;
     request.path = Path(exchange->target);
@@ -394,6 +395,12 @@ struct HttpServer::Impl {
       }
       return std::string();
     };
+    return request;
+  }
+
+  // Runs the handler of a complete request (on a worker) and leaves its answer in `exchange`.
+  void Handle(Exchange* exchange) {
+    HttpRequest request = TakeRequest(exchange);
     auto route = routes.find(request.path);
     StreamingHttpResponse result;
     // Our handlers do not throw; a library under one might (as httplib's handler did, 500).
@@ -441,24 +448,84 @@ struct HttpServer::Impl {
     return queued;
   }
 
+  // Gives `exchange` the pipe of a streamed body (cancelled by Stop).
+  void OpenPipe(MHD_Connection* c, Exchange* exchange) {
+    exchange->pipe = std::make_shared<BodyPipe>(c);
+    absl::MutexLock lock(&mu);
+    if (stopping.load()) exchange->pipe->Cancel();
+    pipes.erase(std::remove_if(pipes.begin(), pipes.end(),
+                               [](const std::weak_ptr<BodyPipe>& p) { return p.expired(); }),
+                pipes.end());
+    pipes.push_back(exchange->pipe);
+  }
+
+  // Runs a progressive handler (on a worker): its answer, or the body it started to stream.
+  void HandleProgressive(MHD_Connection* c, Exchange* exchange,
+                         const ProgressiveHttpHandler& handler) {
+    class Starter final : public ResponseStarter {
+     public:
+      Starter(Impl* impl, MHD_Connection* c, Exchange* exchange)
+          : impl_(impl), c_(c), exchange_(exchange) {}
+
+      BodyWriter Start(const HttpResponse& head) override {
+        if (pipe_ == nullptr) {
+          exchange_->result = StreamingHttpResponse{
+              HttpResponse{head.status, head.content_type, "", head.headers}, nullptr};
+          impl_->OpenPipe(c_, exchange_);
+          pipe_ = exchange_->pipe;
+          // From here on the event loop owns the exchange again.
+          MHD_resume_connection(c_);
+        }
+        return [pipe = pipe_](absl::string_view chunk) { return pipe->Write(chunk); };
+      }
+      void Abort() override { aborted_ = true; }
+
+      bool started() const { return pipe_ != nullptr; }
+      void Finish() { pipe_->Finish(!aborted_); }
+
+     private:
+      Impl* const impl_;
+      MHD_Connection* const c_;
+      Exchange* const exchange_;
+      std::shared_ptr<BodyPipe> pipe_;
+      bool aborted_ = false;
+    };
+    HttpRequest request = TakeRequest(exchange);
+    Starter starter(this, c, exchange);
+    HttpResponse response;
+    try {
+      response = handler(request, starter);
+    } catch (...) {
+      GetLogger("http")->error("the handler of {} {} threw", request.method, request.path);
+      response = Text(500, "internal error\n");
+      starter.Abort();
+    }
+    if (starter.started()) {
+      starter.Finish();
+      return;
+    }
+    exchange->result = StreamingHttpResponse{std::move(response), nullptr};
+    MHD_resume_connection(c);
+  }
+
   // Hands a complete request to a worker; the connection waits, suspended, for its answer.
   MHD_Result Dispatch(MHD_Connection* c, Exchange* exchange) {
     auto route = routes.find(Path(exchange->target));
     WorkerPool* pool = route != routes.end() && route->second.probe ? probes.get() : workers.get();
+    const ProgressiveHttpHandler* progressive =
+        route != routes.end() && route->second.progressive ? &route->second.progressive : nullptr;
     SetPhase(exchange->connection, Phase::kHandling, 0);
     MHD_suspend_connection(c);
-    const bool submitted = pool->Submit([this, c, exchange] {
+    const bool submitted = pool->Submit([this, c, exchange, progressive] {
+      if (progressive != nullptr) {
+        HandleProgressive(c, exchange, *progressive);
+        return;
+      }
       Handle(exchange);
       StreamedBody body;
       if (exchange->result->body) {
         body = std::move(exchange->result->body);
-        exchange->pipe = std::make_shared<BodyPipe>(c);
-        absl::MutexLock lock(&mu);
-        if (stopping.load()) exchange->pipe->Cancel();
-        pipes.erase(std::remove_if(pipes.begin(), pipes.end(),
-                                   [](const std::weak_ptr<BodyPipe>& p) { return p.expired(); }),
-                    pipes.end());
-        pipes.push_back(exchange->pipe);
+        OpenPipe(c, exchange);
       }
       std::shared_ptr<BodyPipe> pipe = exchange->pipe;
       // From here on the event loop owns `exchange` again.
@@ -714,6 +781,10 @@ void HttpServer::Route(const std::string& path, HttpHandler handler) {
 
 void HttpServer::RouteStreaming(const std::string& path, StreamingHttpHandler handler) {
   impl_->routes[path] = Impl::RouteEntry{std::move(handler), false};
+}
+
+void HttpServer::RouteProgressive(const std::string& path, ProgressiveHttpHandler handler) {
+  impl_->routes[path] = Impl::RouteEntry{nullptr, false, std::move(handler)};
 }
 
 void HttpServer::RouteProbe(const std::string& path, HttpHandler handler) {

@@ -54,6 +54,25 @@ struct StreamingHttpResponse {
 
 using StreamingHttpHandler = std::function<StreamingHttpResponse(const HttpRequest&)>;
 
+// What a progressive handler (RouteProgressive) may do before it returns: start its answer
+// with a streamed body, once it knows the answer is large. Used on the handler's thread only,
+// during the call.
+class ResponseStarter {
+ public:
+  virtual ~ResponseStarter() = default;
+  // Sends the status and headers of `head` (its body is ignored) at once, and returns the
+  // writer of the body, sent with chunked transfer encoding; `write` blocks while the client
+  // is slower than the handler. At most once per request.
+  virtual BodyWriter Start(const HttpResponse& head) = 0;
+  // After Start: the body is incomplete; the client sees a chunked body without its end.
+  virtual void Abort() = 0;
+};
+
+// Returns the whole answer, or, if it called `starter.Start`, anything (the streamed body ends
+// when the handler returns).
+using ProgressiveHttpHandler =
+    std::function<HttpResponse(const HttpRequest&, ResponseStarter& starter)>;
+
 // PEM files of an HTTPS server.
 struct TlsFiles {
   std::string cert_chain_path;
@@ -112,6 +131,10 @@ class HttpServer {
 
   // Routes `path` to a handler whose body may be streamed (see StreamingHttpResponse).
   void RouteStreaming(const std::string& path, StreamingHttpHandler handler);
+
+  // Routes `path` to a handler that answers like Route's, or streams its answer once it has
+  // begun producing it (see ResponseStarter).
+  void RouteProgressive(const std::string& path, ProgressiveHttpHandler handler);
 
   // Routes `path` to a cheap handler (a health probe) that runs on a thread of its own, so
   // that it answers while every worker is busy. It must return quickly.

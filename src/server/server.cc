@@ -128,6 +128,20 @@ bool CarriesToken(const http::HttpRequest& request, const std::string& token) {
 
 // The answer to a request that needs core.restAuthentication's token and lacks it. Basic in
 // WWW-Authenticate lets a browser ask its user for the token.
+// A GraphQL response streamed as the body of a chunked HTTP response.
+class ChunkedGraphqlStream final : public graphql::ResponseStream {
+ public:
+  explicit ChunkedGraphqlStream(http::ResponseStarter* starter) : starter_(starter) {}
+  void Begin(int status, absl::string_view content_type) override {
+    write_ = starter_->Start(http::HttpResponse{status, std::string(content_type), "", {}});
+  }
+  bool Write(absl::string_view chunk) override { return write_(chunk); }
+
+ private:
+  http::ResponseStarter* const starter_;
+  http::BodyWriter write_;
+};
+
 http::HttpResponse Unauthorized(absl::string_view content_type, absl::string_view what) {
   const std::string message =
       absl::StrCat(what,
@@ -199,14 +213,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Server::GrpcCredentials
   return grpc::SslServerCredentials(options);
 }
 
-absl::Status Server::StartUi(const http::HttpHandler& graphql_handler) {
+absl::Status Server::StartUi(const http::ProgressiveHttpHandler& graphql_handler) {
   if (config_.ui.booster_dir.empty()) return absl::OkStatus();
   SH_ASSIGN_OR_RETURN(ui_site_, http::StaticSite::Open(config_.ui.booster_dir));
   ui_server_ = std::make_unique<http::HttpServer>(&metrics_, HttpOptions());
   // What booster-ui's own web server forwards to the OAP: /graphql, and /api/* without its
   // prefix (a development build's paths).
-  ui_server_->Route("/graphql", graphql_handler);
-  ui_server_->Route("/api/graphql", graphql_handler);
+  ui_server_->RouteProgressive("/graphql", graphql_handler);
+  ui_server_->RouteProgressive("/api/graphql", graphql_handler);
   const http::StaticSite* site = ui_site_.get();
   ui_server_->SetFallback(
       [site](const http::HttpRequest& request) { return site->Serve(request); });
@@ -377,7 +391,11 @@ absl::Status Server::StartInternal() {
   }
   http_server_ = std::make_unique<http::HttpServer>(&metrics_, HttpOptions());
   const std::string rest_token = config_.network.rest_authentication;
-  const http::HttpHandler graphql_handler = [this, rest_token](const http::HttpRequest& request) {
+  // A large response is streamed (chunked) while it is serialized; every error found before
+  // it begins is answered as usual.
+  const http::ProgressiveHttpHandler graphql_handler = [this, rest_token](
+                                                           const http::HttpRequest& request,
+                                                           http::ResponseStarter& starter) {
     graphql::HttpRequest g;
     g.method = request.method;
     std::string content_type = request.header("Content-Type");
@@ -389,13 +407,19 @@ absl::Status Server::StartInternal() {
     graphql::Engine::Options options;
     const bool authorized = rest_token.empty() || CarriesToken(request, rest_token);
     options.allow_mutations = authorized;
-    graphql::HttpResponse r = graphql_->Handle(g, options);
+    ChunkedGraphqlStream stream(&starter);
+    graphql::HttpResponse r = graphql_->Handle(g, options, &stream);
+    if (r.streamed == graphql::Engine::Streamed::kCut) {
+      GetLogger("server")->warn("a streamed GraphQL response was cut: {}", r.cut_reason);
+      starter.Abort();
+    }
+    if (r.streamed != graphql::Engine::Streamed::kNo) return http::HttpResponse();
     if (!authorized && r.status == 405 && request.method == "POST") {
       return Unauthorized(r.content_type, "mutations");
     }
     return http::HttpResponse{r.status, r.content_type, std::move(r.body), std::move(r.headers)};
   };
-  http_server_->Route("/graphql", graphql_handler);
+  http_server_->RouteProgressive("/graphql", graphql_handler);
   // The web page (web/, compiled in): "/" and "/web/<file>".
   for (const EmbeddedFile& file : EmbeddedFiles()) {
     absl::string_view name = file.name;

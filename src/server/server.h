@@ -50,6 +50,9 @@ class StaticSite;
 struct HttpRequest;
 struct HttpServerOptions;
 struct HttpResponse;
+class ResponseStarter;
+using ProgressiveHttpHandler =
+    std::function<HttpResponse(const HttpRequest&, ResponseStarter& starter)>;
 }  // namespace stackhouse::http
 
 namespace stackhouse::profile {
@@ -98,8 +101,7 @@ class Server {
   Server(const config::Config& config, const Clock* clock);
   absl::Status StartInternal();
   // Serves booster-ui (ui.boosterDir) on its own port, if configured.
-  absl::Status StartUi(
-      const std::function<http::HttpResponse(const http::HttpRequest&)>& graphql_handler);
+  absl::Status StartUi(const http::ProgressiveHttpHandler& graphql_handler);
   void RegisterGauges();
   // The eBPF roll-up job: every kRollupIntervalMs, EbpfStore::RollUp of the closed minutes,
   // until StopRollups.

@@ -1,5 +1,6 @@
 #include "graphql/http_endpoint.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 
@@ -171,6 +172,116 @@ TEST_F(HttpEndpointTest, HostileBodies) {
 TEST_F(HttpEndpointTest, ServerAnswersTheSchemaProbe) {
   EXPECT_EQ(Post(R"({"query":"{ __schema { queryType { name } } }"})").body,
             R"({"data":{"__schema":{"queryType":{"name":"Query"}}}})");
+}
+
+// Collects what Handle streams; refuses pieces after the first `accepted_writes`.
+class CollectingStream final : public ResponseStream {
+ public:
+  void Begin(int status, absl::string_view content_type) override {
+    EXPECT_EQ(writes, 0) << "Begin after a Write";
+    ++begins;
+    this->status = status;
+    this->content_type = std::string(content_type);
+  }
+  bool Write(absl::string_view chunk) override {
+    EXPECT_EQ(begins, 1) << "Write before Begin";
+    body.append(chunk.data(), chunk.size());
+    return ++writes <= accepted_writes;
+  }
+
+  int begins = 0;
+  int writes = 0;
+  int accepted_writes = 1 << 30;
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+HttpResponse PostStreamed(const HttpEndpoint& endpoint, absl::string_view body,
+                          CollectingStream* stream) {
+  HttpRequest request;
+  request.method = "POST";
+  request.content_type = "application/json";
+  request.body = body;
+  Engine::Options options;
+  options.stream_chunk_bytes = 4096;
+  return endpoint.Handle(request, options, stream);
+}
+
+// A large response is streamed byte for byte as it would have been returned, errors met
+// before its first piece (here a failing root field resolved before the list) included; a
+// small one is returned as without a stream.
+TEST_F(HttpEndpointTest, LargeResponsesStreamExactlyTheBodyTheyWouldReturn) {
+  for (const std::string query : {
+           R"({"query":"{ nodes(count: 20000) { id value } }"})",
+           R"({"query":"{ failing version nodes(count: 20000) { id } }"})",
+           R"({"query":"{ nodes(count: 3000) { id children { id value } } }"})",
+       }) {
+    SCOPED_TRACE(query);
+    const HttpResponse whole = Post(query);
+    ASSERT_EQ(whole.status, 200);
+    ASSERT_GT(whole.body.size(), 40'000u);
+    CollectingStream stream;
+    const HttpResponse streamed = PostStreamed(endpoint_, query, &stream);
+    EXPECT_EQ(streamed.streamed, Engine::Streamed::kComplete) << streamed.cut_reason;
+    EXPECT_TRUE(streamed.body.empty());
+    EXPECT_EQ(stream.begins, 1);
+    EXPECT_EQ(stream.status, 200);
+    EXPECT_EQ(stream.content_type, kJson);
+    EXPECT_GT(stream.writes, 10);
+    EXPECT_EQ(stream.body, whole.body);
+  }
+  for (const std::string query : {R"({"query":"{ version nodes(count: 3) { id } }"})",
+                                  R"({"query":"{ failingNonNull nodes(count: 20000) { id } }"})"}) {
+    SCOPED_TRACE(query);
+    CollectingStream stream;
+    const HttpResponse small = PostStreamed(endpoint_, query, &stream);
+    EXPECT_EQ(small.streamed, Engine::Streamed::kNo);
+    EXPECT_EQ(stream.begins, 0);
+    EXPECT_EQ(small.body, Post(query).body);
+  }
+}
+
+// Errors found before execution keep their statuses and bodies when a stream is offered.
+TEST_F(HttpEndpointTest, ErrorsBeforeTheFirstByteAreAnsweredAsUsual) {
+  for (const std::string query : {
+           R"({"query":"{ nodes(count: 20000) { id nope } }"})",          // validation: 400
+           R"({"query":"{ nodes(count: 20000) { id "})",                  // syntax: 200
+           R"({"query":"query($n: Int!) { nodes(count: $n) { id } }"})",  // variables
+           R"({"query":"{ nodes(count: -1) { id } }"})",                  // the resolver fails
+       }) {
+    SCOPED_TRACE(query);
+    const HttpResponse whole = Post(query);
+    CollectingStream stream;
+    const HttpResponse answered = PostStreamed(endpoint_, query, &stream);
+    EXPECT_EQ(answered.streamed, Engine::Streamed::kNo);
+    EXPECT_EQ(stream.begins, 0);
+    EXPECT_EQ(answered.status, whole.status);
+    EXPECT_EQ(answered.content_type, whole.content_type);
+    EXPECT_EQ(answered.body, whole.body);
+    EXPECT_NE(answered.body.find("\"errors\""), std::string::npos) << answered.body;
+  }
+}
+
+// Errors after the first piece would belong in what was sent already: the stream is cut, and
+// so is one whose client takes no more.
+TEST_F(HttpEndpointTest, AStreamIsCutRatherThanEndedWrong) {
+  CollectingStream stream;
+  const HttpResponse failing =
+      PostStreamed(endpoint_, R"({"query":"{ nodes(count: 20000) { id fail } }"})", &stream);
+  EXPECT_EQ(failing.streamed, Engine::Streamed::kCut);
+  EXPECT_NE(failing.cut_reason.find("an error after the response had begun: "), std::string::npos)
+      << failing.cut_reason;
+  EXPECT_NE(failing.cut_reason.find("cannot compute fail of node"), std::string::npos);
+  EXPECT_FALSE(absl::EndsWith(stream.body, "]}}")) << "cut in the middle, never ended as if whole";
+
+  CollectingStream gone;
+  gone.accepted_writes = 2;
+  const HttpResponse refused =
+      PostStreamed(endpoint_, R"({"query":"{ nodes(count: 20000) { id } }"})", &gone);
+  EXPECT_EQ(refused.streamed, Engine::Streamed::kCut);
+  EXPECT_EQ(refused.cut_reason, "the client took no more");
+  EXPECT_EQ(gone.writes, 3);
 }
 
 }  // namespace

@@ -65,6 +65,34 @@ TEST(JsonWriterTest, CommasNumbersAndRewind) {
   EXPECT_EQ(out, R"({"a":[-9223372036854775808,0.1,null,false,null],"b":null,"c":[1]})");
 }
 
+// Streaming: released text is counted by marks; a rewind into it is reported, not done.
+TEST(JsonWriterTest, ReleaseKeepsMarksAndReportsARewindIntoReleasedText) {
+  std::string out;
+  std::string sent;
+  JsonWriter w(&out);
+  w.BeginArray();
+  w.Int(1);
+  JsonWriter::Mark kept = w.GetMark();
+  sent += out;
+  w.Release();
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(w.released(), 2u);
+  w.String("x");
+  JsonWriter::Mark after = w.GetMark();
+  sent += out;
+  w.Release();
+  w.BeginObject();
+  w.Key("gone");
+  w.Rewind(after);
+  EXPECT_FALSE(w.rewind_lost());
+  w.Int(2);
+  w.EndArray();
+  EXPECT_EQ(sent + out, R"([1,"x",2])");
+  w.Rewind(kept);
+  EXPECT_TRUE(w.rewind_lost());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(JsonReaderTest, ParsesValues) {
   absl::StatusOr<Value> v = ParseJson(
       R"({"i": 1, "big": 9223372036854775807, "huge": 18446744073709551615, "f": 1.5,

@@ -327,6 +327,47 @@ TEST_F(HttpServerTest, StreamedResponsesArriveWhole) {
   }
 }
 
+// A progressive handler's answer is an ordinary response until it starts a stream; then the
+// head it gave is sent at once and the body follows chunked, or ends cut when it aborts.
+TEST_F(HttpServerTest, ProgressiveHandlersAnswerWholeOrStreamOnceStarted) {
+  server_ = std::make_unique<HttpServer>(&metrics_, Options(2));
+  server_->RouteProgressive("/p", [](const HttpRequest& request, ResponseStarter& starter) {
+    if (request.params.count("small") > 0) return HttpResponse{200, "text/plain", "small", {}};
+    const BodyWriter write =
+        starter.Start(HttpResponse{201, "application/json", "ignored", {{"X-Streamed", "yes"}}});
+    std::string piece(1024, 'a');
+    for (int i = 0; i < 4096; ++i) {
+      piece[0] = static_cast<char>('a' + i % 26);
+      if (!write(piece)) break;
+    }
+    if (request.params.count("abort") > 0) starter.Abort();
+    return HttpResponse{500, "text/plain", "ignored once started", {}};
+  });
+  auto port = server_->Start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  httplib::Client client("127.0.0.1", *port);
+  for (int round = 0; round < 2; ++round) {
+    auto small = client.Get("/p?small=1");
+    ASSERT_TRUE(small) << httplib::to_string(small.error());
+    EXPECT_EQ(small->status, 200);
+    EXPECT_EQ(small->body, "small");
+    EXPECT_EQ(small->get_header_value("Content-Length"), "5");
+    EXPECT_FALSE(small->has_header("Transfer-Encoding"));
+
+    auto streamed = client.Get("/p");
+    ASSERT_TRUE(streamed) << httplib::to_string(streamed.error());
+    EXPECT_EQ(streamed->status, 201);
+    EXPECT_EQ(streamed->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(streamed->get_header_value("X-Streamed"), "yes");
+    EXPECT_EQ(streamed->get_header_value("Transfer-Encoding"), "chunked");
+    ASSERT_EQ(streamed->body.size(), 4096u * 1024u);
+    EXPECT_EQ(streamed->body[1024 * 27], 'b');
+  }
+  httplib::Client cut_client("127.0.0.1", *port);
+  auto cut = cut_client.Get("/p?abort=1");
+  EXPECT_FALSE(cut) << "an aborted body must not look complete";
+}
+
 // The deadline covers the whole head: a client that keeps sending it, a byte at a time,
 // is closed once it is over.
 TEST_F(HttpServerTest, TheRequestDeadlineClosesAClientThatNeverFinishesItsHead) {
