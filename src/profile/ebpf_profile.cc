@@ -83,7 +83,6 @@ class Aggregator final : public storage::EbpfSampleVisitor {
   void SetLimit(int64_t limit) { limit_ = limit; }
   bool over() const { return over_; }
   int64_t read() const { return read_; }
-  const absl::Status& status() const { return status_; }
 
   bool Block(storage::EbpfSampleBlock& block) override {
     (block.target_type() == model::EbpfTargetType::kOnCpu ? chunk_on_cpu_ : chunk_off_cpu_) = true;
@@ -99,13 +98,7 @@ class Aggregator final : public storage::EbpfSampleVisitor {
         break;
       }
       ++position_;
-      const int64_t dense = Dense(stored.stack_id);
-      if (dense == kFailed) {
-        go = false;
-        break;
-      }
-      if (dense < 0) continue;
-      Add(static_cast<size_t>(dense), stored.upload_time_ms,
+      Add(Dense(stored.stack_id), stored.upload_time_ms,
           on_cpu ? stored.dump_count : (by_duration_ ? stored.duration_ns : stored.switch_count));
     }
     read_ = read;
@@ -124,10 +117,7 @@ class Aggregator final : public storage::EbpfSampleVisitor {
     storage::EbpfRollupStack stack;
     while (rollup.Next(&stack)) {
       ++position_;
-      const int64_t dense = Dense(stack.stack_id);
-      if (dense == kFailed) return false;
-      if (dense < 0) continue;
-      Add(static_cast<size_t>(dense), stack.first_upload_time_ms,
+      Add(Dense(stack.stack_id), stack.first_upload_time_ms,
           stack.dump_count + (by_duration_ ? stack.duration_ns : stack.switch_count));
     }
     return true;
@@ -161,17 +151,24 @@ class Aggregator final : public storage::EbpfSampleVisitor {
     over_ = false;
   }
 
-  // The committed totals in order of first appearance, and the trees.
+  // The committed totals in order of first appearance, and the trees. Errors: reading the
+  // stacks.
   absl::StatusOr<EbpfProfile> Finish() && {
     std::vector<uint32_t> order;
     for (uint32_t i = 0; i < totals_.size(); ++i) {
       if (totals_[i].seen) order.push_back(i);
     }
+    SH_ASSIGN_OR_RETURN(std::vector<int64_t> table_ids, ResolveStacks(order));
     std::sort(order.begin(), order.end(),
               [&](uint32_t a, uint32_t b) { return totals_[a].Before(totals_[b]); });
     std::vector<analysis::StackTotal> ordered;
     ordered.reserve(order.size());
-    for (uint32_t id : order) ordered.push_back({id, totals_[id].sum});
+    for (uint32_t id : order) {
+      // An expired stack's samples are skipped.
+      if (table_ids[id] >= 0) {
+        ordered.push_back({static_cast<uint32_t>(table_ids[id]), totals_[id].sum});
+      }
+    }
     EbpfProfile profile;
     profile.by_duration = by_duration_;
     profile.has_on_cpu_samples = has_on_cpu_;
@@ -182,37 +179,45 @@ class Aggregator final : public storage::EbpfSampleVisitor {
   }
 
  private:
-  static constexpr int64_t kFailed = -3;
-
-  // The dense id of a dictionary stack id, resolving it on first sight; -1 for an expired stack
-  // (its samples are skipped), kFailed on a storage error (in status()).
-  ABSL_ATTRIBUTE_ALWAYS_INLINE int64_t Dense(uint64_t stack_id) {
+  // The dense id of a dictionary stack id, a new one on first sight (its frames are read by
+  // Finish).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE size_t Dense(uint64_t stack_id) {
     const int64_t dense = ids_.Find(stack_id);
-    return dense != StackIdMap::kUnknown ? dense : Resolve(stack_id);
+    return static_cast<size_t>(dense != StackIdMap::kUnknown ? dense : NewDense(stack_id));
   }
 
-  int64_t Resolve(uint64_t stack_id) {
-    int64_t dense = StackIdMap::kUnknown;
-    auto frames = store_.GetStack(stack_id);
-    if (frames.ok()) {
-      std::vector<analysis::EbpfFrame> path;
+  int64_t NewDense(uint64_t stack_id) {
+    const auto dense = static_cast<int64_t>(stack_ids_.size());
+    stack_ids_.push_back(stack_id);
+    totals_.emplace_back();
+    chunk_.emplace_back();
+    ids_.Insert(stack_id, dense);
+    return dense;
+  }
+
+  // Reads the frames of the dense ids in `dense_ids` into stacks_, in the order of their
+  // dictionary ids (the order of their keys, so that neighbours share the blocks read), and
+  // returns the stack table id of every dense id: -1 for a stack no longer stored, or one not
+  // in `dense_ids`.
+  absl::StatusOr<std::vector<int64_t>> ResolveStacks(std::vector<uint32_t> dense_ids) {
+    std::sort(dense_ids.begin(), dense_ids.end(),
+              [&](uint32_t a, uint32_t b) { return stack_ids_[a] < stack_ids_[b]; });
+    std::vector<int64_t> table_ids(stack_ids_.size(), -1);
+    std::vector<analysis::EbpfFrame> path;
+    for (uint32_t dense : dense_ids) {
+      auto frames = store_.GetStack(stack_ids_[dense]);
+      if (absl::IsNotFound(frames.status())) continue;
+      SH_RETURN_IF_ERROR(frames.status());
+      path.clear();
       path.reserve(frames->size());
       for (const model::EbpfSymbol& symbol : *frames) {
         path.push_back({symbols_->Intern(symbol.name), symbol.type == model::StackType::kKernel
                                                            ? analysis::StackType::kKernelSpace
                                                            : analysis::StackType::kUserSpace});
       }
-      dense = stacks_.Add(path);
-      totals_.emplace_back();
-      chunk_.emplace_back();
-    } else if (absl::IsNotFound(frames.status())) {
-      dense = -1;
-    } else {
-      status_ = frames.status();
-      return kFailed;
+      table_ids[dense] = stacks_.Add(path);
     }
-    ids_.Insert(stack_id, dense);
-    return dense;
+    return table_ids;
   }
 
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Add(size_t dense, int64_t time, absl::int128 value) {
@@ -237,6 +242,7 @@ class Aggregator final : public storage::EbpfSampleVisitor {
   std::shared_ptr<analysis::FrameTable> symbols_ = std::make_shared<analysis::FrameTable>();
   analysis::EbpfStackTable stacks_;
   StackIdMap ids_;
+  std::vector<uint64_t> stack_ids_;       // by dense stack id: the dictionary id
   std::vector<StackAccumulator> totals_;  // by dense stack id: committed chunks
   std::vector<StackAccumulator> chunk_;   // by dense stack id: the chunk being read
   std::vector<uint32_t> touched_;         // dense ids with chunk_[id].seen
@@ -247,7 +253,6 @@ class Aggregator final : public storage::EbpfSampleVisitor {
   bool over_ = false;
   bool has_on_cpu_ = false, has_off_cpu_ = false;
   bool chunk_on_cpu_ = false, chunk_off_cpu_ = false;
-  absl::Status status_;
 };
 
 // Chunks of time read at once over all schedules (minute-aligned inside a window), between
@@ -295,7 +300,6 @@ absl::StatusOr<EbpfProfile> LoadEbpfProfile(const storage::EbpfStore& store,
       for (uint32_t s = 0; s < distinct_schedules.size() && !aggregator.over(); ++s) {
         aggregator.SetSchedule(s);
         SH_RETURN_IF_ERROR(store.ScanAggregated(distinct_schedules[s], t, end, aggregator));
-        SH_RETURN_IF_ERROR(aggregator.status());
       }
       if (aggregator.over()) {
         aggregator.Abort();

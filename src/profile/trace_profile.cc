@@ -102,9 +102,11 @@ absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snap
   limits.max_snapshots = max_snapshots;
   SH_ASSIGN_OR_RETURN(analysis::FetchPlan plan, analysis::PlanFetch(windows, limits));
 
-  auto frames = std::make_shared<analysis::FrameTable>();
-  analysis::StackTable stacks;
-  absl::flat_hash_map<uint64_t, int64_t> stack_index;  // store id → table id, -1 = expired
+  // The dumps in fetch order with provisional stack ids (indices into `stack_ids`, the
+  // distinct dictionary ids in order of first appearance); the stacks are read afterwards in
+  // the order of their ids (their keys), so that neighbours share the blocks read.
+  std::vector<uint64_t> stack_ids;
+  absl::flat_hash_map<uint64_t, uint32_t> provisional;  // dictionary id → index in stack_ids
   std::vector<analysis::ThreadDump> dumps;
   for (const analysis::FetchRange& range : plan.ranges) {
     const auto& all = segment_dumps[range.segment_index];
@@ -113,23 +115,38 @@ absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snap
         [](const storage::StoredDump& d, int64_t sequence) { return d.sequence < sequence; });
     for (auto it = first; it != all.end() && it->sequence < range.end; ++it) {
       if (it->language != model::SnapshotLanguage::kJava) continue;
-      auto [slot, inserted] = stack_index.try_emplace(it->stack_id, -1);
-      if (inserted) {
-        auto frames_of = snapshots.GetStack(it->stack_id);
-        if (frames_of.ok()) {
-          std::vector<uint32_t> ids;
-          ids.reserve(frames_of->size());
-          for (const std::string& frame : *frames_of) ids.push_back(frames->Intern(frame));
-          slot->second = stacks.Add(ids);
-        } else if (!absl::IsNotFound(frames_of.status())) {
-          return frames_of.status();
-        }
-      }
-      if (slot->second < 0) continue;
-      dumps.push_back({range.segment_index, it->sequence, it->dump_time_ms,
-                       static_cast<uint32_t>(slot->second)});
+      auto [slot, inserted] =
+          provisional.try_emplace(it->stack_id, static_cast<uint32_t>(stack_ids.size()));
+      if (inserted) stack_ids.push_back(it->stack_id);
+      dumps.push_back({range.segment_index, it->sequence, it->dump_time_ms, slot->second});
     }
   }
+  std::vector<uint32_t> by_id(stack_ids.size());
+  for (uint32_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+  std::sort(by_id.begin(), by_id.end(),
+            [&](uint32_t a, uint32_t b) { return stack_ids[a] < stack_ids[b]; });
+  auto frames = std::make_shared<analysis::FrameTable>();
+  analysis::StackTable stacks;
+  constexpr int64_t kExpired = -1;
+  std::vector<int64_t> table_ids(stack_ids.size(), kExpired);
+  std::vector<uint32_t> ids;
+  for (uint32_t index : by_id) {
+    auto frames_of = snapshots.GetStack(stack_ids[index]);
+    if (absl::IsNotFound(frames_of.status())) continue;  // its dumps are skipped
+    SH_RETURN_IF_ERROR(frames_of.status());
+    ids.clear();
+    ids.reserve(frames_of->size());
+    for (const std::string& frame : *frames_of) ids.push_back(frames->Intern(frame));
+    table_ids[index] = stacks.Add(ids);
+  }
+  size_t kept = 0;
+  for (analysis::ThreadDump& dump : dumps) {
+    const int64_t table_id = table_ids[dump.stack_id];
+    if (table_id == kExpired) continue;
+    dump.stack_id = static_cast<uint32_t>(table_id);
+    dumps[kept++] = dump;
+  }
+  dumps.resize(kept);
   SH_ASSIGN_OR_RETURN(profile.analysis,
                       analysis::AnalyzeThreadDumps(dumps, stacks, *frames, plan.tip));
   profile.frames = std::move(frames);
