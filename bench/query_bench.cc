@@ -23,6 +23,7 @@
 //     above it, groups of 100 the 6 above those, groups of 1,000 the 10 above those, and all
 //     share the rest, a tree of 137,040 nodes (`nodes`).
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -77,10 +78,16 @@ struct Fixture {
     deps.config = &config;
     endpoint = std::move(*query::BuildQueryEndpoint(deps));
   }
+  // With STACKHOUSE_BENCH_KEEP_DATA set, the data directory is kept (and named on stderr), so
+  // that a server can be started on it (docs/performance.md, the memory of an analysis).
   ~Fixture() {
     endpoint.reset();
     db.reset();
-    std::filesystem::remove_all(dir);
+    if (std::getenv("STACKHOUSE_BENCH_KEEP_DATA") != nullptr) {
+      std::fprintf(stderr, "kept the data directory %s\n", dir.c_str());
+    } else {
+      std::filesystem::remove_all(dir);
+    }
   }
 
   graphql::HttpResponse Post(const std::string& body) const {

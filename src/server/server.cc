@@ -36,6 +36,7 @@
 #include "receiver/stream_runtime.h"
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
+#include "server/startup_pages.h"
 #include "service/continuous_service.h"
 #include "service/default_ui_templates.h"
 #include "service/ebpf_service.h"
@@ -488,6 +489,9 @@ absl::Status Server::StartInternal() {
             config_.network.grpc_host, grpc_port_, config_.network.http_host, http_port_,
             config_.storage.data_dir);
   if (auth_->enabled()) log->info("agent authentication is on");
+  const ReleasedPages released = ReleaseStartupPages();
+  log->info("released {} KiB of start-up pages from {} library mappings", released.bytes >> 10,
+            released.mappings);
   return absl::OkStatus();
 }
 
