@@ -9,6 +9,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "model/ids.h"
 #include "nlohmann/json.hpp"
 #include "server_process.h"
@@ -235,6 +236,50 @@ TEST(EbpfProfilingTest, RoverFlowSurvivesARestart) {
   EXPECT_EQ(e[2], element("3", "2", "C", "USER_SPACE", 3));
   EXPECT_EQ(e[3], element("4", "2", "do_syscall_64", "KERNEL_SPACE", 8));
   EXPECT_EQ(e[4], element("5", "3", "do_syscall_64", "KERNEL_SPACE", 3));
+
+  // A tree over 256 KiB of JSON comes streamed (chunked) and whole: 3,000 stacks of their
+  // own, main → leaf_i → do_syscall_64, uploaded later than the samples above.
+  constexpr int kLeaves = 3000;
+  std::vector<std::pair<std::vector<std::string>, int>> leaves;
+  for (int i = 0; i < kLeaves; ++i) leaves.push_back({{"leaf_" + std::to_string(i), "main"}, 1});
+  ASSERT_TRUE(Upload(*server, task_id, java, start, start + 30000, leaves).ok());
+  httplib::Client http("127.0.0.1", server->http_port());
+  const std::string large_query =
+      json{{"query",
+            "query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: "
+            "analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: "
+            "COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }"},
+           {"variables",
+            {{"ids", {schedule["scheduleId"]}},
+             {"r", {{{"start", start + 25000}, {"end", start + 40000}}}}}}}
+          .dump();
+  auto large = http.Post("/graphql", large_query, "application/json");
+  ASSERT_TRUE(large) << httplib::to_string(large.error());
+  EXPECT_EQ(large->get_header_value("Transfer-Encoding"), "chunked");
+  EXPECT_FALSE(large->has_header("Content-Length"));
+  json expected_elements = json::array({element("1", "0", "main", "USER_SPACE", kLeaves)});
+  for (int i = 0; i < kLeaves; ++i) {
+    expected_elements.push_back(element(std::to_string(2 + i).c_str(), "1",
+                                        ("leaf_" + std::to_string(i)).c_str(), "USER_SPACE", 1));
+  }
+  for (int i = 0; i < kLeaves; ++i) {
+    expected_elements.push_back(element(std::to_string(2 + kLeaves + i).c_str(),
+                                        std::to_string(2 + i).c_str(), "do_syscall_64",
+                                        "KERNEL_SPACE", 1));
+  }
+  const json expected = {
+      {"data", {{"a", {{"tip", nullptr}, {"trees", {{{"elements", expected_elements}}}}}}}}};
+  EXPECT_GT(large->body.size(), 256u * 1024u);
+  // Byte for byte equality with the unstreamed body is tests/graphql/http_endpoint_test.cc's;
+  // here: the whole response arrived, and it is the expected tree.
+  EXPECT_EQ(json::parse(large->body, nullptr, false), expected);
+  // The same request's errors before execution are answered as usual.
+  auto invalid = http.Post("/graphql", R"({"query":"{ a: analysisEBPFProfilingResult { tip } }"})",
+                           "application/json");
+  ASSERT_TRUE(invalid);
+  EXPECT_EQ(invalid->status, 400);
+  EXPECT_TRUE(invalid->has_header("Content-Length"));
+  EXPECT_NE(invalid->body.find("\"errors\""), std::string::npos) << invalid->body;
 
   json processes = Data(server->GraphQL(
       "query($i: ID!, $d: Duration!) { p: listProcesses(instanceId: $i, duration: $d) { name "
