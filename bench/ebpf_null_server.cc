@@ -1,11 +1,12 @@
-// ebpf_null_server: the do-nothing baseline of the eBPF and meter ingest benchmarks
-// (bench/ingest_bench.sh). Serves `skywalking.v3.EBPFProfilingService` and
-// `skywalking.v3.MeterReportService` from the same generated code (sh_proto) and with the same
-// gRPC settings as Stackhouse (sync server, 50 MiB max receive size, gRPC's default polling
-// threads): `collectProfilingData`, `collect` and `collectBatch` parse and discard every message
-// and answer an empty Commands, `queryTasks` answers an empty Commands. Prints
-// "listening on <host>:<port>" on stdout once ready, then
-// `messages=N streams=M meter_samples=S meter_streams=T` at exit (SIGINT/SIGTERM).
+// ebpf_null_server: the do-nothing baseline of the eBPF, meter and thread-dump ingest
+// benchmarks (bench/ingest_bench.sh). Serves `skywalking.v3.EBPFProfilingService`,
+// `skywalking.v3.MeterReportService` and `skywalking.v3.ProfileTask` from the same generated
+// code (sh_proto) and with the same gRPC settings as Stackhouse (sync server, 50 MiB max receive
+// size, gRPC's default polling threads): `collectProfilingData`, `collect`, `collectBatch` and
+// `collectSnapshot` parse and discard every message and answer an empty Commands, the unary
+// calls answer an empty Commands. Prints "listening on <host>:<port>" on stdout once ready, then
+// `messages=N streams=M meter_samples=S meter_streams=T snapshots=D snapshot_streams=E` at exit
+// (SIGINT/SIGTERM).
 //
 //   ebpf_null_server [--address 127.0.0.1:0] [--threads 0]
 #include <atomic>
@@ -23,6 +24,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "language-agent/Meter.grpc.pb.h"
+#include "profile/Profile.grpc.pb.h"
 
 namespace {
 
@@ -97,6 +99,35 @@ class NullMeterService final : public skywalking::v3::MeterReportService::Servic
   std::atomic<int64_t> streams_{0};
 };
 
+// Counts the thread dumps (ThreadSnapshot messages) it reads and drops them.
+class NullProfileTaskService final : public skywalking::v3::ProfileTask::Service {
+ public:
+  grpc::Status getProfileTaskCommands(grpc::ServerContext* /*context*/,
+                                      const skywalking::v3::ProfileTaskCommandQuery* /*request*/,
+                                      skywalking::v3::Commands* /*response*/) override {
+    return grpc::Status::OK;
+  }
+
+  grpc::Status collectSnapshot(grpc::ServerContext* context,
+                               grpc::ServerReader<skywalking::v3::ThreadSnapshot>* reader,
+                               skywalking::v3::Commands* /*response*/) override {
+    skywalking::v3::ThreadSnapshot message;
+    int64_t count = 0;
+    while (reader->Read(&message)) ++count;
+    snapshots_.fetch_add(count, std::memory_order_relaxed);
+    streams_.fetch_add(1, std::memory_order_relaxed);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    return grpc::Status::OK;
+  }
+
+  int64_t snapshots() const { return snapshots_.load(); }
+  int64_t streams() const { return streams_.load(); }
+
+ private:
+  std::atomic<int64_t> snapshots_{0};
+  std::atomic<int64_t> streams_{0};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +155,7 @@ int main(int argc, char** argv) {
 
   NullProfilingService service;
   NullMeterService meters;
+  NullProfileTaskService profiles;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -133,6 +165,7 @@ int main(int argc, char** argv) {
   }
   builder.RegisterService(&service);
   builder.RegisterService(&meters);
+  builder.RegisterService(&profiles);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "ebpf_null_server: cannot listen on %s\n", address.c_str());
@@ -145,8 +178,11 @@ int main(int argc, char** argv) {
   while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  std::printf("messages=%lld streams=%lld meter_samples=%lld meter_streams=%lld\n",
-              static_cast<long long>(service.messages()), static_cast<long long>(service.streams()),
-              static_cast<long long>(meters.samples()), static_cast<long long>(meters.streams()));
+  std::printf(
+      "messages=%lld streams=%lld meter_samples=%lld meter_streams=%lld snapshots=%lld "
+      "snapshot_streams=%lld\n",
+      static_cast<long long>(service.messages()), static_cast<long long>(service.streams()),
+      static_cast<long long>(meters.samples()), static_cast<long long>(meters.streams()),
+      static_cast<long long>(profiles.snapshots()), static_cast<long long>(profiles.streams()));
   return 0;
 }

@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
 # Ingest benchmarks over gRPC: the rate at which Stackhouse takes eBPF stacks (issue 5,
-# `--load rover`: EBPFProfilingData messages) or Rover's meters (`--load meter`: MeterData
-# samples in collectBatch messages), against the rate a do-nothing server built from the same
-# proto and gRPC settings (bench/ebpf_null_server.cc) reaches with the same client in the same run.
+# `--load rover`: EBPFProfilingData messages), Rover's meters (`--load meter`: MeterData
+# samples in collectBatch messages) or trace-profiling thread dumps (issue 15, `--load java`:
+# ThreadSnapshot messages of one task over collectSnapshot), against the rate a do-nothing server
+# built from the same proto and gRPC settings (bench/ebpf_null_server.cc) reaches with the same
+# client in the same run.
 #
 # For every stream count K and repeat: start ebpf_null_server on a free loopback port, run
-# `stackhouse-sim rover-load` (or `meter-load --register=false`) against it, stop it; start
-# stackhouse with a fresh temporary data directory on free loopback ports, run the same load
-# (`meter-load` registers its processes first), stop it. Prints each run (rate, client and
-# server CPU seconds), then per K the median rates and their ratio. Everything binds 127.0.0.1 and
-# every step is bounded by a timeout; temporary files are removed at exit.
+# `stackhouse-sim rover-load` (or `meter-load --register=false`, or `java-load
+# --send-segments=false`) against it, stop it; start stackhouse with a fresh temporary data
+# directory on free loopback ports, run the same load (`meter-load` registers its processes
+# first, `java-load` reports the snapshots' segments first, untimed), stop it. Prints each run
+# (rate, client and server CPU seconds), then per K the median rates and their ratio.
+# Everything binds 127.0.0.1 and every step is bounded by a timeout; temporary files are removed
+# at exit.
 #
-#   bench/ingest_bench.sh [--build DIR] [--load rover|meter] [--messages N] [--streams "2 4 8"]
+#   bench/ingest_bench.sh [--build DIR] [--load rover|meter|java] [--messages N] [--streams "2 4 8"]
 #                         [--repeat R] [--warmup N] [--depth D] [--stacks P]
 #                         [--target-type ON_CPU|OFF_CPU] [--samples N] [--per-message S]
-#                         [--processes P] [--coalesce true|false] [--keep]
+#                         [--processes P] [--coalesce true|false] [--stackhouse BIN] [--keep]
 #
 # Needs the targets stackhouse, stackhouse-sim and ebpf_null_server built in DIR (default:
-# build). Goals: rover >= 200,000 msg/s, meter >= 500,000 samples/s, and >= 80% of the null
-# server's rate. With --load meter, --messages and --warmup count samples (default 2,000,000
-# and 100,000; --samples is the same as --messages).
+# build); --stackhouse measures another stackhouse binary (e.g. main's, for a before figure) with
+# this checkout's client, null server and config. Goals: rover >= 200,000 msg/s, meter >= 500,000
+# samples/s, java >= 100,000 msg/s (depth 60, 4 streams), and >= 80% of the null server's rate.
+# With --load meter, --messages and --warmup count samples (default 2,000,000 and 100,000;
+# --samples is the same as --messages); with --load java they count snapshots (default 1,000,000
+# and 20,000; --depth defaults to 60).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,11 +38,12 @@ per_message=100
 processes=100
 streams="2 4 8"
 repeat=3
-depth=30
+depth=""
 stacks=500
 target=ON_CPU
 coalesce=true
 keep=false
+stackhouse=""
 step_timeout=600
 
 while [[ $# -gt 0 ]]; do
@@ -52,20 +60,22 @@ while [[ $# -gt 0 ]]; do
     --stacks) stacks=$2; shift 2 ;;
     --target-type) target=$2; shift 2 ;;
     --coalesce) coalesce=$2; shift 2 ;;
+    --stackhouse) stackhouse=$2; shift 2 ;;
     --keep) keep=true; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "ingest_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 case $load in
-  rover) messages=${messages:-1000000}; warmup=${warmup:-20000}; unit=msg/s ;;
+  rover) messages=${messages:-1000000}; warmup=${warmup:-20000}; depth=${depth:-30}; unit=msg/s ;;
   meter) messages=${messages:-2000000}; warmup=${warmup:-100000}; unit=samples/s ;;
-  *) echo "ingest_bench.sh: --load must be rover or meter" >&2; exit 2 ;;
+  java) messages=${messages:-1000000}; warmup=${warmup:-20000}; depth=${depth:-60}; unit=msg/s ;;
+  *) echo "ingest_bench.sh: --load must be rover, meter or java" >&2; exit 2 ;;
 esac
 
 sim=$build/bench/simulator/stackhouse-sim
 null_server=$build/bench/ebpf_null_server
-stackhouse=$build/src/stackhouse
+stackhouse=${stackhouse:-$build/src/stackhouse}
 for binary in "$sim" "$null_server" "$stackhouse"; do
   [[ -x $binary ]] || { echo "ingest_bench.sh: $binary not built" >&2; exit 1; }
 done
@@ -132,6 +142,9 @@ run_load() {
   if [[ $load == rover ]]; then
     mode=rover-load count=--messages
     flags+=(--depth "$depth" --stacks "$stacks" --target-type "$target")
+  elif [[ $load == java ]]; then
+    mode=java-load count=--snapshots
+    flags+=(--depth "$depth" --send-segments="$real")
   else
     mode=meter-load count=--samples
     flags+=(--per-message "$per_message" --processes "$processes" --register="$real")
@@ -161,6 +174,10 @@ if [[ $load == rover ]]; then
   echo "ingest benchmark: $messages messages (+$warmup warm-up) of $depth symbols from" \
     "$stacks stacks, target $target, coalesce $coalesce, streams: $streams," \
     "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+elif [[ $load == java ]]; then
+  echo "snapshot ingest benchmark: $messages thread dumps (+$warmup warm-up) of depth $depth," \
+    "coalesce $coalesce, streams: $streams, $repeat repeat(s); $(nproc) cores, load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
 else
   echo "meter intake benchmark: $messages samples (+$warmup warm-up) in messages of" \
     "$per_message from $processes processes, coalesce $coalesce, streams: $streams," \

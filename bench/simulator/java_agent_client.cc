@@ -83,12 +83,21 @@ absl::Status JavaAgentClient::CollectSnapshots(
 }
 
 absl::Status JavaAgentClient::CollectSnapshots(
-    int64_t count, absl::FunctionRef<const skywalking::v3::ThreadSnapshot&(int64_t)> next) {
+    int64_t count, absl::FunctionRef<const skywalking::v3::ThreadSnapshot&(int64_t)> next,
+    bool coalesce) {
   grpc::ClientContext context;
   PrepareContext(&context, token_, timeout_ms_);
   skywalking::v3::Commands reply;
   auto writer = profile_->collectSnapshot(&context, &reply);
-  return WriteStream(writer.get(), count, next);
+  grpc::WriteOptions buffered;
+  buffered.set_buffer_hint();
+  for (int64_t i = 0; i < count; ++i) {
+    const bool hint = coalesce && i + 1 < count;
+    // A failed Write means the call is over; Finish tells why.
+    if (!writer->Write(next(i), hint ? buffered : grpc::WriteOptions())) break;
+  }
+  writer->WritesDone();
+  return FromGrpcStatus(writer->Finish());
 }
 
 absl::Status JavaAgentClient::GoProfileReport(const std::string& task_id, const std::string& pprof,

@@ -42,8 +42,11 @@ class JavaAgentClient {
 
   // One collectSnapshot stream carrying `count` messages, the i-th being `next(i)` (which may
   // return a reference it reuses, since each message is serialized before the next call).
+  // `coalesce` lets gRPC batch consecutive messages into one write (as grpc-java's write queue
+  // does); false writes and flushes each message on its own.
   absl::Status CollectSnapshots(
-      int64_t count, absl::FunctionRef<const skywalking::v3::ThreadSnapshot&(int64_t)> next);
+      int64_t count, absl::FunctionRef<const skywalking::v3::ThreadSnapshot&(int64_t)> next,
+      bool coalesce = false);
 
  private:
   std::string token_;

@@ -76,11 +76,13 @@ int RunJavaLoadMode(const std::vector<std::string>& args) {
   std::string service = "load-svc";
   std::string endpoint = "GET:/orders";
   bool send_segments = true;
+  bool coalesce = true;
 
   FlagSet flags(
       "stackhouse-sim java-load [flags]\n\n"
       "Sends ThreadSnapshots as fast as possible and prints one line on stdout:\n"
-      "  snapshots=N streams=K depth=D seconds=S rate=R errors=E");
+      "  snapshots=N streams=K depth=D bytes=B seconds=S rate=R msg/s task=T client_cpu=C "
+      "errors=E");
   AddCommonFlags(&flags, &common);
   flags.AddInt("snapshots", &snapshots, "snapshots to send in total");
   flags.AddInt("depth", &depth, "frames per stack");
@@ -94,6 +96,9 @@ int RunJavaLoadMode(const std::vector<std::string>& args) {
   flags.AddBool("send-segments", &send_segments,
                 "first report the segments (untimed) so that the snapshots can be analysed; "
                 "--send-segments=false to skip");
+  flags.AddBool("coalesce", &coalesce,
+                "let gRPC batch consecutive messages into one write, as grpc-java's write queue "
+                "does; --coalesce=false writes and flushes every message on its own");
   if (int code = ParseModeFlags(&flags, common, args); code >= 0) return code;
   if (snapshots < 0 || depth < 1 || streams < 1 || segments < 1 || batch < 0) {
     std::fputs(
@@ -157,7 +162,8 @@ int RunJavaLoadMode(const std::vector<std::string>& args) {
         return [&, k, client](int64_t done, int64_t count) {
           auto& pool = pools[static_cast<size_t>(k)];
           return client->CollectSnapshots(
-              count, [&](int64_t j) -> const skywalking::v3::ThreadSnapshot& {
+              count,
+              [&](int64_t j) -> const skywalking::v3::ThreadSnapshot& {
                 const int64_t i = k + (done + j) * streams;
                 auto& message = pool[static_cast<size_t>(i % kStackPool)];
                 const int64_t sequence = i / segments;
@@ -165,16 +171,23 @@ int RunJavaLoadMode(const std::vector<std::string>& args) {
                 message.set_sequence(static_cast<int32_t>(sequence));
                 message.set_time(base_ms + sequence * kDumpPeriodMs);
                 return message;
-              });
+              },
+              coalesce);
         };
       });
 
-  std::printf("%s\n", absl::StrFormat("snapshots=%d streams=%d depth=%d seconds=%.3f "
-                                      "rate=%.0f msg/s errors=%d task=%s",
-                                      load.acknowledged, streams, depth, load.seconds,
-                                      load.seconds > 0 ? load.acknowledged / load.seconds : 0.0,
-                                      load.errors, task_id)
-                          .c_str());
+  size_t total_bytes = 0;
+  for (const auto& pool : pools) {
+    for (const auto& message : pool) total_bytes += message.ByteSizeLong();
+  }
+  const size_t pooled = pools.size() * kStackPool;
+  std::printf("%s\n",
+              absl::StrFormat("snapshots=%d streams=%d depth=%d bytes=%d seconds=%.3f "
+                              "rate=%.0f msg/s task=%s client_cpu=%.2f errors=%d",
+                              load.acknowledged, streams, depth, total_bytes / pooled, load.seconds,
+                              load.seconds > 0 ? load.acknowledged / load.seconds : 0.0, task_id,
+                              load.cpu_seconds, load.errors)
+                  .c_str());
   std::fflush(stdout);
   return load.errors == 0 ? 0 : 1;
 }
