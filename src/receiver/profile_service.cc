@@ -14,17 +14,6 @@ void AddArg(skywalking::v3::Command* command, const char* key, std::string value
   arg->set_value(std::move(value));
 }
 
-model::ThreadSnapshot ToSnapshot(const skywalking::v3::ThreadSnapshot& proto) {
-  model::ThreadSnapshot snapshot;
-  snapshot.task_id = proto.taskid();
-  snapshot.segment_id = proto.tracesegmentid();
-  snapshot.dump_time_ms = proto.time();
-  snapshot.sequence = proto.sequence();
-  snapshot.frames.assign(proto.stack().codesignatures().begin(),
-                         proto.stack().codesignatures().end());
-  return snapshot;
-}
-
 }  // namespace
 
 void AppendProfileTaskCommand(const model::ProfileTask& task, skywalking::v3::Commands* commands) {
@@ -56,7 +45,9 @@ class ProfileHandler::SnapshotConsumer final
     : public StreamConsumer<skywalking::v3::ThreadSnapshot> {
  public:
   SnapshotConsumer(const ProfileHandler* handler, std::string agent)
-      : handler_(handler), agent_(std::move(agent)) {}
+      : handler_(handler),
+        agent_(std::move(agent)),
+        stream_(handler->snapshots_->OpenSnapshotStream(kSnapshotBatch)) {}
 
   std::optional<grpc::Status> OnMessage(skywalking::v3::ThreadSnapshot* message,
                                         size_t index) override {
@@ -65,24 +56,22 @@ class ProfileHandler::SnapshotConsumer final
       if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
       return RefuseMessage("collectSnapshot", index, time.message(), KeptMessagesBefore(index));
     }
-    if (batch_.capacity() == 0) batch_.reserve(kSnapshotBatch);
-    batch_.push_back(ToSnapshot(*message));
-    if (batch_.size() >= kSnapshotBatch) {
-      if (absl::Status s = Flush(); !s.ok()) return ToGrpcStatus(s);
-    }
+    const auto& frames = message->stack().codesignatures();
+    absl::Status s = stream_->Add(message->taskid(), message->tracesegmentid(), message->time(),
+                                  message->sequence(), static_cast<size_t>(frames.size()),
+                                  [&](service::SnapshotStream::FrameVisitor visit) {
+                                    for (const std::string& frame : frames) visit(frame);
+                                  });
+    if (!s.ok()) return ToGrpcStatus(s);
     return std::nullopt;
   }
 
-  absl::Status Flush() override {
-    absl::Status s = handler_->snapshots_->AddSnapshots(batch_);
-    batch_.clear();
-    return s;
-  }
+  absl::Status Flush() override { return stream_->Flush(); }
 
  private:
   const ProfileHandler* const handler_;
   const std::string agent_;
-  std::vector<model::ThreadSnapshot> batch_;
+  const std::unique_ptr<service::SnapshotStream> stream_;
 };
 
 grpc::Status ProfileHandler::StartCollectSnapshot(

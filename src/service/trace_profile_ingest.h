@@ -1,10 +1,13 @@
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "model/profile.h"
+#include "service/snapshot_stream.h"
 #include "storage/profile_store.h"
 
 namespace stackhouse::service {
@@ -19,6 +22,12 @@ class TraceProfileIngest {
 
   // Stores `snapshots` in one atomic write (durable when OK).
   absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots);
+
+  // A collectSnapshot stream's dumps, written in batches of at most `max_batch`; the stream
+  // must not outlive the service.
+  std::unique_ptr<SnapshotStream> OpenSnapshotStream(size_t max_batch) {
+    return std::make_unique<SnapshotStream>(snapshots_, max_batch);
+  }
 
   // Stores `profile` once for every segment its samples are labelled with (durable when OK):
   // true. A profile without a sample labelled with a segment cannot be analysed: it is not

@@ -8,7 +8,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "model/profile.h"
+#include "storage/stack_fingerprint.h"
 
 namespace stackhouse::storage {
 
@@ -18,6 +20,15 @@ struct StoredDump {
   int64_t dump_time_ms = 0;
   uint64_t stack_id = 0;
   model::SnapshotLanguage language = model::SnapshotLanguage::kJava;
+};
+
+// A thread dump to store whose stack SnapshotStore::ResolveStacks resolved to `stack_id`.
+struct ResolvedDump {
+  std::string task_id;
+  std::string segment_id;
+  int64_t dump_time_ms = 0;
+  int32_t sequence = 0;
+  uint64_t stack_id = 0;
 };
 
 // Trace-profiling tasks and their logs. Implementations are thread-safe.
@@ -45,9 +56,23 @@ class SnapshotStore {
  public:
   virtual ~SnapshotStore() = default;
 
-  // Stores `snapshots` atomically (durable when OK). Snapshots for segments not seen yet are
-  // accepted (agents often send them before the segment).
-  virtual absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) = 0;
+  // Resolves stacks (frames root first, each with its StackHasher fingerprint) to their
+  // dictionary ids, same order, storing new ones durably. Callers may keep the ids for later
+  // AddDumps calls (SnapshotWriter keeps them per stream).
+  virtual absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) = 0;
+
+  // Stores `dumps`, whose stack ids come from ResolveStacks (at any time before), atomically
+  // (durable when OK); a dump replaces a stored one of the same segment and sequence (the last
+  // of several in `dumps` wins). The stacks are kept at least as long as the dumps; a backend
+  // whose dictionary entries expire answers NotFound for one no longer stored. Dumps of
+  // segments not seen yet are accepted (agents often send them before the segment); a dump of
+  // sequence 0 marks its segment as profiled by its task.
+  virtual absl::Status AddDumps(absl::Span<const ResolvedDump> dumps) = 0;
+
+  // ResolveStacks + AddDumps for snapshots that carry their frames: stores `snapshots`
+  // (durable when OK; the dumps atomically, after their new stacks).
+  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots);
 
   // The ids of the segments profiled by `task_id` (those with a dump of sequence 0, or covered
   // by one of the task's Go profiles), each once, in order of the earliest such dump's time.

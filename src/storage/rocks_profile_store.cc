@@ -141,33 +141,41 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> RocksProfileStore::ListLogs(
   return logs;
 }
 
-absl::Status RocksProfileStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
-  if (snapshots.empty()) return absl::OkStatus();
+absl::StatusOr<std::vector<uint64_t>> RocksProfileStore::ResolveStacks(
+    absl::Span<const PendingStack> stacks) {
+  return stacks_.Resolve(stacks, clock_->NowMillis());
+}
+
+absl::Status RocksProfileStore::AddDumps(absl::Span<const ResolvedDump> dumps) {
+  if (dumps.empty()) return absl::OkStatus();
   const int64_t now = clock_->NowMillis();
-  std::vector<const std::vector<std::string>*> frames;
-  frames.reserve(snapshots.size());
-  for (const model::ThreadSnapshot& snapshot : snapshots) frames.push_back(&snapshot.frames);
-  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> stack_ids, stacks_.Resolve(frames, now));
-  // Dumps stamped in the future (an agent's clock ahead) keep their stacks alive as long.
+  // The ids may have been resolved long ago (a stream keeps them): make sure the entries are
+  // still stored and fresh for the dumps, whose times (an agent's clock ahead) keep their
+  // stacks alive as long. One check per distinct stack.
+  std::vector<uint64_t> ids;
+  ids.reserve(dumps.size());
   int64_t latest = now;
-  for (const model::ThreadSnapshot& snapshot : snapshots) {
-    latest = std::max(latest, snapshot.dump_time_ms);
+  for (const ResolvedDump& dump : dumps) {
+    ids.push_back(dump.stack_id);
+    latest = std::max(latest, dump.dump_time_ms);
   }
-  if (latest > now) SH_RETURN_IF_ERROR(stacks_.Retain(stack_ids, now, latest));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  SH_RETURN_IF_ERROR(stacks_.Retain(ids, now, latest));
   WriteBatch batch;
-  for (size_t i = 0; i < snapshots.size(); ++i) {
-    const model::ThreadSnapshot& snapshot = snapshots[i];
-    std::string key = DumpPrefix(snapshot.segment_id);
-    AppendInt64(&key, snapshot.sequence);
-    std::string value;
-    AppendUint64(&value, stack_ids[i]);
+  std::string key, value;
+  for (const ResolvedDump& dump : dumps) {
+    key = DumpPrefix(dump.segment_id);
+    AppendInt64(&key, dump.sequence);
+    value.clear();
+    AppendUint64(&value, dump.stack_id);
     value.push_back(static_cast<char>(model::SnapshotLanguage::kJava));
-    batch.Put(Family::kSnapshot, key, snapshot.dump_time_ms, value);
-    if (snapshot.sequence == 0) {
-      std::string index = ProfiledPrefix(snapshot.task_id);
-      AppendInt64(&index, snapshot.dump_time_ms);
-      AppendString(&index, snapshot.segment_id);
-      batch.Put(Family::kSnapshot, index, snapshot.dump_time_ms, "");
+    batch.Put(Family::kSnapshot, key, dump.dump_time_ms, value);
+    if (dump.sequence == 0) {
+      std::string index = ProfiledPrefix(dump.task_id);
+      AppendInt64(&index, dump.dump_time_ms);
+      AppendString(&index, dump.segment_id);
+      batch.Put(Family::kSnapshot, index, dump.dump_time_ms, "");
     }
   }
   return db_->Write(std::move(batch));

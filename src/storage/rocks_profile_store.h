@@ -28,7 +28,9 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
   absl::StatusOr<std::vector<model::ProfileTaskLog>> ListLogs(
       const std::string& task_id) const override;
 
-  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) override;
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) override;
+  absl::Status AddDumps(absl::Span<const ResolvedDump> dumps) override;
   absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
       const std::string& task_id) const override;
   absl::Status ScanDumps(const std::string& segment_id,

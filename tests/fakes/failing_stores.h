@@ -123,9 +123,14 @@ class FailingSnapshotStore final : public storage::SnapshotStore {
  public:
   FailingSnapshotStore(storage::SnapshotStore* inner, FaultInjector* faults)
       : inner_(inner), faults_(faults) {}
-  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) override {
-    SH_RETURN_IF_ERROR(faults_->Check("AddSnapshots"));
-    return inner_->AddSnapshots(snapshots);
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const storage::PendingStack> stacks) override {
+    SH_RETURN_IF_ERROR(faults_->Check("ResolveStacks"));
+    return inner_->ResolveStacks(stacks);
+  }
+  absl::Status AddDumps(absl::Span<const storage::ResolvedDump> dumps) override {
+    SH_RETURN_IF_ERROR(faults_->Check("AddDumps"));
+    return inner_->AddDumps(dumps);
   }
   absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
       const std::string& task_id) const override {

@@ -151,14 +151,30 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> FakeProfileTaskStore::ListLog
   return out;
 }
 
-absl::Status FakeSnapshotStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
+absl::StatusOr<std::vector<uint64_t>> FakeSnapshotStore::ResolveStacks(
+    absl::Span<const storage::PendingStack> stacks) {
   absl::MutexLock lock(&mu_);
-  for (const model::ThreadSnapshot& s : snapshots) {
-    auto [it, inserted] = stack_ids_.try_emplace(s.frames, stacks_.size() + 1);
-    if (inserted) stacks_.push_back(s.frames);
-    dumps_[s.segment_id][s.sequence] = {s.sequence, s.dump_time_ms, it->second,
+  std::vector<uint64_t> ids;
+  ids.reserve(stacks.size());
+  for (const storage::PendingStack& stack : stacks) {
+    auto [it, inserted] = stack_ids_.try_emplace(*stack.frames, stacks_.size() + 1);
+    if (inserted) stacks_.push_back(*stack.frames);
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+absl::Status FakeSnapshotStore::AddDumps(absl::Span<const storage::ResolvedDump> dumps) {
+  absl::MutexLock lock(&mu_);
+  for (const storage::ResolvedDump& d : dumps) {
+    if (d.stack_id == 0 || d.stack_id > stacks_.size()) {
+      return absl::NotFoundError(absl::StrCat("stack ", d.stack_id, " is not stored"));
+    }
+  }
+  for (const storage::ResolvedDump& d : dumps) {
+    dumps_[d.segment_id][d.sequence] = {d.sequence, d.dump_time_ms, d.stack_id,
                                         model::SnapshotLanguage::kJava};
-    if (s.sequence == 0) profiled_[s.task_id].push_back({s.dump_time_ms, s.segment_id});
+    if (d.sequence == 0) profiled_[d.task_id].push_back({d.dump_time_ms, d.segment_id});
   }
   return absl::OkStatus();
 }

@@ -75,7 +75,9 @@ class FakeProfileTaskStore final : public storage::ProfileTaskStore {
 // Stacks are numbered in order of first appearance (from 1).
 class FakeSnapshotStore final : public storage::SnapshotStore {
  public:
-  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) override
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const storage::PendingStack> stacks) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AddDumps(absl::Span<const storage::ResolvedDump> dumps) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
       const std::string& task_id) const override ABSL_LOCKS_EXCLUDED(mu_);

@@ -16,6 +16,7 @@
 #include "service/ebpf_service.h"
 #include "service/registry.h"
 #include "service/segment_ingest.h"
+#include "service/snapshot_stream.h"
 #include "service/span_event_ingest.h"
 
 namespace stackhouse::service {
@@ -284,6 +285,36 @@ TEST_F(EbpfSampleStreamTest, AFailedScheduleWriteIsReturnedAndNoSampleOfTheUploa
   ASSERT_TRUE(stream->Flush().ok());
   EXPECT_EQ(stream->skipped(), 1u);
   EXPECT_THAT(Samples(model::EbpfScheduleId("task-1", "proc-1", kNow - 1000)), IsEmpty());
+}
+
+// A collectSnapshot stream: every dump stored, a stack's frames built once per stream.
+TEST(SnapshotStreamTest, DumpsAreStoredInBatchesAndARepeatedStackIsBuiltOnce) {
+  fakes::FakeSnapshotStore store;
+  SnapshotStream stream(&store, 2);
+  const std::vector<std::vector<std::string>> stacks = {{"Thread.run", "A.a"},
+                                                        {"Thread.run", "B.b", "C.c"}};
+  int visits = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto& frames = stacks[i % 2];
+    ASSERT_TRUE(stream
+                    .Add("task", "seg", kNow + i, i, frames.size(),
+                         [&](SnapshotStream::FrameVisitor visit) {
+                           ++visits;
+                           for (const std::string& frame : frames) visit(frame);
+                         })
+                    .ok());
+  }
+  EXPECT_EQ(visits, 5 + 2);  // each dump hashed, each distinct stack built once
+  ASSERT_TRUE(stream.Flush().ok());
+  std::vector<storage::StoredDump> dumps;
+  ASSERT_TRUE(
+      store.ScanDumps("seg", [&](const storage::StoredDump& d) { dumps.push_back(d); }).ok());
+  ASSERT_EQ(dumps.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(dumps[i].dump_time_ms, kNow + i);
+    EXPECT_EQ(*store.GetStack(dumps[i].stack_id), stacks[i % 2]);
+  }
+  EXPECT_THAT(*store.ListProfiledSegments("task"), ElementsAre("seg"));
 }
 
 }  // namespace

@@ -132,6 +132,24 @@ TEST_F(RocksProfileStoreTest, StacksInUseOutliveTheDumpsThatUseThem) {
   EXPECT_EQ(*store_->GetStack(dumps[0].stack_id), frames);
 }
 
+// A stream keeps the ids it resolved (SnapshotWriter): its later dumps keep the stacks alive.
+TEST_F(RocksProfileStoreTest, StacksResolvedLongAgoOutliveTheDumpsThatUseThem) {
+  const std::vector<std::string> frames = {"A", "B", "C"};
+  const PendingStack stack = {StackHasher::Of(frames), &frames};
+  auto ids = store_->ResolveStacks({&stack, 1});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  clock_.SetMillis(kStart + 2 * kDay);
+  ASSERT_TRUE(store_->AddDumps({{"t", "s", kStart + 2 * kDay, 0, (*ids)[0]}}).ok());
+  clock_.SetMillis(kStart + 5 * kDay - 1);
+  ASSERT_EQ(Dumps("s").size(), 1u);
+  EXPECT_EQ(*store_->GetStack((*ids)[0]), frames);
+  // An id whose entry has expired is refused, and nothing of the batch is stored.
+  clock_.SetMillis(kStart + 9 * kDay);
+  EXPECT_EQ(store_->AddDumps({{"t", "s2", kStart + 9 * kDay, 0, (*ids)[0]}}).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Dumps("s2").empty());
+}
+
 TEST_F(RocksProfileStoreTest, DumpsExpireWithRecordTtl) {
   ASSERT_TRUE(store_->AddSnapshots({Dump("t", "s", 0, kStart, {"A"})}).ok());
   clock_.SetMillis(kStart + 3 * kDay);

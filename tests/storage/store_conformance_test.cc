@@ -433,6 +433,39 @@ TEST_P(ProfileStoreContract, DumpsReferenceOneStackPerDistinctFrames) {
   EXPECT_TRUE(Dumps("seg-none").empty());
 }
 
+// What a stream's SnapshotWriter does: ids resolved once, reused by later batches.
+TEST_P(ProfileStoreContract, DumpsStoredByIdsResolvedEarlierMatchAddSnapshots) {
+  const std::vector<std::string> ab = {"A", "B"};
+  std::vector<std::string> deep;
+  for (int i = 0; i < 60; ++i) deep.push_back("com.example.Frame.m" + std::to_string(i) + ":1");
+  const std::vector<PendingStack> stacks = {
+      {StackHasher::Of(ab), &ab}, {StackHasher::Of(deep), &deep}, {StackHasher::Of(ab), &ab}};
+  auto ids = snapshots_->ResolveStacks(stacks);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_EQ((*ids)[0], (*ids)[2]);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  ASSERT_TRUE(snapshots_->AddSnapshots({Dump("t", "seg-x", 5, kStart, deep)}).ok());
+  EXPECT_EQ(Dumps("seg-x")[0].stack_id, (*ids)[1]);  // one stack per distinct frames
+
+  clock_.AdvanceMillis(2 * 3600 * 1000);  // the ids are kept while time passes
+  std::vector<ResolvedDump> dumps = {{"t", "seg-w", kStart + 20, 1, (*ids)[1]},
+                                     {"t", "seg-w", kStart + 10, 0, (*ids)[0]},
+                                     {"t", "seg-w", kStart + 30, 2, (*ids)[0]},
+                                     {"t", "seg-w", kStart + 31, 2, (*ids)[1]}};  // the last wins
+  ASSERT_TRUE(snapshots_->AddDumps(dumps).ok());
+  auto stored = Dumps("seg-w");
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].stack_id, (*ids)[0]);
+  EXPECT_EQ(stored[0].dump_time_ms, kStart + 10);
+  EXPECT_EQ(stored[1].stack_id, (*ids)[1]);
+  EXPECT_EQ(stored[2].stack_id, (*ids)[1]);
+  EXPECT_EQ(stored[2].dump_time_ms, kStart + 31);
+  EXPECT_THAT(*snapshots_->GetStack(stored[0].stack_id), ElementsAre("A", "B"));
+  EXPECT_EQ(*snapshots_->GetStack(stored[1].stack_id), deep);
+  EXPECT_THAT(*snapshots_->ListProfiledSegments("t"), ElementsAre("seg-w"));
+}
+
 TEST_P(ProfileStoreContract, ProfiledSegmentsHaveADumpOfSequenceZeroInItsTimeOrder) {
   ASSERT_TRUE(snapshots_
                   ->AddSnapshots({Dump("t1", "seg-b", 1, kStart + 20, {"A"}),

@@ -155,17 +155,18 @@ absl::StatusOr<std::vector<model::ProfileTaskLog>> PgProfileStore::ListLogs(
 }
 
 absl::StatusOr<std::vector<uint64_t>> PgProfileStore::ResolveStacks(
-    const std::vector<const std::vector<std::string>*>& stacks, int64_t now) {
+    absl::Span<const PendingStack> stacks) {
+  const int64_t now = clock_->NowMillis();
   std::vector<uint64_t> ids(stacks.size());
-  std::vector<StackFingerprint> fingerprints(stacks.size());
+  // The fingerprint is public, so a crafted stack could share it: a hit also needs this
+  // process's seeded hash of the frames to match (computed outside the lock).
   std::vector<size_t> checks(stacks.size());
+  for (size_t i = 0; i < stacks.size(); ++i) checks[i] = absl::HashOf(*stacks[i].frames);
   std::vector<size_t> misses;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < stacks.size(); ++i) {
-      fingerprints[i] = StackHasher::Of(*stacks[i]);
-      checks[i] = absl::HashOf(*stacks[i]);
-      auto known = known_.find(fingerprints[i]);
+      auto known = known_.find(stacks[i].fingerprint);
       if (known != known_.end() && known->second.check == checks[i]) {
         ids[i] = known->second.id;
       } else {
@@ -179,7 +180,7 @@ absl::StatusOr<std::vector<uint64_t>> PgProfileStore::ResolveStacks(
   absl::flat_hash_map<std::string, std::vector<size_t>> by_digest;
   std::vector<std::string> digests, frames;
   for (size_t i : misses) {
-    std::string encoded = EncodeFrames(*stacks[i]);
+    std::string encoded = EncodeFrames(*stacks[i].frames);
     std::string digest = Digest(encoded);
     auto [it, inserted] = by_digest.try_emplace(digest);
     if (inserted) {
@@ -209,34 +210,27 @@ absl::StatusOr<std::vector<uint64_t>> PgProfileStore::ResolveStacks(
     const auto id = static_cast<uint64_t>(r->Int64(row, 0));
     for (size_t i : it->second) {
       ids[i] = id;
-      known_[fingerprints[i]] = Known{id, checks[i]};
+      known_[stacks[i].fingerprint] = Known{id, checks[i]};
     }
   }
   return ids;
 }
 
-absl::Status PgProfileStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
-  if (snapshots.empty()) return absl::OkStatus();
-  std::vector<const std::vector<std::string>*> frames;
-  frames.reserve(snapshots.size());
-  for (const model::ThreadSnapshot& snapshot : snapshots) frames.push_back(&snapshot.frames);
-  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> stack_ids, ResolveStacks(frames, clock_->NowMillis()));
-
+absl::Status PgProfileStore::AddDumps(absl::Span<const ResolvedDump> dumps) {
+  if (dumps.empty()) return absl::OkStatus();
   // One row per (segment, sequence), the last copy winning (as a later write would).
   absl::flat_hash_map<std::pair<std::string, int32_t>, size_t> last;
-  for (size_t i = 0; i < snapshots.size(); ++i) {
-    last[{snapshots[i].segment_id, snapshots[i].sequence}] = i;
-  }
+  for (size_t i = 0; i < dumps.size(); ++i) last[{dumps[i].segment_id, dumps[i].sequence}] = i;
   std::vector<std::string> segments, profiled_tasks, profiled_segments;
   std::vector<int32_t> sequences;
   std::vector<int64_t> times, ids, profiled_times;
-  for (size_t i = 0; i < snapshots.size(); ++i) {
-    const model::ThreadSnapshot& s = snapshots[i];
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    const ResolvedDump& s = dumps[i];
     if (last[{s.segment_id, s.sequence}] != i) continue;
     segments.push_back(s.segment_id);
     sequences.push_back(s.sequence);
     times.push_back(s.dump_time_ms);
-    ids.push_back(static_cast<int64_t>(stack_ids[i]));
+    ids.push_back(static_cast<int64_t>(s.stack_id));
     if (s.sequence == 0) {
       profiled_tasks.push_back(s.task_id);
       profiled_times.push_back(s.dump_time_ms);

@@ -41,7 +41,9 @@ class PgProfileStore final : public ProfileTaskStore, public SnapshotStore {
   absl::StatusOr<std::vector<model::ProfileTaskLog>> ListLogs(
       const std::string& task_id) const override;
 
-  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) override;
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AddDumps(absl::Span<const ResolvedDump> dumps) override;
   absl::StatusOr<std::vector<std::string>> ListProfiledSegments(
       const std::string& task_id) const override;
   absl::Status ScanDumps(const std::string& segment_id,
@@ -59,10 +61,6 @@ class PgProfileStore final : public ProfileTaskStore, public SnapshotStore {
     size_t check;  // absl::HashOf(frames), seeded per process
   };
 
-  // The dictionary ids of `stacks` (same order), inserting the new ones.
-  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
-      const std::vector<const std::vector<std::string>*>& stacks, int64_t now)
-      ABSL_LOCKS_EXCLUDED(mu_);
   int64_t RecordCutoff() const { return Cutoff(clock_->NowMillis(), options_.record_ttl_ms); }
 
   // Constant after construction.

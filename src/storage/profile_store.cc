@@ -1,0 +1,23 @@
+#include "storage/profile_store.h"
+
+#include "common/status_macros.h"
+
+namespace stackhouse::storage {
+
+absl::Status SnapshotStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
+  if (snapshots.empty()) return absl::OkStatus();
+  std::vector<PendingStack> stacks;
+  stacks.reserve(snapshots.size());
+  for (const model::ThreadSnapshot& snapshot : snapshots) {
+    stacks.push_back({StackHasher::Of(snapshot.frames), &snapshot.frames});
+  }
+  SH_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ResolveStacks(stacks));
+  std::vector<ResolvedDump> dumps(snapshots.size());
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    const model::ThreadSnapshot& s = snapshots[i];
+    dumps[i] = {s.task_id, s.segment_id, s.dump_time_ms, s.sequence, ids[i]};
+  }
+  return AddDumps(dumps);
+}
+
+}  // namespace stackhouse::storage
