@@ -162,22 +162,32 @@ absl::Status RocksProfileStore::AddDumps(absl::Span<const ResolvedDump> dumps) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   SH_RETURN_IF_ERROR(stacks_.Retain(ids, now, latest));
-  WriteBatch batch;
-  std::string key, value;
+  struct Put {
+    std::string key;
+    int64_t time;
+    std::string value;
+  };
+  std::vector<Put> puts;
+  puts.reserve(dumps.size() + 1);
   for (const ResolvedDump& dump : dumps) {
-    key = DumpPrefix(dump.segment_id);
-    AppendInt64(&key, dump.sequence);
-    value.clear();
-    AppendUint64(&value, dump.stack_id);
-    value.push_back(static_cast<char>(model::SnapshotLanguage::kJava));
-    batch.Put(Family::kSnapshot, key, dump.dump_time_ms, value);
+    Put& put = puts.emplace_back(Put{DumpPrefix(dump.segment_id), dump.dump_time_ms, {}});
+    AppendInt64(&put.key, dump.sequence);
+    AppendUint64(&put.value, dump.stack_id);
+    put.value.push_back(static_cast<char>(model::SnapshotLanguage::kJava));
     if (dump.sequence == 0) {
       std::string index = ProfiledPrefix(dump.task_id);
       AppendInt64(&index, dump.dump_time_ms);
       AppendString(&index, dump.segment_id);
-      batch.Put(Family::kSnapshot, index, dump.dump_time_ms, "");
+      puts.push_back({std::move(index), dump.dump_time_ms, ""});
     }
   }
+  // RocksDB's memtable inserts a batch fastest in key order (its skip list starts each search
+  // where the previous insert ended); a batch interleaves many segments. Stable: of equal keys
+  // the last still wins.
+  std::stable_sort(puts.begin(), puts.end(),
+                   [](const Put& a, const Put& b) { return a.key < b.key; });
+  WriteBatch batch;
+  for (const Put& put : puts) batch.Put(Family::kSnapshot, put.key, put.time, put.value);
   return db_->Write(std::move(batch));
 }
 
