@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/slice.h"
 
@@ -11,7 +12,9 @@ namespace stackhouse::receiver {
 
 bool ParseMessage(grpc::ByteBuffer* buffer, google::protobuf::Message* message) {
   grpc::ProtoBufferReader reader(buffer);
-  return reader.status().ok() && message->ParseFromZeroCopyStream(&reader);
+  if (!reader.status().ok()) return false;
+  google::protobuf::io::CodedInputStream coded(&reader);
+  return message->MergeFromCodedStream(&coded) && coded.ConsumedEntireMessage();
 }
 
 grpc::Status RefuseMessage(absl::string_view rpc, size_t index, absl::string_view problem,

@@ -27,7 +27,9 @@
 
 namespace stackhouse::receiver {
 
-// Parses the serialized message `buffer` into `*message`; false if it is not one.
+// Parses the serialized message `buffer` into `*message`, which must be empty (it is merged
+// into, so that a consumer's NextMessage may hand back a cleared message that keeps its
+// allocations); false if it is not one.
 bool ParseMessage(grpc::ByteBuffer* buffer, google::protobuf::Message* message);
 
 // The status that ends a client stream at its message `index` (counted from 0) for `problem`:

@@ -49,6 +49,22 @@ class ProfileHandler::SnapshotConsumer final
         agent_(std::move(agent)),
         stream_(handler->snapshots_->OpenSnapshotStream(kSnapshotBatch)) {}
 
+  // The message emptied as Clear would, but keeping its stack and the stack's strings, which
+  // the next message's frames are parsed into (Clear deletes them: 60 allocations and frees
+  // per message).
+  skywalking::v3::ThreadSnapshot* NextMessage() override {
+    message_.clear_taskid();
+    message_.clear_tracesegmentid();
+    message_.clear_time();
+    message_.clear_sequence();
+    message_.mutable_stack()->Clear();
+    const google::protobuf::Reflection* reflection = message_.GetReflection();
+    if (!reflection->GetUnknownFields(message_).empty()) {
+      reflection->MutableUnknownFields(&message_)->Clear();
+    }
+    return &message_;
+  }
+
   std::optional<grpc::Status> OnMessage(skywalking::v3::ThreadSnapshot* message,
                                         size_t index) override {
     if (absl::Status time = handler_->times_->Check("snapshot", message->time(), agent_);
@@ -72,6 +88,7 @@ class ProfileHandler::SnapshotConsumer final
   const ProfileHandler* const handler_;
   const std::string agent_;
   const std::unique_ptr<service::SnapshotStream> stream_;
+  skywalking::v3::ThreadSnapshot message_;
 };
 
 grpc::Status ProfileHandler::StartCollectSnapshot(

@@ -102,6 +102,26 @@ TEST_P(ClientStreamTest, CollectSnapshotAnswersOkAfterAHalfClose) {
   EXPECT_THAT(server_.DumpSequences("seg-1"), ElementsAre(0, 1));
 }
 
+// The consumer parses each message into the last one's emptied stack: nothing of a message
+// (frames, an unknown field) is left in the next.
+TEST_P(ClientStreamTest, CollectSnapshotStoresEachMessagesOwnStack) {
+  v3::ThreadSnapshot deep = Snapshot("seg-1", 0);
+  deep.mutable_stack()->add_codesignatures("deeper");
+  deep.mutable_stack()->add_codesignatures("deepest");
+  std::string with_unknown = Bytes(Snapshot("seg-1", 1));
+  with_unknown.append("\xa8\x06\x01");  // field 101, varint 1: unknown to this proto
+  v3::ThreadSnapshot other = Snapshot("seg-1", 2);
+  other.mutable_stack()->set_codesignatures(1, "rest");
+  grpc::Status status =
+      SendRawStream(server_.channel(), Path("ProfileTask", "collectSnapshot"),
+                    {Bytes(deep), with_unknown, Bytes(other), Bytes(Snapshot("seg-1", 3))});
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  using Frames = std::vector<std::string>;
+  EXPECT_THAT(server_.DumpStacks("seg-1"),
+              ElementsAre(Frames{"main", "work", "deeper", "deepest"}, Frames{"main", "work"},
+                          Frames{"main", "rest"}, Frames{"main", "work"}));
+}
+
 TEST_P(ClientStreamTest, SegmentCollectRefusesAnUnreadableMessageAndKeepsThoseBefore) {
   grpc::Status status =
       SendRawStream(server_.channel(), Path("TraceSegmentReportService", "collect"),

@@ -156,6 +156,21 @@ class ReceiverServer {
     return sequences;
   }
 
+  // The frames of each stored dump of `segment_id`, in sequence order.
+  std::vector<std::vector<std::string>> DumpStacks(const std::string& segment_id) {
+    std::vector<std::vector<std::string>> stacks;
+    EXPECT_TRUE(profiles_
+                    ->ScanDumps(segment_id,
+                                [&](const storage::StoredDump& d) {
+                                  auto stack = profiles_->GetStack(d.stack_id);
+                                  EXPECT_TRUE(stack.ok()) << stack.status();
+                                  stacks.push_back(stack.ok() ? *stack
+                                                              : std::vector<std::string>{});
+                                })
+                    .ok());
+    return stacks;
+  }
+
   // True if segment `segment_id` is stored.
   bool HasSegment(const std::string& segment_id) {
     auto segment = segments_->GetSegment(segment_id);
