@@ -80,7 +80,7 @@ ReleasedPages ReleaseStartupPages() {
   ReleasedPages released;
   for (const Mapping& m : ReadMappings()) {
     if (!m.candidate || m.modified_kb != 0 || m.rss_kb <= 0 || m.end <= m.start) continue;
-    if (::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) {
+    if (::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_PAGEOUT) == 0) {
       ++released.mappings;
       released.bytes += m.rss_kb * 1024;
     }

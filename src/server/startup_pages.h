@@ -16,12 +16,15 @@ struct ReleasedPages {
   int64_t bytes = 0;     // their resident bytes before (as /proc/self/smaps counted them)
 };
 
-// Drops from the process's page tables every resident page of its read-only private file
-// mappings that holds no modified page (MADV_DONTNEED: a later access maps the page again from
-// the page cache, with the file's contents, which is all such a page ever held), and returns
-// the heap's free memory to the system (malloc_trim). Linux only; does nothing when
-// /proc/self/smaps cannot be read. Call once the server is ready; thread-safe (other threads
-// may run and fault pages in meanwhile).
+// Reclaims every resident page of the process's read-only private file mappings that held no
+// modified page when /proc/self/smaps was read (MADV_PAGEOUT: a clean file page is dropped and a
+// later access reads it again, with the file's contents, which is all such a page ever held),
+// and returns the heap's free memory to the system (malloc_trim). Thread-safe, also while other
+// threads map, unmap or write memory: MADV_PAGEOUT never discards data, so a range that has
+// changed since smaps was read (a library loaded over it, memory reused) is at worst paged out,
+// its written pages kept or swapped. (MADV_DONTNEED, which would drop written private pages, is
+// not used for that reason.) Linux 5.4 or later; does nothing on older kernels or when
+// /proc/self/smaps cannot be read. Call once the server is ready.
 ReleasedPages ReleaseStartupPages();
 
 }  // namespace stackhouse::server
