@@ -153,19 +153,26 @@ class WorkerPool {
 // connection while the buffer is empty and is resumed by the producer). Thread-safe.
 class BodyPipe {
  public:
-  explicit BodyPipe(MHD_Connection* connection) : connection_(connection) {}
+  // `stall_timeout_ms`: how long a write waits for room before it gives the response up.
+  BodyPipe(MHD_Connection* connection, int64_t stall_timeout_ms)
+      : connection_(connection), stall_timeout_(absl::Milliseconds(stall_timeout_ms)) {}
 
-  // Producer: appends `chunk`, waiting for room; false once the response is gone.
+  // Producer: appends `chunk`, waiting for room; false once the response is gone, or when the
+  // client has taken nothing for the stall timeout (then the response is given up, so that a
+  // client that stops reading holds the worker no longer).
   bool Write(absl::string_view chunk) {
     if (chunk.empty()) return true;
     bool resume = false;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](BodyPipe* pipe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe->mu_) {
-            return pipe->cancelled_ || pipe->buffer_.size() - pipe->read_ < kStreamBufferBytes;
-          },
-          this));
+      const bool room = mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](BodyPipe* pipe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe->mu_) {
+                return pipe->cancelled_ || pipe->buffer_.size() - pipe->read_ < kStreamBufferBytes;
+              },
+              this),
+          stall_timeout_);
+      if (!room) cancelled_ = true;
       if (cancelled_) return false;
       buffer_.append(chunk.data(), chunk.size());
       resume = std::exchange(reader_suspended_, false);
@@ -220,6 +227,7 @@ class BodyPipe {
 
  private:
   MHD_Connection* const connection_;
+  const absl::Duration stall_timeout_;
   absl::Mutex mu_;
   std::string buffer_ ABSL_GUARDED_BY(mu_);
   size_t read_ ABSL_GUARDED_BY(mu_) = 0;
@@ -450,7 +458,7 @@ struct HttpServer::Impl {
 
   // Gives `exchange` the pipe of a streamed body (cancelled by Stop).
   void OpenPipe(MHD_Connection* c, Exchange* exchange) {
-    exchange->pipe = std::make_shared<BodyPipe>(c);
+    exchange->pipe = std::make_shared<BodyPipe>(c, options.stream_stall_timeout_ms);
     absl::MutexLock lock(&mu);
     if (stopping.load()) exchange->pipe->Cancel();
     pipes.erase(std::remove_if(pipes.begin(), pipes.end(),

@@ -97,6 +97,11 @@ struct HttpServerOptions {
   // A keep-alive connection that is idle this long (or a client that neither sends nor reads
   // for this long) is closed.
   int64_t idle_timeout_ms = 30000;
+  // A streamed response (RouteStreaming, RouteProgressive) whose client has taken none of the
+  // last 256 KiB for this long is given up: the handler's writes return false and the client
+  // sees a chunked body without its end. So a client that stops reading holds a worker this
+  // long at most.
+  int64_t stream_stall_timeout_ms = 10000;
   // With `tls`, the server speaks HTTPS only (Start fails if the files cannot be used).
   std::optional<TlsFiles> tls;
 };

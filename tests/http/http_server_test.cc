@@ -368,6 +368,46 @@ TEST_F(HttpServerTest, ProgressiveHandlersAnswerWholeOrStreamOnceStarted) {
   EXPECT_FALSE(cut) << "an aborted body must not look complete";
 }
 
+// A client that asks for a streamed response and then reads nothing holds the handler's worker
+// only until the stall timeout: the handler's writes start failing, and the worker is free for
+// the next request.
+TEST_F(HttpServerTest, AClientThatStopsReadingAStreamedResponseFreesTheWorker) {
+  HttpServerOptions options = Options(1);
+  options.stream_stall_timeout_ms = 200;
+  options.idle_timeout_ms = 120000;  // so that only the stall timeout can end the stream in time
+  server_->Stop();
+  server_ = std::make_unique<HttpServer>(&metrics_, options);
+  absl::Notification given_up;
+  server_->RouteProgressive("/flood", [&](const HttpRequest&, ResponseStarter& starter) {
+    const BodyWriter write = starter.Start(HttpResponse{200, "text/plain", "", {}});
+    const std::string piece(1 << 20, 'x');
+    for (int i = 0; i < 1024; ++i) {  // 1 GiB: far beyond any socket buffer
+      if (!write(piece)) {
+        given_up.Notify();
+        break;
+      }
+    }
+    return HttpResponse{200, "text/plain", "", {}};
+  });
+  server_->Route("/echo", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "ok", {}};
+  });
+  auto port = server_->Start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.status();
+  port_ = *port;
+  int stalled = Connect();
+  const std::string request = "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(stalled, request.data(), request.size(), 0),
+            static_cast<ssize_t>(request.size()));
+  ASSERT_TRUE(given_up.WaitForNotificationWithTimeout(absl::Seconds(30)))
+      << "the handler's writes never failed";
+  // The only worker answers the next request.
+  int fd = Connect();
+  EXPECT_THAT(Exchange(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"), HasSubstr("\r\n\r\nok"));
+  ::close(fd);
+  ::close(stalled);
+}
+
 // The deadline covers the whole head: a client that keeps sending it, a byte at a time,
 // is closed once it is over.
 TEST_F(HttpServerTest, TheRequestDeadlineClosesAClientThatNeverFinishesItsHead) {
