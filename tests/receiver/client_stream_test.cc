@@ -122,6 +122,16 @@ TEST_P(ClientStreamTest, CollectSnapshotStoresEachMessagesOwnStack) {
                           Frames{"main", "rest"}, Frames{"main", "work"}));
 }
 
+// ProfileHandler's snapshot consumer empties the last message field by field (to keep the
+// stack's strings for the next one): a field added to ThreadSnapshot or ThreadStack must be
+// cleared there too, or it would carry over into the next message.
+TEST(SnapshotConsumerTest, ClearsEveryFieldOfThreadSnapshot) {
+  EXPECT_EQ(v3::ThreadSnapshot::descriptor()->field_count(), 5)
+      << "update ProfileHandler::SnapshotConsumer::NextMessage";
+  EXPECT_EQ(v3::ThreadStack::descriptor()->field_count(), 1)
+      << "update ProfileHandler::SnapshotConsumer::NextMessage";
+}
+
 TEST_P(ClientStreamTest, SegmentCollectRefusesAnUnreadableMessageAndKeepsThoseBefore) {
   grpc::Status status =
       SendRawStream(server_.channel(), Path("TraceSegmentReportService", "collect"),
