@@ -107,8 +107,10 @@ Engine::Response Engine::Execute(const Request& request, const Options& options)
   input.root_value = options.root_value;
   input.user_context = options.user_context;
   // Streaming: the first piece is the response's head (`{"errors":[...],"data":` with the
-  // errors met so far), then the data as it is written. An error after that would belong in
-  // the head already sent, so it cuts the stream.
+  // errors met so far), then the data as it is written. When no error came before the first
+  // piece, errors met later follow the data (`{"data":...,"errors":[...]}`, which GraphQL
+  // allows); when some did, a later one would belong in the head already sent, so it cuts the
+  // stream.
   bool streaming = false;
   bool stream_ok = true;
   size_t errors_at_start = 0;
@@ -119,7 +121,7 @@ Engine::Response Engine::Execute(const Request& request, const Options& options)
   };
   // What was sent stays the start of the unstreamed response?
   const auto check_sent = [&] {
-    if (stream_ok && errors.size() != errors_at_start) {
+    if (stream_ok && errors_at_start > 0 && errors.size() != errors_at_start) {
       cut(absl::StrCat("an error after the response had begun: ", errors[errors_at_start].message));
     }
     if (stream_ok && data_writer.rewind_lost()) {
@@ -154,6 +156,11 @@ Engine::Response Engine::Execute(const Request& request, const Options& options)
     response.streamed = Streamed::kCut;
     check_sent();
     if (stream_ok) {
+      if (errors_at_start == 0 && !errors.empty()) {
+        data.append(",\"errors\":");
+        JsonWriter errors_writer(&data);
+        WriteErrors(errors, &errors_writer);
+      }
       data.push_back('}');
       if (options.stream->Write(data)) {
         response.streamed = Streamed::kComplete;

@@ -59,10 +59,12 @@ class Engine {
     // Optional: once the response being written holds `stream_chunk_bytes` (checked after
     // each list item), it goes to `stream` while it is produced, in pieces of about that size,
     // and `Response::body` stays empty; smaller responses are returned whole in `body`. The
-    // streamed bytes are exactly the body that would have been returned, or the stream is cut
-    // (Streamed::kCut): an error or a null propagation met after the first piece was sent
-    // would change what was sent already (the `errors` come first; the null replaces a
-    // value), and a stream that refuses a piece takes no more.
+    // streamed bytes are exactly the body that would have been returned, except that errors
+    // met after the first piece, when none came before it, follow the data
+    // (`{"data":...,"errors":[...]}`: the same JSON object, keys in another order). The
+    // stream is cut (Streamed::kCut) when what was sent would have to change: an error met
+    // after the first piece when the head already listed errors, or a null propagating into
+    // text already sent; and a stream that refuses a piece takes no more.
     Stream* stream = nullptr;
     size_t stream_chunk_bytes = kDefaultStreamChunkBytes;
   };

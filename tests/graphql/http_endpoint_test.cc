@@ -263,17 +263,37 @@ TEST_F(HttpEndpointTest, ErrorsBeforeTheFirstByteAreAnsweredAsUsual) {
   }
 }
 
-// Errors after the first piece would belong in what was sent already: the stream is cut, and
-// so is one whose client takes no more.
-TEST_F(HttpEndpointTest, AStreamIsCutRatherThanEndedWrong) {
-  CollectingStream stream;
-  const HttpResponse failing =
-      PostStreamed(endpoint_, R"({"query":"{ nodes(count: 20000) { id fail } }"})", &stream);
-  EXPECT_EQ(failing.streamed, Engine::Streamed::kCut);
-  EXPECT_NE(failing.cut_reason.find("an error after the response had begun: "), std::string::npos)
-      << failing.cut_reason;
-  EXPECT_NE(failing.cut_reason.find("cannot compute fail of node"), std::string::npos);
-  EXPECT_FALSE(absl::EndsWith(stream.body, "]}}")) << "cut in the middle, never ended as if whole";
+// Errors met after the first piece follow the data when none came before it: the same JSON
+// object as the unstreamed body, its `errors` last. When the head already listed errors, a later
+// one would belong in what was sent, so the stream is cut; so is one whose client takes no
+// more.
+TEST_F(HttpEndpointTest, LateErrorsFollowTheDataOrCutTheStream) {
+  {
+    // The list streams first; the failing field after it is the response's first error.
+    const std::string query = R"({"query":"{ nodes(count: 20000) { id } node { fail } }"})";
+    CollectingStream stream;
+    const HttpResponse late = PostStreamed(endpoint_, query, &stream);
+    EXPECT_EQ(late.streamed, Engine::Streamed::kComplete) << late.cut_reason;
+    const HttpResponse whole = Post(query);
+    const size_t data_at = whole.body.find("\"data\":");
+    ASSERT_TRUE(absl::StartsWith(whole.body, "{\"errors\":")) << whole.body.substr(0, 80);
+    ASSERT_NE(data_at, std::string::npos);
+    // {"errors":E,"data":D} streamed as {"data":D,"errors":E}.
+    const std::string errors = whole.body.substr(10, data_at - 10 - 1);
+    const std::string data = whole.body.substr(data_at + 7, whole.body.size() - data_at - 8);
+    EXPECT_EQ(stream.body, absl::StrCat("{\"data\":", data, ",\"errors\":", errors, "}"));
+    EXPECT_NE(errors.find("cannot compute fail of node"), std::string::npos);
+  }
+  {
+    CollectingStream stream;
+    const HttpResponse failing = PostStreamed(
+        endpoint_, R"({"query":"{ failing nodes(count: 20000) { id fail } }"})", &stream);
+    EXPECT_EQ(failing.streamed, Engine::Streamed::kCut);
+    EXPECT_NE(failing.cut_reason.find("an error after the response had begun: "), std::string::npos)
+        << failing.cut_reason;
+    EXPECT_NE(failing.cut_reason.find("cannot compute fail of node"), std::string::npos);
+    EXPECT_FALSE(absl::EndsWith(stream.body, "]}}")) << "cut in the middle, never ended as whole";
+  }
 
   CollectingStream gone;
   gone.accepted_writes = 2;
