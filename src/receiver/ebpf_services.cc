@@ -116,7 +116,8 @@ RoverStack::RoverStack(
 }
 
 EbpfProfilingGrpcService::EbpfProfilingGrpcService(const AuthGuard* auth, AgentTimeGuard* times,
-                                               service::EbpfService* ebpf, StreamRuntime* streams)
+                                                   service::EbpfService* ebpf,
+                                                   StreamRuntime* streams)
     : auth_(auth), times_(times), ebpf_(ebpf) {
   ServeClientStream<skywalking::v3::EBPFProfilingData, skywalking::v3::Commands>(
       kCollectProfilingDataIndex, streams, "collectProfilingData",

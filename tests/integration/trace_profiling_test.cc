@@ -174,10 +174,11 @@ class TraceProfilingTest : public ::testing::Test {
     std::vector<int32_t> sequences;
     if (!db.ok()) return sequences;
     storage::RocksProfileStore store(db->get(), &SystemClock::Instance());
-    EXPECT_TRUE(store
-                    .ScanDumps(segment_id,
-                               [&](const storage::StoredDump& d) { sequences.push_back(d.sequence); })
-                    .ok());
+    EXPECT_TRUE(
+        store
+            .ScanDumps(segment_id,
+                       [&](const storage::StoredDump& d) { sequences.push_back(d.sequence); })
+            .ok());
     return sequences;
   }
 
