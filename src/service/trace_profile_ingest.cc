@@ -5,11 +5,6 @@
 
 namespace stackhouse::service {
 
-absl::Status TraceProfileIngest::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
-  if (snapshots.empty()) return absl::OkStatus();
-  return snapshots_->AddSnapshots(snapshots);
-}
-
 absl::StatusOr<bool> TraceProfileIngest::AddGoProfile(const model::GoProfile& profile) {
   if (profile.segment_ids.empty()) {
     GetLogger("service")->warn(

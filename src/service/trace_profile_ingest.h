@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,9 +18,6 @@ class TraceProfileIngest {
  public:
   // `snapshots` must outlive the service.
   explicit TraceProfileIngest(storage::SnapshotStore* snapshots) : snapshots_(snapshots) {}
-
-  // Stores `snapshots` in one atomic write (durable when OK).
-  absl::Status AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots);
 
   // A collectSnapshot stream's dumps, written in batches of at most `max_batch`; the stream
   // must not outlive the service.

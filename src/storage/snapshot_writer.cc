@@ -14,15 +14,7 @@ absl::Status SnapshotWriter::Add(absl::string_view task_id, absl::string_view se
                                  int64_t dump_time_ms, int32_t sequence,
                                  const StackFingerprint& fingerprint,
                                  absl::FunctionRef<void(std::vector<std::string>*)> frames) {
-  auto [it, inserted] = slots_.try_emplace(fingerprint, static_cast<uint32_t>(ids_.size()));
-  if (inserted) {
-    ids_.push_back(0);
-    pending_slots_.push_back(it->second);
-    pending_fingerprints_.push_back(fingerprint);
-    std::vector<std::string>& added = pending_frames_.emplace_back();
-    frames(&added);
-    for (const std::string& frame : added) pending_bytes_ += frame.size() + sizeof(frame);
-  }
+  const uint32_t slot = stacks_.Slot(fingerprint, frames);
   if (buffered_ == dumps_.size()) {
     dumps_.emplace_back();
     dump_slots_.emplace_back();
@@ -32,46 +24,24 @@ absl::Status SnapshotWriter::Add(absl::string_view task_id, absl::string_view se
   dump.segment_id.assign(segment_id.data(), segment_id.size());
   dump.dump_time_ms = dump_time_ms;
   dump.sequence = sequence;
-  dump_slots_[buffered_] = it->second;
+  dump_slots_[buffered_] = slot;
   ++buffered_;
-  if (buffered_ >= max_batch_ || pending_bytes_ >= kMaxPendingFrameBytes) return Flush();
+  if (buffered_ >= max_batch_ || stacks_.pending_bytes() >= kMaxPendingFrameBytes) return Flush();
   return absl::OkStatus();
 }
 
 absl::Status SnapshotWriter::Flush() {
-  if (!pending_slots_.empty()) {
-    std::vector<PendingStack> stacks(pending_slots_.size());
-    for (size_t i = 0; i < stacks.size(); ++i) {
-      stacks[i] = {pending_fingerprints_[i], &pending_frames_[i]};
-    }
-    absl::StatusOr<std::vector<uint64_t>> ids = store_->ResolveStacks(stacks);
-    if (!ids.ok()) {
-      // Nothing of this batch is stored; the stacks first seen in it are forgotten with it.
-      slots_.clear();
-      ids_.clear();
-      pending_slots_.clear();
-      pending_fingerprints_.clear();
-      pending_frames_.clear();
-      pending_bytes_ = 0;
-      buffered_ = 0;
-      return ids.status();
-    }
-    for (size_t i = 0; i < ids->size(); ++i) ids_[pending_slots_[i]] = (*ids)[i];
-    stacks_resolved_ += ids->size();
-    pending_slots_.clear();
-    pending_fingerprints_.clear();
-    pending_frames_.clear();
-    pending_bytes_ = 0;
+  if (absl::Status resolved = stacks_.Resolve(
+          [this](absl::Span<const PendingStack> stacks) { return store_->ResolveStacks(stacks); });
+      !resolved.ok()) {
+    buffered_ = 0;  // nothing of this batch is stored
+    return resolved;
   }
   if (buffered_ == 0) return absl::OkStatus();
-  for (size_t i = 0; i < buffered_; ++i) dumps_[i].stack_id = ids_[dump_slots_[i]];
+  for (size_t i = 0; i < buffered_; ++i) dumps_[i].stack_id = stacks_.id(dump_slots_[i]);
   absl::Status status = store_->AddDumps(absl::MakeConstSpan(dumps_.data(), buffered_));
   buffered_ = 0;
-  if (!status.ok() || slots_.size() > kMaxRememberedStacks) {
-    // After a failed write an id may name a stack the store no longer has: resolve again.
-    slots_.clear();
-    ids_.clear();
-  }
+  stacks_.Forget(!status.ok());
   return status;
 }
 

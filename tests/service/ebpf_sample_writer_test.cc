@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fakes/failing_stores.h"
+#include "fakes/fault_injector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/rocks_ebpf_store.h"
@@ -98,6 +100,48 @@ TEST_F(EbpfSampleWriterTest, RepeatedStacksAreResolvedOnceAndWrittenInBlocks) {
     const int64_t count = kSamples / 3 + (which < kSamples % 3 ? 1 : 0);
     EXPECT_EQ(total, count * (which + 1));
   }
+}
+
+// A failed ResolveStacks drops the buffered samples and forgets the stacks first seen with
+// them; the next upload builds and resolves them again and is stored.
+TEST_F(EbpfSampleWriterTest, AFailedResolveDropsTheBlockAndTheNextOneResolvesAgain) {
+  fakes::FaultInjector faults;
+  fakes::FailingEbpfStore failing(store_.get(), &faults);
+  EbpfSampleWriter writer(&failing);
+  ASSERT_TRUE(writer.StartUpload("s1", kStart).ok());
+  ASSERT_TRUE(Add(&writer, {"ua", "ub"}, 1).ok());
+  faults.FailNth(1, absl::UnavailableError("down"), "ResolveStacks");
+  EXPECT_EQ(writer.Flush().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(writer.StartUpload("s1", kStart + 1000).ok());
+  ASSERT_TRUE(Add(&writer, {"ua", "ub"}, 2).ok());
+  ASSERT_TRUE(writer.Flush().ok());
+  EXPECT_EQ(frames_built_, 2);
+  EXPECT_EQ(writer.stacks_resolved(), 1u);
+  size_t blocks = 0;
+  std::vector<storage::StoredEbpfSample> samples = Samples("s1", &blocks);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].dump_count, 2);
+}
+
+// After a failed block write an id the writer remembers may name a stack the store no longer
+// has: the next upload resolves its stacks again.
+TEST_F(EbpfSampleWriterTest, AFailedWriteMakesTheWriterResolveItsStacksAgain) {
+  fakes::FaultInjector faults;
+  fakes::FailingEbpfStore failing(store_.get(), &faults);
+  EbpfSampleWriter writer(&failing);
+  ASSERT_TRUE(writer.StartUpload("s1", kStart).ok());
+  ASSERT_TRUE(Add(&writer, {"ua"}, 1).ok());
+  faults.FailNth(1, absl::NotFoundError("stack expired"), "AddSampleBlock");
+  EXPECT_EQ(writer.Flush().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(writer.StartUpload("s1", kStart + 1000).ok());
+  ASSERT_TRUE(Add(&writer, {"ua"}, 2).ok());
+  ASSERT_TRUE(writer.Flush().ok());
+  EXPECT_EQ(frames_built_, 2);
+  EXPECT_EQ(writer.stacks_resolved(), 2u);
+  size_t blocks = 0;
+  std::vector<storage::StoredEbpfSample> samples = Samples("s1", &blocks);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].dump_count, 2);
 }
 
 TEST_F(EbpfSampleWriterTest, EachUploadGoesToItsScheduleAndTime) {
