@@ -61,6 +61,26 @@ std::string EncodeEbpfFrame(const model::EbpfSymbol& symbol) {
   return frame;
 }
 
+uint64_t EbpfStore::EncodeSampleBlock(absl::Span<const StoredEbpfSample> samples,
+                                      model::EbpfTargetType type, std::string* encoded) {
+  const auto non_negative = [](int64_t v) {
+    return v < 0 ? uint64_t{0} : static_cast<uint64_t>(v);
+  };
+  uint64_t count = 0;
+  for (const StoredEbpfSample& s : samples) {
+    if (s.target_type != type) continue;
+    ++count;
+    PutFixed64(encoded, s.stack_id);
+    if (type == model::EbpfTargetType::kOnCpu) {
+      PutVarint64(encoded, non_negative(s.dump_count));
+    } else {
+      PutVarint64(encoded, non_negative(s.switch_count));
+      PutVarint64(encoded, non_negative(s.duration_ns));
+    }
+  }
+  return count;
+}
+
 absl::Status EbpfStore::AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
                                    const std::vector<model::EbpfSample>& samples) {
   if (samples.empty()) return absl::OkStatus();

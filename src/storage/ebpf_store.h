@@ -181,6 +181,12 @@ class EbpfStore {
   static std::string EncodeRollupStacks(absl::Span<const EbpfRollupStack> stacks,
                                         int64_t minute_start_ms, bool has_on_cpu, bool has_off_cpu);
 
+  // Appends the samples of `type` among `samples` to `*encoded` in EbpfSampleBlock's format (the
+  // format another backend may store as is: per sample its 8-byte stack id, then its varint
+  // values, negative ones as 0) and returns how many there were.
+  static uint64_t EncodeSampleBlock(absl::Span<const StoredEbpfSample> samples,
+                                    model::EbpfTargetType type, std::string* encoded);
+
   // ResolveStacks + AddSampleBlock for samples that carry their symbols.
   absl::Status AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
                           const std::vector<model::EbpfSample>& samples);

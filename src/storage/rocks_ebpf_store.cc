@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
+#include "storage/store_records.h"
 #include "storage/varint.h"
 
 namespace stackhouse::storage {
@@ -37,8 +38,6 @@ std::string Key(char prefix, absl::string_view id) {
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("cannot decode stored ", what));
 }
-
-uint64_t ToUnsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
 // The start of the minute holding `t` (floor); times in the first minute of int64 map to its
 // lowest value, a minute no reader ever treats as whole.
@@ -69,24 +68,7 @@ std::string PendingKey(int64_t minute, absl::string_view schedule_id) {
 absl::Status RocksEbpfStore::PutProcesses(const std::vector<model::Process>& processes) {
   WriteBatch batch;
   for (const model::Process& p : processes) {
-    records::ProcessRecord pb;
-    pb.set_name(p.name);
-    pb.set_service_id(p.service_id);
-    pb.set_service_name(p.service_name);
-    pb.set_instance_id(p.instance_id);
-    pb.set_instance_name(p.instance_name);
-    pb.set_layer(p.layer);
-    pb.set_agent_id(p.agent_id);
-    pb.set_detect_type(static_cast<int32_t>(p.detect_type));
-    pb.set_profiling_supported(p.profiling_supported);
-    for (const auto& [key, value] : p.properties) {
-      auto* kv = pb.add_properties();
-      kv->set_key(key);
-      kv->set_value(value);
-    }
-    for (const std::string& label : p.labels) pb.add_labels(label);
-    pb.set_first_seen_ms(p.first_seen_ms);
-    batch.Put(Family::kMetadata, Key(kProcessPrefix, p.id), p.last_ping_ms, pb.SerializeAsString());
+    batch.Put(Family::kMetadata, Key(kProcessPrefix, p.id), p.last_ping_ms, EncodeProcess(p));
   }
   return db_->Write(std::move(batch));
 }
@@ -97,26 +79,15 @@ absl::StatusOr<std::vector<model::Process>> RocksEbpfStore::ListProcesses() cons
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kMetadata, std::string(1, kProcessPrefix), [&](const Record& record) {
         KeyReader reader(record.key);
-        records::ProcessRecord pb;
-        model::Process p;
-        if (!reader.Skip(1) || !reader.ReadString(&p.id) || !pb.ParseFromString(record.value)) {
+        std::string id;
+        absl::StatusOr<model::Process> p = DecodeProcess(record.value);
+        if (!reader.Skip(1) || !reader.ReadString(&id) || !p.ok()) {
           status = Corrupt("process");
           return false;
         }
-        p.name = pb.name();
-        p.service_id = pb.service_id();
-        p.service_name = pb.service_name();
-        p.instance_id = pb.instance_id();
-        p.instance_name = pb.instance_name();
-        p.layer = pb.layer();
-        p.agent_id = pb.agent_id();
-        p.detect_type = static_cast<model::DetectType>(pb.detect_type() & 3);
-        p.profiling_supported = pb.profiling_supported();
-        for (const auto& kv : pb.properties()) p.properties.emplace_back(kv.key(), kv.value());
-        p.labels.assign(pb.labels().begin(), pb.labels().end());
-        p.first_seen_ms = pb.first_seen_ms();
-        p.last_ping_ms = record.timestamp_ms;
-        processes.push_back(std::move(p));
+        p->id = std::move(id);
+        p->last_ping_ms = record.timestamp_ms;
+        processes.push_back(std::move(*p));
         return true;
       }));
   SH_RETURN_IF_ERROR(status);
@@ -126,32 +97,7 @@ absl::StatusOr<std::vector<model::Process>> RocksEbpfStore::ListProcesses() cons
 absl::Status RocksEbpfStore::PutTask(const model::EbpfTask& task) {
   std::string key = Key(kTaskPrefix, task.logical_id);
   AppendInt64(&key, task.create_time_ms);
-  records::EbpfTaskRecord pb;
-  pb.set_service_id(task.service_id);
-  for (const std::string& label : task.process_labels) pb.add_process_labels(label);
-  pb.set_instance_id(task.instance_id);
-  pb.set_start_time_ms(task.start_time_ms);
-  pb.set_trigger_type(static_cast<int32_t>(task.trigger_type));
-  pb.set_fixed_trigger_duration_s(task.fixed_trigger_duration_s);
-  pb.set_target_type(static_cast<int32_t>(task.target_type));
-  pb.set_last_update_time_ms(task.last_update_time_ms);
-  pb.set_extension_config_json(task.extension_config_json);
-  if (task.continuous) {
-    pb.set_has_continuous(true);
-    pb.set_process_id(task.continuous->process_id);
-    pb.set_process_name(task.continuous->process_name);
-    for (const model::ContinuousCause& cause : task.continuous->causes) {
-      records::ContinuousCauseRecord* c = pb.add_causes();
-      c->set_monitor_type(static_cast<int32_t>(cause.type));
-      c->set_uri(cause.uri);
-      c->set_uri_regex(cause.uri_regex);
-      c->set_uri_text(cause.uri_text);
-      c->set_threshold(cause.threshold);
-      c->set_current(cause.current);
-      c->set_message(cause.message);
-    }
-  }
-  return db_->Put(Family::kTask, key, task.create_time_ms, pb.SerializeAsString());
+  return db_->Put(Family::kTask, key, task.create_time_ms, EncodeEbpfTask(task));
 }
 
 absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
@@ -160,44 +106,17 @@ absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kTask, std::string(1, kTaskPrefix), [&](const Record& record) {
         KeyReader reader(record.key);
-        records::EbpfTaskRecord pb;
-        model::EbpfTask t;
-        if (!reader.Skip(1) || !reader.ReadString(&t.logical_id) ||
-            !reader.ReadInt64(&t.create_time_ms) || !pb.ParseFromString(record.value)) {
+        std::string logical_id;
+        int64_t create_time_ms = 0;
+        absl::StatusOr<model::EbpfTask> t = DecodeEbpfTask(record.value);
+        if (!reader.Skip(1) || !reader.ReadString(&logical_id) ||
+            !reader.ReadInt64(&create_time_ms) || !t.ok()) {
           status = Corrupt("eBPF task");
           return false;
         }
-        t.service_id = pb.service_id();
-        t.process_labels.assign(pb.process_labels().begin(), pb.process_labels().end());
-        t.instance_id = pb.instance_id();
-        t.start_time_ms = pb.start_time_ms();
-        t.trigger_type = pb.trigger_type() == 2 ? model::EbpfTriggerType::kContinuousProfiling
-                                                : model::EbpfTriggerType::kFixedTime;
-        t.fixed_trigger_duration_s = pb.fixed_trigger_duration_s();
-        t.target_type = pb.target_type() == 2   ? model::EbpfTargetType::kOffCpu
-                        : pb.target_type() == 3 ? model::EbpfTargetType::kNetwork
-                                                : model::EbpfTargetType::kOnCpu;
-        t.last_update_time_ms = pb.last_update_time_ms();
-        t.extension_config_json = pb.extension_config_json();
-        if (pb.has_continuous()) {
-          model::ContinuousTrigger& trigger = t.continuous.emplace();
-          trigger.process_id = pb.process_id();
-          trigger.process_name = pb.process_name();
-          for (const records::ContinuousCauseRecord& c : pb.causes()) {
-            model::ContinuousCause cause;
-            if (c.monitor_type() >= 1 && c.monitor_type() <= 5) {
-              cause.type = static_cast<model::ContinuousMonitorType>(c.monitor_type());
-            }
-            cause.uri = c.uri();
-            cause.uri_regex = c.uri_regex();
-            cause.uri_text = c.uri_text();
-            cause.threshold = c.threshold();
-            cause.current = c.current();
-            cause.message = c.message();
-            trigger.causes.push_back(std::move(cause));
-          }
-        }
-        tasks.push_back(std::move(t));
+        t->logical_id = std::move(logical_id);
+        t->create_time_ms = create_time_ms;
+        tasks.push_back(std::move(*t));
         return true;
       }));
   SH_RETURN_IF_ERROR(status);
@@ -281,16 +200,7 @@ absl::Status RocksEbpfStore::AddSampleBlock(const std::string& schedule_id, int6
     block.push_back(static_cast<char>(kBlockVersion));
     block.push_back(static_cast<char>(type));
     PutVarint64(&block, count);
-    for (const StoredEbpfSample& s : samples) {
-      if (s.target_type != type) continue;
-      PutFixed64(&block, s.stack_id);
-      if (type == model::EbpfTargetType::kOnCpu) {
-        PutVarint64(&block, ToUnsigned(s.dump_count));
-      } else {
-        PutVarint64(&block, ToUnsigned(s.switch_count));
-        PutVarint64(&block, ToUnsigned(s.duration_ns));
-      }
-    }
+    EncodeSampleBlock(samples, type, &block);
     std::string key = Key(kBlockPrefix, schedule_id);
     AppendInt64(&key, upload_time_ms);
     AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two uploads never share a key

@@ -3,8 +3,8 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "stackhouse/records.pb.h"
 #include "storage/key_codec.h"
+#include "storage/store_records.h"
 
 namespace stackhouse::storage {
 namespace {
@@ -29,24 +29,7 @@ absl::Status RocksSpanEventStore::AddEvents(const std::vector<model::SpanAttache
     AppendInt64(&key, e.start_seconds);
     AppendInt64(&key, e.start_nanos);
     AppendUint64(&key, absl::Uniform<uint64_t>(gen));  // two equal events never share a key
-    records::SpanEventRecord pb;
-    pb.set_start_seconds(e.start_seconds);
-    pb.set_start_nanos(e.start_nanos);
-    pb.set_event(e.event);
-    pb.set_end_seconds(e.end_seconds);
-    pb.set_end_nanos(e.end_nanos);
-    for (const auto& [k, v] : e.tags) {
-      pb.add_tag_keys(k);
-      pb.add_tag_values(v);
-    }
-    for (const auto& [k, v] : e.summary) {
-      pb.add_summary_keys(k);
-      pb.add_summary_values(v);
-    }
-    pb.set_zipkin(e.zipkin);
-    pb.set_segment_id(e.segment_id);
-    pb.set_span_id(e.span_id);
-    batch.Put(Family::kSpanEvent, key, now, pb.SerializeAsString());
+    batch.Put(Family::kSpanEvent, key, now, EncodeSpanEvent(e));
   }
   return db_->Write(std::move(batch));
 }
@@ -58,29 +41,14 @@ absl::StatusOr<std::vector<model::SpanAttachedEvent>> RocksSpanEventStore::ListB
   if (limit == 0) return events;
   SH_RETURN_IF_ERROR(
       db_->ScanPrefix(Family::kSpanEvent, TracePrefix(trace_id), [&](const Record& record) {
-        records::SpanEventRecord pb;
-        if (!pb.ParseFromString(record.value) || pb.tag_keys_size() != pb.tag_values_size() ||
-            pb.summary_keys_size() != pb.summary_values_size()) {
+        absl::StatusOr<model::SpanAttachedEvent> e = DecodeSpanEvent(record.value);
+        if (!e.ok()) {
           decoded = absl::DataLossError(
               absl::StrCat("cannot decode a stored attached event of trace ", trace_id));
           return false;
         }
-        model::SpanAttachedEvent& e = events.emplace_back();
-        e.start_seconds = pb.start_seconds();
-        e.start_nanos = pb.start_nanos();
-        e.event = pb.event();
-        e.end_seconds = pb.end_seconds();
-        e.end_nanos = pb.end_nanos();
-        for (int i = 0; i < pb.tag_keys_size(); ++i) {
-          e.tags.emplace_back(pb.tag_keys(i), pb.tag_values(i));
-        }
-        for (int i = 0; i < pb.summary_keys_size(); ++i) {
-          e.summary.emplace_back(pb.summary_keys(i), pb.summary_values(i));
-        }
-        e.zipkin = pb.zipkin();
-        e.trace_id = trace_id;
-        e.segment_id = pb.segment_id();
-        e.span_id = pb.span_id();
+        e->trace_id = trace_id;
+        events.push_back(std::move(*e));
         return events.size() < limit;
       }));
   SH_RETURN_IF_ERROR(decoded);

@@ -1,3 +1,5 @@
+// RocksDB-only behaviour of the eBPF store (dictionary retention, roll-ups); the contract every
+// backend keeps is in store_conformance_test.cc.
 #include "storage/rocks_ebpf_store.h"
 
 #include "gmock/gmock.h"
@@ -10,14 +12,6 @@ namespace {
 constexpr int64_t kStart = 1700000000000;
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 const int64_t kMaxFutureSkew = DatabaseOptions().max_future_skew_ms;
-
-model::EbpfSample OnCpu(std::vector<std::string> user, int64_t count) {
-  model::EbpfSample s;
-  s.target_type = model::EbpfTargetType::kOnCpu;
-  for (auto& name : user) s.stack.push_back({name, model::StackType::kUser});
-  s.dump_count = count;
-  return s;
-}
 
 class RocksEbpfStoreTest : public ::testing::Test {
  protected:
@@ -86,104 +80,6 @@ class Recorder final : public EbpfSampleVisitor {
 constexpr int64_t kMinute = kStart - kStart % kEbpfRollupMinuteMs + kEbpfRollupMinuteMs;
 constexpr int64_t kClosed = kMinute + kEbpfRollupMinuteMs + EbpfStore::kRollupDelayMs;
 
-TEST_F(RocksEbpfStoreTest, SampleBlocksRoundTripWithSharedStacks) {
-  ASSERT_TRUE(
-      store_->AddSamples("sched", kStart, {OnCpu({"main", "work"}, 3), OnCpu({"main"}, 5)}).ok());
-  model::EbpfSample off;
-  off.target_type = model::EbpfTargetType::kOffCpu;
-  off.stack = {{"main", model::StackType::kUser}, {"schedule", model::StackType::kKernel}};
-  off.switch_count = 7;
-  off.duration_ns = 123456789;
-  ASSERT_TRUE(store_->AddSamples("sched", kStart + 5000, {OnCpu({"main", "work"}, 2), off}).ok());
-  ASSERT_TRUE(store_->AddSamples("other", kStart, {OnCpu({"x"}, 1)}).ok());
-
-  auto all = Samples("sched", kStart, kStart + 10000);
-  ASSERT_EQ(all.size(), 4u);
-  EXPECT_EQ(all[0].upload_time_ms, kStart);
-  EXPECT_EQ(all[0].dump_count, 3);
-  EXPECT_EQ(all[1].dump_count, 5);
-  // The same stack in a later upload refers to the same dictionary entry (blocks of one upload
-  // come in no particular order).
-  auto later = std::find_if(all.begin() + 2, all.end(), [](const StoredEbpfSample& s) {
-    return s.target_type == model::EbpfTargetType::kOnCpu;
-  });
-  ASSERT_NE(later, all.end());
-  EXPECT_EQ(later->stack_id, all[0].stack_id);
-  EXPECT_EQ(later->dump_count, 2);
-  // The Off-CPU block of the second upload.
-  auto off_sample = std::find_if(all.begin(), all.end(), [](const StoredEbpfSample& s) {
-    return s.target_type == model::EbpfTargetType::kOffCpu;
-  });
-  ASSERT_NE(off_sample, all.end());
-  EXPECT_EQ(off_sample->switch_count, 7);
-  EXPECT_EQ(off_sample->duration_ns, 123456789);
-  EXPECT_THAT(*store_->GetStack(off_sample->stack_id),
-              ::testing::ElementsAre(model::EbpfSymbol{"main", model::StackType::kUser},
-                                     model::EbpfSymbol{"schedule", model::StackType::kKernel}));
-  // Time bounds are [from, to).
-  EXPECT_EQ(Samples("sched", kStart, kStart + 5000).size(), 2u);
-  EXPECT_EQ(Samples("sched", kStart + 1, kStart + 5001).size(), 2u);
-  EXPECT_TRUE(Samples("sched", kStart + 5001, kStart + 4000).empty());
-  EXPECT_EQ(Samples("other", 0, kStart + 1).size(), 1u);
-  // Samples expire with the record TTL.
-  clock_.SetMillis(kStart + 3 * kDay + 1);
-  EXPECT_EQ(Samples("sched", kStart, kStart + 10000).size(), 2u);
-}
-
-// The receiver's path: stacks resolved by fingerprint first, then blocks of (stack id, values).
-TEST_F(RocksEbpfStoreTest, ResolvedStacksAndSampleBlocks) {
-  const std::vector<std::string> a = {"umain", "uwork", "kdo_syscall_64"};
-  const std::vector<std::string> b = {"umain"};
-  auto ids = store_->ResolveStacks(
-      {PendingStack{StackHasher::Of(a), &a}, PendingStack{StackHasher::Of(b), &b}});
-  ASSERT_TRUE(ids.ok()) << ids.status();
-  ASSERT_EQ(ids->size(), 2u);
-  EXPECT_NE((*ids)[0], (*ids)[1]);
-  // Resolving again (say, from another stream) gives the same ids.
-  auto again = store_->ResolveStacks({PendingStack{StackHasher::Of(b), &b}});
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)[0], (*ids)[1]);
-
-  std::vector<StoredEbpfSample> block(3);
-  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 4, 0, 0};
-  block[1] = {0, (*ids)[1], model::EbpfTargetType::kOffCpu, 0, 2, 5000};
-  block[2] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
-  ASSERT_TRUE(store_->AddSampleBlock("sched", kStart, block).ok());
-
-  auto all = Samples("sched", kStart, kStart + 1);
-  ASSERT_EQ(all.size(), 3u);
-  int64_t on_cpu = 0;
-  for (const StoredEbpfSample& s : all) {
-    EXPECT_EQ(s.upload_time_ms, kStart);
-    if (s.target_type == model::EbpfTargetType::kOnCpu) {
-      EXPECT_EQ(s.stack_id, (*ids)[0]);
-      on_cpu += s.dump_count;
-    } else {
-      EXPECT_EQ(s.stack_id, (*ids)[1]);
-      EXPECT_EQ(s.switch_count, 2);
-      EXPECT_EQ(s.duration_ns, 5000);
-    }
-  }
-  EXPECT_EQ(on_cpu, 5);
-  EXPECT_THAT(
-      *store_->GetStack((*ids)[0]),
-      ::testing::ElementsAre(model::EbpfSymbol{"main", model::StackType::kUser},
-                             model::EbpfSymbol{"work", model::StackType::kUser},
-                             model::EbpfSymbol{"do_syscall_64", model::StackType::kKernel}));
-}
-
-TEST_F(RocksEbpfStoreTest, ABlockReferringToAnUnknownStackIsRefusedWhole) {
-  const std::vector<std::string> a = {"umain"};
-  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
-  ASSERT_TRUE(ids.ok());
-  std::vector<StoredEbpfSample> block(2);
-  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
-  block[1] = {0, (*ids)[0] ^ 0x5a5a, model::EbpfTargetType::kOnCpu, 1, 0, 0};
-  absl::Status s = store_->AddSampleBlock("sched", kStart, block);
-  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
-  EXPECT_TRUE(Samples("sched", kStart, kStart + 1).empty());
-}
-
 // A stream may keep a stack id for days: the block that uses it keeps the stack alive.
 TEST_F(RocksEbpfStoreTest, StacksOutliveLaterBlocksThatUseAKeptId) {
   const std::vector<std::string> a = {"umain", "uloop"};
@@ -217,53 +113,6 @@ TEST_F(RocksEbpfStoreTest, StacksOutliveSamplesStampedInTheFuture) {
   ASSERT_EQ(Samples("sched", upload, upload + 1).size(), 1u);
   auto stack = store_->GetStack((*ids)[0]);
   EXPECT_TRUE(stack.ok()) << stack.status();
-}
-
-TEST_F(RocksEbpfStoreTest, ProcessesTasksAndSchedules) {
-  model::Process p;
-  p.id = "pid1";
-  p.name = "java";
-  p.service_id = "c3Zj.1";
-  p.instance_id = "c3Zj.1_aQ==";
-  p.detect_type = model::DetectType::kKubernetes;
-  p.profiling_supported = true;
-  p.properties = {{"pid", "42"}};
-  p.labels = {"mesh-application"};
-  p.first_seen_ms = kStart;
-  p.last_ping_ms = kStart + 1000;
-  ASSERT_TRUE(store_->PutProcesses({p}).ok());
-  auto processes = store_->ListProcesses();
-  ASSERT_TRUE(processes.ok());
-  ASSERT_EQ(processes->size(), 1u);
-  EXPECT_EQ((*processes)[0].detect_type, model::DetectType::kKubernetes);
-  EXPECT_EQ((*processes)[0].last_ping_ms, kStart + 1000);
-  EXPECT_THAT((*processes)[0].labels, ::testing::ElementsAre("mesh-application"));
-
-  model::EbpfTask task;
-  task.logical_id = "t1";
-  task.service_id = "c3Zj.1";
-  task.target_type = model::EbpfTargetType::kOffCpu;
-  task.fixed_trigger_duration_s = 60;
-  task.create_time_ms = kStart;
-  ASSERT_TRUE(store_->PutTask(task).ok());
-  task.create_time_ms = kStart + 1;
-  task.fixed_trigger_duration_s = 600;
-  ASSERT_TRUE(store_->PutTask(task).ok());
-  auto tasks = store_->ListTasks();
-  ASSERT_TRUE(tasks.ok());
-  ASSERT_EQ(tasks->size(), 2u);  // two records of one logical task
-  EXPECT_EQ((*tasks)[1].fixed_trigger_duration_s, 600);
-  EXPECT_EQ((*tasks)[1].target_type, model::EbpfTargetType::kOffCpu);
-
-  model::EbpfSchedule schedule{"s1", "t1", "pid1", kStart, kStart + 5000};
-  ASSERT_TRUE(store_->PutSchedule(schedule).ok());
-  schedule.end_time_ms = kStart + 10000;
-  ASSERT_TRUE(store_->PutSchedule(schedule).ok());
-  auto schedules = store_->ListSchedules("t1");
-  ASSERT_TRUE(schedules.ok());
-  ASSERT_EQ(schedules->size(), 1u);
-  EXPECT_EQ((*schedules)[0].end_time_ms, kStart + 10000);
-  EXPECT_TRUE(store_->ListSchedules("t2")->empty());
 }
 
 class RocksEbpfRollupTest : public RocksEbpfStoreTest {

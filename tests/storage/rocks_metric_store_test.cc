@@ -61,79 +61,6 @@ class RocksMetricStoreTest : public ::testing::Test {
   std::unique_ptr<RocksMetricStore> store_;
 };
 
-TEST_F(RocksMetricStoreTest, UpdatesAddUpPerMinuteAndRollUpToHourAndDay) {
-  Open();
-  ASSERT_TRUE(store_
-                  ->AddMetrics({Sum("process_relation_client_write_cpm", kT0, 5),
-                                Sum("process_relation_client_write_cpm", kT0, 7),
-                                Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 3)})
-                  .ok());
-  ASSERT_TRUE(
-      store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 1)}).ok());
-
-  auto minutes = Read("process_relation_client_write_cpm", metrics::Step::kMinute,
-                      {kT0, kT0 + kMinute, kT0 + 2 * kMinute});
-  ASSERT_EQ(minutes.size(), 1u);
-  EXPECT_EQ(minutes[0].label_value, "");
-  ASSERT_EQ(minutes[0].rows.size(), 3u);
-  ASSERT_TRUE(minutes[0].rows[0].has_value());
-  EXPECT_EQ(minutes[0].rows[0]->sum, 12);
-  EXPECT_FALSE(minutes[0].rows[1].has_value());
-  ASSERT_TRUE(minutes[0].rows[2].has_value());
-  EXPECT_EQ(minutes[0].rows[2]->sum, 4);
-
-  auto hours = Read("process_relation_client_write_cpm", metrics::Step::kHour, {kT0, kT0 + kHour});
-  ASSERT_EQ(hours.size(), 1u);
-  ASSERT_TRUE(hours[0].rows[0].has_value());
-  EXPECT_EQ(hours[0].rows[0]->sum, 16);
-  EXPECT_FALSE(hours[0].rows[1].has_value());
-
-  const int64_t day = kT0 - 22 * kHour;  // 2023-11-14 00:00 UTC
-  auto days = Read("process_relation_client_write_cpm", metrics::Step::kDay, {day});
-  ASSERT_EQ(days.size(), 1u);
-  ASSERT_TRUE(days[0].rows[0].has_value());
-  EXPECT_EQ(days[0].rows[0]->sum, 16);
-
-  // Another entity and another metric are separate series.
-  EXPECT_TRUE(
-      Read("process_relation_client_write_cpm", metrics::Step::kMinute, {kT0}, "x-y").empty());
-  EXPECT_TRUE(Read("process_relation_client_read_cpm", metrics::Step::kMinute, {kT0}).empty());
-}
-
-TEST_F(RocksMetricStoreTest, LabeledRowsComeBackOnePerLabelSortedWithHistogramBuckets) {
-  Open();
-  MetricUpdate ok = Sum("process_relation_http1_response_status_cpm", kT0, 3, "c-s", "200");
-  MetricUpdate err =
-      Sum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s", "500");
-  // Label values are any bytes, including the key codec's separators.
-  MetricUpdate odd = Sum("process_relation_http1_response_status_cpm", kT0, 2);
-  odd.label_value = std::string("a\0b,{=}", 7);
-  MetricUpdate histogram;
-  histogram.metric = metrics::FindMetric("process_relation_client_write_rtt_time_percentile");
-  histogram.entity_id = "c-s";
-  histogram.minute_ms = kT0;
-  histogram.delta.buckets = {{0, 1}, {5, 2}, {INT64_MIN, 4}};
-  ASSERT_TRUE(store_->AddMetrics({ok, err, odd, histogram, histogram}).ok());
-
-  auto rows = Read("process_relation_http1_response_status_cpm", metrics::Step::kMinute,
-                   {kT0, kT0 + kMinute});
-  ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[0].label_value, "200");
-  EXPECT_EQ(rows[1].label_value, "500");
-  EXPECT_EQ(rows[2].label_value, std::string("a\0b,{=}", 7));
-  EXPECT_EQ(rows[2].rows[0]->sum, 2);
-  EXPECT_EQ(rows[0].rows[0]->sum, 3);
-  EXPECT_FALSE(rows[0].rows[1].has_value());
-  EXPECT_FALSE(rows[1].rows[0].has_value());
-  EXPECT_EQ(rows[1].rows[1]->sum, 1);
-
-  auto hist =
-      Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute, {kT0});
-  ASSERT_EQ(hist.size(), 1u);
-  ASSERT_TRUE(hist[0].rows[0].has_value());
-  EXPECT_EQ(hist[0].rows[0]->buckets, (std::map<int64_t, int64_t>{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
-}
-
 TEST_F(RocksMetricStoreTest, RowsSurviveReopeningAndExpireWithTheMetricsTtl) {
   Open();
   ASSERT_TRUE(store_
@@ -171,38 +98,6 @@ TEST_F(RocksMetricStoreTest, HourAndDayBucketsFollowTheZone) {
       Read("process_relation_client_write_cpm", metrics::Step::kHour, {kT0 + 30 * kMinute});
   ASSERT_EQ(hours.size(), 1u);
   EXPECT_EQ(hours[0].rows[0]->sum, 2);
-}
-
-TEST_F(RocksMetricStoreTest, RelationRowsKeepTheComponentOfHigherPriority) {
-  Open();
-  using metrics::RelationRow;
-  ASSERT_TRUE(store_
-                  ->AddRelations({RelationRow{"inst", "a", "b", false, 110, kT0},
-                                  RelationRow{"inst", "a", "b", false, 49, kT0},
-                                  RelationRow{"inst", "a", "b", false, 110, kT0},
-                                  RelationRow{"inst", "b", "a", true, 130, kT0 + kMinute},
-                                  RelationRow{"inst", "b", "a", true, 110, kT0 + kMinute},
-                                  RelationRow{"other", "x", "y", false, 49, kT0},
-                                  RelationRow{"inst", "a", "b", false, 49, kT0 + 5 * kMinute}})
-                  .ok());
-  auto rows = store_->ReadRelations("inst", kT0, kT0 + kMinute);
-  ASSERT_TRUE(rows.ok()) << rows.status();
-  ASSERT_EQ(rows->size(), 2u);
-  EXPECT_EQ((*rows)[0].client_process_id, "a");
-  EXPECT_EQ((*rows)[0].server_process_id, "b");
-  EXPECT_FALSE((*rows)[0].server_side);
-  EXPECT_EQ((*rows)[0].component_id, 49);  // http beats tcp, later tcp does not win back
-  EXPECT_EQ((*rows)[0].minute_ms, kT0);
-  EXPECT_TRUE((*rows)[1].server_side);
-  EXPECT_EQ((*rows)[1].component_id, 130);  // tls beats tcp
-  EXPECT_EQ((*rows)[1].instance_id, "inst");
-
-  auto all = store_->ReadRelations("inst", INT64_MIN, INT64_MAX);
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->size(), 3u);
-  auto none = store_->ReadRelations("inst", kT0 + 2 * kMinute, kT0);
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(RocksMetricStoreTest, RelationRowsWrittenAgainKeepTheirComponentAcrossARestart) {

@@ -2,6 +2,7 @@
 // in-memory fakes the tests above storage use, RocksDB and PostgreSQL (a throw-away cluster per
 // test process, a fresh database per test). What only some backends promise (retention) has
 // its own suite, instantiated for those backends.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,16 +10,27 @@
 #include "fakes/fake_stores.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/metric_catalog.h"
 #include "model/ids.h"
 #include "storage/database.h"
+#include "storage/pg/pg_continuous_policy_store.h"
+#include "storage/pg/pg_ebpf_store.h"
 #include "storage/pg/pg_metadata_store.h"
+#include "storage/pg/pg_metric_store.h"
 #include "storage/pg/pg_profile_store.h"
 #include "storage/pg/pg_schema.h"
 #include "storage/pg/pg_segment_store.h"
+#include "storage/pg/pg_span_event_store.h"
+#include "storage/pg/pg_ui_template_store.h"
 #include "storage/pg/test_cluster.h"
+#include "storage/rocks_continuous_policy_store.h"
+#include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
+#include "storage/rocks_metric_store.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/rocks_segment_store.h"
+#include "storage/rocks_span_event_store.h"
+#include "storage/rocks_ui_template_store.h"
 #include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
@@ -44,6 +56,13 @@ class Backend {
   virtual std::unique_ptr<SegmentStore> NewSegmentStore(const Clock* clock) = 0;
   virtual std::unique_ptr<ProfileTaskStore> NewProfileTaskStore(const Clock* clock) = 0;
   virtual std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<EbpfStore> NewEbpfStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<UiTemplateStore> NewUiTemplateStore(const Clock* clock) = 0;
+  // nullptr when the backend has none (the fakes: services' tests use their own).
+  virtual std::unique_ptr<ContinuousPolicyStore> NewContinuousPolicyStore(const Clock* clock) = 0;
+  virtual std::unique_ptr<SpanEventStore> NewSpanEventStore(const Clock* clock) = 0;
+  // Hour and day buckets in UTC. nullptr when the backend has none (the fakes).
+  virtual std::unique_ptr<MetricStore> NewMetricStore(const Clock* clock) = 0;
 };
 
 class FakeBackend final : public Backend {
@@ -60,6 +79,19 @@ class FakeBackend final : public Backend {
   std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* /*clock*/) override {
     return std::make_unique<fakes::FakeSnapshotStore>();
   }
+  std::unique_ptr<EbpfStore> NewEbpfStore(const Clock* /*clock*/) override {
+    return std::make_unique<fakes::FakeEbpfStore>();
+  }
+  std::unique_ptr<UiTemplateStore> NewUiTemplateStore(const Clock* /*clock*/) override {
+    return std::make_unique<fakes::FakeUiTemplateStore>();
+  }
+  std::unique_ptr<ContinuousPolicyStore> NewContinuousPolicyStore(const Clock* /*clock*/) override {
+    return nullptr;
+  }
+  std::unique_ptr<SpanEventStore> NewSpanEventStore(const Clock* /*clock*/) override {
+    return nullptr;
+  }
+  std::unique_ptr<MetricStore> NewMetricStore(const Clock* /*clock*/) override { return nullptr; }
 };
 
 class RocksBackend final : public Backend {
@@ -75,6 +107,23 @@ class RocksBackend final : public Backend {
   }
   std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) override {
     return std::make_unique<RocksProfileStore>(Db(clock), clock);
+  }
+  std::unique_ptr<EbpfStore> NewEbpfStore(const Clock* clock) override {
+    return std::make_unique<RocksEbpfStore>(Db(clock), clock);
+  }
+  std::unique_ptr<UiTemplateStore> NewUiTemplateStore(const Clock* clock) override {
+    return std::make_unique<RocksUiTemplateStore>(Db(clock));
+  }
+  std::unique_ptr<ContinuousPolicyStore> NewContinuousPolicyStore(const Clock* clock) override {
+    return std::make_unique<RocksContinuousPolicyStore>(Db(clock));
+  }
+  std::unique_ptr<SpanEventStore> NewSpanEventStore(const Clock* clock) override {
+    return std::make_unique<RocksSpanEventStore>(Db(clock), clock);
+  }
+  std::unique_ptr<MetricStore> NewMetricStore(const Clock* clock) override {
+    auto store = RocksMetricStore::Open(Db(clock), absl::UTCTimeZone());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
   }
 
  private:
@@ -125,6 +174,21 @@ class PgBackend final : public Backend {
   }
   std::unique_ptr<SnapshotStore> NewSnapshotStore(const Clock* clock) override {
     return std::make_unique<pg::PgProfileStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<EbpfStore> NewEbpfStore(const Clock* clock) override {
+    return std::make_unique<pg::PgEbpfStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<UiTemplateStore> NewUiTemplateStore(const Clock* /*clock*/) override {
+    return std::make_unique<pg::PgUiTemplateStore>(pool_.get());
+  }
+  std::unique_ptr<ContinuousPolicyStore> NewContinuousPolicyStore(const Clock* /*clock*/) override {
+    return std::make_unique<pg::PgContinuousPolicyStore>(pool_.get());
+  }
+  std::unique_ptr<SpanEventStore> NewSpanEventStore(const Clock* clock) override {
+    return std::make_unique<pg::PgSpanEventStore>(pool_.get(), clock, options_);
+  }
+  std::unique_ptr<MetricStore> NewMetricStore(const Clock* clock) override {
+    return std::make_unique<pg::PgMetricStore>(pool_.get(), clock, options_, absl::UTCTimeZone());
   }
 
  private:
@@ -508,6 +572,637 @@ TEST_P(ProfileStoreContract, GoProfilesAreStoredOnceAndFoundFromEachSegment) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProfileStoreContract, ::testing::Values(kFake, kRocks, kPg),
                          ParamName);
+
+model::EbpfSample OnCpu(std::vector<std::string> user, int64_t count) {
+  model::EbpfSample s;
+  s.target_type = model::EbpfTargetType::kOnCpu;
+  for (auto& name : user) s.stack.push_back({name, model::StackType::kUser});
+  s.dump_count = count;
+  return s;
+}
+
+class EbpfStoreContract : public ContractTest {
+ protected:
+  std::vector<StoredEbpfSample> Samples(const std::string& schedule, int64_t from, int64_t to) {
+    std::vector<StoredEbpfSample> out;
+    absl::Status s = store_->ScanSamples(schedule, from, to,
+                                         [&](const StoredEbpfSample& x) { out.push_back(x); });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  std::unique_ptr<EbpfStore> store_ = backend_->NewEbpfStore(&clock_);
+};
+
+TEST_P(EbpfStoreContract, SampleBlocksRoundTripWithSharedStacks) {
+  ASSERT_TRUE(
+      store_->AddSamples("sched", kStart, {OnCpu({"main", "work"}, 3), OnCpu({"main"}, 5)}).ok());
+  model::EbpfSample off;
+  off.target_type = model::EbpfTargetType::kOffCpu;
+  off.stack = {{"main", model::StackType::kUser}, {"schedule", model::StackType::kKernel}};
+  off.switch_count = 7;
+  off.duration_ns = 123456789;
+  ASSERT_TRUE(store_->AddSamples("sched", kStart + 5000, {OnCpu({"main", "work"}, 2), off}).ok());
+  ASSERT_TRUE(store_->AddSamples("other", kStart, {OnCpu({"x"}, 1)}).ok());
+
+  auto all = Samples("sched", kStart, kStart + 10000);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].upload_time_ms, kStart);
+  EXPECT_EQ(all[0].dump_count, 3);
+  EXPECT_EQ(all[1].dump_count, 5);
+  // The same stack in a later upload refers to the same dictionary entry (blocks of one upload
+  // come in no particular order).
+  auto later = std::find_if(all.begin() + 2, all.end(), [](const StoredEbpfSample& s) {
+    return s.target_type == model::EbpfTargetType::kOnCpu;
+  });
+  ASSERT_NE(later, all.end());
+  EXPECT_EQ(later->stack_id, all[0].stack_id);
+  EXPECT_EQ(later->dump_count, 2);
+  EXPECT_EQ(later->upload_time_ms, kStart + 5000);
+  auto off_sample = std::find_if(all.begin(), all.end(), [](const StoredEbpfSample& s) {
+    return s.target_type == model::EbpfTargetType::kOffCpu;
+  });
+  ASSERT_NE(off_sample, all.end());
+  EXPECT_EQ(off_sample->switch_count, 7);
+  EXPECT_EQ(off_sample->duration_ns, 123456789);
+  EXPECT_THAT(*store_->GetStack(off_sample->stack_id),
+              ElementsAre(model::EbpfSymbol{"main", model::StackType::kUser},
+                          model::EbpfSymbol{"schedule", model::StackType::kKernel}));
+  // Time bounds are [from, to).
+  EXPECT_EQ(Samples("sched", kStart, kStart + 5000).size(), 2u);
+  EXPECT_EQ(Samples("sched", kStart + 1, kStart + 5001).size(), 2u);
+  EXPECT_TRUE(Samples("sched", kStart + 5001, kStart + 4000).empty());
+  EXPECT_EQ(Samples("other", 0, kStart + 1).size(), 1u);
+  EXPECT_TRUE(Samples("none", 0, kStart + 10000).empty());
+}
+
+// The receiver's path: stacks resolved by fingerprint first, then blocks of (stack id, values).
+TEST_P(EbpfStoreContract, ResolvedStacksAndSampleBlocks) {
+  const std::vector<std::string> a = {"umain", "uwork", "kdo_syscall_64"};
+  const std::vector<std::string> b = {"umain"};
+  auto ids = store_->ResolveStacks(
+      {PendingStack{StackHasher::Of(a), &a}, PendingStack{StackHasher::Of(b), &b}});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  // Resolving again (say, from another stream) gives the same ids.
+  auto again = store_->ResolveStacks({PendingStack{StackHasher::Of(b), &b}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0], (*ids)[1]);
+
+  std::vector<StoredEbpfSample> block(3);
+  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 4, 0, 0};
+  block[1] = {0, (*ids)[1], model::EbpfTargetType::kOffCpu, 0, 2, 5000};
+  block[2] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  ASSERT_TRUE(store_->AddSampleBlock("sched", kStart, block).ok());
+
+  auto all = Samples("sched", kStart, kStart + 1);
+  ASSERT_EQ(all.size(), 3u);
+  int64_t on_cpu = 0;
+  for (const StoredEbpfSample& s : all) {
+    EXPECT_EQ(s.upload_time_ms, kStart);
+    if (s.target_type == model::EbpfTargetType::kOnCpu) {
+      EXPECT_EQ(s.stack_id, (*ids)[0]);
+      on_cpu += s.dump_count;
+    } else {
+      EXPECT_EQ(s.stack_id, (*ids)[1]);
+      EXPECT_EQ(s.switch_count, 2);
+      EXPECT_EQ(s.duration_ns, 5000);
+    }
+  }
+  EXPECT_EQ(on_cpu, 5);
+  EXPECT_THAT(*store_->GetStack((*ids)[0]),
+              ElementsAre(model::EbpfSymbol{"main", model::StackType::kUser},
+                          model::EbpfSymbol{"work", model::StackType::kUser},
+                          model::EbpfSymbol{"do_syscall_64", model::StackType::kKernel}));
+  EXPECT_EQ(store_->GetStack((*ids)[0] ^ (*ids)[1] ^ 0x5a5a).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Blocks come out in upload-time order whatever order they were written in; ScanSampleBlocks
+// hands out one block per upload and target type.
+TEST_P(EbpfStoreContract, BlocksAreScannedInUploadTimeOrder) {
+  const std::vector<std::string> a = {"umain"};
+  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
+  ASSERT_TRUE(ids.ok());
+  for (int64_t t : {kStart + 30, kStart + 10, kStart + 20}) {
+    std::vector<StoredEbpfSample> block = {{0, (*ids)[0], model::EbpfTargetType::kOnCpu, t, 0, 0},
+                                           {0, (*ids)[0], model::EbpfTargetType::kOffCpu, 0, 1, 2}};
+    ASSERT_TRUE(store_->AddSampleBlock("sched", t, block).ok());
+  }
+  std::vector<std::pair<int64_t, model::EbpfTargetType>> blocks;
+  ASSERT_TRUE(store_
+                  ->ScanSampleBlocks("sched", kStart, kStart + 25,
+                                     [&](EbpfSampleBlock& b) {
+                                       StoredEbpfSample s;
+                                       while (b.Next(&s)) {
+                                         EXPECT_EQ(s.upload_time_ms, b.upload_time_ms());
+                                         if (s.target_type == model::EbpfTargetType::kOnCpu) {
+                                           EXPECT_EQ(s.dump_count, b.upload_time_ms());
+                                         }
+                                       }
+                                       blocks.emplace_back(b.upload_time_ms(), b.target_type());
+                                     })
+                  .ok());
+  ASSERT_EQ(blocks.size(), 4u);
+  EXPECT_EQ(blocks[0].first, kStart + 10);
+  EXPECT_EQ(blocks[1].first, kStart + 10);
+  EXPECT_NE(blocks[0].second, blocks[1].second);
+  EXPECT_EQ(blocks[2].first, kStart + 20);
+  EXPECT_EQ(blocks[3].first, kStart + 20);
+}
+
+TEST_P(EbpfStoreContract, ABlockReferringToAnUnknownStackIsRefusedWhole) {
+  const std::vector<std::string> a = {"umain"};
+  auto ids = store_->ResolveStacks({PendingStack{StackHasher::Of(a), &a}});
+  ASSERT_TRUE(ids.ok());
+  std::vector<StoredEbpfSample> block(2);
+  block[0] = {0, (*ids)[0], model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  block[1] = {0, (*ids)[0] ^ 0x5a5a, model::EbpfTargetType::kOnCpu, 1, 0, 0};
+  absl::Status s = store_->AddSampleBlock("sched", kStart, block);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_TRUE(Samples("sched", kStart, kStart + 1).empty());
+}
+
+TEST_P(EbpfStoreContract, ProcessesTasksAndSchedules) {
+  model::Process p;
+  p.id = "pid1";
+  p.name = "java";
+  p.service_id = "c3Zj.1";
+  p.instance_id = "c3Zj.1_aQ==";
+  p.detect_type = model::DetectType::kKubernetes;
+  p.profiling_supported = true;
+  p.properties = {{"pid", "42"}};
+  p.labels = {"mesh-application"};
+  p.first_seen_ms = kStart;
+  p.last_ping_ms = kStart + 1000;
+  model::Process q = p;
+  q.id = "pid0";
+  q.name = "python";
+  ASSERT_TRUE(store_->PutProcesses({p, q}).ok());
+  p.agent_id = "rover-2";
+  ASSERT_TRUE(store_->PutProcesses({p}).ok());  // replaces
+  auto processes = store_->ListProcesses();
+  ASSERT_TRUE(processes.ok()) << processes.status();
+  ASSERT_EQ(processes->size(), 2u);  // ordered by id
+  EXPECT_EQ((*processes)[0].name, "python");
+  const model::Process& got = (*processes)[1];
+  EXPECT_EQ(got.id, "pid1");
+  EXPECT_EQ(got.detect_type, model::DetectType::kKubernetes);
+  EXPECT_EQ(got.last_ping_ms, kStart + 1000);
+  EXPECT_EQ(got.first_seen_ms, kStart);
+  EXPECT_EQ(got.agent_id, "rover-2");
+  EXPECT_TRUE(got.profiling_supported);
+  EXPECT_THAT(got.properties, ElementsAre(Pair("pid", "42")));
+  EXPECT_THAT(got.labels, ElementsAre("mesh-application"));
+
+  model::EbpfTask task;
+  task.logical_id = "t1";
+  task.service_id = "c3Zj.1";
+  task.target_type = model::EbpfTargetType::kOffCpu;
+  task.fixed_trigger_duration_s = 60;
+  task.create_time_ms = kStart;
+  ASSERT_TRUE(store_->PutTask(task).ok());
+  task.create_time_ms = kStart + 1;
+  task.fixed_trigger_duration_s = 600;
+  task.trigger_type = model::EbpfTriggerType::kContinuousProfiling;
+  task.continuous.emplace();
+  task.continuous->process_id = "pid1";
+  task.continuous->causes.push_back({model::ContinuousMonitorType::kHttpErrorRate, true, false,
+                                     "/orders", 500, 700, "too many errors"});
+  ASSERT_TRUE(store_->PutTask(task).ok());
+  auto tasks = store_->ListTasks();
+  ASSERT_TRUE(tasks.ok()) << tasks.status();
+  ASSERT_EQ(tasks->size(), 2u);  // two records of one logical task
+  EXPECT_EQ((*tasks)[0].fixed_trigger_duration_s, 60);
+  EXPECT_FALSE((*tasks)[0].continuous.has_value());
+  EXPECT_EQ((*tasks)[1].logical_id, "t1");
+  EXPECT_EQ((*tasks)[1].create_time_ms, kStart + 1);
+  EXPECT_EQ((*tasks)[1].fixed_trigger_duration_s, 600);
+  EXPECT_EQ((*tasks)[1].target_type, model::EbpfTargetType::kOffCpu);
+  ASSERT_TRUE((*tasks)[1].continuous.has_value());
+  ASSERT_EQ((*tasks)[1].continuous->causes.size(), 1u);
+  EXPECT_EQ((*tasks)[1].continuous->causes[0].uri_text, "/orders");
+  EXPECT_EQ((*tasks)[1].continuous->causes[0].current, 700);
+
+  model::EbpfSchedule schedule{"s1", "t1", "pid1", kStart, kStart + 5000};
+  ASSERT_TRUE(store_->PutSchedule(schedule).ok());
+  schedule.end_time_ms = kStart + 10000;
+  ASSERT_TRUE(store_->PutSchedule(schedule).ok());
+  ASSERT_TRUE(store_->PutSchedule({"s2", "t2", "pid0", kStart, kStart + 1}).ok());
+  auto schedules = store_->ListSchedules("t1");
+  ASSERT_TRUE(schedules.ok()) << schedules.status();
+  ASSERT_EQ(schedules->size(), 1u);
+  EXPECT_EQ((*schedules)[0].schedule_id, "s1");
+  EXPECT_EQ((*schedules)[0].process_id, "pid1");
+  EXPECT_EQ((*schedules)[0].end_time_ms, kStart + 10000);
+  EXPECT_TRUE(store_->ListSchedules("t3")->empty());
+  auto one = store_->GetSchedule("s2");
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->task_id, "t2");
+  EXPECT_EQ((*one)->start_time_ms, kStart);
+  EXPECT_FALSE(store_->GetSchedule("s3")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EbpfStoreContract, ::testing::Values(kFake, kRocks, kPg),
+                         ParamName);
+
+// Retention (RocksDB, PostgreSQL): samples expire recordDataTTL after their upload, processes
+// metricsDataTTL after their last ping, schedules metricsDataTTL after their end.
+class EbpfStoreRetention : public EbpfStoreContract {};
+
+TEST_P(EbpfStoreRetention, SamplesProcessesAndSchedulesExpire) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  ASSERT_TRUE(store_->AddSamples("sched", kStart, {OnCpu({"main"}, 1)}).ok());
+  ASSERT_TRUE(store_->AddSamples("sched", kStart + kDay, {OnCpu({"main"}, 2)}).ok());
+  model::Process p;
+  p.id = "pid1";
+  p.last_ping_ms = kStart;
+  ASSERT_TRUE(store_->PutProcesses({p}).ok());
+  ASSERT_TRUE(store_->PutSchedule({"s1", "t1", "pid1", kStart, kStart + kDay}).ok());
+
+  clock_.SetMillis(kStart + 3 * kDay + 1);
+  auto samples = Samples("sched", kStart, kStart + 2 * kDay);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].dump_count, 2);
+  EXPECT_EQ(store_->ListProcesses()->size(), 1u);
+  clock_.SetMillis(kStart + 7 * kDay + 1);
+  EXPECT_TRUE(store_->ListProcesses()->empty());
+  EXPECT_EQ(store_->ListSchedules("t1")->size(), 1u);
+  clock_.SetMillis(kStart + 8 * kDay + 1);
+  EXPECT_TRUE(store_->ListSchedules("t1")->empty());
+  EXPECT_FALSE(store_->GetSchedule("s1")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EbpfStoreRetention, ::testing::Values(kRocks, kPg), ParamName);
+
+class UiTemplateStoreContract : public ContractTest {
+ protected:
+  std::unique_ptr<UiTemplateStore> store_ = backend_->NewUiTemplateStore(&clock_);
+};
+
+TEST_P(UiTemplateStoreContract, TemplatesAreReplacedByIdAndListedById) {
+  ASSERT_TRUE(store_->PutTemplate({"b", R"({"name":"B"})", false, kStart}).ok());
+  ASSERT_TRUE(store_->PutTemplate({"a", R"({"name":"A","é":"ü"})", false, kStart + 1}).ok());
+  ASSERT_TRUE(store_->PutTemplate({"b", R"({"name":"B2"})", true, kStart + 2}).ok());
+  auto all = store_->ListTemplates();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "a");
+  EXPECT_EQ((*all)[0].configuration, R"({"name":"A","é":"ü"})");
+  EXPECT_FALSE((*all)[0].disabled);
+  EXPECT_EQ((*all)[0].update_time_ms, kStart + 1);
+  EXPECT_EQ((*all)[1].id, "b");
+  auto b = store_->GetTemplate("b");
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->configuration, R"({"name":"B2"})");
+  EXPECT_TRUE((*b)->disabled);  // disabled ones are kept
+  EXPECT_EQ((*b)->update_time_ms, kStart + 2);
+  EXPECT_FALSE(store_->GetTemplate("c")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, UiTemplateStoreContract, ::testing::Values(kFake, kRocks, kPg),
+                         ParamName);
+
+class ContinuousPolicyStoreContract : public ContractTest {
+ protected:
+  std::unique_ptr<ContinuousPolicyStore> store_ = backend_->NewContinuousPolicyStore(&clock_);
+};
+
+model::ContinuousPolicy Policy(const std::string& service, const std::string& uuid) {
+  model::ContinuousPolicy policy;
+  policy.service_id = service;
+  policy.uuid = uuid;
+  policy.update_time_ms = kStart;
+  model::ContinuousTarget& target = policy.targets.emplace_back();
+  target.type = model::EbpfTargetType::kNetwork;
+  model::ContinuousCheckItem& item = target.items.emplace_back();
+  item.type = model::ContinuousMonitorType::kHttpErrorRate;
+  item.threshold = "10";
+  item.period = 10;
+  item.count = 3;
+  item.uri_list = std::vector<std::string>{"/a", "/b"};
+  model::ContinuousCheckItem& regex = target.items.emplace_back();
+  regex.type = model::ContinuousMonitorType::kHttpAvgResponseTime;
+  regex.uri_regex = "/orders/.*";
+  return policy;
+}
+
+TEST_P(ContinuousPolicyStoreContract, PoliciesAreReplacedByServiceAndListedByService) {
+  ASSERT_TRUE(store_->PutPolicy(Policy("svc-b", "uuid-1")).ok());
+  ASSERT_TRUE(store_->PutPolicy(Policy("svc-a", "uuid-2")).ok());
+  model::ContinuousPolicy disabled;
+  disabled.service_id = "svc-b";
+  disabled.uuid = "uuid-3";
+  disabled.update_time_ms = kStart + 5;
+  ASSERT_TRUE(store_->PutPolicy(disabled).ok());
+
+  auto all = store_->ListPolicies();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  const model::ContinuousPolicy& a = (*all)[0];
+  EXPECT_EQ(a.service_id, "svc-a");
+  EXPECT_EQ(a.uuid, "uuid-2");
+  EXPECT_EQ(a.update_time_ms, kStart);
+  ASSERT_EQ(a.targets.size(), 1u);
+  EXPECT_EQ(a.targets[0].type, model::EbpfTargetType::kNetwork);
+  ASSERT_EQ(a.targets[0].items.size(), 2u);
+  const model::ContinuousCheckItem& item = a.targets[0].items[0];
+  EXPECT_EQ(item.type, model::ContinuousMonitorType::kHttpErrorRate);
+  EXPECT_EQ(item.threshold, "10");
+  EXPECT_EQ(item.period, 10);
+  EXPECT_EQ(item.count, 3);
+  ASSERT_TRUE(item.uri_list.has_value());
+  EXPECT_THAT(*item.uri_list, ElementsAre("/a", "/b"));
+  EXPECT_FALSE(item.uri_regex.has_value());
+  EXPECT_FALSE(a.targets[0].items[1].uri_list.has_value());
+  EXPECT_EQ(a.targets[0].items[1].uri_regex, "/orders/.*");
+
+  auto b = store_->GetPolicy("svc-b");
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->uuid, "uuid-3");
+  EXPECT_TRUE((*b)->targets.empty());
+  EXPECT_EQ((*b)->update_time_ms, kStart + 5);
+  EXPECT_FALSE(store_->GetPolicy("svc-c")->has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ContinuousPolicyStoreContract, ::testing::Values(kRocks, kPg),
+                         ParamName);
+
+class SpanEventStoreContract : public ContractTest {
+ protected:
+  std::unique_ptr<SpanEventStore> store_ = backend_->NewSpanEventStore(&clock_);
+};
+
+model::SpanAttachedEvent Event(const std::string& trace, int64_t seconds, int32_t nanos,
+                               const std::string& name) {
+  model::SpanAttachedEvent e;
+  e.trace_id = trace;
+  e.start_seconds = seconds;
+  e.start_nanos = nanos;
+  e.end_seconds = seconds + 1;
+  e.end_nanos = 7;
+  e.event = name;
+  e.tags = {{"k", "v"}, {"k2", "v2"}};
+  e.summary = {{"bytes", 1024}};
+  e.zipkin = true;
+  e.segment_id = "seg";
+  e.span_id = "3";
+  return e;
+}
+
+TEST_P(SpanEventStoreContract, EventsOfATraceByStartTimeLimitedAndKeptTwiceWhenSentTwice) {
+  ASSERT_TRUE(store_
+                  ->AddEvents({Event("t1", 100, 500, "late"), Event("t1", 100, 20, "early"),
+                               Event("t2", 1, 0, "other"), Event("t1", 99, 999, "earliest")})
+                  .ok());
+  ASSERT_TRUE(store_->AddEvents({Event("t1", 100, 20, "early")}).ok());
+  auto all = store_->ListByTrace("t1", 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<std::string> names;
+  for (const model::SpanAttachedEvent& e : *all) names.push_back(e.event);
+  EXPECT_THAT(names, ElementsAre("earliest", "early", "early", "late"));
+  const model::SpanAttachedEvent& e = (*all)[0];
+  EXPECT_EQ(e.trace_id, "t1");
+  EXPECT_EQ(e.start_seconds, 99);
+  EXPECT_EQ(e.start_nanos, 999);
+  EXPECT_EQ(e.end_seconds, 100);
+  EXPECT_EQ(e.end_nanos, 7);
+  EXPECT_THAT(e.tags, ElementsAre(Pair("k", "v"), Pair("k2", "v2")));
+  EXPECT_THAT(e.summary, ElementsAre(Pair("bytes", 1024)));
+  EXPECT_TRUE(e.zipkin);
+  EXPECT_EQ(e.segment_id, "seg");
+  EXPECT_EQ(e.span_id, "3");
+  auto two = store_->ListByTrace("t1", 2);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[1].event, "early");
+  EXPECT_TRUE(store_->ListByTrace("t1", 0)->empty());
+  EXPECT_TRUE(store_->ListByTrace("t3", 10)->empty());
+  EXPECT_TRUE(store_->AddEvents({}).ok());
+
+  // Retention counts from receipt, whatever the agent's clock says.
+  clock_.AdvanceMillis(3LL * 24 * 3600 * 1000 + 1);
+  ASSERT_TRUE(store_->AddEvents({Event("t1", 1, 0, "received later")}).ok());
+  auto live = store_->ListByTrace("t1", 10);
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].event, "received later");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SpanEventStoreContract, ::testing::Values(kRocks, kPg),
+                         ParamName);
+
+using metrics::MetricUpdate;
+
+// 2023-11-14 22:00:00 UTC: an hour start.
+constexpr int64_t kT0 = 1699999200000;
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 60 * kMinute;
+
+class MetricStoreContract : public ContractTest {
+ protected:
+  void SetUp() override {
+    ContractTest::SetUp();
+    clock_.SetMillis(kT0 + kHour);
+  }
+
+  static metrics::MetricUpdate Sum(const char* metric, int64_t minute_ms, int64_t sum,
+                                   const char* entity = "c-s", const char* label = "") {
+    metrics::MetricUpdate u;
+    u.metric = metrics::FindMetric(metric);
+    u.entity_id = entity;
+    u.label_value = label;
+    u.minute_ms = minute_ms;
+    u.delta.sum = sum;
+    u.delta.count = u.metric->function == metrics::MetricFunction::kAvg ? 1 : 0;
+    return u;
+  }
+
+  std::vector<metrics::LabeledRows> Read(const char* metric, metrics::Step step,
+                                         std::vector<int64_t> starts, const char* entity = "c-s") {
+    metrics::TimeBuckets buckets{step, std::move(starts)};
+    auto rows = store_->ReadRows(*metrics::FindMetric(metric), entity, buckets);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<metrics::LabeledRows>{};
+  }
+
+  static metrics::SampledTrace Sampled(const std::string& trace, int64_t time, int64_t latency,
+                                       const std::string& uri) {
+    metrics::SampledTrace t;
+    t.record = "sampled_slow_trace_record";
+    t.entity_id = "c-s";
+    t.value.trace_id = trace;
+    t.value.timestamp_ms = time;
+    t.value.latency_ms = latency;
+    t.value.uri = uri;
+    return t;
+  }
+
+  std::unique_ptr<MetricStore> store_ = backend_->NewMetricStore(&clock_);
+};
+
+TEST_P(MetricStoreContract, UpdatesAddUpPerMinuteAndRollUpToHourAndDay) {
+  ASSERT_TRUE(store_
+                  ->AddMetrics({Sum("process_relation_client_write_cpm", kT0, 5),
+                                Sum("process_relation_client_write_cpm", kT0, 7),
+                                Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 3)})
+                  .ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 1)}).ok());
+
+  auto minutes = Read("process_relation_client_write_cpm", metrics::Step::kMinute,
+                      {kT0, kT0 + kMinute, kT0 + 2 * kMinute});
+  ASSERT_EQ(minutes.size(), 1u);
+  EXPECT_EQ(minutes[0].label_value, "");
+  ASSERT_EQ(minutes[0].rows.size(), 3u);
+  ASSERT_TRUE(minutes[0].rows[0].has_value());
+  EXPECT_EQ(minutes[0].rows[0]->sum, 12);
+  EXPECT_FALSE(minutes[0].rows[1].has_value());
+  ASSERT_TRUE(minutes[0].rows[2].has_value());
+  EXPECT_EQ(minutes[0].rows[2]->sum, 4);
+
+  auto hours = Read("process_relation_client_write_cpm", metrics::Step::kHour, {kT0, kT0 + kHour});
+  ASSERT_EQ(hours.size(), 1u);
+  ASSERT_TRUE(hours[0].rows[0].has_value());
+  EXPECT_EQ(hours[0].rows[0]->sum, 16);
+  EXPECT_FALSE(hours[0].rows[1].has_value());
+
+  const int64_t day = kT0 - 22 * kHour;  // 2023-11-14 00:00 UTC
+  auto days = Read("process_relation_client_write_cpm", metrics::Step::kDay, {day});
+  ASSERT_EQ(days.size(), 1u);
+  ASSERT_TRUE(days[0].rows[0].has_value());
+  EXPECT_EQ(days[0].rows[0]->sum, 16);
+
+  // Another entity and another metric are separate series.
+  EXPECT_TRUE(
+      Read("process_relation_client_write_cpm", metrics::Step::kMinute, {kT0}, "x-y").empty());
+  EXPECT_TRUE(Read("process_relation_client_read_cpm", metrics::Step::kMinute, {kT0}).empty());
+}
+
+TEST_P(MetricStoreContract, LabeledRowsComeBackOnePerLabelSortedWithHistogramBuckets) {
+  MetricUpdate ok = Sum("process_relation_http1_response_status_cpm", kT0, 3, "c-s", "200");
+  MetricUpdate err =
+      Sum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s", "500");
+  // Label values are any bytes, including the key codec's separators.
+  MetricUpdate odd = Sum("process_relation_http1_response_status_cpm", kT0, 2);
+  odd.label_value = std::string("a\0b,{=}", 7);
+  MetricUpdate histogram;
+  histogram.metric = metrics::FindMetric("process_relation_client_write_rtt_time_percentile");
+  histogram.entity_id = "c-s";
+  histogram.minute_ms = kT0;
+  histogram.delta.buckets = {{0, 1}, {5, 2}, {INT64_MIN, 4}};
+  ASSERT_TRUE(store_->AddMetrics({ok, err, odd, histogram, histogram}).ok());
+
+  auto rows = Read("process_relation_http1_response_status_cpm", metrics::Step::kMinute,
+                   {kT0, kT0 + kMinute});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].label_value, "200");
+  EXPECT_EQ(rows[1].label_value, "500");
+  EXPECT_EQ(rows[2].label_value, std::string("a\0b,{=}", 7));
+  EXPECT_EQ(rows[2].rows[0]->sum, 2);
+  EXPECT_EQ(rows[0].rows[0]->sum, 3);
+  EXPECT_FALSE(rows[0].rows[1].has_value());
+  EXPECT_FALSE(rows[1].rows[0].has_value());
+  EXPECT_EQ(rows[1].rows[1]->sum, 1);
+
+  auto hist =
+      Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute, {kT0});
+  ASSERT_EQ(hist.size(), 1u);
+  ASSERT_TRUE(hist[0].rows[0].has_value());
+  EXPECT_EQ(hist[0].rows[0]->buckets, (std::map<int64_t, int64_t>{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
+}
+
+TEST_P(MetricStoreContract, RelationRowsKeepTheComponentOfHigherPriority) {
+  using metrics::RelationRow;
+  ASSERT_TRUE(store_
+                  ->AddRelations({RelationRow{"inst", "a", "b", false, 110, kT0},
+                                  RelationRow{"inst", "a", "b", false, 49, kT0},
+                                  RelationRow{"inst", "a", "b", false, 110, kT0},
+                                  RelationRow{"inst", "b", "a", true, 130, kT0 + kMinute},
+                                  RelationRow{"inst", "b", "a", true, 110, kT0 + kMinute},
+                                  RelationRow{"other", "x", "y", false, 49, kT0},
+                                  RelationRow{"inst", "a", "b", false, 49, kT0 + 5 * kMinute}})
+                  .ok());
+  auto rows = store_->ReadRelations("inst", kT0, kT0 + kMinute);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].client_process_id, "a");
+  EXPECT_EQ((*rows)[0].server_process_id, "b");
+  EXPECT_FALSE((*rows)[0].server_side);
+  EXPECT_EQ((*rows)[0].component_id, 49);  // http beats tcp, later tcp does not win back
+  EXPECT_EQ((*rows)[0].minute_ms, kT0);
+  EXPECT_TRUE((*rows)[1].server_side);
+  EXPECT_EQ((*rows)[1].component_id, 130);  // tls beats tcp
+  EXPECT_EQ((*rows)[1].instance_id, "inst");
+
+  auto all = store_->ReadRelations("inst", INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  auto none = store_->ReadRelations("inst", kT0 + 2 * kMinute, kT0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(MetricStoreContract, AveragesKeepSumAndCount) {
+  const char* metric = "process_relation_client_write_avg_exe_time";
+  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 40), Sum(metric, kT0, 20)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 30)}).ok());
+  auto rows = Read(metric, metrics::Step::kMinute, {kT0});
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_TRUE(rows[0].rows[0].has_value());
+  EXPECT_EQ(rows[0].rows[0]->sum, 90);
+  EXPECT_EQ(rows[0].rows[0]->count, 3);
+  EXPECT_TRUE(store_->AddMetrics({}).ok());
+  EXPECT_TRUE(Read(metric, metrics::Step::kMinute, {}).empty());
+}
+
+TEST_P(MetricStoreContract, SampledRecordsByLatencyNewerFirstAmongEqualsKeptOnce) {
+  ASSERT_TRUE(store_
+                  ->AddSampledRecords(
+                      {Sampled("t1", kT0, 50, "/a"), Sampled("t2", kT0 + 1, 90, "/b"),
+                       Sampled("t3", kT0 + 2, 50, "/c"), Sampled("t4", kT0 + kMinute, 10, "/d")})
+                  .ok());
+  ASSERT_TRUE(store_->AddSampledRecords({Sampled("t2", kT0 + 1, 90, "/b")}).ok());  // again
+  auto top = store_->TopRecords("sampled_slow_trace_record", "c-s", kT0, kT0 + kMinute, 10, false);
+  ASSERT_TRUE(top.ok()) << top.status();
+  std::vector<std::string> traces;
+  for (const metrics::SampledRecord& r : *top) traces.push_back(r.trace_id);
+  EXPECT_THAT(traces, ElementsAre("t2", "t3", "t1"));  // [start, end): t4 is out
+  EXPECT_EQ((*top)[0].uri, "/b");
+  EXPECT_EQ((*top)[0].latency_ms, 90);
+  EXPECT_EQ((*top)[0].timestamp_ms, kT0 + 1);
+  auto low =
+      store_->TopRecords("sampled_slow_trace_record", "c-s", kT0, kT0 + 2 * kMinute, 2, true);
+  ASSERT_TRUE(low.ok());
+  traces.clear();
+  for (const metrics::SampledRecord& r : *low) traces.push_back(r.trace_id);
+  EXPECT_THAT(traces, ElementsAre("t4", "t3"));
+  EXPECT_TRUE(store_->TopRecords("sampled_slow_trace_record", "x-y", kT0, kT0 + kMinute, 10, false)
+                  ->empty());
+  EXPECT_TRUE(store_->TopRecords("sampled_slow_trace_record", "c-s", kT0, kT0 + kMinute, 0, false)
+                  ->empty());
+}
+
+// Retention: rows and relations expire metricsDataTTL after their minute, sampled records
+// recordDataTTL after their time.
+TEST_P(MetricStoreContract, RowsRelationsAndRecordsExpire) {
+  constexpr int64_t kDay = 24 * kHour;
+  const char* metric = "process_relation_client_write_cpm";
+  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 5)}).ok());
+  ASSERT_TRUE(store_->AddRelations({metrics::RelationRow{"inst", "a", "b", false, 49, kT0}}).ok());
+  ASSERT_TRUE(store_->AddSampledRecords({Sampled("t1", kT0, 50, "/a")}).ok());
+  clock_.SetMillis(kT0 + 3 * kDay + kMinute);
+  EXPECT_TRUE(
+      store_->TopRecords("sampled_slow_trace_record", "c-s", kT0, kT0 + 1, 10, false)->empty());
+  EXPECT_EQ(Read(metric, metrics::Step::kMinute, {kT0}).size(), 1u);
+  clock_.SetMillis(kT0 + 7 * kDay + kMinute);
+  EXPECT_TRUE(Read(metric, metrics::Step::kMinute, {kT0}).empty());
+  EXPECT_TRUE(Read(metric, metrics::Step::kHour, {kT0}).empty());
+  EXPECT_TRUE(store_->ReadRelations("inst", kT0, kT0)->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetricStoreContract, ::testing::Values(kRocks, kPg), ParamName);
 
 }  // namespace
 }  // namespace stackhouse::storage

@@ -269,4 +269,19 @@ absl::Status Connection::ExecScript(absl::string_view sql) {
   return Check(raw, sql).status();
 }
 
+std::string MakeConnInfo(const std::vector<std::pair<std::string, std::string>>& keywords) {
+  std::string out;
+  for (const auto& [keyword, value] : keywords) {
+    if (value.empty()) continue;
+    if (!out.empty()) out.push_back(' ');
+    out.append(keyword).append("='");
+    for (char c : value) {
+      if (c == '\\' || c == '\'') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('\'');
+  }
+  return out;
+}
+
 }  // namespace stackhouse::storage::pg

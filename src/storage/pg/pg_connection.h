@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -108,6 +109,10 @@ class Connection {
   pg_conn* conn_;
   absl::flat_hash_set<std::string> prepared_;
 };
+
+// A libpq conninfo string of `keywords` and their values ("host", "port", "dbname", …), each
+// value quoted and escaped as libpq wants it, in the order given; empty values are left out.
+std::string MakeConnInfo(const std::vector<std::pair<std::string, std::string>>& keywords);
 
 // Maps a libpq error to a Status (see Connection); exposed for tests.
 absl::Status ErrorFromSqlState(absl::string_view sqlstate, absl::string_view message);

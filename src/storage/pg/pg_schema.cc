@@ -99,6 +99,103 @@ CREATE TABLE sh_go_segment_profile (
   task_id text NOT NULL,
   PRIMARY KEY (segment_id, dump_time_ms, profile_id));
 )sql",
+      // 2: eBPF processes, tasks, schedules, the eBPF stack dictionary and sample blocks (one row
+      // per upload and target type).
+      R"sql(
+CREATE TABLE sh_ebpf_process (
+  id text COLLATE "C" PRIMARY KEY,
+  last_ping_ms bigint NOT NULL,
+  body bytea NOT NULL);
+CREATE TABLE sh_ebpf_task (
+  logical_id text COLLATE "C" NOT NULL,
+  create_time_ms bigint NOT NULL,
+  body bytea NOT NULL,
+  PRIMARY KEY (logical_id, create_time_ms));
+CREATE TABLE sh_ebpf_schedule (
+  schedule_id text COLLATE "C" PRIMARY KEY,
+  task_id text COLLATE "C" NOT NULL,
+  process_id text NOT NULL,
+  start_time_ms bigint NOT NULL,
+  end_time_ms bigint NOT NULL);
+CREATE INDEX sh_ebpf_schedule_by_task ON sh_ebpf_schedule (task_id);
+CREATE TABLE sh_ebpf_stack (
+  id bigserial PRIMARY KEY,
+  digest bytea NOT NULL UNIQUE,
+  frames bytea NOT NULL,
+  stamp_ms bigint NOT NULL);
+CREATE TABLE sh_ebpf_block (
+  schedule_id text COLLATE "C" NOT NULL,
+  upload_time_ms bigint NOT NULL,
+  id bigserial NOT NULL,
+  target_type smallint NOT NULL,
+  sample_count integer NOT NULL,
+  samples bytea NOT NULL,
+  PRIMARY KEY (schedule_id, upload_time_ms, id));
+)sql",
+      // 3: UI templates, continuous-profiling policies, span events.
+      R"sql(
+CREATE TABLE sh_ui_template (
+  id text COLLATE "C" PRIMARY KEY,
+  configuration bytea NOT NULL,
+  disabled boolean NOT NULL,
+  update_time_ms bigint NOT NULL);
+CREATE TABLE sh_continuous_policy (
+  service_id text COLLATE "C" PRIMARY KEY,
+  update_time_ms bigint NOT NULL,
+  body bytea NOT NULL);
+CREATE TABLE sh_span_event (
+  id bigserial PRIMARY KEY,
+  trace_id text COLLATE "C" NOT NULL,
+  start_seconds bigint NOT NULL,
+  start_nanos integer NOT NULL,
+  stored_ms bigint NOT NULL,
+  body bytea NOT NULL);
+CREATE INDEX sh_span_event_by_trace ON sh_span_event (trace_id, start_seconds, start_nanos, id);
+)sql",
+      // 4: metric rows accumulated in place (sums, counts, histogram buckets) at minute, hour and
+      // day granularity, process-relation rows, sampled records.
+      R"sql(
+CREATE FUNCTION sh_sat_add(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS
+  'SELECT least(greatest(a::numeric + b, -9223372036854775808), 9223372036854775807)::bigint';
+CREATE FUNCTION sh_component_priority(c integer) RETURNS integer LANGUAGE sql IMMUTABLE AS
+  'SELECT CASE c WHEN 110 THEN 10 WHEN 130 THEN 11 WHEN 49 THEN 45 WHEN 129 THEN 46 ELSE 50 END';
+CREATE TABLE sh_metric (
+  metric text COLLATE "C" NOT NULL,
+  entity text COLLATE "C" NOT NULL,
+  step integer NOT NULL,
+  bucket_ms bigint NOT NULL,
+  label bytea NOT NULL,
+  sum bigint NOT NULL,
+  count bigint NOT NULL,
+  stamp_ms bigint NOT NULL,
+  PRIMARY KEY (metric, entity, step, bucket_ms, label));
+CREATE TABLE sh_metric_bucket (
+  metric text COLLATE "C" NOT NULL,
+  entity text COLLATE "C" NOT NULL,
+  step integer NOT NULL,
+  bucket_ms bigint NOT NULL,
+  label bytea NOT NULL,
+  key bigint NOT NULL,
+  n bigint NOT NULL,
+  stamp_ms bigint NOT NULL,
+  PRIMARY KEY (metric, entity, step, bucket_ms, label, key));
+CREATE TABLE sh_metric_relation (
+  instance_id text COLLATE "C" NOT NULL,
+  minute_ms bigint NOT NULL,
+  server_side integer NOT NULL,
+  client_id text COLLATE "C" NOT NULL,
+  server_id text COLLATE "C" NOT NULL,
+  component integer NOT NULL,
+  PRIMARY KEY (instance_id, minute_ms, server_side, client_id, server_id));
+CREATE TABLE sh_sampled_record (
+  record text COLLATE "C" NOT NULL,
+  entity text COLLATE "C" NOT NULL,
+  timestamp_ms bigint NOT NULL,
+  trace_id bytea NOT NULL,
+  latency_ms bigint NOT NULL,
+  uri bytea NOT NULL,
+  PRIMARY KEY (record, entity, timestamp_ms, trace_id));
+)sql",
   };
   return *migrations;
 }

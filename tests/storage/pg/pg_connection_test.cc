@@ -28,6 +28,32 @@ class PgConnectionTest : public ::testing::Test {
   std::unique_ptr<Connection> conn_;
 };
 
+TEST(MakeConnInfoTest, QuotesAndEscapesEveryValueAndLeavesOutEmptyOnes) {
+  EXPECT_EQ(
+      MakeConnInfo(
+          {{"host", "db.local"}, {"password", ""}, {"user", "o'brien"}, {"dbname", "a b\\c"}}),
+      "host='db.local' user='o\\'brien' dbname='a b\\\\c'");
+}
+
+// A password with quotes, backslashes and spaces gets through MakeConnInfo to the server.
+TEST_F(PgConnectionTest, AConnInfoFromMakeConnInfoConnects) {
+  ASSERT_TRUE(conn_->ExecScript("CREATE ROLE \"o'brien x\" LOGIN PASSWORD 'p''w \\d'").ok());
+  // The test cluster trusts every local user, so this shows the quoting, not the password.
+  auto host = conn_->Exec("SELECT current_setting('unix_socket_directories')");
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto port = conn_->Exec("SELECT current_setting('port')");
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto other = Connection::Open(MakeConnInfo({{"host", host->String(0, 0)},
+                                              {"port", port->String(0, 0)},
+                                              {"dbname", "postgres"},
+                                              {"user", "o'brien x"},
+                                              {"password", "p'w \\d"}}));
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto who = (*other)->Exec("SELECT current_user::text");
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->String(0, 0), "o'brien x");
+}
+
 TEST_F(PgConnectionTest, ParametersAndResultsRoundTripInEveryType) {
   const std::string bytes("a\0b\xff", 4);
   auto result = conn_->Exec(

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "storage/ebpf_store.h"
+#include "storage/pg/pg_pool.h"
+#include "storage/pg/pg_stack_dictionary.h"
+#include "storage/pg/pg_store_options.h"
+
+namespace stackhouse::storage::pg {
+
+// EbpfStore on PostgreSQL.
+//
+// Tables: sh_ebpf_process (id → last ping, records::ProcessRecord; expiring metricsDataTTL after
+// the last ping), sh_ebpf_task (logical id, create time → records::EbpfTaskRecord; kept),
+// sh_ebpf_schedule (expiring metricsDataTTL after its end, indexed by task), the stack dictionary
+// sh_ebpf_stack (a PgStackDictionary: one row per distinct stack in the database, racing inserts
+// resolve to one id; frames encoded by EncodeEbpfFrame) and sh_ebpf_block: one row per upload and
+// target type, its samples in EbpfStore::EncodeSampleBlock's format (a repeated sample costs its
+// 8-byte stack id and a few value bytes), expiring recordDataTTL after the upload time. An upload
+// is one statement (its blocks through unnest, with the check that every stack it refers to is
+// in the dictionary), so it is stored whole or not at all. No roll-ups yet: ScanAggregated reads
+// raw blocks and RollUp does nothing (EbpfStore's defaults). Thread-safe.
+class PgEbpfStore final : public EbpfStore {
+ public:
+  // `pool` and `clock` must outlive the store.
+  PgEbpfStore(Pool* pool, const Clock* clock, const StoreOptions& options)
+      : pool_(pool), clock_(clock), options_(options), stacks_(pool, "sh_ebpf_stack") {}
+
+  absl::Status PutProcesses(const std::vector<model::Process>& processes) override;
+  absl::StatusOr<std::vector<model::Process>> ListProcesses() const override;
+  absl::Status PutTask(const model::EbpfTask& task) override;
+  absl::StatusOr<std::vector<model::EbpfTask>> ListTasks() const override;
+  absl::Status PutSchedule(const model::EbpfSchedule& schedule) override;
+  absl::StatusOr<std::optional<model::EbpfSchedule>> GetSchedule(
+      const std::string& schedule_id) const override;
+  absl::StatusOr<std::vector<model::EbpfSchedule>> ListSchedules(
+      const std::string& task_id) const override;
+  absl::StatusOr<std::vector<uint64_t>> ResolveStacks(
+      absl::Span<const PendingStack> stacks) override;
+  absl::Status AddSampleBlock(const std::string& schedule_id, int64_t upload_time_ms,
+                              absl::Span<const StoredEbpfSample> samples) override;
+  absl::Status ScanSamples(
+      const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+      const std::function<void(const StoredEbpfSample&)>& visit) const override;
+  absl::Status ScanSampleBlocks(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+                                const std::function<void(EbpfSampleBlock&)>& visit) const override;
+  absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const override;
+
+ private:
+  int64_t RecordCutoff() const { return Cutoff(clock_->NowMillis(), options_.record_ttl_ms); }
+  int64_t MetricsCutoff() const { return Cutoff(clock_->NowMillis(), options_.metrics_ttl_ms); }
+
+  // Constant after construction.
+  Pool* const pool_;
+  const Clock* const clock_;
+  const StoreOptions options_;
+  PgStackDictionary stacks_;
+};
+
+}  // namespace stackhouse::storage::pg

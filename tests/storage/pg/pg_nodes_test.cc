@@ -1,0 +1,213 @@
+// Several nodes (each with its own pool, stores and caches) over one database: the eBPF and
+// metric stores' promises beyond the conformance suite.
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "metrics/metric_catalog.h"
+#include "storage/pg/pg_ebpf_store.h"
+#include "storage/pg/pg_metric_store.h"
+#include "storage/pg/pg_schema.h"
+#include "storage/pg/test_cluster.h"
+#include "storage/store_test_data.h"
+
+namespace stackhouse::storage::pg {
+namespace {
+
+using stackhouse::testing::kStart;
+
+class PgEbpfAndMetricNodesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto conninfo = testing::ClusterEnvironment::NewDatabase();
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    for (int i = 0; i < kNodes; ++i) {
+      PoolOptions options;
+      options.conninfo = *conninfo;
+      options.size = 2;
+      auto pool = Pool::Create(options);
+      ASSERT_TRUE(pool.ok()) << pool.status();
+      ASSERT_TRUE(MigrateSchema(**pool).ok());
+      ebpf_.push_back(std::make_unique<PgEbpfStore>(pool->get(), &clock_, StoreOptions{}));
+      metrics_.push_back(std::make_unique<PgMetricStore>(pool->get(), &clock_, StoreOptions{},
+                                                         absl::UTCTimeZone()));
+      pools_.push_back(std::move(*pool));
+    }
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto r = pools_[0]->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->Int64(0, 0) : -1;
+  }
+
+  static constexpr int kNodes = 4;
+  SimulatedClock clock_{kStart};
+  std::vector<std::unique_ptr<Pool>> pools_;
+  std::vector<std::unique_ptr<PgEbpfStore>> ebpf_;
+  std::vector<std::unique_ptr<PgMetricStore>> metrics_;
+};
+
+TEST_F(PgEbpfAndMetricNodesTest, NodesRacingOnNewEbpfStacksGetOneIdEach) {
+  constexpr int kStacks = 40;
+  std::vector<absl::Status> results(kNodes);
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] {
+      std::vector<model::EbpfSample> samples;
+      for (int i = 0; i < kStacks; ++i) {
+        const int s = n % 2 == 0 ? i : kStacks - 1 - i;  // each node in its own order
+        model::EbpfSample& sample = samples.emplace_back();
+        sample.stack = {{"main", model::StackType::kUser},
+                        {"f" + std::to_string(s), model::StackType::kKernel}};
+        sample.dump_count = s;
+      }
+      results[n] = ebpf_[n]->AddSamples("sched", kStart + n, samples);
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  for (const absl::Status& status : results) ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_ebpf_stack"), kStacks);
+  // The same frames have the same id on every node: dump count s belongs to stack s everywhere.
+  std::vector<uint64_t> id_of(kStacks, 0);
+  int samples = 0;
+  ASSERT_TRUE(ebpf_[0]
+                  ->ScanSamples("sched", kStart, kStart + kNodes,
+                                [&](const StoredEbpfSample& s) {
+                                  ++samples;
+                                  uint64_t& id = id_of[static_cast<size_t>(s.dump_count)];
+                                  if (id == 0) id = s.stack_id;
+                                  EXPECT_EQ(s.stack_id, id);
+                                })
+                  .ok());
+  EXPECT_EQ(samples, kNodes * kStacks);
+  auto stack = ebpf_[kNodes - 1]->GetStack(id_of[7]);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  ASSERT_EQ(stack->size(), 2u);
+  EXPECT_EQ((*stack)[1].name, "f7");
+  EXPECT_EQ((*stack)[1].type, model::StackType::kKernel);
+}
+
+TEST_F(PgEbpfAndMetricNodesTest, MetricRowsWrittenByNodesAtOnceAddUpExactly) {
+  constexpr int kCalls = 30;
+  const metrics::MetricDefinition* cpm = metrics::FindMetric("process_relation_client_write_cpm");
+  const metrics::MetricDefinition* rtt =
+      metrics::FindMetric("process_relation_client_write_rtt_time_percentile");
+  ASSERT_NE(cpm, nullptr);
+  ASSERT_NE(rtt, nullptr);
+  const int64_t minute = kStart - kStart % 60'000;
+  std::vector<absl::Status> results(kNodes, absl::OkStatus());
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] {
+      for (int c = 0; c < kCalls && results[n].ok(); ++c) {
+        std::vector<metrics::MetricUpdate> updates;
+        for (int e = 0; e < 10; ++e) {
+          // Each node names the entities in its own order.
+          const int entity = n % 2 == 0 ? e : 9 - e;
+          metrics::MetricUpdate& u = updates.emplace_back();
+          u.metric = cpm;
+          u.entity_id = "c-s" + std::to_string(entity);
+          u.minute_ms = minute;
+          u.delta.sum = 1;
+          metrics::MetricUpdate& h = updates.emplace_back();
+          h.metric = rtt;
+          h.entity_id = "c-s" + std::to_string(entity);
+          h.minute_ms = minute;
+          h.delta.buckets = {{0, 1}, {100, 2}};
+        }
+        results[n] = metrics_[n]->AddMetrics(updates);
+      }
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  for (const absl::Status& status : results) ASSERT_TRUE(status.ok()) << status;
+  for (int e = 0; e < 10; ++e) {
+    const std::string entity = "c-s" + std::to_string(e);
+    auto rows = metrics_[e % kNodes]->ReadRows(
+        *cpm, entity, {metrics::Step::kHour, {minute - minute % 3600'000}});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    ASSERT_EQ(rows->size(), 1u);
+    ASSERT_TRUE((*rows)[0].rows[0].has_value());
+    EXPECT_EQ((*rows)[0].rows[0]->sum, kNodes * kCalls) << entity;
+    auto hist = metrics_[e % kNodes]->ReadRows(*rtt, entity, {metrics::Step::kMinute, {minute}});
+    ASSERT_TRUE(hist.ok()) << hist.status();
+    ASSERT_EQ(hist->size(), 1u);
+    ASSERT_TRUE((*hist)[0].rows[0].has_value());
+    EXPECT_EQ((*hist)[0].rows[0]->buckets,
+              (std::map<int64_t, int64_t>{{0, kNodes * kCalls}, {100, 2 * kNodes * kCalls}}));
+  }
+}
+
+TEST_F(PgEbpfAndMetricNodesTest, AnExpiredRowWrittenAgainStartsAfresh) {
+  StoreOptions hour_ttl;
+  hour_ttl.metrics_ttl_ms = 3600'000;
+  PgMetricStore store(pools_[1].get(), &clock_, hour_ttl, absl::UTCTimeZone());
+  const metrics::MetricDefinition* cpm = metrics::FindMetric("process_relation_client_write_cpm");
+  const int64_t minute = kStart - kStart % 60'000;  // 2023-11-14 22:13 UTC
+  const int64_t day = minute - minute % (24LL * 3600'000);
+  metrics::MetricUpdate u;
+  u.metric = cpm;
+  u.entity_id = "c-s";
+  u.minute_ms = minute;
+  u.delta.sum = 5;
+  ASSERT_TRUE(store.AddMetrics({u}).ok());
+  // Two hours later the day row (stamped 22:13) has expired; a report of 23:50, still live,
+  // starts it afresh instead of adding to it.
+  clock_.AdvanceMillis(2 * 3600'000);
+  u.minute_ms = minute + 97 * 60'000;
+  u.delta.sum = 2;
+  ASSERT_TRUE(store.AddMetrics({u}).ok());
+  auto rows = store.ReadRows(*cpm, "c-s", {metrics::Step::kDay, {day}});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  ASSERT_TRUE((*rows)[0].rows[0].has_value());
+  EXPECT_EQ((*rows)[0].rows[0]->sum, 2);
+}
+
+// Not a test: prints a rough figure of eBPF sample-block ingest into PostgreSQL on this machine
+// (run with --gtest_also_run_disabled_tests). No assertion on time.
+TEST_F(PgEbpfAndMetricNodesTest, DISABLED_PrintsTheEbpfIngestRate) {
+  constexpr int kStacks = 200;
+  constexpr int kBlocks = 2000;
+  constexpr int kBlock = 500;  // samples per upload
+  std::vector<std::vector<std::string>> frames(kStacks);
+  std::vector<PendingStack> pending;
+  for (int i = 0; i < kStacks; ++i) {
+    for (int f = 0; f < 20; ++f) frames[i].push_back("ufunction_" + std::to_string(i * 7 + f));
+    pending.push_back({StackHasher::Of(frames[i]), &frames[i]});
+  }
+  auto ids = ebpf_[0]->ResolveStacks(pending);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  std::vector<std::thread> nodes;
+  std::vector<absl::Status> results(kNodes, absl::OkStatus());
+  const auto start = std::chrono::steady_clock::now();
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] {
+      std::vector<StoredEbpfSample> block(kBlock);
+      for (int b = n; b < kBlocks && results[n].ok(); b += kNodes) {
+        for (int i = 0; i < kBlock; ++i) {
+          block[i] = {0, (*ids)[(b + i) % kStacks], model::EbpfTargetType::kOnCpu, 1 + i % 3, 0, 0};
+        }
+        results[n] = ebpf_[n]->AddSampleBlock("sched-" + std::to_string(b % 8), kStart + b, block);
+      }
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const absl::Status& status : results) ASSERT_TRUE(status.ok()) << status;
+  auto bytes = pools_[0]->Exec("SELECT pg_total_relation_size('sh_ebpf_block')");
+  ASSERT_TRUE(bytes.ok());
+  std::printf(
+      "%d blocks of %d samples over %d connections: %.0f blocks/s, %.0f samples/s; "
+      "%.1f bytes per sample (table + TOAST + index)\n",
+      kBlocks, kBlock, kNodes, kBlocks / seconds, kBlocks * kBlock / seconds,
+      static_cast<double>(bytes->Int64(0, 0)) / (kBlocks * kBlock));
+}
+
+}  // namespace
+}  // namespace stackhouse::storage::pg
