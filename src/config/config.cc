@@ -90,6 +90,15 @@ class SectionReader {
     *out = text;
   }
 
+  // A nested mapping under `key` (absent: an empty one), read with its own reader.
+  SectionReader Section(const std::string& key) {
+    known_.insert(key);
+    // Const lookup: a missing key yields an undefined node (copied, never assigned).
+    const YAML::Node child = is_map_ ? node_[key] : YAML::Node(YAML::NodeType::Undefined);
+    if (child.IsDefined() && !child.IsMap() && !child.IsNull()) Error(key, "expected a mapping");
+    return SectionReader(child, Path(key), env_, errors_);
+  }
+
   // Reports every key of the mapping that no reader asked for.
   void RejectUnknownKeys() {
     if (!is_map_) return;
@@ -279,6 +288,22 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
   {
     SectionReader r(std::as_const(root)["storage"], "storage", env, &errors);
     StorageConfig& s = config.storage;
+    r.Choice(
+        "selector", [](const std::string& v) { return v == "rocksdb" || v == "postgresql"; },
+        "rocksdb or postgresql", &s.selector);
+    {
+      SectionReader pg = r.Section("postgresql");
+      PostgresqlConfig& p = s.postgresql;
+      pg.NonEmptyString("host", &p.host);
+      pg.Int("port", 1, kMaxPort, &p.port);
+      pg.NonEmptyString("database", &p.database);
+      pg.NonEmptyString("user", &p.user);
+      pg.String("password", &p.password);
+      pg.Int("poolSize", 1, 1024, &p.pool_size);
+      pg.Int<int64_t>("statementTimeout", 0, int64_t{24} * 3600 * 1000, &p.statement_timeout_ms);
+      pg.Int("connectTimeout", 1, 3600, &p.connect_timeout_seconds);
+      pg.RejectUnknownKeys();
+    }
     r.NonEmptyString("dataDir", &s.data_dir);
     r.Bool("syncWrites", &s.sync_writes);
     r.Int<int64_t>("blockCacheSize", 0, int64_t{1} << 40, &s.block_cache_bytes);

@@ -57,7 +57,23 @@ struct ReceiverConfig {
 };
 
 // The embedded RocksDB.
+// The PostgreSQL database of storage.selector: postgresql (docs/scale-out.md).
+struct PostgresqlConfig {
+  std::string host = "localhost";  // a host name, an address or a unix socket directory
+  int port = 5432;
+  std::string database = "stackhouse";
+  std::string user = "stackhouse";
+  std::string password;  // empty: none (trust, peer, or ~/.pgpass)
+  int pool_size = 16;    // connections per node at most
+  // A statement running longer is cancelled (DEADLINE_EXCEEDED to its caller); 0 = no limit.
+  int64_t statement_timeout_ms = 30'000;
+  int connect_timeout_seconds = 10;  // to open one connection
+};
+
 struct StorageConfig {
+  // "rocksdb" (embedded, the default) or "postgresql".
+  std::string selector = "rocksdb";
+  PostgresqlConfig postgresql;
   std::string data_dir = "data";
   bool sync_writes = false;  // fsync the WAL on every acknowledged write (power-loss safety)
   int64_t block_cache_bytes = 128LL << 20;

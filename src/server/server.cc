@@ -47,6 +47,16 @@
 #include "service/span_event_ingest.h"
 #include "service/trace_profile_ingest.h"
 #include "storage/database.h"
+#include "storage/pg/pg_continuous_policy_store.h"
+#include "storage/pg/pg_ebpf_store.h"
+#include "storage/pg/pg_metadata_store.h"
+#include "storage/pg/pg_metric_store.h"
+#include "storage/pg/pg_pool.h"
+#include "storage/pg/pg_profile_store.h"
+#include "storage/pg/pg_schema.h"
+#include "storage/pg/pg_segment_store.h"
+#include "storage/pg/pg_span_event_store.h"
+#include "storage/pg/pg_ui_template_store.h"
 #include "storage/rocks_continuous_policy_store.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
@@ -231,9 +241,68 @@ absl::Status Server::StartUi(const http::ProgressiveHttpHandler& graphql_handler
   return absl::OkStatus();
 }
 
-absl::Status Server::StartInternal() {
+absl::Status Server::StorageHealth() {
+  if (db_) return db_->Health();
+  if (!pg_pool_) return absl::UnavailableError("storage is not open");
+  absl::Status reached = pg_pool_->Exec("SELECT 1").status();
+  if (!reached.ok()) {
+    return absl::Status(reached.code(),
+                        absl::StrCat("PostgreSQL unreachable: ", reached.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenStorage() {
   auto log = GetLogger("server");
-  RaiseFileLimit(2 * static_cast<int64_t>(config_.network.rest_max_connections) + 1024);
+  if (config_.storage.selector == "postgresql") {
+    const config::PostgresqlConfig& c = config_.storage.postgresql;
+    storage::pg::PoolOptions options;
+    options.conninfo =
+        storage::pg::MakeConnInfo({{"host", c.host},
+                                   {"port", absl::StrCat(c.port)},
+                                   {"dbname", c.database},
+                                   {"user", c.user},
+                                   {"password", c.password},
+                                   {"connect_timeout", absl::StrCat(c.connect_timeout_seconds)},
+                                   {"application_name", "stackhouse"}});
+    options.size = c.pool_size;
+    options.statement_timeout_ms = c.statement_timeout_ms;
+    auto pool = storage::pg::Pool::Create(options);
+    if (!pool.ok()) {
+      return absl::Status(
+          pool.status().code(),
+          absl::StrCat("storage.postgresql: cannot connect to database ", c.database, " on ",
+                       c.host, ":", c.port, " as ", c.user, ": ", pool.status().message()));
+    }
+    pg_pool_ = std::move(*pool);
+    auto found = storage::pg::MigrateSchema(*pg_pool_);
+    if (!found.ok()) {
+      return absl::Status(found.status().code(),
+                          absl::StrCat("storage.postgresql: ", found.status().message()));
+    }
+    if (*found < storage::pg::LatestSchemaVersion()) {
+      log->info("PostgreSQL schema migrated from version {} to {}", *found,
+                storage::pg::LatestSchemaVersion());
+    }
+    storage::pg::StoreOptions store_options;
+    store_options.record_ttl_ms = config_.storage.record_ttl_days * kMillisPerDay;
+    store_options.metrics_ttl_ms = config_.storage.metrics_ttl_days * kMillisPerDay;
+    storage::pg::Pool* p = pg_pool_.get();
+    metadata_store_ = std::make_unique<storage::pg::PgMetadataStore>(p, clock_, store_options);
+    auto profiles = std::make_unique<storage::pg::PgProfileStore>(p, clock_, store_options);
+    snapshot_store_ = profiles.get();
+    profile_store_ = std::move(profiles);
+    segment_store_ = std::make_unique<storage::pg::PgSegmentStore>(p, clock_, store_options);
+    span_event_store_ = std::make_unique<storage::pg::PgSpanEventStore>(p, clock_, store_options);
+    ebpf_store_ = std::make_unique<storage::pg::PgEbpfStore>(p, clock_, store_options);
+    ui_template_store_ = std::make_unique<storage::pg::PgUiTemplateStore>(p);
+    continuous_policy_store_ = std::make_unique<storage::pg::PgContinuousPolicyStore>(p);
+    metric_store_ = std::make_unique<storage::pg::PgMetricStore>(p, clock_, store_options,
+                                                                 absl::LocalTimeZone());
+    log->info("storage: PostgreSQL database {} on {}:{} ({} connections at most)", c.database,
+              c.host, c.port, c.pool_size);
+    return absl::OkStatus();
+  }
   storage::DatabaseOptions db_options;
   db_options.data_dir = config_.storage.data_dir;
   db_options.sync_writes = config_.storage.sync_writes;
@@ -249,25 +318,38 @@ absl::Status Server::StartInternal() {
   if (!db.ok()) return db.status();
   db_ = std::move(*db);
   metadata_store_ = std::make_unique<storage::RocksMetadataStore>(db_.get(), clock_);
-  profile_store_ = std::make_unique<storage::RocksProfileStore>(db_.get(), clock_);
+  auto profiles = std::make_unique<storage::RocksProfileStore>(db_.get(), clock_);
+  snapshot_store_ = profiles.get();
+  profile_store_ = std::move(profiles);
   segment_store_ = std::make_unique<storage::RocksSegmentStore>(db_.get());
   span_event_store_ = std::make_unique<storage::RocksSpanEventStore>(db_.get(), clock_);
+  ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
+  ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
+  continuous_policy_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
+  auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::LocalTimeZone());
+  if (!metric_store.ok()) return metric_store.status();
+  metric_store_ = std::move(*metric_store);
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartInternal() {
+  auto log = GetLogger("server");
+  RaiseFileLimit(2 * static_cast<int64_t>(config_.network.rest_max_connections) + 1024);
+  SH_RETURN_IF_ERROR(OpenStorage());
   const model::NameLimits name_limits{config_.receiver.service_name_max_length,
                                       config_.receiver.instance_name_max_length,
                                       config_.receiver.endpoint_name_max_length};
   registry_ = std::make_unique<service::Registry>(metadata_store_.get(), name_limits);
   segment_ingest_ = std::make_unique<service::SegmentIngest>(segment_store_.get(), registry_.get());
-  trace_profile_ingest_ = std::make_unique<service::TraceProfileIngest>(profile_store_.get());
+  trace_profile_ingest_ = std::make_unique<service::TraceProfileIngest>(snapshot_store_);
   span_event_ingest_ =
       std::make_unique<service::SpanEventIngest>(span_event_store_.get(), &metrics_);
   auto profile_tasks = service::ProfileTaskService::Create(profile_store_.get(), clock_);
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
-  ebpf_store_ = std::make_unique<storage::RocksEbpfStore>(db_.get(), clock_);
   ebpf_analyzer_ = std::make_shared<const profile::EbpfAnalyzer>(
       ebpf_store_.get(), config_.query.ebpf_analysis_max_samples);
   rollup_thread_ = std::thread([this] { RunRollups(); });
-  ui_template_store_ = std::make_unique<storage::RocksUiTemplateStore>(db_.get());
   auto default_templates = service::DefaultUiTemplates();
   if (!default_templates.ok()) return default_templates.status();
   ui_templates_ = std::make_unique<service::UiTemplateService>(ui_template_store_.get(), clock_,
@@ -276,23 +358,19 @@ absl::Status Server::StartInternal() {
       service::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_, name_limits);
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
-  continuous_policy_store_ = std::make_unique<storage::RocksContinuousPolicyStore>(db_.get());
   auto continuous = service::ContinuousService::Create(continuous_policy_store_.get(), ebpf_.get(),
                                                        metadata_store_.get(), clock_, name_limits);
   if (!continuous.ok()) return continuous.status();
   continuous_ = std::move(*continuous);
-  auto metric_store = storage::RocksMetricStore::Open(db_.get(), absl::LocalTimeZone());
-  if (!metric_store.ok()) return metric_store.status();
-  metric_store_ = std::move(*metric_store);
   meters_ = std::make_unique<service::MeterService>(metric_store_.get(), ebpf_.get(),
                                                     metadata_store_.get(), clock_);
 
   auth_ = std::make_unique<receiver::AuthGuard>(config_.receiver.authentication);
   receiver::AgentTimeGuard::Window window;
-  window.max_future_ms = db_options.max_future_skew_ms;
+  window.max_future_ms = config_.storage.max_future_skew_seconds * 1000;
   window.max_past_ms = config_.storage.max_past_skew_seconds > 0
                            ? config_.storage.max_past_skew_seconds * 1000
-                           : db_options.record_ttl_ms;
+                           : config_.storage.record_ttl_days * kMillisPerDay;
   agent_times_ = std::make_unique<receiver::AgentTimeGuard>(clock_, window, &metrics_);
   receiver::StreamRuntime::Options stream_options;
   stream_options.workers = config_.network.grpc_stream_threads;
@@ -365,7 +443,7 @@ absl::Status Server::StartInternal() {
   query::QueryDeps deps;
   deps.metadata = metadata_store_.get();
   deps.profile_tasks = profile_tasks_.get();
-  deps.snapshots = profile_store_.get();
+  deps.snapshots = snapshot_store_;
   deps.segments = segment_store_.get();
   deps.span_events = span_event_store_.get();
   deps.ebpf = ebpf_.get();
@@ -437,9 +515,8 @@ absl::Status Server::StartInternal() {
     if (name == "index.html") http_server_->Route("/", serve);
   }
   // Profile exports (export/export_handler.h): /export/trace and /export/ebpf.
-  auto exports = std::make_shared<const exporter::ExportHandler>(
-      profile::ProfileSources{profile_store_.get(), ebpf_store_.get(),
-                              config_.query.max_analyze_snapshots, ebpf_analyzer_});
+  auto exports = std::make_shared<const exporter::ExportHandler>(profile::ProfileSources{
+      snapshot_store_, ebpf_store_.get(), config_.query.max_analyze_snapshots, ebpf_analyzer_});
   http_server_->RouteStreaming(
       "/export/trace", [exports, rest_token](const http::HttpRequest& request) {
         if (!rest_token.empty() && !CarriesToken(request, rest_token)) {
@@ -462,7 +539,7 @@ absl::Status Server::StartInternal() {
     // Unhealthy while writes fail (a full disk): acknowledged data is safe, new data is
     // refused. /livez stays 200, so that an orchestrator does not restart a server that only
     // needs space.
-    if (absl::Status storage = db_->Health(); !storage.ok()) {
+    if (absl::Status storage = StorageHealth(); !storage.ok()) {
       return http::HttpResponse{
           503, "text/plain; charset=utf-8", absl::StrCat(storage.message(), "\n"), {}};
     }
@@ -541,7 +618,6 @@ void Server::RegisterGauges() {
   metrics_.AddGauge("stackhouse_ready", "1 once storage is open and both servers listen", [this] {
     return std::vector<MetricsRegistry::GaugeSample>{{{}, ready_.load() ? 1.0 : 0.0}};
   });
-  storage::Database* db = db_.get();
   metrics_.AddGauge("stackhouse_ebpf_rollup_pending_minutes",
                     "eBPF (schedule, minute)s with samples not rolled up yet, after the last run "
                     "of the roll-up job",
@@ -549,6 +625,8 @@ void Server::RegisterGauges() {
                       return std::vector<MetricsRegistry::GaugeSample>{
                           {{}, static_cast<double>(rollup_pending_.load())}};
                     });
+  storage::Database* db = db_.get();
+  if (db == nullptr) return;  // PostgreSQL: its own server's statistics
   metrics_.AddGauge("stackhouse_storage_free_bytes",
                     "Bytes free on the data directory's file system", [db] {
                       return std::vector<MetricsRegistry::GaugeSample>{
@@ -623,8 +701,10 @@ void Server::Shutdown() {
   segment_store_.reset();
   profile_store_.reset();
   metadata_store_.reset();
-  const bool was_open = db_ != nullptr;
+  snapshot_store_ = nullptr;
+  const bool was_open = db_ != nullptr || pg_pool_ != nullptr;
   db_.reset();
+  pg_pool_.reset();
   if (was_open) log->info("stopped");
 }
 

@@ -23,7 +23,8 @@ class Service;
 namespace stackhouse::storage {
 class Database;
 class MetadataStore;
-class RocksProfileStore;
+class ProfileTaskStore;
+class SnapshotStore;
 class SegmentStore;
 class SpanEventStore;
 class EbpfStore;
@@ -31,6 +32,10 @@ class UiTemplateStore;
 class ContinuousPolicyStore;
 class MetricStore;
 }  // namespace stackhouse::storage
+
+namespace stackhouse::storage::pg {
+class Pool;
+}  // namespace stackhouse::storage::pg
 
 namespace stackhouse::service {
 class ProfileTaskService;
@@ -100,6 +105,11 @@ class Server {
  private:
   Server(const config::Config& config, const Clock* clock);
   absl::Status StartInternal();
+  // Opens storage.selector's backend and makes every store over it (the PostgreSQL schema is
+  // migrated first). Errors name the backend and the problem.
+  absl::Status OpenStorage();
+  // OK while the storage takes writes: RocksDB's write health, PostgreSQL's answer to a query.
+  absl::Status StorageHealth();
   // Serves booster-ui (ui.boosterDir) on its own port, if configured.
   absl::Status StartUi(const http::ProgressiveHttpHandler& graphql_handler);
   void RegisterGauges();
@@ -120,9 +130,13 @@ class Server {
 
   MetricsRegistry metrics_;
   std::atomic<bool> ready_{false};
+  // One of the two is open: RocksDB (storage.selector: rocksdb) or a PostgreSQL pool.
   std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::pg::Pool> pg_pool_;
   std::unique_ptr<storage::MetadataStore> metadata_store_;
-  std::unique_ptr<storage::RocksProfileStore> profile_store_;
+  // The trace-profiling store: one object, both interfaces; snapshot_store_ is the same object.
+  std::unique_ptr<storage::ProfileTaskStore> profile_store_;
+  storage::SnapshotStore* snapshot_store_ = nullptr;
   std::unique_ptr<storage::SegmentStore> segment_store_;
   std::unique_ptr<storage::SpanEventStore> span_event_store_;
   std::unique_ptr<service::Registry> registry_;

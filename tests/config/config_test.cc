@@ -175,6 +175,52 @@ TEST(ParseConfigTest, ShippedApplicationYmlLoadsWithDefaults) {
   EXPECT_EQ(config->log.level, "info");
 }
 
+TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
+  auto shipped = LoadConfig(STACKHOUSE_APPLICATION_YML,
+                            FakeEnv({{"SW_STORAGE", "postgresql"},
+                                     {"SW_STORAGE_POSTGRESQL_HOST", "/run/postgresql"},
+                                     {"SW_STORAGE_POSTGRESQL_PORT", "5433"},
+                                     {"SW_STORAGE_POSTGRESQL_DATABASE", "sh"},
+                                     {"SW_STORAGE_POSTGRESQL_USER", "alice"},
+                                     {"SW_STORAGE_POSTGRESQL_PASSWORD", "s3cr'et"},
+                                     {"SW_STORAGE_POSTGRESQL_POOL_SIZE", "4"},
+                                     {"SW_STORAGE_POSTGRESQL_STATEMENT_TIMEOUT", "0"},
+                                     {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "3"}}));
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  const PostgresqlConfig& pg = shipped->storage.postgresql;
+  EXPECT_EQ(shipped->storage.selector, "postgresql");
+  EXPECT_EQ(pg.host, "/run/postgresql");
+  EXPECT_EQ(pg.port, 5433);
+  EXPECT_EQ(pg.database, "sh");
+  EXPECT_EQ(pg.user, "alice");
+  EXPECT_EQ(pg.password, "s3cr'et");
+  EXPECT_EQ(pg.pool_size, 4);
+  EXPECT_EQ(pg.statement_timeout_ms, 0);
+  EXPECT_EQ(pg.connect_timeout_seconds, 3);
+
+  auto defaults = LoadConfig(STACKHOUSE_APPLICATION_YML, FakeEnv({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->storage.selector, "rocksdb");
+  EXPECT_EQ(defaults->storage.postgresql.host, "localhost");
+  EXPECT_EQ(defaults->storage.postgresql.port, 5432);
+  EXPECT_EQ(defaults->storage.postgresql.password, "");
+  EXPECT_EQ(defaults->storage.postgresql.pool_size, PostgresqlConfig().pool_size);
+  EXPECT_EQ(defaults->storage.postgresql.statement_timeout_ms,
+            PostgresqlConfig().statement_timeout_ms);
+
+  EXPECT_EQ(ErrorOf("storage:\n  selector: mysql\n"),
+            "storage.selector: invalid value \"mysql\" (expected rocksdb or postgresql)");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    port: 0\n"),
+            "storage.postgresql.port: value 0 is out of range [1, 65535]");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    poolSize: 2000\n"),
+            "storage.postgresql.poolSize: value 2000 is out of range [1, 1024]");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    host: \"\"\n"),
+            "storage.postgresql.host: must not be empty");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    dbname: x\n"),
+            "storage.postgresql.dbname: unknown key");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql: 5\n"), "storage.postgresql: expected a mapping");
+}
+
 TEST(ParseConfigTest, UnknownKeysNameTheirPath) {
   EXPECT_EQ(ErrorOf("core:\n  grpcPort: 1\n"), "core.grpcPort: unknown key");
   EXPECT_THAT(ErrorOf("cor:\n  gRPCPort: 1\n"), HasSubstr("cor: unknown section"));
