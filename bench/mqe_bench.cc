@@ -85,7 +85,7 @@ struct Fixture {
           u.entity_id = entity;
           u.minute_ms = kHourStart + m * kMinute;
           if (def.function == metrics::MetricFunction::kHistogramPercentile) {
-            for (int b = 0; b < 20; ++b) u.delta.buckets[int64_t{1} << b] = random() % 50;
+            for (int b = 0; b < 20; ++b) u.delta.buckets.Add(int64_t{1} << b, random() % 50);
           } else {
             u.delta.sum = static_cast<int64_t>(random() % 100000);
             u.delta.count = 12;

@@ -43,7 +43,7 @@ RoverAgent::RoverAgent(const RoverAgentOptions& options, RoverProcessRegistry re
       checker_({options.continuous_task_duration_s, options.continuous_silence_ms},
                [this](const ContinuousProcess& p, MonitorType type, absl::string_view uri,
                       int64_t second) { return load_.Value(p.key, type, uri, second); }),
-      network_model_(DeriveSeed(seed, ~3ull), options.network_interval_ms),
+      network_model_(DeriveSeed(seed, ~3ull), options.network_interval_ms, options.network_shape),
       network_client_(channel, options.token, options.call_timeout_ms),
       failures_(name_),
       fake_task_pending_(!options.fake_task.empty()) {}

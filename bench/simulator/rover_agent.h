@@ -51,6 +51,8 @@ struct RoverAgentOptions {
   // While a NETWORK task runs: its processes' network meters, sampled requests, their trace
   // segments and attached events this often (profiling.task.network.report_interval).
   int64_t network_interval_ms = 2'000;
+  // The connections each process of a NETWORK task reports (remote peers, chained pod).
+  ConnectionShape network_shape;
 };
 
 // What one run did, for the summary line.

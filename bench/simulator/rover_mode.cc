@@ -98,6 +98,15 @@ int RunRoverMode(const std::vector<std::string>& args) {
   flags.AddInt("burst-every", &options.burst_every_ms,
                "ms: every process's load bursts above the usual thresholds once per this period");
   flags.AddInt("burst-length", &options.burst_ms, "ms each burst lasts; 0 = never");
+  int64_t pod_processes = 0, remote_peers = options.network_shape.remote_peers;
+  flags.AddInt("pod-processes", &pod_processes,
+               "processes per pod (the application, its Envoy with --mesh, then further "
+               "application processes); 0 = the application and, with --mesh, its Envoy");
+  flags.AddInt("remote-peers", &remote_peers,
+               "remote addresses each process of a NETWORK task is a client of");
+  flags.AddBool("chain", &options.network_shape.chain,
+                "in a NETWORK task, connect each process only to its neighbours in the pod "
+                "(a large pod), not to every other process");
   if (int code = ParseModeFlags(&flags, common, args); code >= 0) return code;
   if (app == "java") {
     discovery.app = ProcessKind::kJava;
@@ -113,7 +122,8 @@ int RunRoverMode(const std::vector<std::string>& args) {
       distinct < 1 || options.continuous_check_interval_ms < 1000 ||
       options.continuous_task_duration_s < 1 || options.continuous_task_duration_s > 86'400 ||
       options.continuous_silence_ms < 0 || options.burst_every_ms < 1000 || options.burst_ms < 0 ||
-      options.burst_ms > options.burst_every_ms || discovery.service.empty() ||
+      options.burst_ms > options.burst_every_ms || pod_processes < 0 || pod_processes > 10'000 ||
+      remote_peers < 0 || remote_peers > 10'000 || discovery.service.empty() ||
       discovery.namespace_name.empty() || (!discovery.mesh && !discovery.k8s_service) ||
       !(options.fake_task.empty() || options.fake_task == "ON_CPU" ||
         options.fake_task == "OFF_CPU")) {
@@ -123,11 +133,13 @@ int RunRoverMode(const std::vector<std::string>& args) {
         "--namespace non-empty, --mesh or --k8s-service on, --fake-task empty, ON_CPU or "
         "OFF_CPU, --continuous-check-interval and --burst-every >= 1000, "
         "--continuous-duration within [1, 86400], --silence >= 0, --burst-length within [0, "
-        "--burst-every]\n",
+        "--burst-every], --pod-processes and --remote-peers within [0, 10000]\n",
         stderr);
     return 2;
   }
   discovery.processes = static_cast<int>(processes);
+  discovery.pod_processes = static_cast<int>(pod_processes);
+  options.network_shape.remote_peers = static_cast<int>(remote_peers);
   options.token = common.token;
   options.distinct_stacks = static_cast<int>(distinct);
 

@@ -204,8 +204,10 @@ void KeepMeters(v3::MeterDataCollection* collection, bool network) {
   first->set_timestamp(head.timestamp());
 }
 
-RoverNetworkModel::RoverNetworkModel(uint64_t seed, int64_t interval_ms)
-    : seed_(seed), meters_(DeriveSeed(seed, 1), interval_ms) {}
+RoverNetworkModel::RoverNetworkModel(uint64_t seed, int64_t interval_ms, ConnectionShape shape)
+    : seed_(seed),
+      shape_(shape),
+      meters_(DeriveSeed(seed, 1), interval_ms, {"/reviews", "global"}, shape) {}
 
 NetworkReport RoverNetworkModel::Report(const std::vector<MeterProcess>& processes, int64_t round,
                                         int64_t now_ms) const {
@@ -216,7 +218,7 @@ NetworkReport RoverNetworkModel::Report(const std::vector<MeterProcess>& process
     if (meters.meterdata_size() > 0) out.meters.push_back(std::move(meters));
 
     std::optional<MeterConnection> http;
-    for (const MeterConnection& c : ConnectionsOf(processes, i)) {
+    for (const MeterConnection& c : ConnectionsOf(processes, i, shape_)) {
       if (!c.client || !c.http || c.peer == PeerKind::kLocal) continue;
       if (!http || (c.peer == PeerKind::kProcess && http->peer != PeerKind::kProcess)) http = c;
     }

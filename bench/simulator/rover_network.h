@@ -44,13 +44,15 @@ struct NetworkReport {
 // for a peer process, the request as it arrived (inbound, server side). Thread-safe (immutable).
 class RoverNetworkModel {
  public:
-  RoverNetworkModel(uint64_t seed, int64_t interval_ms);
+  // `shape`: the connections of each process (ConnectionsOf).
+  RoverNetworkModel(uint64_t seed, int64_t interval_ms, ConnectionShape shape = {});
 
   NetworkReport Report(const std::vector<MeterProcess>& processes, int64_t round,
                        int64_t now_ms) const;
 
  private:
   uint64_t seed_;
+  ConnectionShape shape_;
   RoverMeterModel meters_;
 };
 

@@ -46,9 +46,11 @@ std::vector<RoverProcess> DiscoverProcesses(const RoverDiscoveryOptions& options
   std::vector<RoverProcess> out;
   std::string pod;
   std::string pod_ip;
+  const int per_pod = options.pod_processes > 0 ? options.pod_processes : (options.mesh ? 2 : 1);
   for (int i = 0; i < options.processes; ++i) {
-    bool sidecar = options.mesh && i % 2 == 1;
-    if (!sidecar) {
+    const int place = i % per_pod;  // in the pod
+    bool sidecar = options.mesh && place == 1;
+    if (place == 0) {
       pod = absl::StrCat(options.service, "-v1-", template_hash, "-", RandomName(5, rng));
       pod_ip = absl::StrCat("10.244.", std::uniform_int_distribution<int>(0, 3)(rng), ".",
                             std::uniform_int_distribution<int>(2, 254)(rng));
@@ -87,6 +89,11 @@ std::vector<RoverProcess> DiscoverProcesses(const RoverDiscoveryOptions& options
           options.service, ".jar");
       p.cpu_cores = Uniform(0.4, 1.8, rng);
       p.switches_per_s = Uniform(800, 4000, rng);
+    }
+    if (place >= 2 || (!options.mesh && place == 1)) {
+      // A further application process of the pod.
+      p.exe = absl::StrCat(p.exe, "-", place);
+      p.container = absl::StrCat(p.container, "-", place);
     }
     // Rover's analyzers, in its configuration order.
     if (options.mesh) {

@@ -40,10 +40,15 @@ struct RoverDiscoveryOptions {
   ProcessKind app = ProcessKind::kJava;
   bool mesh = true;         // pods carry an istio-proxy sidecar: MESH and MESH_DP entities
   bool k8s_service = true;  // the pods belong to a k8s Service: K8S_SERVICE entities
+  // Processes per pod; 0 = one application and, with `mesh`, its Envoy. A pod of more holds
+  // the application, the Envoy (with `mesh`) and then further application processes, each
+  // named after its place in the pod (`java-2`, ...) so that their ids differ.
+  int pod_processes = 0;
 };
 
 // The processes of `options.processes` pods' containers: with `mesh`, pod j holds the application
-// (process 2j) and its Envoy sidecar (2j+1); without, one application per pod. Each process gets
+// (process 2j) and its Envoy sidecar (2j+1); without, one application per pod (other pod sizes:
+// `pod_processes`). Each process gets
 // one entity per analyzer that matches it (MESH/mesh-application or MESH_DP/mesh-envoy, and
 // K8S_SERVICE/k8s-service), all of service `<service>.<namespace>`, instance = pod name,
 // process = executable name. Drawn from `rng`.

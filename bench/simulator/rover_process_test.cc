@@ -76,6 +76,35 @@ TEST(DiscoverProcessesTest, WithoutMeshEveryProcessIsAnApplication) {
   EXPECT_EQ(found[0].entities[0].layer, "K8S_SERVICE");
 }
 
+TEST(DiscoverProcessesTest, LargePodsHoldFurtherApplicationsWithNamesOfTheirOwn) {
+  Rng rng(7);
+  RoverDiscoveryOptions options;
+  options.processes = 7;
+  options.pod_processes = 5;
+  std::vector<RoverProcess> found = DiscoverProcesses(options, rng);
+  ASSERT_EQ(found.size(), 7u);
+  for (int i = 1; i < 5; ++i) EXPECT_EQ(found[i].pod, found[0].pod) << i;
+  EXPECT_NE(found[5].pod, found[0].pod);
+  EXPECT_EQ(found[6].pod, found[5].pod);
+  EXPECT_EQ(found[0].exe, "java");
+  EXPECT_EQ(found[1].kind, ProcessKind::kEnvoy);
+  EXPECT_EQ(found[2].exe, "java-2");
+  EXPECT_EQ(found[4].exe, "java-4");
+  EXPECT_EQ(found[4].container, "reviews-4");
+  EXPECT_EQ(found[4].entities[0].process, "java-4");  // the process name Rover reports
+  EXPECT_EQ(found[5].exe, "java");
+  EXPECT_EQ(found[6].kind, ProcessKind::kEnvoy);
+
+  Rng again(7);
+  options.mesh = false;
+  options.processes = 3;
+  options.pod_processes = 3;
+  found = DiscoverProcesses(options, again);
+  EXPECT_EQ(found[1].exe, "java-1");
+  EXPECT_EQ(found[2].exe, "java-2");
+  EXPECT_EQ(found[1].pod, found[0].pod);
+}
+
 TEST(ProcessPropertiesTest, RoverOrderAndValues) {
   Rng rng(3);
   RoverDiscoveryOptions options;

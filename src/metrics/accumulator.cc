@@ -1,28 +1,73 @@
 #include "metrics/accumulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-namespace stackhouse::metrics {
-namespace {
+#include "common/saturating.h"
 
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t out;
-  if (__builtin_add_overflow(a, b, &out)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return out;
+namespace stackhouse::metrics {
+
+BucketCounts::BucketCounts(std::initializer_list<value_type> counts) {
+  counts_.reserve(counts.size());
+  for (const auto& [key, n] : counts) Add(key, n);
 }
 
-}  // namespace
+void BucketCounts::Add(int64_t key, int64_t count) {
+  if (counts_.empty() || counts_.back().first < key) {
+    counts_.emplace_back(key, count);
+    return;
+  }
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), key,
+                             [](const value_type& c, int64_t k) { return c.first < k; });
+  if (it != counts_.end() && it->first == key) {
+    it->second = SaturatingAdd(it->second, count);
+  } else {
+    counts_.insert(it, {key, count});
+  }
+}
+
+void BucketCounts::Merge(const BucketCounts& other) {
+  if (other.counts_.empty()) return;
+  if (counts_.empty()) {
+    counts_ = other.counts_;
+    return;
+  }
+  // The usual case: the same keys (one meter's bucket layout) — add in place.
+  if (counts_.size() == other.counts_.size()) {
+    bool same = true;
+    for (size_t i = 0; i < counts_.size() && same; ++i) {
+      same = counts_[i].first == other.counts_[i].first;
+    }
+    if (same) {
+      for (size_t i = 0; i < counts_.size(); ++i) {
+        counts_[i].second = SaturatingAdd(counts_[i].second, other.counts_[i].second);
+      }
+      return;
+    }
+  }
+  std::vector<value_type> merged;
+  merged.reserve(counts_.size() + other.counts_.size());
+  auto a = counts_.cbegin();
+  auto b = other.counts_.cbegin();
+  while (a != counts_.cend() || b != other.counts_.cend()) {
+    if (b == other.counts_.cend() || (a != counts_.cend() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == counts_.cend() || b->first < a->first) {
+      merged.push_back(*b++);
+    } else {
+      merged.emplace_back(a->first, SaturatingAdd(a->second, b->second));
+      ++a;
+      ++b;
+    }
+  }
+  counts_ = std::move(merged);
+}
 
 void Accumulator::Merge(const Accumulator& other) {
   sum = SaturatingAdd(sum, other.sum);
   count = SaturatingAdd(count, other.count);
-  for (const auto& [key, n] : other.buckets) {
-    int64_t& mine = buckets[key];
-    mine = SaturatingAdd(mine, n);
-  }
+  buckets.Merge(other.buckets);
 }
 
 int64_t RoundMeterValue(double v) {

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -13,10 +13,40 @@
 // accumulation durable and order-free. Plain values; thread-compatible.
 namespace stackhouse::metrics {
 
+// Histogram bucket counts: bucket key (lower bound) → count, each key once, in ascending key
+// order. A sorted vector rather than a tree: a row's 10–30 buckets are one allocation, and
+// merging two rows of one bucket layout (what every report of a meter has) is one pass. Counts
+// add saturating.
+class BucketCounts {
+ public:
+  using value_type = std::pair<int64_t, int64_t>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  BucketCounts() = default;
+  // In any order; counts of a repeated key add up.
+  BucketCounts(std::initializer_list<value_type> counts);
+
+  const_iterator begin() const { return counts_.begin(); }
+  const_iterator end() const { return counts_.end(); }
+  size_t size() const { return counts_.size(); }
+  bool empty() const { return counts_.empty(); }
+  void reserve(size_t n) { counts_.reserve(n); }
+
+  // Adds `count` to bucket `key` (cheapest when keys come in ascending order).
+  void Add(int64_t key, int64_t count);
+  // Adds every bucket of `other`.
+  void Merge(const BucketCounts& other);
+
+  bool operator==(const BucketCounts& other) const = default;
+
+ private:
+  std::vector<value_type> counts_;
+};
+
 struct Accumulator {
-  int64_t sum = 0;                     // kSumPerMin: total; kAvg: summation
-  int64_t count = 0;                   // kAvg: number of values
-  std::map<int64_t, int64_t> buckets;  // kHistogramPercentile: bucket key (lower bound) → count
+  int64_t sum = 0;       // kSumPerMin: total; kAvg: summation
+  int64_t count = 0;     // kAvg: number of values
+  BucketCounts buckets;  // kHistogramPercentile: bucket key (lower bound) → count
 
   // Adds `other` field by field (saturating: an absurd meter cannot wrap a row around).
   void Merge(const Accumulator& other);

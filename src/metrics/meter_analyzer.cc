@@ -1,13 +1,16 @@
 #include "metrics/meter_analyzer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
-#include <map>
-#include <set>
-#include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "model/ids.h"
 
@@ -32,31 +35,56 @@ int64_t BucketKey(const model::MeterBucket& bucket) {
   return static_cast<int64_t>(le);  // truncation toward zero, as Java's (long) cast
 }
 
-// One group of a rule within a data set: what MAL's sum(by)/avg(by) groups by.
+// One group of a rule within a data set: what MAL's sum(by)/avg(by) groups by. Views into the
+// data set's samples and the analysis' own id strings, which outlive the groups.
 struct GroupKey {
   const MetricDefinition* metric;
-  std::string entity_id;
-  std::string label_value;
-  std::string side;  // the network rules group by side too (both sides may share a row)
-  bool operator<(const GroupKey& o) const {
-    return std::tie(metric, entity_id, label_value, side) <
-           std::tie(o.metric, o.entity_id, o.label_value, o.side);
+  absl::string_view client;  // kProcessRelation: the client end; kProcess: the process id
+  absl::string_view server;  // kProcessRelation: the server end
+  absl::string_view label_value;
+  absl::string_view side;  // the network rules group by side too (both sides may share a row)
+  bool operator==(const GroupKey& o) const {
+    return metric == o.metric && client == o.client && server == o.server &&
+           label_value == o.label_value && side == o.side;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const GroupKey& k) {
+    return H::combine(std::move(h), k.metric, k.client, k.server, k.label_value, k.side);
   }
 };
 
 struct Group {
+  GroupKey key;
   double sum = 0;
   int64_t values = 0;
-  std::map<int64_t, double> buckets;
+  std::vector<std::pair<int64_t, double>> buckets;  // ascending keys
+
+  void AddBucket(int64_t bucket, double count) {
+    if (buckets.empty() || buckets.back().first < bucket) {
+      buckets.emplace_back(bucket, count);
+      return;
+    }
+    auto it = std::lower_bound(buckets.begin(), buckets.end(), bucket,
+                               [](const auto& b, int64_t k) { return b.first < k; });
+    if (it != buckets.end() && it->first == bucket) {
+      it->second += count;
+    } else {
+      buckets.insert(it, {bucket, count});
+    }
+  }
 };
 
 struct RelationKey {
-  std::string client, server;
+  absl::string_view client, server;
   bool server_side;
   int component;
-  bool operator<(const RelationKey& o) const {
-    return std::tie(client, server, server_side, component) <
-           std::tie(o.client, o.server, o.server_side, o.component);
+  bool operator==(const RelationKey& o) const {
+    return client == o.client && server == o.server && server_side == o.server_side &&
+           component == o.component;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RelationKey& k) {
+    return H::combine(std::move(h), k.client, k.server, k.server_side, k.component);
   }
 };
 
@@ -82,9 +110,11 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   const int64_t minute = MinuteFloor(data_set.timestamp_ms);
 
   // The ids this data set derives (SHA-256 each) are computed once per data set: the two
-  // virtual peers and the processes of the continuous meters.
+  // virtual peers and the processes of the continuous meters. Node maps and a deque: the groups
+  // hold views of these strings.
   std::string virtual_ids[2];  // UNKNOWN_LOCAL, UNKNOWN_REMOTE
-  absl::flat_hash_map<std::string, std::string> process_ids;
+  absl::node_hash_map<std::string, std::string> process_ids;
+  std::deque<std::string> odd_sides;  // lowercased side labels other than client / server
   // The process id of one end of a network meter (addendum §2.2, prefix step).
   struct RoleLabels {
     const char* process_id;
@@ -92,9 +122,10 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   };
   static constexpr RoleLabels kClient = {"client_process_id", "client_local"};
   static constexpr RoleLabels kServer = {"server_process_id", "server_local"};
-  auto end_process = [&](const model::KeyValueList& labels, const RoleLabels& role) {
+  auto end_process = [&](const model::KeyValueList& labels,
+                         const RoleLabels& role) -> absl::string_view {
     absl::string_view id = Label(labels, role.process_id);
-    if (!id.empty()) return std::string(id);
+    if (!id.empty()) return id;
     const bool local = Label(labels, role.local) == "true";
     std::string& virtual_id = virtual_ids[local ? 0 : 1];
     if (virtual_id.empty()) {
@@ -104,14 +135,26 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
     }
     return virtual_id;
   };
-  auto process_id = [&](absl::string_view process_name) -> const std::string& {
+  auto process_id = [&](absl::string_view process_name) -> absl::string_view {
     auto [it, inserted] = process_ids.try_emplace(process_name);
     if (inserted) it->second = model::ProcessId(process_name, instance_id);
     return it->second;
   };
+  // The side label, lowercased (as the rules compare it).
+  auto side_of = [&](absl::string_view side) -> absl::string_view {
+    if (absl::EqualsIgnoreCase(side, "client")) return "client";
+    if (absl::EqualsIgnoreCase(side, "server")) return "server";
+    for (const std::string& odd : odd_sides) {
+      if (absl::EqualsIgnoreCase(side, odd)) return odd;
+    }
+    return odd_sides.emplace_back(absl::AsciiStrToLower(side));
+  };
 
-  std::map<GroupKey, Group> groups;
-  std::set<RelationKey> relations;
+  // Groups in the order first seen (the output's order), indexed by their key.
+  std::vector<Group> groups;
+  absl::flat_hash_map<GroupKey, size_t> group_of;
+  std::vector<RelationKey> relations;
+  absl::flat_hash_set<RelationKey> relation_seen;
   for (const model::MeterSample& sample : data_set.samples) {
     const auto& metrics = MetricsOfMeter(sample.name);
     if (metrics.empty() || (!sample.histogram && !std::isfinite(sample.value))) {
@@ -123,24 +166,25 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
         ++out.ignored_samples;
         continue;
       }
-      GroupKey key{metric, {}, {}, {}};
-      if (!metric->label.empty())
-        key.label_value = std::string(Label(sample.labels, metric->label));
+      GroupKey key{metric, {}, {}, {}, {}};
+      if (!metric->label.empty()) key.label_value = Label(sample.labels, metric->label);
       if (metric->scope == MetricScope::kProcessRelation) {
-        const std::string client = end_process(sample.labels, kClient);
-        const std::string server = end_process(sample.labels, kServer);
-        key.side = absl::AsciiStrToLower(Label(sample.labels, "side"));
-        key.entity_id = model::ProcessRelationId(client, server);
+        key.client = end_process(sample.labels, kClient);
+        key.server = end_process(sample.labels, kServer);
+        key.side = side_of(Label(sample.labels, "side"));
         const int component =
             NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
-        relations.insert({client, server, key.side == "server", component});
+        RelationKey relation{key.client, key.server, key.side == "server", component};
+        if (relation_seen.insert(relation).second) relations.push_back(relation);
       } else {
-        key.entity_id = process_id(Label(sample.labels, "process_name"));
+        key.client = process_id(Label(sample.labels, "process_name"));
       }
-      Group& group = groups[key];
+      auto [it, inserted] = group_of.try_emplace(key, groups.size());
+      if (inserted) groups.emplace_back().key = key;
+      Group& group = groups[it->second];
       if (sample.histogram) {
         for (const model::MeterBucket& bucket : sample.buckets) {
-          group.buckets[BucketKey(bucket)] += static_cast<double>(bucket.count);
+          group.AddBucket(BucketKey(bucket), static_cast<double>(bucket.count));
         }
       } else {
         group.sum += sample.value;
@@ -149,15 +193,20 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
     }
   }
 
-  for (auto& [key, group] : groups) {
-    MetricUpdate update;
+  out.updates.reserve(groups.size());
+  for (const Group& group : groups) {
+    const GroupKey& key = group.key;
+    MetricUpdate& update = out.updates.emplace_back();
     update.metric = key.metric;
-    update.entity_id = key.entity_id;
-    update.label_value = key.label_value;
+    update.entity_id = key.metric->scope == MetricScope::kProcessRelation
+                           ? model::ProcessRelationId(key.client, key.server)
+                           : std::string(key.client);
+    update.label_value = std::string(key.label_value);
     update.minute_ms = minute;
     if (key.metric->function == MetricFunction::kHistogramPercentile) {
+      update.delta.buckets.reserve(group.buckets.size());
       for (const auto& [bucket, count] : group.buckets) {
-        update.delta.buckets[bucket] = RoundMeterValue(count * key.metric->scale);
+        update.delta.buckets.Add(bucket, RoundMeterValue(count * key.metric->scale));
       }
     } else {
       double v = group.sum;
@@ -165,12 +214,12 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
       update.delta.sum = RoundMeterValue(v * key.metric->scale);
       update.delta.count = key.metric->function == MetricFunction::kAvg ? 1 : 0;
     }
-    out.updates.push_back(std::move(update));
   }
   const int64_t now_minute = MinuteFloor(now_ms);
+  out.relations.reserve(relations.size());
   for (const RelationKey& key : relations) {
-    out.relations.push_back(
-        {instance_id, key.client, key.server, key.server_side, key.component, now_minute});
+    out.relations.push_back({instance_id, std::string(key.client), std::string(key.server),
+                             key.server_side, key.component, now_minute});
   }
   return out;
 }

@@ -86,6 +86,40 @@ class MessageArena {
   google::protobuf::Arena arena_;
 };
 
+// Samples whose strings and vectors the next data set refills instead of allocating anew (a
+// Rover sample is about 20 strings, most too long for the small-string buffer). One pool per
+// thread that runs stream steps, as MessageArena; a sample taken on one thread may be given
+// back on another. Bounded: what a flush gives back beyond kMaxSpare is freed.
+class SpareSamples {
+ public:
+  static model::MeterSample TakeOne() {
+    std::vector<model::MeterSample>& spare = OfThisThread();
+    if (spare.empty()) return {};
+    model::MeterSample sample = std::move(spare.back());
+    spare.pop_back();
+    return sample;
+  }
+
+  // Takes the samples of `samples`, which is left empty.
+  static void GiveBack(std::vector<model::MeterSample>* samples) {
+    std::vector<model::MeterSample>& spare = OfThisThread();
+    for (model::MeterSample& sample : *samples) {
+      if (spare.size() >= kMaxSpare) break;
+      spare.push_back(std::move(sample));
+    }
+    samples->clear();
+  }
+
+ private:
+  // A few collections' worth (Rover sends at most 100 samples a collection).
+  static constexpr size_t kMaxSpare = 512;
+
+  static std::vector<model::MeterSample>& OfThisThread() {
+    thread_local std::vector<model::MeterSample> spare;
+    return spare;
+  }
+};
+
 }  // namespace
 
 // One data set being read: the service, instance and time seen so far and the used samples
@@ -115,30 +149,42 @@ class MeterHandler::DataSet {
       }
     }
     handler_->received_->Increment();
-    model::MeterSample sample;
+    const bool histogram = data.metric_case() == skywalking::v3::MeterData::kHistogram;
+    absl::string_view name;
     switch (data.metric_case()) {
       case skywalking::v3::MeterData::kSingleValue:
-        sample.name = data.singlevalue().name();
+        name = data.singlevalue().name();
         break;
       case skywalking::v3::MeterData::kHistogram:
-        sample.name = data.histogram().name();
-        sample.histogram = true;
+        name = data.histogram().name();
         break;
       case skywalking::v3::MeterData::METRIC_NOT_SET:
         return absl::InvalidArgumentError("carries neither a single value nor a histogram");
     }
-    if (sample.name.empty()) return absl::InvalidArgumentError("is a meter without a name");
-    if (metrics::MetricsOfMeter(sample.name).empty()) {
+    if (name.empty()) return absl::InvalidArgumentError("is a meter without a name");
+    if (metrics::MetricsOfMeter(name).empty()) {
       handler_->ignored_->Increment();
       return absl::OkStatus();
     }
-    const auto& labels = sample.histogram ? data.histogram().labels() : data.singlevalue().labels();
+    const auto& labels = histogram ? data.histogram().labels() : data.singlevalue().labels();
     if (static_cast<size_t>(labels.size()) > kMaxLabels) {
-      return absl::InvalidArgumentError(absl::StrCat("meter ", sample.name, " has ", labels.size(),
+      return absl::InvalidArgumentError(absl::StrCat("meter ", name, " has ", labels.size(),
                                                      " labels (at most ", kMaxLabels, ")"));
     }
-    for (const auto& label : labels) sample.labels.emplace_back(label.name(), label.value());
-    if (sample.histogram) {
+    // Filled in place over a sample an earlier flush left: its strings keep their capacity, so
+    // a report like the last one allocates nothing.
+    model::MeterSample sample = SpareSamples::TakeOne();
+    sample.name.assign(name.data(), name.size());
+    sample.histogram = histogram;
+    sample.labels.resize(static_cast<size_t>(labels.size()));
+    for (int i = 0; i < labels.size(); ++i) {
+      sample.labels[i].first.assign(labels[i].name());
+      sample.labels[i].second.assign(labels[i].value());
+    }
+    sample.buckets.clear();
+    sample.value = 0;
+    if (histogram) {
+      sample.buckets.reserve(static_cast<size_t>(data.histogram().values_size()));
       for (const auto& bucket : data.histogram().values()) {
         sample.buckets.push_back({bucket.bucket(), bucket.isnegativeinfinity(), bucket.count()});
       }
@@ -159,7 +205,7 @@ class MeterHandler::DataSet {
   absl::Status Flush() {
     if (set_.samples.empty()) return absl::OkStatus();
     auto stats = handler_->meters_->Ingest(set_);
-    set_.samples.clear();
+    SpareSamples::GiveBack(&set_.samples);
     if (!stats.ok()) return stats.status();
     handler_->ignored_->Increment(static_cast<uint64_t>(stats->ignored));
     handler_->unknown_process_->Increment(static_cast<uint64_t>(stats->unknown_process));

@@ -373,8 +373,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     }
     if (info.merges) {
       cf.merge_operator = std::make_shared<MeterMergeOperator>();
-      // Bounds the operands a read of a hot row (an hour or day bucket) has to fold.
-      cf.max_successive_merges = 32;
+      // No max_successive_merges: it looks every merge's key up in the memtable first (7 % of
+      // the server's CPU under Rover's meters). A metric row gets one operand per folded minute
+      // (an hour row at most 60 an hour), and a flush merges a memtable's operands of a key into
+      // one, so a read never folds more than a memtable's minutes of operands.
     }
     descriptors.emplace_back(info.name, cf);
   }

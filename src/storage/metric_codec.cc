@@ -32,6 +32,16 @@ void PutString(std::string* out, absl::string_view s) {
   out->append(s.data(), s.size());
 }
 
+void AppendAccumulator(std::string* out, const metrics::Accumulator& row) {
+  PutVarint64(out, ZigZag(row.sum));
+  PutVarint64(out, ZigZag(row.count));
+  PutVarint64(out, row.buckets.size());
+  for (const auto& [bucket, count] : row.buckets) {
+    PutVarint64(out, ZigZag(bucket));
+    PutVarint64(out, ZigZag(count));
+  }
+}
+
 }  // namespace
 
 std::string IntakeLogKey(uint64_t sequence) {
@@ -72,7 +82,8 @@ std::string EncodeIntakeLog(int64_t minute_ms,
   std::string accumulator;
   for (size_t i = 0; i < updates.size(); ++i) {
     for (size_t j = 0; j < 3; ++j) PutVarint64(&out, indexes[3 * i + j]);
-    accumulator = EncodeAccumulator(updates[i]->delta);
+    accumulator.clear();
+    AppendAccumulator(&accumulator, updates[i]->delta);
     PutString(&out, accumulator);
   }
   return out;
@@ -147,13 +158,7 @@ std::string MetricRowKey(absl::string_view series_prefix, BucketStep step, int64
 
 std::string EncodeAccumulator(const metrics::Accumulator& row) {
   std::string out;
-  PutVarint64(&out, ZigZag(row.sum));
-  PutVarint64(&out, ZigZag(row.count));
-  PutVarint64(&out, row.buckets.size());
-  for (const auto& [bucket, count] : row.buckets) {
-    PutVarint64(&out, ZigZag(bucket));
-    PutVarint64(&out, ZigZag(count));
-  }
+  AppendAccumulator(&out, row);
   return out;
 }
 
@@ -164,11 +169,11 @@ std::optional<metrics::Accumulator> DecodeAccumulator(absl::string_view bytes) {
       !GetVarint64(&bytes, &buckets) || buckets > bytes.size() / 2) {
     return std::nullopt;
   }
-  auto hint = row.buckets.end();
+  row.buckets.reserve(buckets);
   for (uint64_t i = 0; i < buckets; ++i) {
     int64_t bucket, count;
     if (!GetZigZag(&bytes, &bucket) || !GetZigZag(&bytes, &count)) return std::nullopt;
-    hint = row.buckets.emplace_hint(hint, bucket, count);
+    row.buckets.Add(bucket, count);
   }
   if (!bytes.empty()) return std::nullopt;
   return row;

@@ -115,7 +115,11 @@ void RocksMetricStore::AddPendingLocked(int64_t minute_ms,
   minute.log_records.push_back(record);
   for (size_t i = 0; i < count; ++i) {
     const metrics::MetricUpdate& u = *updates[i];
-    LabelRows& labels = minute.series[SeriesKey(u.metric, u.entity_id)];
+    auto series = minute.series.find(SeriesView(u.metric, u.entity_id));
+    if (series == minute.series.end()) {
+      series = minute.series.try_emplace(SeriesKey(u.metric, u.entity_id)).first;
+    }
+    LabelRows& labels = series->second;
     auto [row, inserted] = labels.try_emplace(u.label_value);
     if (inserted) {
       row->second = u.delta;

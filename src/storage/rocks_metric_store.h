@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -81,9 +82,25 @@ class RocksMetricStore final : public MetricStore {
   // The rows of one minute not yet folded: (metric, entity) → label → accumulator, and the log
   // records holding them.
   using SeriesKey = std::pair<const metrics::MetricDefinition*, std::string>;
-  using LabelRows = std::map<std::string, metrics::Accumulator>;
+  using SeriesView = std::pair<const metrics::MetricDefinition*, absl::string_view>;
+  // Looks a series up by a view of its entity id, without building its key.
+  struct SeriesHash {
+    using is_transparent = void;
+    size_t operator()(const SeriesView& k) const { return absl::HashOf(k.first, k.second); }
+    size_t operator()(const SeriesKey& k) const {
+      return absl::HashOf(k.first, absl::string_view(k.second));
+    }
+  };
+  struct SeriesEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.first == b.first && absl::string_view(a.second) == absl::string_view(b.second);
+    }
+  };
+  using LabelRows = std::map<std::string, metrics::Accumulator, std::less<>>;
   struct PendingMinute {
-    absl::flat_hash_map<SeriesKey, LabelRows> series;
+    absl::flat_hash_map<SeriesKey, LabelRows, SeriesHash, SeriesEq> series;
     std::vector<uint64_t> log_records;
     size_t rows = 0;
   };

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -72,7 +74,46 @@ TEST(AccumulatorTest, MergeAddsEveryFieldAndSaturates) {
   a.Merge(b);
   EXPECT_EQ(a.sum, std::numeric_limits<int64_t>::max());
   EXPECT_EQ(a.count, 3);
-  EXPECT_EQ(a.buckets, (std::map<int64_t, int64_t>{{1, 5}, {4, 1}}));
+  EXPECT_EQ(a.buckets, (BucketCounts{{1, 5}, {4, 1}}));
+}
+
+TEST(BucketCountsTest, KeepsKeysAscendingAndOnce) {
+  BucketCounts counts;
+  counts.Add(5, 1);
+  counts.Add(1, 2);  // before the first
+  counts.Add(3, 3);  // between two
+  counts.Add(5, 4);  // again
+  counts.Add(9, 5);  // after the last
+  std::vector<std::pair<int64_t, int64_t>> seen(counts.begin(), counts.end());
+  EXPECT_EQ(seen, (std::vector<std::pair<int64_t, int64_t>>{{1, 2}, {3, 3}, {5, 5}, {9, 5}}));
+  EXPECT_EQ(counts, (BucketCounts{{9, 5}, {5, 1}, {1, 2}, {3, 3}, {5, 4}}));
+  EXPECT_FALSE(counts == (BucketCounts{{1, 2}, {3, 3}, {5, 5}}));
+}
+
+TEST(BucketCountsTest, MergeOfTheSameLayoutAndOfDifferentOnes) {
+  BucketCounts a{{0, 1}, {10, 2}, {20, 3}};
+  a.Merge(BucketCounts{{0, 10}, {10, 20}, {20, 30}});  // the same keys: added in place
+  EXPECT_EQ(a, (BucketCounts{{0, 11}, {10, 22}, {20, 33}}));
+  a.Merge(BucketCounts{{-5, 1}, {10, 1}, {15, 1}, {99, 1}});  // interleaved keys
+  EXPECT_EQ(a, (BucketCounts{{-5, 1}, {0, 11}, {10, 23}, {15, 1}, {20, 33}, {99, 1}}));
+  a.Merge(BucketCounts{{0, 0}, {10, 0}, {20, 0}});  // as many keys, not the same ones
+  EXPECT_EQ(a, (BucketCounts{{-5, 1}, {0, 11}, {10, 23}, {15, 1}, {20, 33}, {99, 1}}));
+  BucketCounts empty;
+  empty.Merge(a);
+  EXPECT_EQ(empty, a);
+  a.Merge(BucketCounts{});
+  EXPECT_EQ(empty, a);
+}
+
+TEST(BucketCountsTest, CountsSaturate) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  BucketCounts a{{1, max - 1}, {2, 1}};
+  a.Merge(BucketCounts{{1, 5}, {2, 1}});
+  a.Add(2, max);
+  EXPECT_EQ(a, (BucketCounts{{1, max}, {2, max}}));
+  BucketCounts b{{1, max}, {3, 0}};
+  b.Merge(BucketCounts{{1, 1}, {2, 7}});  // different layouts: the merging pass saturates too
+  EXPECT_EQ(b, (BucketCounts{{1, max}, {2, 7}, {3, 0}}));
 }
 
 }  // namespace

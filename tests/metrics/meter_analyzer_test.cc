@@ -141,9 +141,9 @@ TEST(MeterAnalyzerTest, HistogramBucketsKeyedByTruncatedLowerBound) {
   h.buckets = {{5.9, false, 3}, {0, true, 2}, {10, false, -4}};
   auto out = AnalyzeDataSet(Set({h, h}), kTime);
   ASSERT_EQ(out.updates.size(), 1u);
-  EXPECT_EQ(out.updates[0].delta.buckets,
-            (std::map<int64_t, int64_t>{
-                {std::numeric_limits<int64_t>::min(), 4}, {5, 6}, {10, 0}}));  // negative → 0
+  EXPECT_EQ(
+      out.updates[0].delta.buckets,
+      (BucketCounts{{std::numeric_limits<int64_t>::min(), 4}, {5, 6}, {10, 0}}));  // negative → 0
 }
 
 TEST(MeterAnalyzerTest, UnusableSamplesAndDataSetsAreIgnored) {

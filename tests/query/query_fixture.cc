@@ -186,7 +186,7 @@ std::vector<metrics::MetricUpdate> MetricUpdates() {
   };
   auto sum = [](int64_t v) { return metrics::Accumulator{v, 0, {}}; };
   auto avg = [](int64_t v) { return metrics::Accumulator{v, 1, {}}; };
-  auto histogram = [](std::map<int64_t, int64_t> buckets) {
+  auto histogram = [](metrics::BucketCounts buckets) {
     return metrics::Accumulator{0, 0, std::move(buckets)};
   };
   add("process_relation_client_write_cpm", relation, "", 0, sum(42));

@@ -139,7 +139,7 @@ TEST(MetricCodecTest, AccumulatorsRoundTripAndMergeAdds) {
   auto twice = DecodeAccumulator(merged);
   ASSERT_TRUE(twice.has_value());
   EXPECT_EQ(twice->sum, -10);
-  EXPECT_EQ(twice->buckets[-3], 4);
+  EXPECT_EQ(twice->buckets, (metrics::BucketCounts{{INT64_MIN, 2}, {-3, 4}, {INT64_MAX, 18}}));
   // An unreadable operand is dropped, the row stays readable.
   ASSERT_TRUE(MergeMeterPayloads(key, EncodeAccumulator(a), "\xff\xff", &merged));
   EXPECT_EQ(DecodeAccumulator(merged), a);
@@ -215,7 +215,7 @@ TEST_F(RocksMetricStoreTest, AKillBeforeOrAfterAFoldNeitherLosesNorDoublesAnUpda
   auto hist =
       Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute, {kT0});
   ASSERT_EQ(hist.size(), 1u);
-  EXPECT_EQ(hist[0].rows[0]->buckets, (std::map<int64_t, int64_t>{{0, 1}, {5, 2}}));
+  EXPECT_EQ(hist[0].rows[0]->buckets, (metrics::BucketCounts{{0, 1}, {5, 2}}));
 
   // Folded, the log records are gone with the same batch: reopening replays nothing.
   ASSERT_TRUE(store_->FoldAll().ok());

@@ -1110,7 +1110,7 @@ TEST_P(MetricStoreContract, LabeledRowsComeBackOnePerLabelSortedWithHistogramBuc
       Read("process_relation_client_write_rtt_time_percentile", metrics::Step::kMinute, {kT0});
   ASSERT_EQ(hist.size(), 1u);
   ASSERT_TRUE(hist[0].rows[0].has_value());
-  EXPECT_EQ(hist[0].rows[0]->buckets, (std::map<int64_t, int64_t>{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
+  EXPECT_EQ(hist[0].rows[0]->buckets, (metrics::BucketCounts{{INT64_MIN, 8}, {0, 2}, {5, 4}}));
 }
 
 TEST_P(MetricStoreContract, RelationRowsKeepTheComponentOfHigherPriority) {

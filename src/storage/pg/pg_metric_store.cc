@@ -206,7 +206,7 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> PgMetricStore::ReadRows(
       auto slot = index_of.find(b.Int64(row, 0));
       if (known == series_of.end() || slot == index_of.end()) continue;
       std::optional<metrics::Accumulator>& into = series[known->second].rows[slot->second];
-      if (into) into->buckets[b.Int64(row, 2)] = b.Int64(row, 3);
+      if (into) into->buckets.Add(b.Int64(row, 2), b.Int64(row, 3));
     }
   }
   std::sort(series.begin(), series.end(),

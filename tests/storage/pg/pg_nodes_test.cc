@@ -138,7 +138,7 @@ TEST_F(PgEbpfAndMetricNodesTest, MetricRowsWrittenByNodesAtOnceAddUpExactly) {
     ASSERT_EQ(hist->size(), 1u);
     ASSERT_TRUE((*hist)[0].rows[0].has_value());
     EXPECT_EQ((*hist)[0].rows[0]->buckets,
-              (std::map<int64_t, int64_t>{{0, kNodes * kCalls}, {100, 2 * kNodes * kCalls}}));
+              (metrics::BucketCounts{{0, kNodes * kCalls}, {100, 2 * kNodes * kCalls}}));
   }
 }
 
