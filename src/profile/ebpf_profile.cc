@@ -9,6 +9,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/ebpf_stack_merge.h"
 #include "analysis/ebpf_time_ranges.h"
@@ -45,6 +46,43 @@ class StackIdMap {
   };
   std::vector<Slot> cache_ = std::vector<Slot>(kSize);
   absl::flat_hash_map<uint64_t, int64_t> map_;
+};
+
+// Interns the symbols of the stacks read, each frame once (a symbol is hashed once per
+// analysis, not once per stack that holds it), and adds the stacks to an EbpfStackTable.
+class StackLoader final : public storage::StackVisitor {
+ public:
+  StackLoader(analysis::FrameTable* symbols, analysis::EbpfStackTable* stacks,
+              absl::FunctionRef<void(size_t, uint32_t)> added)
+      : symbols_(symbols), stacks_(stacks), added_(added) {}
+
+  void Frame(absl::string_view frame) override {
+    if (frame.empty()) {
+      status_ = absl::DataLossError("cannot decode stored eBPF stack frame");
+      frames_.emplace_back();
+      return;
+    }
+    frames_.push_back({symbols_->Intern(frame.substr(1)), frame[0] == storage::kKernelFrameTag
+                                                              ? analysis::StackType::kKernelSpace
+                                                              : analysis::StackType::kUserSpace});
+  }
+
+  void Stack(size_t index, absl::Span<const uint32_t> numbers) override {
+    path_.clear();
+    for (uint32_t number : numbers) path_.push_back(frames_[number]);
+    added_(index, stacks_->Add(path_));
+  }
+
+  // DataLoss if a frame could not be decoded.
+  const absl::Status& status() const { return status_; }
+
+ private:
+  analysis::FrameTable* const symbols_;
+  analysis::EbpfStackTable* const stacks_;
+  const absl::FunctionRef<void(size_t, uint32_t)> added_;
+  std::vector<analysis::EbpfFrame> frames_;  // by frame number
+  std::vector<analysis::EbpfFrame> path_;
+  absl::Status status_;
 };
 
 // Per distinct stack: where it first appears in read order, and its values summed.
@@ -202,21 +240,13 @@ class Aggregator final : public storage::EbpfSampleVisitor {
   absl::StatusOr<std::vector<int64_t>> ResolveStacks(std::vector<uint32_t> dense_ids) {
     std::sort(dense_ids.begin(), dense_ids.end(),
               [&](uint32_t a, uint32_t b) { return stack_ids_[a] < stack_ids_[b]; });
+    std::vector<uint64_t> sorted_ids(dense_ids.size());
+    for (size_t i = 0; i < dense_ids.size(); ++i) sorted_ids[i] = stack_ids_[dense_ids[i]];
     std::vector<int64_t> table_ids(stack_ids_.size(), -1);
-    std::vector<analysis::EbpfFrame> path;
-    for (uint32_t dense : dense_ids) {
-      auto frames = store_.GetStack(stack_ids_[dense]);
-      if (absl::IsNotFound(frames.status())) continue;
-      SH_RETURN_IF_ERROR(frames.status());
-      path.clear();
-      path.reserve(frames->size());
-      for (const model::EbpfSymbol& symbol : *frames) {
-        path.push_back({symbols_->Intern(symbol.name), symbol.type == model::StackType::kKernel
-                                                           ? analysis::StackType::kKernelSpace
-                                                           : analysis::StackType::kUserSpace});
-      }
-      table_ids[dense] = stacks_.Add(path);
-    }
+    const auto added = [&](size_t i, uint32_t table_id) { table_ids[dense_ids[i]] = table_id; };
+    StackLoader loader(symbols_.get(), &stacks_, added);
+    SH_RETURN_IF_ERROR(store_.ReadStacks(sorted_ids, loader));
+    SH_RETURN_IF_ERROR(loader.status());
     return table_ids;
   }
 

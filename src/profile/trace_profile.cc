@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/fetch_plan.h"
 #include "analysis/thread_dump_merge.h"
@@ -63,6 +64,30 @@ absl::StatusOr<std::optional<TraceProfile>> LoadGoProfiles(
   profile.frames = std::move(frames);
   return profile;
 }
+
+// Interns the frames of the stacks read, each once (a frame's text is hashed once per analysis,
+// not once per stack that holds it), and adds the stacks to a StackTable.
+class StackLoader final : public storage::StackVisitor {
+ public:
+  StackLoader(analysis::FrameTable* frames, analysis::StackTable* stacks,
+              absl::FunctionRef<void(size_t, uint32_t)> added)
+      : frames_(frames), stacks_(stacks), added_(added) {}
+
+  void Frame(absl::string_view frame) override { frame_ids_.push_back(frames_->Intern(frame)); }
+
+  void Stack(size_t index, absl::Span<const uint32_t> numbers) override {
+    ids_.clear();
+    for (uint32_t number : numbers) ids_.push_back(frame_ids_[number]);
+    added_(index, stacks_->Add(ids_));
+  }
+
+ private:
+  analysis::FrameTable* const frames_;
+  analysis::StackTable* const stacks_;
+  const absl::FunctionRef<void(size_t, uint32_t)> added_;
+  std::vector<uint32_t> frame_ids_;  // by frame number: the FrameTable id
+  std::vector<uint32_t> ids_;
+};
 
 }  // namespace
 
@@ -125,20 +150,16 @@ absl::StatusOr<TraceProfile> LoadTraceProfile(const storage::SnapshotStore& snap
   for (uint32_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
   std::sort(by_id.begin(), by_id.end(),
             [&](uint32_t a, uint32_t b) { return stack_ids[a] < stack_ids[b]; });
+  std::vector<uint64_t> sorted_ids(by_id.size());
+  for (size_t i = 0; i < by_id.size(); ++i) sorted_ids[i] = stack_ids[by_id[i]];
   auto frames = std::make_shared<analysis::FrameTable>();
   analysis::StackTable stacks;
   constexpr int64_t kExpired = -1;
   std::vector<int64_t> table_ids(stack_ids.size(), kExpired);
-  std::vector<uint32_t> ids;
-  for (uint32_t index : by_id) {
-    auto frames_of = snapshots.GetStack(stack_ids[index]);
-    if (absl::IsNotFound(frames_of.status())) continue;  // its dumps are skipped
-    SH_RETURN_IF_ERROR(frames_of.status());
-    ids.clear();
-    ids.reserve(frames_of->size());
-    for (const std::string& frame : *frames_of) ids.push_back(frames->Intern(frame));
-    table_ids[index] = stacks.Add(ids);
-  }
+  const auto added = [&](size_t i, uint32_t table_id) { table_ids[by_id[i]] = table_id; };
+  StackLoader loader(frames.get(), &stacks, added);
+  // Its dumps are skipped when a stack has expired (it is not visited).
+  SH_RETURN_IF_ERROR(snapshots.ReadStacks(sorted_ids, loader));
   size_t kept = 0;
   for (analysis::ThreadDump& dump : dumps) {
     const int64_t table_id = table_ids[dump.stack_id];

@@ -509,6 +509,38 @@ absl::StatusOr<std::optional<Record>> Database::Get(Family family, absl::string_
   return record;
 }
 
+absl::StatusOr<std::vector<std::optional<Record>>> Database::MultiGet(
+    Family family, absl::Span<const std::string> keys) const {
+  std::vector<std::optional<Record>> records(keys.size());
+  if (keys.empty()) return records;
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  bool sorted = true;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    slices.emplace_back(keys[i].data(), keys[i].size());
+    if (i > 0 && keys[i] < keys[i - 1]) sorted = false;
+  }
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->Handle(family), keys.size(), slices.data(),
+                      values.data(), statuses.data(), sorted);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "read");
+    absl::string_view stored(values[i].data(), values[i].size());
+    Record record;
+    if (!DecodeTimestamp(stored, &record.timestamp_ms)) {
+      return absl::DataLossError(
+          absl::StrCat("record without timestamp in family ", GetFamilyInfo(family).name));
+    }
+    if (IsExpired(family, record.timestamp_ms)) continue;
+    record.key = keys[i];
+    record.value.assign(stored.data() + kTimestampBytes, stored.size() - kTimestampBytes);
+    records[i] = std::move(record);
+  }
+  return records;
+}
+
 absl::Status Database::Scan(Family family, absl::string_view begin, absl::string_view end,
                             const std::function<bool(const Record&)>& visit) const {
   rocksdb::ReadOptions read_options;

@@ -81,6 +81,20 @@ uint64_t EbpfStore::EncodeSampleBlock(absl::Span<const StoredEbpfSample> samples
   return count;
 }
 
+absl::Status EbpfStore::ReadStacks(absl::Span<const uint64_t> stack_ids,
+                                   StackVisitor& visitor) const {
+  return VisitStacksOneByOne(
+      stack_ids,
+      [this](uint64_t id) -> absl::StatusOr<std::vector<std::string>> {
+        SH_ASSIGN_OR_RETURN(std::vector<model::EbpfSymbol> symbols, GetStack(id));
+        std::vector<std::string> frames;
+        frames.reserve(symbols.size());
+        for (const model::EbpfSymbol& symbol : symbols) frames.push_back(EncodeEbpfFrame(symbol));
+        return frames;
+      },
+      visitor);
+}
+
 absl::Status EbpfStore::AddSamples(const std::string& schedule_id, int64_t upload_time_ms,
                                    const std::vector<model::EbpfSample>& samples) {
   if (samples.empty()) return absl::OkStatus();

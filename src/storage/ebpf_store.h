@@ -13,6 +13,7 @@
 #include "absl/types/span.h"
 #include "model/ebpf.h"
 #include "storage/stack_fingerprint.h"
+#include "storage/stack_visitor.h"
 
 namespace stackhouse::storage {
 
@@ -234,6 +235,13 @@ class EbpfStore {
 
   // The symbols (root first) of a stack referenced by a sample; NotFound when expired.
   virtual absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const = 0;
+
+  // Reads the stacks `stack_ids` (fastest in ascending order) and hands them to `visitor`, each
+  // distinct frame once (see StackVisitor), a frame as EncodeEbpfFrame encodes its symbol; a
+  // stack that has expired is not visited. The analyses' way to read many stacks. The default
+  // reads them one by one (GetStack). Errors: storage failures.
+  virtual absl::Status ReadStacks(absl::Span<const uint64_t> stack_ids,
+                                  StackVisitor& visitor) const;
 };
 
 }  // namespace stackhouse::storage

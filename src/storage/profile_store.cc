@@ -20,4 +20,10 @@ absl::Status SnapshotStore::AddSnapshots(const std::vector<model::ThreadSnapshot
   return AddDumps(dumps);
 }
 
+absl::Status SnapshotStore::ReadStacks(absl::Span<const uint64_t> stack_ids,
+                                       StackVisitor& visitor) const {
+  return VisitStacksOneByOne(
+      stack_ids, [this](uint64_t id) { return GetStack(id); }, visitor);
+}
+
 }  // namespace stackhouse::storage

@@ -492,4 +492,9 @@ absl::StatusOr<std::vector<model::EbpfSymbol>> RocksEbpfStore::GetStack(uint64_t
   return symbols;
 }
 
+absl::Status RocksEbpfStore::ReadStacks(absl::Span<const uint64_t> stack_ids,
+                                        StackVisitor& visitor) const {
+  return stacks_.Read(stack_ids, visitor);
+}
+
 }  // namespace stackhouse::storage

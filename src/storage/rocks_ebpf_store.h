@@ -53,6 +53,8 @@ class RocksEbpfStore final : public EbpfStore {
   absl::Status ScanSampleBlocks(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
                                 const std::function<void(EbpfSampleBlock&)>& visit) const override;
   absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const override;
+  absl::Status ReadStacks(absl::Span<const uint64_t> stack_ids,
+                          StackVisitor& visitor) const override;
   absl::Status ScanAggregated(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
                               EbpfSampleVisitor& visitor) const override;
   absl::StatusOr<EbpfRollupStats> RollUp(int64_t max_minutes) override

@@ -297,4 +297,9 @@ absl::StatusOr<std::vector<std::string>> RocksProfileStore::GetStack(uint64_t st
   return stacks_.Get(stack_id);
 }
 
+absl::Status RocksProfileStore::ReadStacks(absl::Span<const uint64_t> stack_ids,
+                                           StackVisitor& visitor) const {
+  return stacks_.Read(stack_ids, visitor);
+}
+
 }  // namespace stackhouse::storage

@@ -11,11 +11,11 @@ namespace stackhouse::storage {
 //
 // Layout: task family `p`+task id → task; task_log family `l`+task+time+instance+op → log;
 // snapshot family `d`+segment+sequence → (stack id, language) stamped with the dump time,
-// `p`+task+dump time+segment → profiled-segment index (sequence 0 only); profile_stack family
-// `k`+stack id → frames; `G`+dump time+nonce → a Go agent's pprof upload, and `g`+segment+dump
-// time+nonce → a reference to it per labelled segment. Distinct stacks are stored once (by
-// content fingerprint, probing on a collision), so a repeated dump costs a few dozen bytes.
-// Thread-safe.
+// `p`+task+dump time+segment → profiled-segment index (sequence 0 only); profile_stack family:
+// the stack dictionary (`k`+stack id → frame ids, `f`+frame id → frame; StackDictionary); `G`+dump
+// time+nonce → a Go agent's pprof upload, and `g`+segment+dump time+nonce → a reference to it per
+// labelled segment. Distinct stacks are stored once (by content fingerprint, probing on a
+// collision), so a repeated dump costs a few dozen bytes. Thread-safe.
 class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
  public:
   // `db` and `clock` must outlive the store.
@@ -41,6 +41,8 @@ class RocksProfileStore final : public ProfileTaskStore, public SnapshotStore {
   absl::StatusOr<std::optional<std::string>> GetGoProfile(
       const std::string& profile_key) const override;
   absl::StatusOr<std::vector<std::string>> GetStack(uint64_t stack_id) const override;
+  absl::Status ReadStacks(absl::Span<const uint64_t> stack_ids,
+                          StackVisitor& visitor) const override;
 
  private:
   // Constant after construction.

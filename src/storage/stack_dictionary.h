@@ -12,22 +12,29 @@
 #include "absl/types/span.h"
 #include "storage/database.h"
 #include "storage/stack_fingerprint.h"
+#include "storage/stack_visitor.h"
 
 namespace stackhouse::storage {
 
-// A dictionary of distinct stacks (lists of frame strings) in one column family of
-// retention kDictionary: `k` + 8-byte id → StackRecord. The id is the fingerprint's slot,
-// probing past a slot taken by different frames, so one stack always gets the same id and is
-// stored once (also when several callers resolve a new stack at the same time). Entries a
-// writer uses (Resolve, Retain) are re-put once older than kDictionaryRefreshMs, so they
-// outlive every record written while they were in use. A failed write leaves the caches as
-// they were.
+// A dictionary of distinct stacks in one column family of retention kDictionary, in two
+// levels: `f` + 8-byte frame id → the frame's text, each distinct frame once, and `k` + 8-byte
+// stack id → the stack as its frame ids (kStackOfFrameIds, then 8 bytes per frame, root first).
+// Entries written before frames were stored apart hold the frames' texts (a StackRecord); they
+// are read alongside the new ones, and rewritten in the new format when next re-put by Resolve.
+// Both ids are content fingerprints' slots (StackHasher over the stack, or over the one frame),
+// probing past a slot taken by a different content, so one stack and one frame always get the
+// same id and are stored once (also when several callers resolve them at the same time).
+// Entries a writer uses (Resolve, Retain) are re-put once older than kDictionaryRefreshMs, so
+// they outlive every record written while they were in use; a stack's frames are put in the
+// same write as the stack (or before it), stamped as late as it, so they live as long. A failed
+// write leaves the caches as they were.
 //
 // Thread-safe. The callers (every ingest stream) share one mutex that guards only the caches
-// and the claims: reads and writes of the database happen outside it. A caller that reads a
-// slot in order to write it first claims the slot; a caller that meets a slot claimed by
-// another waits for it to be released (having first written what it staged, so that no caller
-// waits while holding a claim) and then reads it again.
+// and the claims: hashing and reads and writes of the database happen outside it. A caller
+// that reads a slot (of a stack or of a frame) in order to write it first claims the slot; a
+// caller that meets a slot claimed by another waits for it to be released (having first
+// written what it staged, so that no caller waits while holding a claim) and then reads it
+// again.
 class StackDictionary {
  public:
   // `db` must outlive the dictionary.
@@ -60,19 +67,49 @@ class StackDictionary {
   // The frames of `id`; NotFound when absent or expired.
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
 
+  // Reads the stacks `ids` (fastest sorted) in batches (RocksDB MultiGet), handing each
+  // distinct frame over once (StackVisitor). A stack absent or expired, or one of whose frames
+  // has expired with it, is not visited. Errors: storage failures, DataLoss for an entry that
+  // cannot be decoded.
+  absl::Status Read(absl::Span<const uint64_t> ids, StackVisitor& visitor) const;
+
+  // The first byte of a stack entry of frame ids (a StackRecord never starts with it).
+  static constexpr char kStackOfFrameIds = 0x01;
+
  private:
   struct Known {
     uint64_t id;
     size_t check;  // absl::HashOf(frames): seeded per process, unlike the fingerprint
   };
+  struct KnownFrame {
+    uint64_t id;
+    size_t check;      // absl::HashOf(frame)
+    int64_t stamp_ms;  // when its entry was last written (or seen written)
+  };
+  // One frame of a stack being resolved.
+  struct PendingFrame {
+    StackFingerprint fingerprint;  // StackHasher over this frame alone
+    size_t check = 0;              // absl::HashOf(frame)
+    uint64_t id = 0;
+    bool known = false;  // `id` is set
+  };
   class Call;
 
-  // Resolves a stack the caches did not answer, reading and staging in `call`.
-  absl::StatusOr<uint64_t> ResolveMiss(const PendingStack& stack, size_t check, int64_t now,
-                                       Call* call) ABSL_LOCKS_EXCLUDED(mu_);
-  // Makes slot `id` `call`'s to read and write until it commits. When another call holds it,
-  // commits `call` first (an error is returned), then waits for the slot.
+  // Resolves a stack the caches did not answer, reading and staging in `call`; `frames` are
+  // its frames, whose ids this resolves where not known.
+  absl::StatusOr<uint64_t> ResolveMiss(const PendingStack& stack, size_t check,
+                                       absl::Span<PendingFrame> frames, int64_t now, Call* call)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The id of `frame`, written (staged in `call`) if it is not stored.
+  absl::StatusOr<uint64_t> ResolveFrame(absl::string_view frame, const PendingFrame& pending,
+                                        int64_t now, Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes stack slot `id` `call`'s to read and write until it commits. When another call holds
+  // it, commits `call` first (an error is returned), then waits for the slot.
   absl::Status Claim(uint64_t id, Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same for frame slot `id`.
+  absl::Status ClaimFrame(uint64_t id, Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // Claim or ClaimFrame.
+  absl::Status ClaimSlot(bool frame, uint64_t id, Call* call) ABSL_LOCKS_EXCLUDED(mu_);
   // Writes what `call` staged; if that succeeded, makes its cache entries true. Releases its
   // claims either way and leaves it empty.
   absl::Status Commit(Call* call) ABSL_LOCKS_EXCLUDED(mu_);
@@ -95,8 +132,12 @@ class StackDictionary {
   absl::flat_hash_map<StackFingerprint, Known> known_ ABSL_GUARDED_BY(mu_);
   // Id → when this process last wrote (or saw written) its entry.
   absl::flat_hash_map<uint64_t, int64_t> written_ ABSL_GUARDED_BY(mu_);
-  // Slots a call is reading in order to write them (see the class comment).
+  // The ids of frames this process resolved, by fingerprint of the frame.
+  absl::flat_hash_map<StackFingerprint, KnownFrame> known_frames_ ABSL_GUARDED_BY(mu_);
+  // Slots a call is reading in order to write them (see the class comment): of stacks, of
+  // frames.
   absl::flat_hash_set<uint64_t> claimed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<uint64_t> claimed_frames_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace stackhouse::storage

@@ -35,6 +35,11 @@ class FailingRecordAccess final : public storage::RecordAccess {
     SH_RETURN_IF_ERROR(faults_->Check("Get"));
     return inner_->Get(family, key);
   }
+  absl::StatusOr<std::vector<std::optional<storage::Record>>> MultiGet(
+      storage::Family family, absl::Span<const std::string> keys) const override {
+    SH_RETURN_IF_ERROR(faults_->Check("MultiGet"));
+    return inner_->MultiGet(family, keys);
+  }
 
  private:
   storage::RecordAccess* const inner_;

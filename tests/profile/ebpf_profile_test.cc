@@ -16,6 +16,8 @@
 #include "fakes/fault_injector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "stackhouse/records.pb.h"
+#include "storage/key_codec.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/test_dir.h"
 
@@ -155,6 +157,53 @@ TEST_F(EbpfAnalysisTest, RollupsAnswerExactlyAsRawBlocks) {
     db_.reset();
   }
   EXPECT_EQ(rollup_answers, 12);
+}
+
+// The analysis reads its stacks in batches, each frame once (EbpfStore::ReadStacks), from both
+// formats of the dictionary: its answer, symbol ids and symbol table included, is that of
+// reading the stacks one by one (the decorator's default ReadStacks, over GetStack).
+TEST_F(EbpfAnalysisTest, BatchedStackReadsAnswerAsReadingOneByOne) {
+  Open(kT0);
+  std::vector<std::vector<std::string>> frames;
+  for (int i = 0; i < 40; ++i) {
+    frames.push_back(
+        {"umain", absl::StrCat("u", i % 3), absl::StrCat("k", i % 5), absl::StrCat("uleaf", i)});
+  }
+  std::vector<storage::PendingStack> pending;
+  for (const auto& stack : frames) pending.push_back({storage::StackHasher::Of(stack), &stack});
+  auto ids = store_->ResolveStacks(pending);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  // Two stacks as an earlier version stored them (the frames' texts), one sharing its slot's
+  // frames with new entries, one of frames stored nowhere else.
+  for (size_t i : {size_t{3}, size_t{17}}) {
+    if (i == 17) frames[i] = {"uold-root", "kold-leaf"};
+    records::StackRecord pb;
+    for (const std::string& frame : frames[i]) pb.add_frames(frame);
+    std::string key(1, 'k');
+    storage::AppendUint64(&key, (*ids)[i]);
+    ASSERT_TRUE(db_->Put(storage::Family::kEbpfStack, key, kT0, pb.SerializeAsString()).ok());
+  }
+  std::vector<storage::StoredEbpfSample> block;
+  for (size_t i = 0; i < ids->size(); ++i) {
+    block.push_back({0, (*ids)[ids->size() - 1 - i], model::EbpfTargetType::kOnCpu,
+                     static_cast<int64_t>(i + 1), 0, 0});
+  }
+  ASSERT_TRUE(store_->AddSampleBlock("s", kT0 + 1000, block).ok());
+  auto batched = LoadEbpfProfile(*store_, {"s"}, {{kT0, kT0 + kMinute}}, false);
+  auto one_by_one = LoadEbpfProfile(*raw_, {"s"}, {{kT0, kT0 + kMinute}}, false);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_TRUE(one_by_one.ok()) << one_by_one.status();
+  ASSERT_EQ(batched->analysis.trees.size(), one_by_one->analysis.trees.size());
+  for (size_t t = 0; t < batched->analysis.trees.size(); ++t) {
+    EXPECT_EQ(batched->analysis.trees[t].elements, one_by_one->analysis.trees[t].elements);
+  }
+  ASSERT_EQ(batched->symbols->size(), one_by_one->symbols->size());
+  for (uint32_t i = 0; i < batched->symbols->size(); ++i) {
+    EXPECT_EQ(batched->symbols->Signature(i), one_by_one->symbols->Signature(i));
+  }
+  EXPECT_EQ(Rows(*batched)[0][0], Row(1, 0, "main", analysis::StackType::kUserSpace, 797));
+  EXPECT_EQ(Rows(*batched)[1][0], Row(1, 0, "old-root", analysis::StackType::kUserSpace, 23));
+  EXPECT_EQ(faults_.calls("GetStack"), 40);
 }
 
 class EbpfLimitTest : public EbpfAnalysisTest {

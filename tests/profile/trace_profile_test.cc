@@ -6,9 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "fakes/failing_stores.h"
+#include "fakes/fault_injector.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "perftools/profile.pb.h"
+#include "stackhouse/records.pb.h"
+#include "storage/key_codec.h"
 #include "storage/rocks_profile_store.h"
 #include "storage/test_dir.h"
 
@@ -109,6 +114,47 @@ TEST_F(ProfileAnalysisTest, GoProfilesAreTheFallbackWhenNoJavaTreeIsBuilt) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->go);
   EXPECT_TRUE(none->analysis.trees.empty());
+}
+
+// The analysis reads its stacks in batches, each frame once (SnapshotStore::ReadStacks), from both
+// formats of the dictionary: its answer, frame ids and frame table included, is that of reading
+// the stacks one by one (the decorator's default ReadStacks, over GetStack).
+TEST_F(ProfileAnalysisTest, BatchedStackReadsAnswerAsReadingOneByOne) {
+  std::vector<model::ThreadSnapshot> snapshots;
+  for (int i = 0; i < 30; ++i) {
+    snapshots.push_back({"t",
+                         "seg",
+                         kStart + 10 * i,
+                         i,
+                         {"Thread.run", absl::StrCat("A.b", i % 3), absl::StrCat("C.d", i % 4),
+                          absl::StrCat("Leaf.x", i % 11)}});
+  }
+  ASSERT_TRUE(store_->AddSnapshots(snapshots).ok());
+  std::vector<storage::StoredDump> dumps;
+  ASSERT_TRUE(
+      store_->ScanDumps("seg", [&](const storage::StoredDump& d) { dumps.push_back(d); }).ok());
+  ASSERT_EQ(dumps.size(), 30u);
+  // One stack as an earlier version stored it (the frames' texts).
+  records::StackRecord pb;
+  for (const std::string& frame : snapshots[5].frames) pb.add_frames(frame);
+  std::string key(1, 'k');
+  storage::AppendUint64(&key, dumps[5].stack_id);
+  ASSERT_TRUE(db_->Put(storage::Family::kProfileStack, key, kStart, pb.SerializeAsString()).ok());
+
+  fakes::FaultInjector faults;
+  fakes::FailingSnapshotStore one_by_one_store(store_.get(), &faults);
+  auto batched = LoadTraceProfile(*store_, {{"seg", kStart, kStart + 1000}}, 12000);
+  auto one_by_one = LoadTraceProfile(one_by_one_store, {{"seg", kStart, kStart + 1000}}, 12000);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_TRUE(one_by_one.ok()) << one_by_one.status();
+  EXPECT_GT(faults.calls("GetStack"), 0);
+  ASSERT_EQ(batched->analysis.trees.size(), 1u);
+  EXPECT_EQ(batched->analysis.trees[0].elements, one_by_one->analysis.trees[0].elements);
+  ASSERT_EQ(batched->frames->size(), one_by_one->frames->size());
+  for (uint32_t i = 0; i < batched->frames->size(); ++i) {
+    EXPECT_EQ(batched->frames->Signature(i), one_by_one->frames->Signature(i));
+  }
+  EXPECT_EQ(batched->analysis.trees[0].elements[0].count, 30);
 }
 
 }  // namespace

@@ -145,6 +145,32 @@ TEST_F(DatabaseTest, RecordsExpireAfterTheirTtl) {
   EXPECT_EQ(Get(*db, Family::kTask, "task")->value, "kept forever");
 }
 
+TEST_F(DatabaseTest, MultiGetAnswersEachKeyInOrderAndHidesExpiredRecords) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db->Put(Family::kSegment, "a", kStart, "first").ok());
+  ASSERT_TRUE(db->Put(Family::kSegment, "c", kStart + 2 * kDay, "third").ok());
+  ASSERT_TRUE(db->Put(Family::kSegment, "d", kStart - 2 * kDay, "expired").ok());
+  ASSERT_TRUE(db->Flush().ok());  // "a" from a table, "e" from the memtable
+  ASSERT_TRUE(db->Put(Family::kSegment, "e", kStart, "fifth").ok());
+  clock_.SetMillis(kStart + 1 * kDay + 1);
+  // Unsorted, with a repeat and an absent key.
+  const std::vector<std::string> keys = {"e", "a", "b", "c", "d", "a"};
+  auto records = db->MultiGet(Family::kSegment, keys);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), keys.size());
+  EXPECT_EQ((*records)[0]->value, "fifth");
+  EXPECT_EQ((*records)[1]->value, "first");
+  EXPECT_EQ((*records)[1]->key, "a");
+  EXPECT_EQ((*records)[1]->timestamp_ms, kStart);
+  EXPECT_FALSE((*records)[2].has_value());
+  EXPECT_EQ((*records)[3]->value, "third");
+  EXPECT_FALSE((*records)[4].has_value());
+  EXPECT_EQ((*records)[5]->value, "first");
+  auto none = db->MultiGet(Family::kSegment, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(DatabaseTest, RecordsWithinTtlSurviveCompaction) {
   auto db = OpenDb();
   ASSERT_TRUE(db->Put(Family::kSnapshot, "s", kStart, "x").ok());

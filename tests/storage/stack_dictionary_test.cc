@@ -1,5 +1,6 @@
 #include "storage/stack_dictionary.h"
 
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -27,6 +28,23 @@ std::string StackKeyForTest(uint64_t id) {
   std::string key(1, 'k');
   AppendUint64(&key, id);
   return key;
+}
+
+// The key of frame `id` (`f` + 8-byte big-endian id).
+std::string FrameKeyForTest(uint64_t id) {
+  std::string key(1, 'f');
+  AppendUint64(&key, id);
+  return key;
+}
+
+// The slot where the dictionary stores `frame` first (its fingerprint as a stack of one frame).
+uint64_t FrameSlot(const std::string& frame) { return StackHasher::Of({frame}).slot; }
+
+// A stack entry in the format written before frames were stored apart.
+std::string OldEntry(const std::vector<std::string>& frames) {
+  records::StackRecord pb;
+  for (const std::string& frame : frames) pb.add_frames(frame);
+  return pb.SerializeAsString();
 }
 
 class StackDictionaryTest : public ::testing::Test {
@@ -228,6 +246,179 @@ TEST_F(StackDictionaryTest, AnEntryStampedAtTheEndOfTimeIsRestamped) {
   auto stored = db_->Get(Family::kEbpfStack, StackKeyForTest((*ids)[0]));
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_EQ((*stored)->timestamp_ms, kNow);
+}
+
+// Each distinct frame is stored once, under its own key; a stack holds its frames' ids.
+TEST_F(StackDictionaryTest, FramesAreStoredOnceAndStacksAsTheirIds) {
+  const std::vector<std::string> a = {"umain", "uwork", "kread"};
+  const std::vector<std::string> b = {"umain", "uwork", "kwrite"};
+  auto ids = dictionary_->Resolve(
+      {PendingStack{StackHasher::Of(a), &a}, PendingStack{StackHasher::Of(b), &b}}, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  for (const std::string frame : {"umain", "uwork", "kread", "kwrite"}) {
+    auto stored = db_->Get(Family::kEbpfStack, FrameKeyForTest(FrameSlot(frame)));
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << frame;
+    EXPECT_EQ((*stored)->value, frame);
+    EXPECT_EQ((*stored)->timestamp_ms, kNow);
+  }
+  std::optional<Record> stack = Stored((*ids)[0]);
+  ASSERT_TRUE(stack.has_value());
+  ASSERT_EQ(stack->value.size(), 1 + 8 * a.size());
+  EXPECT_EQ(stack->value[0], StackDictionary::kStackOfFrameIds);
+  EXPECT_EQ(*dictionary_->Get((*ids)[0]), a);
+  EXPECT_EQ(*dictionary_->Get((*ids)[1]), b);
+
+  CollectingStackVisitor visitor;
+  ASSERT_TRUE(dictionary_->Read({(*ids)[1], (*ids)[0], (*ids)[1] + 1}, visitor).ok());
+  // Each frame handed out once, just before the first stack that holds it; the absent id is not
+  // visited.
+  EXPECT_THAT(visitor.frames(), ElementsAre("umain", "uwork", "kwrite", "kread"));
+  EXPECT_THAT(visitor.stacks(), ElementsAre(b, a));
+  EXPECT_THAT(visitor.indices(), ElementsAre(0u, 1u));
+}
+
+// A data directory written by an earlier version keeps working: its entries (the frames' texts)
+// are read alongside new ones, and a stack already stored that way keeps its id.
+TEST_F(StackDictionaryTest, EntriesOfTheOldFormatAreReadAlongsideNewOnes) {
+  const std::vector<std::string> old_stack = {"umain", "uold"};
+  const std::vector<std::string> new_stack = {"umain", "unew"};
+  const PendingStack old_pending{StackHasher::Of(old_stack), &old_stack};
+  ASSERT_TRUE(db_->Put(Family::kEbpfStack, StackKeyForTest(old_pending.fingerprint.slot), kNow,
+                       OldEntry(old_stack))
+                  .ok());
+  auto ids = dictionary_->Resolve(
+      {old_pending, PendingStack{StackHasher::Of(new_stack), &new_stack}}, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ((*ids)[0], old_pending.fingerprint.slot);
+  EXPECT_EQ(Stored((*ids)[0])->value, OldEntry(old_stack));  // fresh: left as it was
+  EXPECT_EQ(*dictionary_->Get((*ids)[0]), old_stack);
+  EXPECT_EQ(*dictionary_->Get((*ids)[1]), new_stack);
+
+  CollectingStackVisitor visitor;
+  ASSERT_TRUE(dictionary_->Read({(*ids)[0], (*ids)[1], (*ids)[0]}, visitor).ok());
+  EXPECT_THAT(visitor.stacks(), ElementsAre(old_stack, new_stack, old_stack));
+  // "umain" comes once from the old entry and once from the frame dictionary.
+  EXPECT_THAT(visitor.frames(), ElementsAre("umain", "uold", "umain", "unew"));
+
+  // Retain keeps an old entry as it is; Resolve rewrites it in the new format when it is due.
+  const int64_t later = kNow + kDictionaryRefreshMs;
+  clock_.SetMillis(later);
+  ASSERT_TRUE(dictionary_->Retain({(*ids)[0]}, later, later).ok());
+  EXPECT_EQ(Stored((*ids)[0])->value, OldEntry(old_stack));
+  EXPECT_EQ(Stored((*ids)[0])->timestamp_ms, later);
+  const int64_t much_later = later + kDictionaryRefreshMs;
+  clock_.SetMillis(much_later);
+  StackDictionary next_process(db_.get(), Family::kEbpfStack);
+  auto again = next_process.Resolve({old_pending}, much_later);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0], (*ids)[0]);
+  EXPECT_EQ(Stored((*ids)[0])->value[0], StackDictionary::kStackOfFrameIds);
+  EXPECT_EQ(Stored((*ids)[0])->timestamp_ms, much_later);
+  EXPECT_EQ(*next_process.Get((*ids)[0]), old_stack);
+}
+
+// Frames are content fingerprints' slots too: a slot taken by another frame is probed past.
+TEST_F(StackDictionaryTest, AFrameSlotTakenByAnotherFrameIsProbedPast) {
+  const std::vector<std::string> a = {"umain", "uvictim"};
+  const uint64_t slot = FrameSlot("uvictim");
+  ASSERT_TRUE(db_->Put(Family::kEbpfStack, FrameKeyForTest(slot), kNow, "uintruder").ok());
+  auto ids = dictionary_->Resolve({PendingStack{StackHasher::Of(a), &a}}, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*dictionary_->Get((*ids)[0]), a);
+  auto intruder = db_->Get(Family::kEbpfStack, FrameKeyForTest(slot));
+  EXPECT_EQ((*intruder)->value, "uintruder");
+  auto probed = db_->Get(Family::kEbpfStack, FrameKeyForTest(slot + 1));
+  ASSERT_TRUE(probed.ok() && probed->has_value());
+  EXPECT_EQ((*probed)->value, "uvictim");
+}
+
+// Reads go in batches; frames shared across batches are handed out once.
+TEST_F(StackDictionaryTest, ReadHandsEachFrameOutOnceAcrossBatches) {
+  constexpr int kStacks = 2500;
+  std::vector<std::vector<std::string>> frames;
+  frames.reserve(kStacks);
+  for (int i = 0; i < kStacks; ++i) {
+    frames.push_back({"uroot", absl::StrCat("ugroup", i % 7), absl::StrCat("uleaf", i)});
+  }
+  std::vector<const std::vector<std::string>*> stacks;
+  for (const auto& f : frames) stacks.push_back(&f);
+  auto ids = dictionary_->Resolve(stacks, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  std::vector<uint64_t> sorted = *ids;
+  std::sort(sorted.begin(), sorted.end());
+  CollectingStackVisitor visitor;
+  ASSERT_TRUE(dictionary_->Read(sorted, visitor).ok());
+  ASSERT_EQ(visitor.stacks().size(), static_cast<size_t>(kStacks));
+  EXPECT_EQ(visitor.frames().size(), static_cast<size_t>(1 + 7 + kStacks));
+  for (int i = 0; i < kStacks; ++i) {
+    EXPECT_EQ(visitor.stacks()[i], *dictionary_->Get(sorted[i]));
+  }
+}
+
+// Frames are stamped with their stacks, so a stack refreshed for new records keeps its frames
+// as long as itself; a stack one of whose frames is gone is not read (as if expired).
+TEST_F(StackDictionaryTest, FramesAreRestampedWithTheirStack) {
+  const std::vector<std::string> a = {"umain", "uwork"};
+  auto ids = dictionary_->Resolve({PendingStack{StackHasher::Of(a), &a}}, kNow);
+  ASSERT_TRUE(ids.ok());
+  const int64_t later = kNow + kDictionaryRefreshMs;
+  clock_.SetMillis(later);
+  ASSERT_TRUE(dictionary_->Retain(*ids, later, later).ok());
+  EXPECT_EQ(Stored((*ids)[0])->timestamp_ms, later);
+  for (const std::string& frame : a) {
+    auto stored = db_->Get(Family::kEbpfStack, FrameKeyForTest(FrameSlot(frame)));
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->timestamp_ms, later) << frame;
+  }
+  WriteBatch batch;
+  batch.Delete(Family::kEbpfStack, FrameKeyForTest(FrameSlot("uwork")));
+  ASSERT_TRUE(db_->Write(std::move(batch)).ok());
+  EXPECT_EQ(dictionary_->Get((*ids)[0]).status().code(), absl::StatusCode::kNotFound);
+  CollectingStackVisitor visitor;
+  ASSERT_TRUE(dictionary_->Read(*ids, visitor).ok());
+  EXPECT_TRUE(visitor.stacks().empty());
+  EXPECT_TRUE(visitor.frames().empty());
+  clock_.SetMillis(later + kDictionaryRefreshMs);
+  EXPECT_EQ(
+      dictionary_->Retain(*ids, later + kDictionaryRefreshMs, later + kDictionaryRefreshMs).code(),
+      absl::StatusCode::kNotFound);
+}
+
+TEST_F(StackDictionaryTest, FailedBatchedReadsAreReported) {
+  const std::vector<std::string> a = {"umain", "uwork"};
+  auto ids = faulty_->Resolve({PendingStack{StackHasher::Of(a), &a}}, kNow);
+  ASSERT_TRUE(ids.ok());
+  CollectingStackVisitor visitor;
+  // The read of the stacks, then the read of their frames.
+  faults_.FailNth(1, absl::UnavailableError("io error"), "MultiGet");
+  EXPECT_EQ(faulty_->Read(*ids, visitor), absl::UnavailableError("io error"));
+  faults_.FailNth(2, absl::DataLossError("bad block"), "MultiGet");
+  EXPECT_EQ(faulty_->Read(*ids, visitor), absl::DataLossError("bad block"));
+  EXPECT_TRUE(visitor.stacks().empty());
+  // Refreshing a stack reads its frames to stamp them again: a failed read writes nothing.
+  const int64_t later = kNow + kDictionaryRefreshMs;
+  faults_.FailNth(1, absl::UnavailableError("io error"), "MultiGet");
+  EXPECT_EQ(faulty_->Retain(*ids, later, later), absl::UnavailableError("io error"));
+  EXPECT_EQ(Stored((*ids)[0])->timestamp_ms, kNow);
+  ASSERT_TRUE(faulty_->Retain(*ids, later, later).ok());
+  EXPECT_EQ(Stored((*ids)[0])->timestamp_ms, later);
+  ASSERT_TRUE(faulty_->Read(*ids, visitor).ok());
+  EXPECT_THAT(visitor.stacks(), ElementsAre(a));
+}
+
+// A write that fails after new frames were staged leaves no frame in the caches: the next call
+// writes them again.
+TEST_F(StackDictionaryTest, AFailedWriteOfNewFramesIsRetriedWhole) {
+  const std::vector<std::string> a = {"unew1", "unew2"};
+  const PendingStack stack{StackHasher::Of(a), &a};
+  faults_.FailNth(1, absl::UnavailableError("disk full"), "Write");
+  EXPECT_EQ(faulty_->Resolve({stack}, kNow).status(), absl::UnavailableError("disk full"));
+  EXPECT_FALSE(db_->Get(Family::kEbpfStack, FrameKeyForTest(FrameSlot("unew1")))->has_value());
+  const std::vector<std::string> b = {"unew1", "unew2", "unew3"};
+  auto ids = faulty_->Resolve({PendingStack{StackHasher::Of(b), &b}, stack}, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*dictionary_->Get((*ids)[0]), b);
+  EXPECT_EQ(*dictionary_->Get((*ids)[1]), a);
 }
 
 }  // namespace
