@@ -89,7 +89,8 @@ class MessageArena {
 // Samples whose strings and vectors the next data set refills instead of allocating anew (a
 // Rover sample is about 20 strings, most too long for the small-string buffer). One pool per
 // thread that runs stream steps, as MessageArena; a sample taken on one thread may be given
-// back on another. Bounded: what a flush gives back beyond kMaxSpare is freed.
+// back on another. Bounded: what a flush gives back beyond kMaxSpare, or larger than a Rover
+// sample, is freed.
 class SpareSamples {
  public:
   static model::MeterSample TakeOne() {
@@ -105,7 +106,7 @@ class SpareSamples {
     std::vector<model::MeterSample>& spare = OfThisThread();
     for (model::MeterSample& sample : *samples) {
       if (spare.size() >= kMaxSpare) break;
-      spare.push_back(std::move(sample));
+      if (Small(sample)) spare.push_back(std::move(sample));
     }
     samples->clear();
   }
@@ -113,6 +114,14 @@ class SpareSamples {
  private:
   // A few collections' worth (Rover sends at most 100 samples a collection).
   static constexpr size_t kMaxSpare = 512;
+
+  // Whether `sample` is worth keeping: a Rover sample's strings take about 1 kB and its
+  // histograms 20-30 buckets; an odd agent's huge labels are not held on to.
+  static bool Small(const model::MeterSample& sample) {
+    size_t bytes = sample.name.capacity();
+    for (const auto& [key, value] : sample.labels) bytes += key.capacity() + value.capacity();
+    return bytes <= 4096 && sample.labels.capacity() <= 32 && sample.buckets.capacity() <= 128;
+  }
 
   static std::vector<model::MeterSample>& OfThisThread() {
     thread_local std::vector<model::MeterSample> spare;
