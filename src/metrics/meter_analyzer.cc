@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -57,20 +57,44 @@ struct Group {
   GroupKey key;
   double sum = 0;
   int64_t values = 0;
-  std::vector<std::pair<int64_t, double>> buckets;  // ascending keys
+  // buckets[0, sorted) ascending with distinct keys; buckets[sorted, end) appended since (a key
+  // that was not there yet, out of order), sorted in by Normalize. Appending rather than inserting
+  // in the middle keeps a hostile group (thousands of samples, each with other bounds) from
+  // costing a move of the tail per bucket.
+  std::vector<std::pair<int64_t, double>> buckets;
+  size_t sorted = 0;
 
   void AddBucket(int64_t bucket, double count) {
-    if (buckets.empty() || buckets.back().first < bucket) {
+    if (sorted == buckets.size() && (buckets.empty() || buckets.back().first < bucket)) {
       buckets.emplace_back(bucket, count);
+      ++sorted;
       return;
     }
-    auto it = std::lower_bound(buckets.begin(), buckets.end(), bucket,
+    const auto end = buckets.begin() + static_cast<std::ptrdiff_t>(sorted);
+    auto it = std::lower_bound(buckets.begin(), end, bucket,
                                [](const auto& b, int64_t k) { return b.first < k; });
-    if (it != buckets.end() && it->first == bucket) {
+    if (it != end && it->first == bucket) {
       it->second += count;
     } else {
-      buckets.insert(it, {bucket, count});
+      buckets.emplace_back(bucket, count);
     }
+  }
+
+  // Sorts the appended buckets in and adds up equal keys, in the order they came.
+  void Normalize() {
+    if (sorted == buckets.size()) return;
+    std::stable_sort(buckets.begin(), buckets.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    size_t out = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      if (out > 0 && buckets[out - 1].first == buckets[i].first) {
+        buckets[out - 1].second += buckets[i].second;
+      } else {
+        buckets[out++] = buckets[i];
+      }
+    }
+    buckets.resize(out);
+    sorted = out;
   }
 };
 
@@ -110,11 +134,11 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   const int64_t minute = MinuteFloor(data_set.timestamp_ms);
 
   // The ids this data set derives (SHA-256 each) are computed once per data set: the two
-  // virtual peers and the processes of the continuous meters. Node maps and a deque: the groups
+  // virtual peers and the processes of the continuous meters. Node containers: the groups
   // hold views of these strings.
   std::string virtual_ids[2];  // UNKNOWN_LOCAL, UNKNOWN_REMOTE
   absl::node_hash_map<std::string, std::string> process_ids;
-  std::deque<std::string> odd_sides;  // lowercased side labels other than client / server
+  absl::node_hash_set<std::string> odd_sides;  // lowercased side labels but client / server
   // The process id of one end of a network meter (addendum §2.2, prefix step).
   struct RoleLabels {
     const char* process_id;
@@ -144,10 +168,7 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   auto side_of = [&](absl::string_view side) -> absl::string_view {
     if (absl::EqualsIgnoreCase(side, "client")) return "client";
     if (absl::EqualsIgnoreCase(side, "server")) return "server";
-    for (const std::string& odd : odd_sides) {
-      if (absl::EqualsIgnoreCase(side, odd)) return odd;
-    }
-    return odd_sides.emplace_back(absl::AsciiStrToLower(side));
+    return *odd_sides.insert(absl::AsciiStrToLower(side)).first;
   };
 
   // Groups in the order first seen (the output's order), indexed by their key.
@@ -194,7 +215,8 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
   }
 
   out.updates.reserve(groups.size());
-  for (const Group& group : groups) {
+  for (Group& group : groups) {
+    group.Normalize();
     const GroupKey& key = group.key;
     MetricUpdate& update = out.updates.emplace_back();
     update.metric = key.metric;

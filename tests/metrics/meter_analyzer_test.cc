@@ -146,6 +146,49 @@ TEST(MeterAnalyzerTest, HistogramBucketsKeyedByTruncatedLowerBound) {
       (BucketCounts{{std::numeric_limits<int64_t>::min(), 4}, {5, 6}, {10, 0}}));  // negative → 0
 }
 
+TEST(MeterAnalyzerTest, HistogramsOfOneGroupWithDifferentBoundsAddUpPerKey) {
+  // 300 samples of one group, sample j with the bounds j, j + 300, j + 600 (each ascending, the
+  // group's keys interleaved), and then one with the first sample's bounds again.
+  std::vector<model::MeterSample> samples;
+  for (int j = 0; j <= 300; ++j) {
+    model::MeterSample h;
+    h.name = "rover_net_p_http1_client_duration_histogram";
+    h.histogram = true;
+    h.labels = {{"client_process_id", "p1"}, {"server_process_id", "p2"}, {"side", "client"}};
+    const int base = j == 300 ? 0 : j;
+    for (int k = 0; k < 3; ++k) h.buckets.push_back({double(base + 300 * k), false, k + 1});
+    samples.push_back(std::move(h));
+  }
+  auto out = AnalyzeDataSet(Set(std::move(samples)), kTime);
+  ASSERT_EQ(out.updates.size(), 1u);
+  const BucketCounts& buckets = out.updates[0].delta.buckets;
+  ASSERT_EQ(buckets.size(), 900u);
+  int64_t expected_key = 0;
+  for (const auto& [key, count] : buckets) {
+    EXPECT_EQ(key, expected_key);
+    // Bucket k of a sample counts k + 1; the last sample repeats the first one's keys.
+    const int64_t k = key / 300;
+    EXPECT_EQ(count, key % 300 == 0 ? 2 * (k + 1) : k + 1) << key;
+    ++expected_key;
+  }
+}
+
+TEST(MeterAnalyzerTest, SidesCompareWithoutCase) {
+  auto sample = [](const char* side) {
+    return Single("rover_net_p_client_write_counts_counter", 1,
+                  {{"client_process_id", "p1"}, {"server_process_id", "p2"}, {"side", side}});
+  };
+  auto out = AnalyzeDataSet(
+      Set({sample("CLIENT"), sample("client"), sample("Inbound"), sample("INBOUND"), sample("")}),
+      kTime);
+  ASSERT_EQ(out.updates.size(), 3u);  // client, inbound, and no side
+  EXPECT_EQ(out.updates[0].delta.sum, 2);
+  EXPECT_EQ(out.updates[1].delta.sum, 2);
+  EXPECT_EQ(out.updates[2].delta.sum, 1);
+  ASSERT_EQ(out.relations.size(), 1u);  // none of them is the server side
+  EXPECT_FALSE(out.relations[0].server_side);
+}
+
 TEST(MeterAnalyzerTest, UnusableSamplesAndDataSetsAreIgnored) {
   auto out = AnalyzeDataSet(
       Set({Single("instance_jvm_cpu", 1, {}),
