@@ -21,6 +21,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$repo/bench/lib.sh"
 build=$repo/build
 seconds=120
 warmup=20
@@ -55,18 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 SW_CORE_REST_HOST=127.0.0.1 SW_CORE_REST_PORT=0 \
-  SW_STORAGE_DATA_DIR=$work/data SW_LOG_LEVEL=warn \
-  "$binary" --config "$repo/config/application.yml" --ports-file "$work/ports" \
-  >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 300); do
-  [[ -s $work/ports ]] && grep -q '^http=' "$work/ports" && break
-  sleep 0.1
-done
-grpc_port=$(sed -n 's/^grpc=//p' "$work/ports")
-http_port=$(sed -n 's/^http=//p' "$work/ports")
-[[ -n $http_port ]] || { echo "stackhouse did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+start_stackhouse "$binary" "$repo/config/application.yml" "$work"
 
 "$sim" rover --target "127.0.0.1:$grpc_port" --processes "$processes" \
   --pod-processes "$processes" --remote-peers "$remote_peers" --chain --check-interval 1000 \
