@@ -22,27 +22,17 @@ using stackhouse::testing::kStart;
 class PgEbpfAndMetricNodesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto conninfo = testing::ClusterEnvironment::NewDatabase();
-    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
-    for (int i = 0; i < kNodes; ++i) {
-      PoolOptions options;
-      options.conninfo = *conninfo;
-      options.size = 2;
-      auto pool = Pool::Create(options);
-      ASSERT_TRUE(pool.ok()) << pool.status();
-      ASSERT_TRUE(MigrateSchema(**pool).ok());
-      ebpf_.push_back(std::make_unique<PgEbpfStore>(pool->get(), &clock_, StoreOptions{}));
-      metrics_.push_back(std::make_unique<PgMetricStore>(pool->get(), &clock_, StoreOptions{},
+    auto pools = testing::NewNodePools(kNodes);
+    ASSERT_TRUE(pools.ok()) << pools.status();
+    pools_ = std::move(*pools);
+    for (const auto& pool : pools_) {
+      ebpf_.push_back(std::make_unique<PgEbpfStore>(pool.get(), &clock_, StoreOptions{}));
+      metrics_.push_back(std::make_unique<PgMetricStore>(pool.get(), &clock_, StoreOptions{},
                                                          absl::UTCTimeZone()));
-      pools_.push_back(std::move(*pool));
     }
   }
 
-  int64_t Count(const std::string& sql) {
-    auto r = pools_[0]->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->Int64(0, 0) : -1;
-  }
+  int64_t Count(const std::string& sql) { return testing::CountRows(*pools_[0], sql); }
 
   static constexpr int kNodes = 4;
   SimulatedClock clock_{kStart};

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/pg/pg_connection.h"
+#include "storage/pg/pg_schema.h"
 
 namespace stackhouse::storage::pg::testing {
 namespace {
@@ -214,5 +215,29 @@ absl::StatusOr<std::string> ClusterEnvironment::NewDatabase() {
 }
 
 void ClusterEnvironment::TearDown() { Cluster().cluster.reset(); }
+
+absl::StatusOr<std::vector<std::unique_ptr<Pool>>> NewNodePools(int nodes) {
+  absl::StatusOr<std::string> conninfo = ClusterEnvironment::NewDatabase();
+  if (!conninfo.ok()) return conninfo.status();
+  std::vector<std::unique_ptr<Pool>> pools;
+  for (int i = 0; i < nodes; ++i) {
+    PoolOptions options;
+    options.conninfo = *conninfo;
+    options.size = 2;
+    absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(options);
+    if (!pool.ok()) return pool.status();
+    if (absl::StatusOr<int> version = MigrateSchema(**pool); !version.ok()) {
+      return version.status();
+    }
+    pools.push_back(std::move(*pool));
+  }
+  return pools;
+}
+
+int64_t CountRows(Pool& pool, const std::string& sql) {
+  auto r = pool.Exec(sql);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->Int64(0, 0) : -1;
+}
 
 }  // namespace stackhouse::storage::pg::testing

@@ -4,11 +4,14 @@
 // that listens only on a unix socket in that directory, a fresh database per test.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
+#include "storage/pg/pg_pool.h"
 
 namespace stackhouse::storage::pg::testing {
 
@@ -52,6 +55,14 @@ class ClusterEnvironment final : public ::testing::Environment {
 
   void TearDown() override;
 };
+
+// `nodes` pools (of 2 connections) over one fresh database with the schema migrated: what
+// several Stackhouse nodes on one PostgreSQL hold.
+absl::StatusOr<std::vector<std::unique_ptr<Pool>>> NewNodePools(int nodes);
+
+// The int8 that `sql` (a SELECT count(*) ...) answers through `pool`; -1 (and a test failure)
+// on an error.
+int64_t CountRows(Pool& pool, const std::string& sql);
 
 // Registers the environment in every test binary that includes this header.
 inline ::testing::Environment* const kClusterEnvironment =
