@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "metrics/metric_catalog.h"
 #include "storage/metric_codec.h"
+#include "storage/store_test_data.h"
 #include "storage/test_dir.h"
 
 namespace stackhouse::storage {
@@ -11,6 +12,7 @@ namespace {
 
 using metrics::Accumulator;
 using metrics::MetricUpdate;
+using stackhouse::testing::MetricSum;
 using ::testing::ElementsAre;
 
 constexpr int64_t kMinute = 60'000;
@@ -35,24 +37,9 @@ class RocksMetricStoreTest : public ::testing::Test {
     store_ = std::move(*store);
   }
 
-  static MetricUpdate Sum(const char* metric, int64_t minute_ms, int64_t sum,
-                          const char* entity = "c-s", const char* label = "") {
-    MetricUpdate u;
-    u.metric = metrics::FindMetric(metric);
-    u.entity_id = entity;
-    u.label_value = label;
-    u.minute_ms = minute_ms;
-    u.delta.sum = sum;
-    u.delta.count = u.metric->function == metrics::MetricFunction::kAvg ? 1 : 0;
-    return u;
-  }
-
   std::vector<metrics::LabeledRows> Read(const char* metric, metrics::Step step,
                                          std::vector<int64_t> starts, const char* entity = "c-s") {
-    metrics::TimeBuckets buckets{step, std::move(starts)};
-    auto rows = store_->ReadRows(*metrics::FindMetric(metric), entity, buckets);
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    return rows.ok() ? *rows : std::vector<metrics::LabeledRows>{};
+    return stackhouse::testing::ReadMetricRows(*store_, metric, step, std::move(starts), entity);
   }
 
   testing::TestDir dir_;
@@ -64,8 +51,8 @@ class RocksMetricStoreTest : public ::testing::Test {
 TEST_F(RocksMetricStoreTest, RowsSurviveReopeningAndExpireWithTheMetricsTtl) {
   Open();
   ASSERT_TRUE(store_
-                  ->AddMetrics({Sum("process_relation_client_write_avg_exe_time", kT0, 40),
-                                Sum("process_relation_client_write_avg_exe_time", kT0, 20)})
+                  ->AddMetrics({MetricSum("process_relation_client_write_avg_exe_time", kT0, 40),
+                                MetricSum("process_relation_client_write_avg_exe_time", kT0, 20)})
                   .ok());
   Open();
   auto rows = Read("process_relation_client_write_avg_exe_time", metrics::Step::kMinute, {kT0});
@@ -93,7 +80,8 @@ TEST_F(RocksMetricStoreTest, HourAndDayBucketsFollowTheZone) {
   EXPECT_EQ(store_->HourStart(kT0 + 40 * kMinute), kT0 + 30 * kMinute);
   EXPECT_EQ(store_->DayStart(kT0), kT0 - 3 * kHour - 30 * kMinute);  // 2023-11-14 18:30 UTC
   ASSERT_TRUE(
-      store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 40 * kMinute, 2)}).ok());
+      store_->AddMetrics({MetricSum("process_relation_client_write_cpm", kT0 + 40 * kMinute, 2)})
+          .ok());
   auto hours =
       Read("process_relation_client_write_cpm", metrics::Step::kHour, {kT0 + 30 * kMinute});
   ASSERT_EQ(hours.size(), 1u);
@@ -151,7 +139,8 @@ TEST_F(RocksMetricStoreTest, ClosedMinutesFoldIntoStoredRowsAndReadTheSame) {
   const char* metric = "process_relation_client_write_cpm";
   // Three reports per minute, as Rover's 5 s reports land; the minutes T0 and T0+1 stay pending.
   for (int r = 0; r < 3; ++r) {
-    ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 1), Sum(metric, kT0 + kMinute, 10)}).ok());
+    ASSERT_TRUE(
+        store_->AddMetrics({MetricSum(metric, kT0, 1), MetricSum(metric, kT0 + kMinute, 10)}).ok());
   }
   EXPECT_EQ(store_->pending_rows(), 2u);
   EXPECT_EQ(store_->pending_log_records(), 6u);  // one per call and minute
@@ -162,7 +151,7 @@ TEST_F(RocksMetricStoreTest, ClosedMinutesFoldIntoStoredRowsAndReadTheSame) {
   EXPECT_FALSE(before[0].rows[2].has_value());
 
   // T0+2 arrives: T0 is closed and folded (one minute, hour and day operand), T0+1 stays.
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0 + 2 * kMinute, 100)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0 + 2 * kMinute, 100)}).ok());
   EXPECT_EQ(store_->pending_rows(), 2u);
   EXPECT_EQ(store_->pending_log_records(), 4u);
   auto after = Read(metric, metrics::Step::kMinute, {kT0, kT0 + kMinute, kT0 + 2 * kMinute});
@@ -176,7 +165,7 @@ TEST_F(RocksMetricStoreTest, ClosedMinutesFoldIntoStoredRowsAndReadTheSame) {
   EXPECT_EQ(hour[0].rows[0]->sum, 133);
 
   // A late report of the folded minute adds to its stored row.
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 4)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 4)}).ok());
   ASSERT_TRUE(store_->FoldAll().ok());
   EXPECT_EQ(store_->pending_rows(), 0u);
   EXPECT_EQ(store_->pending_log_records(), 0u);
@@ -201,8 +190,9 @@ TEST_F(RocksMetricStoreTest, AKillBeforeOrAfterAFoldNeitherLosesNorDoublesAnUpda
   histogram.label_value = "";
   histogram.minute_ms = kT0;
   histogram.delta.buckets = {{0, 1}, {5, 2}};
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 40), histogram}).ok());
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 20), Sum(metric, kT0 + kMinute, 7)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 40), histogram}).ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({MetricSum(metric, kT0, 20), MetricSum(metric, kT0 + kMinute, 7)}).ok());
   // Reopening without a fold is what a SIGKILL leaves: the intake log holds the updates.
   Open();
   EXPECT_EQ(store_->pending_rows(), 3u);
@@ -230,7 +220,7 @@ TEST_F(RocksMetricStoreTest, AKillBeforeOrAfterAFoldNeitherLosesNorDoublesAnUpda
   EXPECT_EQ(hour[0].rows[0]->count, 3);
 
   // New updates after the restart are logged and replayed the same way.
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 1)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 1)}).ok());
   Open();
   EXPECT_EQ(store_->pending_log_records(), 1u);
   rows = Read(metric, metrics::Step::kMinute, {kT0});
@@ -249,9 +239,13 @@ TEST_F(RocksMetricStoreTest, TooManyPendingRowsFoldEverything) {
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = std::move(*store);
   const char* metric = "process_relation_client_write_cpm";
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 1, "a-b"), Sum(metric, kT0, 2, "c-d")}).ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({MetricSum(metric, kT0, 1, "a-b"), MetricSum(metric, kT0, 2, "c-d")})
+          .ok());
   EXPECT_EQ(store_->pending_rows(), 2u);
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 3, "e-f"), Sum(metric, kT0, 4, "g-h")}).ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({MetricSum(metric, kT0, 3, "e-f"), MetricSum(metric, kT0, 4, "g-h")})
+          .ok());
   EXPECT_EQ(store_->pending_rows(), 0u);
   EXPECT_EQ(store_->pending_log_records(), 0u);
   EXPECT_EQ(Read(metric, metrics::Step::kMinute, {kT0}, "g-h")[0].rows[0]->sum, 4);
@@ -261,7 +255,7 @@ TEST_F(RocksMetricStoreTest, TooManyPendingRowsFoldEverything) {
 TEST_F(RocksMetricStoreTest, PendingRowsExpireWithTheMetricsTtl) {
   Open();
   const char* metric = "process_relation_client_write_cpm";
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 5)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 5)}).ok());
   ASSERT_EQ(store_->pending_rows(), 1u);
   clock_.SetMillis(kT0 + 7 * kDay + kMinute);
   EXPECT_TRUE(Read(metric, metrics::Step::kMinute, {kT0}).empty());

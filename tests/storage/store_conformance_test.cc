@@ -44,6 +44,7 @@ using testing::Dump;
 using testing::Instance;
 using testing::kStart;
 using testing::MakeSegment;
+using testing::MetricSum;
 using testing::Summary;
 
 // Makes the stores of one backend, all sharing `clock`; owns what they need (a database).
@@ -1007,24 +1008,9 @@ class MetricStoreContract : public ContractTest {
     clock_.SetMillis(kT0 + kHour);
   }
 
-  static metrics::MetricUpdate Sum(const char* metric, int64_t minute_ms, int64_t sum,
-                                   const char* entity = "c-s", const char* label = "") {
-    metrics::MetricUpdate u;
-    u.metric = metrics::FindMetric(metric);
-    u.entity_id = entity;
-    u.label_value = label;
-    u.minute_ms = minute_ms;
-    u.delta.sum = sum;
-    u.delta.count = u.metric->function == metrics::MetricFunction::kAvg ? 1 : 0;
-    return u;
-  }
-
   std::vector<metrics::LabeledRows> Read(const char* metric, metrics::Step step,
                                          std::vector<int64_t> starts, const char* entity = "c-s") {
-    metrics::TimeBuckets buckets{step, std::move(starts)};
-    auto rows = store_->ReadRows(*metrics::FindMetric(metric), entity, buckets);
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    return rows.ok() ? *rows : std::vector<metrics::LabeledRows>{};
+    return stackhouse::testing::ReadMetricRows(*store_, metric, step, std::move(starts), entity);
   }
 
   static metrics::SampledTrace Sampled(const std::string& trace, int64_t time, int64_t latency,
@@ -1043,13 +1029,15 @@ class MetricStoreContract : public ContractTest {
 };
 
 TEST_P(MetricStoreContract, UpdatesAddUpPerMinuteAndRollUpToHourAndDay) {
-  ASSERT_TRUE(store_
-                  ->AddMetrics({Sum("process_relation_client_write_cpm", kT0, 5),
-                                Sum("process_relation_client_write_cpm", kT0, 7),
-                                Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 3)})
-                  .ok());
   ASSERT_TRUE(
-      store_->AddMetrics({Sum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 1)}).ok());
+      store_
+          ->AddMetrics({MetricSum("process_relation_client_write_cpm", kT0, 5),
+                        MetricSum("process_relation_client_write_cpm", kT0, 7),
+                        MetricSum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 3)})
+          .ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({MetricSum("process_relation_client_write_cpm", kT0 + 2 * kMinute, 1)})
+          .ok());
 
   auto minutes = Read("process_relation_client_write_cpm", metrics::Step::kMinute,
                       {kT0, kT0 + kMinute, kT0 + 2 * kMinute});
@@ -1081,11 +1069,11 @@ TEST_P(MetricStoreContract, UpdatesAddUpPerMinuteAndRollUpToHourAndDay) {
 }
 
 TEST_P(MetricStoreContract, LabeledRowsComeBackOnePerLabelSortedWithHistogramBuckets) {
-  MetricUpdate ok = Sum("process_relation_http1_response_status_cpm", kT0, 3, "c-s", "200");
+  MetricUpdate ok = MetricSum("process_relation_http1_response_status_cpm", kT0, 3, "c-s", "200");
   MetricUpdate err =
-      Sum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s", "500");
+      MetricSum("process_relation_http1_response_status_cpm", kT0 + kMinute, 1, "c-s", "500");
   // Label values are any bytes, including the key codec's separators.
-  MetricUpdate odd = Sum("process_relation_http1_response_status_cpm", kT0, 2);
+  MetricUpdate odd = MetricSum("process_relation_http1_response_status_cpm", kT0, 2);
   odd.label_value = std::string("a\0b,{=}", 7);
   MetricUpdate histogram;
   histogram.metric = metrics::FindMetric("process_relation_client_write_rtt_time_percentile");
@@ -1146,8 +1134,8 @@ TEST_P(MetricStoreContract, RelationRowsKeepTheComponentOfHigherPriority) {
 
 TEST_P(MetricStoreContract, AveragesKeepSumAndCount) {
   const char* metric = "process_relation_client_write_avg_exe_time";
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 40), Sum(metric, kT0, 20)}).ok());
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 30)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 40), MetricSum(metric, kT0, 20)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 30)}).ok());
   auto rows = Read(metric, metrics::Step::kMinute, {kT0});
   ASSERT_EQ(rows.size(), 1u);
   ASSERT_TRUE(rows[0].rows[0].has_value());
@@ -1189,7 +1177,7 @@ TEST_P(MetricStoreContract, SampledRecordsByLatencyNewerFirstAmongEqualsKeptOnce
 TEST_P(MetricStoreContract, RowsRelationsAndRecordsExpire) {
   constexpr int64_t kDay = 24 * kHour;
   const char* metric = "process_relation_client_write_cpm";
-  ASSERT_TRUE(store_->AddMetrics({Sum(metric, kT0, 5)}).ok());
+  ASSERT_TRUE(store_->AddMetrics({MetricSum(metric, kT0, 5)}).ok());
   ASSERT_TRUE(store_->AddRelations({metrics::RelationRow{"inst", "a", "b", false, 49, kT0}}).ok());
   ASSERT_TRUE(store_->AddSampledRecords({Sampled("t1", kT0, 50, "/a")}).ok());
   clock_.SetMillis(kT0 + 3 * kDay + kMinute);

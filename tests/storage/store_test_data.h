@@ -7,10 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "gtest/gtest.h"
+#include "metrics/meter_analyzer.h"
 #include "model/entities.h"
 #include "model/ids.h"
 #include "model/profile.h"
 #include "model/trace.h"
+#include "storage/metric_store.h"
 
 namespace stackhouse::testing {
 
@@ -78,6 +81,32 @@ inline model::SegmentSummary Summary(const model::Segment& segment, const std::s
   s.latency_ms = 50;
   s.is_error = true;
   return s;
+}
+
+// An update adding `sum` to the row of `metric` for `entity` and `label` in the minute
+// `minute_ms` (for a kAvg metric: one value of `sum`).
+inline metrics::MetricUpdate MetricSum(const char* metric, int64_t minute_ms, int64_t sum,
+                                       const char* entity = "c-s", const char* label = "") {
+  metrics::MetricUpdate u;
+  u.metric = metrics::FindMetric(metric);
+  u.entity_id = entity;
+  u.label_value = label;
+  u.minute_ms = minute_ms;
+  u.delta.sum = sum;
+  u.delta.count = u.metric->function == metrics::MetricFunction::kAvg ? 1 : 0;
+  return u;
+}
+
+// The rows of `metric` for `entity` in the buckets `starts` of `step`, as `store` reads them
+// (none, and a test failure, on an error).
+inline std::vector<metrics::LabeledRows> ReadMetricRows(storage::MetricStore& store,
+                                                        const char* metric, metrics::Step step,
+                                                        std::vector<int64_t> starts,
+                                                        const char* entity = "c-s") {
+  metrics::TimeBuckets buckets{step, std::move(starts)};
+  auto rows = store.ReadRows(*metrics::FindMetric(metric), entity, buckets);
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? *rows : std::vector<metrics::LabeledRows>{};
 }
 
 }  // namespace stackhouse::testing
