@@ -302,6 +302,7 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
       pg.Int("poolSize", 1, 1024, &p.pool_size);
       pg.Int<int64_t>("statementTimeout", 0, int64_t{24} * 3600 * 1000, &p.statement_timeout_ms);
       pg.Int("connectTimeout", 1, 3600, &p.connect_timeout_seconds);
+      pg.Int("startupRetry", 0, static_cast<int>(kSecondsPerDay), &p.startup_retry_seconds);
       pg.RejectUnknownKeys();
     }
     r.NonEmptyString("dataDir", &s.data_dir);

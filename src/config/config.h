@@ -68,6 +68,9 @@ struct PostgresqlConfig {
   // A statement running longer is cancelled (DEADLINE_EXCEEDED to its caller); 0 = no limit.
   int64_t statement_timeout_ms = 30'000;
   int connect_timeout_seconds = 10;  // to open one connection
+  // At start, an unreachable database is tried again (backoff 0.5 s doubling to 10 s) for this
+  // long before the server gives up; 0 = one attempt.
+  int startup_retry_seconds = 60;
 };
 
 struct StorageConfig {

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/embedded_files.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -53,6 +54,7 @@
 #include "storage/pg/pg_metric_store.h"
 #include "storage/pg/pg_pool.h"
 #include "storage/pg/pg_profile_store.h"
+#include "storage/pg/pg_retry.h"
 #include "storage/pg/pg_schema.h"
 #include "storage/pg/pg_segment_store.h"
 #include "storage/pg/pg_span_event_store.h"
@@ -267,14 +269,26 @@ absl::Status Server::OpenStorage() {
                                    {"application_name", "stackhouse"}});
     options.size = c.pool_size;
     options.statement_timeout_ms = c.statement_timeout_ms;
-    auto pool = storage::pg::Pool::Create(options);
-    if (!pool.ok()) {
-      return absl::Status(
-          pool.status().code(),
-          absl::StrCat("storage.postgresql: cannot connect to database ", c.database, " on ",
-                       c.host, ":", c.port, " as ", c.user, ": ", pool.status().message()));
+    const std::string target =
+        absl::StrCat("storage.postgresql: cannot connect to database ", c.database, " on ", c.host,
+                     ":", c.port, " as ", c.user, ": ");
+    storage::pg::RetryOptions retry;
+    retry.total_ms = int64_t{c.startup_retry_seconds} * 1000;
+    absl::Status connected = storage::pg::RetryWhileUnavailable(
+        retry, SystemClock::Instance(), [](int64_t ms) { absl::SleepFor(absl::Milliseconds(ms)); },
+        [&]() {
+          auto pool = storage::pg::Pool::Create(options);
+          if (!pool.ok()) return pool.status();
+          pg_pool_ = std::move(*pool);
+          return absl::OkStatus();
+        },
+        [&](int attempt, const absl::Status& failure, int64_t delay_ms) {
+          log->warn("{}{} (attempt {}; trying again in {:.1f} s)", target, failure.message(),
+                    attempt, delay_ms / 1000.0);
+        });
+    if (!connected.ok()) {
+      return absl::Status(connected.code(), absl::StrCat(target, connected.message()));
     }
-    pg_pool_ = std::move(*pool);
     auto found = storage::pg::MigrateSchema(*pg_pool_);
     if (!found.ok()) {
       return absl::Status(found.status().code(),

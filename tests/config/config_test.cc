@@ -185,7 +185,8 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
                                      {"SW_STORAGE_POSTGRESQL_PASSWORD", "s3cr'et"},
                                      {"SW_STORAGE_POSTGRESQL_POOL_SIZE", "4"},
                                      {"SW_STORAGE_POSTGRESQL_STATEMENT_TIMEOUT", "0"},
-                                     {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "3"}}));
+                                     {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "3"},
+                                     {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "0"}}));
   ASSERT_TRUE(shipped.ok()) << shipped.status();
   const PostgresqlConfig& pg = shipped->storage.postgresql;
   EXPECT_EQ(shipped->storage.selector, "postgresql");
@@ -197,6 +198,7 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
   EXPECT_EQ(pg.pool_size, 4);
   EXPECT_EQ(pg.statement_timeout_ms, 0);
   EXPECT_EQ(pg.connect_timeout_seconds, 3);
+  EXPECT_EQ(pg.startup_retry_seconds, 0);
 
   auto defaults = LoadConfig(STACKHOUSE_APPLICATION_YML, FakeEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status();
@@ -207,6 +209,7 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
   EXPECT_EQ(defaults->storage.postgresql.pool_size, PostgresqlConfig().pool_size);
   EXPECT_EQ(defaults->storage.postgresql.statement_timeout_ms,
             PostgresqlConfig().statement_timeout_ms);
+  EXPECT_EQ(defaults->storage.postgresql.startup_retry_seconds, 60);
 
   EXPECT_EQ(ErrorOf("storage:\n  selector: mysql\n"),
             "storage.selector: invalid value \"mysql\" (expected rocksdb or postgresql)");
@@ -214,6 +217,8 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
             "storage.postgresql.port: value 0 is out of range [1, 65535]");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    poolSize: 2000\n"),
             "storage.postgresql.poolSize: value 2000 is out of range [1, 1024]");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    startupRetry: -1\n"),
+            "storage.postgresql.startupRetry: value -1 is out of range [0, 86400]");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    host: \"\"\n"),
             "storage.postgresql.host: must not be empty");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    dbname: x\n"),

@@ -2,9 +2,12 @@
 // throw-away cluster, tests/storage/pg/test_cluster.h) answer as one, survive a SIGKILL of
 // either, and bad settings stop the start with one clear message.
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <map>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -40,7 +43,10 @@ class PostgresqlServerTest : public ::testing::Test {
             {"SW_STORAGE_POSTGRESQL_PORT", parts["port"]},
             {"SW_STORAGE_POSTGRESQL_USER", parts["user"]},
             {"SW_STORAGE_POSTGRESQL_DATABASE", parts["dbname"]},
-            {"SW_STORAGE_POSTGRESQL_POOL_SIZE", "4"}};
+            {"SW_STORAGE_POSTGRESQL_POOL_SIZE", "4"},
+            {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "0"}};
+    socket_dir_ = parts["host"];
+    port_ = parts["port"];
   }
 
   std::unique_ptr<ServerProcess> MakeNode(const std::string& name,
@@ -80,6 +86,8 @@ class PostgresqlServerTest : public ::testing::Test {
 
   TestDir dir_;
   std::map<std::string, std::string> env_;
+  std::string socket_dir_;  // the test cluster's unix socket directory
+  std::string port_;
 };
 
 TEST_F(PostgresqlServerTest, TwoNodesOverOneDatabaseAnswerAsOneAndSurviveASigkill) {
@@ -120,11 +128,13 @@ TEST_F(PostgresqlServerTest, BadStorageSettingsStopTheStartWithOneClearMessage) 
     EXPECT_THAT(node->Log(), HasSubstr("storage.postgresql.poolSize: value 0 is out of range"));
   }
   {
-    // Nobody listens there.
+    // Nobody listens there: tried again for a second (0.5 s, then the rest), then given up.
     auto node = MakeNode("x", {{"SW_STORAGE_POSTGRESQL_HOST", dir_.path()},
-                               {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "2"}});
+                               {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "2"},
+                               {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "1"}});
     EXPECT_EQ(node->RunToExit(), 1);
     EXPECT_THAT(node->Log(), HasSubstr("storage.postgresql: cannot connect to database"));
+    EXPECT_THAT(node->Log(), HasSubstr("(attempt 1; trying again in 0.5 s)"));
     EXPECT_THAT(node->Log(), Not(HasSubstr("terminate called")));
   }
   {
@@ -133,6 +143,32 @@ TEST_F(PostgresqlServerTest, BadStorageSettingsStopTheStartWithOneClearMessage) 
     EXPECT_EQ(node->RunToExit(), 1);
     EXPECT_THAT(node->Log(), HasSubstr("no_such_db"));
   }
+}
+
+TEST_F(PostgresqlServerTest, ANodeStartedBeforeItsDatabaseComesUpOnceTheDatabaseIs) {
+  // The node connects through a socket directory where no server listens yet; once it has
+  // failed an attempt, the cluster's socket appears there (a symbolic link), as when the
+  // database starts after the node.
+  const std::string late_dir = dir_.path() + "/late-db";
+  ASSERT_EQ(mkdir(late_dir.c_str(), 0700), 0);
+  auto node = MakeNode("a", {{"SW_STORAGE_POSTGRESQL_HOST", late_dir},
+                             {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "60"}});
+  std::thread database_comes_up([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (node->Log().find("trying again in") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const std::string socket = "/.s.PGSQL." + port_;
+    EXPECT_EQ(symlink((socket_dir_ + socket).c_str(), (late_dir + socket).c_str()), 0);
+  });
+  const bool started = node->Start(60000);
+  database_comes_up.join();
+  ASSERT_TRUE(started) << node->Log();
+  EXPECT_THAT(node->Log(), HasSubstr("(attempt 1; trying again in 0.5 s)"));
+  EXPECT_THAT(node->Log(), HasSubstr("storage: PostgreSQL database"));
+  EXPECT_EQ(node->HttpGet("/healthz").first, 200);
+  EXPECT_EQ(node->Stop(SIGTERM), std::optional<int>(0)) << node->Log();
 }
 
 }  // namespace
