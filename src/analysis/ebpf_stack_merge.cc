@@ -34,14 +34,28 @@ class TreeBuilder {
       return absl::InvalidArgumentError(
           absl::StrCat("eBPF sample refers to stack ", total.stack_id, " of ", stacks_.size()));
     }
-    uint32_t node = kNoNode;
-    for (const EbpfFrame& frame : stacks_.Frames(total.stack_id)) {
+    // Consecutive stacks mostly share their outer frames: those start from the previous
+    // stack's path.
+    const auto frames = stacks_.Frames(total.stack_id);
+    size_t shared = 0;
+    const size_t limit = std::min(frames.size(), walked_.size());
+    while (shared < limit && frames[shared].symbol == walked_[shared].symbol &&
+           frames[shared].type == walked_[shared].type) {
+      ++shared;
+    }
+    walked_.resize(shared);
+    path_.resize(shared);
+    uint32_t node = shared == 0 ? kNoNode : path_.back();
+    for (size_t f = shared; f < frames.size(); ++f) {
+      const EbpfFrame& frame = frames[f];
       // The second bound keeps ChildKey unique; no FrameTable that fits in memory reaches it.
       if (frame.symbol >= symbols_.size() || frame.symbol > kMaxSymbol) {
         return absl::InvalidArgumentError(absl::StrCat(
             "stack ", total.stack_id, " refers to symbol ", frame.symbol, " of ", symbols_.size()));
       }
       node = Child(node, frame);
+      walked_.push_back(frame);
+      path_.push_back(node);
     }
     if (node != kNoNode) values_[node] += total.value;  // kNoNode: empty stack, dropped
     return absl::OkStatus();
@@ -127,6 +141,8 @@ class TreeBuilder {
   std::vector<absl::int128> values_;  // per node: samples ending there; Finish adds the subtree
   absl::flat_hash_map<uint64_t, uint32_t> child_;  // ChildKey → node
   std::vector<uint32_t> roots_;
+  std::vector<EbpfFrame> walked_;  // the frames of the last stack added (checked), root first
+  std::vector<uint32_t> path_;     // their nodes
 };
 
 }  // namespace

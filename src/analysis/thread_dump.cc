@@ -1,11 +1,16 @@
 #include "analysis/thread_dump.h"
 
+#include "absl/hash/hash.h"
+
 namespace stackhouse::analysis {
 
 uint32_t FrameTable::Intern(absl::string_view signature) {
-  auto [it, inserted] = ids_.try_emplace(signature, static_cast<uint32_t>(signatures_.size()));
-  if (inserted) signatures_.emplace_back(signature);
-  return it->second;
+  const Key key{signature, absl::HashOf(signature)};
+  if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(signatures_.size());
+  const std::string& stored = signatures_.emplace_back(signature);
+  ids_.emplace(Key{stored, key.hash}, id);
+  return id;
 }
 
 uint32_t StackTable::Add(absl::Span<const uint32_t> frame_ids) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -30,17 +31,40 @@ struct ThreadDump {
 // Thread-compatible: const methods may be called concurrently.
 class FrameTable {
  public:
+  FrameTable() = default;
+  // Movable (the texts stay where they are), not copyable (the index points into them).
+  FrameTable(FrameTable&&) = default;
+  FrameTable& operator=(FrameTable&&) = default;
+  FrameTable(const FrameTable&) = delete;
+  FrameTable& operator=(const FrameTable&) = delete;
+
   // Returns the id of `signature`, adding it if it is new.
   uint32_t Intern(absl::string_view signature);
 
-  // The signature of `frame_id`. Requires frame_id < size().
+  // The signature of `frame_id`. Requires frame_id < size(). The reference stays valid for the
+  // table's lifetime.
   const std::string& Signature(uint32_t frame_id) const { return signatures_[frame_id]; }
 
   size_t size() const { return signatures_.size(); }
 
  private:
-  std::vector<std::string> signatures_;
-  absl::flat_hash_map<std::string, uint32_t> ids_;
+  // A signature as the index keys it: its text (in signatures_) and its hash, kept so that
+  // growing the index does not read every text again.
+  struct Key {
+    absl::string_view text;
+    size_t hash;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& key) const { return key.hash; }
+  };
+  struct KeyEq {
+    bool operator()(const Key& a, const Key& b) const {
+      return a.hash == b.hash && a.text == b.text;
+    }
+  };
+
+  std::deque<std::string> signatures_;  // a deque: the texts never move
+  absl::flat_hash_map<Key, uint32_t, KeyHash, KeyEq> ids_;
 };
 
 // Stacks as sequences of frame ids, root (outermost frame, the thread entry) first; ids are dense

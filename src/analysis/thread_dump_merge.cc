@@ -165,15 +165,25 @@ class TreeBuilder {
     int64_t duration_ms = 0;
   };
 
+  // The node of the innermost frame of `stack_id`, its path created where new. Consecutive
+  // stacks mostly share their outer frames: those start from the previous walk's path.
   absl::StatusOr<uint32_t> WalkStack(uint32_t stack_id) {
     absl::Span<const uint32_t> frame_ids = stacks_.Frames(stack_id);
-    uint32_t node = kNoNode;
-    for (uint32_t frame_id : frame_ids) {
+    size_t shared = 0;
+    const size_t limit = std::min(frame_ids.size(), walked_.size());
+    while (shared < limit && frame_ids[shared] == walked_[shared]) ++shared;
+    path_.resize(shared);
+    walked_.resize(shared);
+    uint32_t node = shared == 0 ? kNoNode : path_.back();
+    for (size_t f = shared; f < frame_ids.size(); ++f) {
+      const uint32_t frame_id = frame_ids[f];
       if (frame_id >= frames_.size()) {
         return absl::InvalidArgumentError(absl::StrCat("stack ", stack_id, " refers to frame ",
                                                        frame_id, " of ", frames_.size()));
       }
       node = Child(node, frame_id);
+      walked_.push_back(frame_id);
+      path_.push_back(node);
     }
     return node;
   }
@@ -231,6 +241,8 @@ class TreeBuilder {
   std::vector<Node> nodes_;
   absl::flat_hash_map<uint64_t, uint32_t> child_;  // (parent << 32 | frame id) → node
   std::vector<uint32_t> roots_;
+  std::vector<uint32_t> walked_;      // the frames of the last stack walked (checked), root first
+  std::vector<uint32_t> path_;        // their nodes
   ThreadDump previous_;               // the last dump given to AccumulateDuration
   uint32_t previous_leaf_ = kNoNode;  // its node, kNoNode before the first
 };

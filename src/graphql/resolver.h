@@ -94,6 +94,12 @@ class Result {
   static Result String(std::string s) {
     return Result(Payload(std::in_place_index<4>, std::move(s)));
   }
+  // A borrowed string, not copied: `*s` must outlive the request's execution (as a borrowed
+  // Object). For large results whose strings are already stored, e.g. a tree's frames.
+  static Result BorrowedString(const std::string* s) {
+    if (s == nullptr) return Null();
+    return Result(Payload(std::in_place_index<kBorrowedString>, s));
+  }
   static Result List(std::vector<Result> items);
   static Result Map(std::vector<std::pair<std::string, Result>> fields, std::string type_name = {});
   // A borrowed object: `object` must outlive the request's execution.
@@ -120,14 +126,20 @@ class Result {
     return Result(Payload(std::in_place_index<7>, std::move(array)));
   }
 
-  Kind kind() const { return static_cast<Kind>(payload_.index()); }
+  Kind kind() const {
+    return payload_.index() == kBorrowedString ? Kind::kString
+                                               : static_cast<Kind>(payload_.index());
+  }
   bool is_null() const { return payload_.index() == 0; }
 
   // Accessors; each requires the matching kind.
   bool bool_value() const { return std::get<1>(payload_); }
   int64_t int_value() const { return std::get<2>(payload_); }
   double float_value() const { return std::get<3>(payload_); }
-  const std::string& string_value() const { return std::get<4>(payload_); }
+  const std::string& string_value() const {
+    return payload_.index() == kBorrowedString ? *std::get<kBorrowedString>(payload_)
+                                               : std::get<4>(payload_);
+  }
   // kList: the items.
   const std::vector<Result>& list() const { return *std::get<5>(payload_); }
   // kObject: the object.
@@ -153,9 +165,11 @@ class Result {
     absl::string_view type_name;
     std::shared_ptr<const void> owner;
   };
-  using Payload =
-      std::variant<std::monostate, bool, int64_t, double, std::string,
-                   std::shared_ptr<const std::vector<Result>>, ObjectPayload, ArrayPayload>;
+  // Indices 0-7 are the Kinds; a borrowed string is a kString.
+  using Payload = std::variant<std::monostate, bool, int64_t, double, std::string,
+                               std::shared_ptr<const std::vector<Result>>, ObjectPayload,
+                               ArrayPayload, const std::string*>;
+  static constexpr size_t kBorrowedString = 8;
 
   explicit Result(Payload payload) : payload_(std::move(payload)) {}
 

@@ -68,13 +68,13 @@ absl::StatusOr<Result> AnalyzeEbpfResult(const profile::EbpfAnalyzer& analyzer,
 
 void BindEbpfElementGetters(graphql::SchemaBuilder* builder) {
   builder->BindGetter<ElementView>("EBPFProfilingStackElement.id", [](const ElementView& e) {
-    return Result::String(absl::StrCat(e.id));
+    return Result::Int(e.id);  // serialized as a string
   });
-  builder->BindGetter<ElementView>("EBPFProfilingStackElement.parentId", [](const ElementView& e) {
-    return Result::String(absl::StrCat(e.parent_id));
+  builder->BindGetter<ElementView>("EBPFProfilingStackElement.parentId",
+                                   [](const ElementView& e) { return Result::Int(e.parent_id); });
+  builder->BindGetter<ElementView>("EBPFProfilingStackElement.symbol", [](const ElementView& e) {
+    return Result::BorrowedString(e.symbol);
   });
-  builder->BindGetter<ElementView>("EBPFProfilingStackElement.symbol",
-                                   [](const ElementView& e) { return Result::String(*e.symbol); });
   builder->BindGetter<ElementView>("EBPFProfilingStackElement.stackType", [](const ElementView& e) {
     return Result::String(std::string(analysis::StackTypeName(e.type)));
   });

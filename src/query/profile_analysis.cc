@@ -3,7 +3,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace stackhouse::query {
@@ -68,13 +67,12 @@ absl::StatusOr<Result> AnalyzeSegmentsResult(const storage::SnapshotStore& snaps
 
 void BindProfileElementGetters(graphql::SchemaBuilder* builder) {
   builder->BindGetter<ElementView>("ProfileStackElement.id", [](const ElementView& e) {
-    return Result::String(absl::StrCat(e.id));
+    return Result::Int(e.id);  // serialized as the ID string
   });
-  builder->BindGetter<ElementView>("ProfileStackElement.parentId", [](const ElementView& e) {
-    return Result::String(absl::StrCat(e.parent_id));
-  });
+  builder->BindGetter<ElementView>("ProfileStackElement.parentId",
+                                   [](const ElementView& e) { return Result::Int(e.parent_id); });
   builder->BindGetter<ElementView>("ProfileStackElement.codeSignature", [](const ElementView& e) {
-    return Result::String(*e.code_signature);
+    return Result::BorrowedString(e.code_signature);  // the holder keeps it
   });
   builder->BindGetter<ElementView>("ProfileStackElement.duration",
                                    [](const ElementView& e) { return Result::Int(e.duration); });

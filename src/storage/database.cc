@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/status_macros.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -539,6 +540,70 @@ absl::StatusOr<std::vector<std::optional<Record>>> Database::MultiGet(
     records[i] = std::move(record);
   }
   return records;
+}
+
+namespace {
+
+absl::Status CheckAscending(absl::Span<const std::string> keys) {
+  for (size_t i = 1; i < keys.size(); ++i) {
+    if (keys[i] < keys[i - 1]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("VisitSorted: key ", i, " sorts before the key ahead of it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RecordAccess::VisitSorted(
+    Family family, absl::Span<const std::string> keys,
+    absl::FunctionRef<absl::Status(size_t, absl::string_view)> visit) const {
+  SH_RETURN_IF_ERROR(CheckAscending(keys));
+  SH_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records, MultiGet(family, keys));
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i]) SH_RETURN_IF_ERROR(visit(i, records[i]->value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Database::VisitSorted(
+    Family family, absl::Span<const std::string> keys,
+    absl::FunctionRef<absl::Status(size_t, absl::string_view)> visit) const {
+  if (keys.empty()) return absl::OkStatus();
+  SH_RETURN_IF_ERROR(CheckAscending(keys));
+  // Up to this many steps forward are cheaper than a seek (a seek searches the index and a
+  // data block of every level; a step mostly decodes the next entry of the block at hand).
+  constexpr int kMaxSteps = 16;
+  const std::string upper = absl::StrCat(keys.back(), absl::string_view("\0", 1));
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(read_options, impl_->Handle(family)));
+  it->Seek(rocksdb::Slice(keys.front()));
+  for (size_t i = 0; i < keys.size() && it->Valid(); ++i) {
+    const rocksdb::Slice target(keys[i]);
+    for (int steps = 0; it->Valid() && it->key().compare(target) < 0; ++steps) {
+      if (steps == kMaxSteps) {
+        it->Seek(target);
+        break;
+      }
+      it->Next();
+    }
+    if (!it->Valid()) break;  // past the last stored key: the rest are absent
+    if (it->key() != target) continue;
+    const rocksdb::Slice stored = it->value();
+    int64_t timestamp_ms = 0;
+    if (!DecodeTimestamp(absl::string_view(stored.data(), stored.size()), &timestamp_ms)) {
+      return absl::DataLossError(
+          absl::StrCat("record without timestamp in family ", GetFamilyInfo(family).name));
+    }
+    if (IsExpired(family, timestamp_ms)) continue;
+    SH_RETURN_IF_ERROR(visit(
+        i, absl::string_view(stored.data() + kTimestampBytes, stored.size() - kTimestampBytes)));
+  }
+  return FromRocks(it->status(), "read");
 }
 
 absl::Status Database::Scan(Family family, absl::string_view begin, absl::string_view end,

@@ -1,6 +1,7 @@
 #include "storage/stack_dictionary.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -17,8 +18,6 @@ constexpr char kStackPrefix = 'k';
 constexpr char kFramePrefix = 'f';
 constexpr size_t kMaxCached = 1 << 20;
 constexpr int kMaxProbes = 64;
-// Stacks read per MultiGet.
-constexpr size_t kReadBatch = 1024;
 
 std::string StackKey(uint64_t id) {
   std::string key(1, kStackPrefix);
@@ -376,67 +375,135 @@ absl::StatusOr<std::vector<std::string>> StackDictionary::Get(uint64_t id) const
 }
 
 absl::Status StackDictionary::Read(absl::Span<const uint64_t> ids, StackVisitor& visitor) const {
+  const size_t batch_refs = std::max<size_t>(1, read_bounds_.batch_refs);
+  const size_t keys_per_read = std::max<size_t>(1, read_bounds_.keys_per_read);
   // Frame id → its number, or kUnread + its index among the frames the batch reads.
   constexpr uint32_t kUnread = uint32_t{1} << 31;
   absl::flat_hash_map<uint64_t, uint32_t> numbers;
   absl::flat_hash_map<std::string, uint32_t> old_numbers;  // frames of StackRecord entries
   uint32_t next_number = 0;
-  std::vector<std::string> keys;
+  // One stack of the batch: where its frames are in `refs`, or that it was not found.
+  struct BatchStack {
+    enum Kind : uint8_t { kAbsent, kIds, kOld } kind = kAbsent;
+    uint32_t old = 0;  // kOld: its index in old_values
+    size_t begin = 0, end = 0;
+  };
+  std::vector<BatchStack> batch;         // by position in the batch
+  std::vector<uint32_t> order;           // positions (of stacks, of unread frames) in key order
+  std::vector<std::string> keys;         // the keys of one read, in key order
+  std::vector<std::string> old_values;   // the batch's StackRecord entries
+  size_t old_refs = 0;                   // their bytes / 8
   std::vector<uint64_t> unread;          // frame ids the batch reads
   std::vector<uint32_t> refs;            // the batch's frame ids as numbers or kUnread + i
-  std::vector<size_t> ref_offsets;       // per stack of the batch: its range in refs
   std::vector<uint32_t> unread_numbers;  // per unread frame: its number, once handed out
+  std::string texts;                     // the texts of the unread frames read, concatenated
+  constexpr uint32_t kNotRead = ~uint32_t{0};
+  std::vector<std::pair<uint32_t, uint32_t>> text_of;  // per unread frame: offset, length
   std::vector<uint32_t> stack;
-  std::vector<uint64_t> frame_ids;
-  for (size_t begin = 0; begin < ids.size(); begin += kReadBatch) {
-    const size_t end = std::min(ids.size(), begin + kReadBatch);
-    keys.clear();
-    for (size_t i = begin; i < end; ++i) keys.push_back(StackKey(ids[i]));
-    SH_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records, db_->MultiGet(family_, keys));
-    unread.clear();
-    refs.clear();
-    ref_offsets.assign(1, 0);
-    for (const std::optional<Record>& record : records) {
-      if (record && IsFrameIds(record->value)) {
-        if (!DecodeFrameIds(record->value, &frame_ids)) return CorruptStack();
-        for (uint64_t frame_id : frame_ids) {
-          auto [it, inserted] =
-              numbers.try_emplace(frame_id, kUnread | static_cast<uint32_t>(unread.size()));
-          if (inserted) unread.push_back(frame_id);
-          refs.push_back(it->second);
-        }
-      }
-      ref_offsets.push_back(refs.size());
+  std::string previous;  // the last entry of frame ids decoded, whose refs end `refs`
+  // Records one stack entry read; `at` is its position in the batch. Neighbouring stacks mostly
+  // share their outer frames (a thread's entry, a framework): the frames an entry shares with
+  // the previous one take that one's refs, not a lookup each.
+  const auto add_stack = [&](uint32_t at, absl::string_view value) -> absl::Status {
+    BatchStack& entry = batch[at];
+    if (!IsFrameIds(value)) {
+      entry.kind = BatchStack::kOld;
+      entry.old = static_cast<uint32_t>(old_values.size());
+      old_values.emplace_back(value);
+      old_refs += value.size() / 8;  // counted against the batch's bound as well
+      return absl::OkStatus();
     }
-    // The frames not read before, at once, in key order.
-    std::vector<uint32_t> order(unread.size());
+    if ((value.size() - 1) % 8 != 0) return CorruptStack();
+    size_t shared = 0;  // leading frame ids equal to the previous entry's
+    const size_t limit = std::min(value.size(), previous.size());
+    while (1 + 8 * (shared + 1) <= limit &&
+           std::memcmp(value.data() + 1 + 8 * shared, previous.data() + 1 + 8 * shared, 8) == 0) {
+      ++shared;
+    }
+    const size_t previous_begin = refs.size() - (previous.empty() ? 0 : (previous.size() - 1) / 8);
+    entry.kind = BatchStack::kIds;
+    entry.begin = refs.size();
+    refs.resize(refs.size() + shared);
+    std::copy_n(refs.data() + previous_begin, shared, refs.data() + entry.begin);
+    absl::string_view rest = value.substr(1 + 8 * shared);
+    uint64_t frame_id = 0;
+    while (GetFixed64(&rest, &frame_id)) {
+      auto [it, inserted] =
+          numbers.try_emplace(frame_id, kUnread | static_cast<uint32_t>(unread.size()));
+      if (inserted) unread.push_back(frame_id);
+      refs.push_back(it->second);
+    }
+    entry.end = refs.size();
+    previous.assign(value.data(), value.size());
+    return absl::OkStatus();
+  };
+  size_t begin = 0;
+  while (begin < ids.size()) {
+    // The stacks of the batch, read keys_per_read at a time until their frames fill it. Reading
+    // many stacks before their frames makes the frames read neighbours, stepped through rather
+    // than sought.
+    batch.clear();
+    refs.clear();
+    unread.clear();
+    old_values.clear();
+    old_refs = 0;
+    previous.clear();
+    size_t end = begin;
+    while (end < ids.size() && refs.size() + old_refs < batch_refs) {
+      const auto chunk = ids.subspan(end, std::min(keys_per_read, ids.size() - end));
+      const auto base = static_cast<uint32_t>(batch.size());
+      batch.resize(batch.size() + chunk.size());
+      order.resize(chunk.size());
+      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+      if (!std::is_sorted(chunk.begin(), chunk.end())) {
+        std::sort(order.begin(), order.end(),
+                  [&](uint32_t a, uint32_t b) { return chunk[a] < chunk[b]; });
+      }
+      keys.clear();
+      for (uint32_t i : order) keys.push_back(StackKey(chunk[i]));
+      SH_RETURN_IF_ERROR(db_->VisitSorted(family_, keys, [&](size_t k, absl::string_view value) {
+        return add_stack(base + order[k], value);
+      }));
+      end += chunk.size();
+    }
+    // The frames not read before, in key order, keys_per_read at a time.
+    order.resize(unread.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
               [&](uint32_t a, uint32_t b) { return unread[a] < unread[b]; });
-    keys.clear();
-    for (uint32_t i : order) keys.push_back(FrameKey(unread[i]));
-    SH_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> sorted_frames,
-                        db_->MultiGet(family_, keys));
-    std::vector<std::optional<Record>> frames(unread.size());
-    for (size_t k = 0; k < order.size(); ++k) frames[order[k]] = std::move(sorted_frames[k]);
+    texts.clear();
+    text_of.assign(unread.size(), {kNotRead, 0});
+    for (size_t first = 0; first < order.size(); first += keys_per_read) {
+      const size_t last = std::min(order.size(), first + keys_per_read);
+      keys.clear();
+      for (size_t k = first; k < last; ++k) keys.push_back(FrameKey(unread[order[k]]));
+      SH_RETURN_IF_ERROR(db_->VisitSorted(family_, keys, [&](size_t k, absl::string_view value) {
+        text_of[order[first + k]] = {static_cast<uint32_t>(texts.size()),
+                                     static_cast<uint32_t>(value.size())};
+        texts.append(value.data(), value.size());
+        return absl::OkStatus();
+      }));
+    }
     unread_numbers.assign(unread.size(), kUnread);
-    for (size_t k = 0; k < records.size(); ++k) {
-      const std::optional<Record>& record = records[k];
-      if (!record) continue;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const BatchStack& entry = batch[k];
+      if (entry.kind == BatchStack::kAbsent) continue;
       stack.clear();
       bool complete = true;
-      if (IsFrameIds(record->value)) {
+      if (entry.kind == BatchStack::kIds) {
         // A stack one of whose frames has expired (with it, see the class comment) is skipped
         // before any of its frames is handed out.
-        for (size_t r = ref_offsets[k]; r < ref_offsets[k + 1]; ++r) {
-          if ((refs[r] & kUnread) != 0 && !frames[refs[r] & ~kUnread]) complete = false;
+        for (size_t r = entry.begin; r < entry.end; ++r) {
+          if ((refs[r] & kUnread) != 0 && text_of[refs[r] & ~kUnread].first == kNotRead) {
+            complete = false;
+          }
         }
-        for (size_t r = ref_offsets[k]; r < ref_offsets[k + 1] && complete; ++r) {
+        for (size_t r = entry.begin; r < entry.end && complete; ++r) {
           uint32_t number = refs[r];
           if ((number & kUnread) != 0) {
             const uint32_t i = number & ~kUnread;
             if (unread_numbers[i] == kUnread) {
-              visitor.Frame(frames[i]->value);
+              visitor.Frame(absl::string_view(texts).substr(text_of[i].first, text_of[i].second));
               unread_numbers[i] = next_number++;
             }
             number = unread_numbers[i];
@@ -445,7 +512,7 @@ absl::Status StackDictionary::Read(absl::Span<const uint64_t> ids, StackVisitor&
         }
       } else {
         records::StackRecord pb;
-        if (!pb.ParseFromString(record->value)) return CorruptStack();
+        if (!pb.ParseFromString(old_values[entry.old])) return CorruptStack();
         for (const std::string& frame : pb.frames()) {
           auto [it, inserted] = old_numbers.try_emplace(frame, next_number);
           if (inserted) {
@@ -466,6 +533,7 @@ absl::Status StackDictionary::Read(absl::Span<const uint64_t> ids, StackVisitor&
         numbers.erase(unread[i]);
       }
     }
+    begin = end;
   }
   return absl::OkStatus();
 }

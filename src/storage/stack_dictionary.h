@@ -67,14 +67,25 @@ class StackDictionary {
   // The frames of `id`; NotFound when absent or expired.
   absl::StatusOr<std::vector<std::string>> Get(uint64_t id) const;
 
-  // Reads the stacks `ids` (fastest sorted) in batches (RocksDB MultiGet), handing each
-  // distinct frame over once (StackVisitor). A stack absent or expired, or one of whose frames
+  // Reads the stacks `ids` (fastest sorted) in batches, each stepping through the stacks' keys,
+  // then through their frames' (RecordAccess::VisitSorted), handing each distinct frame over
+  // once (StackVisitor). A stack absent or expired, or one of whose frames
   // has expired with it, is not visited. Errors: storage failures, DataLoss for an entry that
   // cannot be decoded.
   absl::Status Read(absl::Span<const uint64_t> ids, StackVisitor& visitor) const;
 
   // The first byte of a stack entry of frame ids (a StackRecord never starts with it).
   static constexpr char kStackOfFrameIds = 0x01;
+
+  // How Read batches its reads. A batch reads stacks until their frames number `batch_refs`
+  // (4 bytes each in memory), then the frames not read before; reading many stacks before
+  // their frames makes the frames read neighbours, stepped through rather than sought.
+  struct ReadBounds {
+    size_t batch_refs = size_t{1} << 21;
+    size_t keys_per_read = 4096;  // keys per VisitSorted call
+  };
+  // Tests make the batches small. Call before the dictionary is shared; both bounds >= 1.
+  void set_read_bounds(ReadBounds bounds) { read_bounds_ = bounds; }
 
  private:
   struct Known {
@@ -125,6 +136,7 @@ class StackDictionary {
   RecordAccess* const db_;
   const Family family_;
   const int64_t max_future_skew_ms_;
+  ReadBounds read_bounds_;
 
   absl::Mutex mu_;
   absl::CondVar released_;  // signalled when claims are released

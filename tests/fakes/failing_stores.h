@@ -40,6 +40,12 @@ class FailingRecordAccess final : public storage::RecordAccess {
     SH_RETURN_IF_ERROR(faults_->Check("MultiGet"));
     return inner_->MultiGet(family, keys);
   }
+  absl::Status VisitSorted(
+      storage::Family family, absl::Span<const std::string> keys,
+      absl::FunctionRef<absl::Status(size_t, absl::string_view)> visit) const override {
+    SH_RETURN_IF_ERROR(faults_->Check("VisitSorted"));
+    return inner_->VisitSorted(family, keys, visit);
+  }
 
  private:
   storage::RecordAccess* const inner_;

@@ -69,6 +69,18 @@ std::string Serialize(absl::string_view type, const Result& result) {
   return status.ok() ? out : "error: " + std::string(status.message());
 }
 
+// A borrowed string is a string like an owned one, and not copied.
+TEST(CoercionTest, ABorrowedStringIsAString) {
+  const std::string stored = "com.example.Service.call(\"x\")";
+  const Result borrowed = Result::BorrowedString(&stored);
+  EXPECT_EQ(borrowed.kind(), Result::Kind::kString);
+  EXPECT_EQ(&borrowed.string_value(), &stored);
+  EXPECT_EQ(Serialize("String", borrowed), R"json("com.example.Service.call(\"x\")")json");
+  EXPECT_EQ(Serialize("Long", Result::BorrowedString(&stored)),
+            "error: Expected a value that can be converted to type 'Long' but it was a 'String'");
+  EXPECT_TRUE(Result::BorrowedString(nullptr).is_null());
+}
+
 TEST(CoercionTest, SerializeLeaf) {
   EXPECT_EQ(Serialize("Int", Result::Int(5)), "5");
   EXPECT_EQ(Serialize("Int", Result::Float(5.0)), "5");

@@ -5,6 +5,8 @@
 
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -169,6 +171,89 @@ TEST_F(DatabaseTest, MultiGetAnswersEachKeyInOrderAndHidesExpiredRecords) {
   auto none = db->MultiGet(Family::kSegment, {});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// A RecordAccess with RecordAccess's own VisitSorted (over MultiGet), to compare with the
+// Database's iterator.
+class MultiGetOnly final : public RecordAccess {
+ public:
+  explicit MultiGetOnly(const Database* db) : db_(db) {}
+  absl::Status Write(WriteBatch) override { return absl::UnimplementedError("read only"); }
+  absl::StatusOr<std::optional<Record>> Get(Family family, absl::string_view key) const override {
+    return db_->Get(family, key);
+  }
+  absl::StatusOr<std::vector<std::optional<Record>>> MultiGet(
+      Family family, absl::Span<const std::string> keys) const override {
+    return db_->MultiGet(family, keys);
+  }
+
+ private:
+  const Database* const db_;
+};
+
+// What VisitSorted handed out, as "index=value".
+absl::StatusOr<std::vector<std::string>> Visited(const RecordAccess& access, Family family,
+                                                 const std::vector<std::string>& keys) {
+  std::vector<std::string> visited;
+  absl::Status status = access.VisitSorted(family, keys, [&](size_t i, absl::string_view value) {
+    visited.push_back(absl::StrCat(i, "=", value));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return visited;
+}
+
+TEST_F(DatabaseTest, VisitSortedSkipsAbsentAndExpiredKeysNearAndFar) {
+  auto db = OpenDb();
+  // Keys 000..199 every other one, some in a table and some in the memtable; one expired.
+  for (int i = 0; i < 200; i += 2) {
+    const int64_t time = i == 40 ? kStart - 2 * kDay : kStart;
+    ASSERT_TRUE(
+        db->Put(Family::kSegment, absl::StrFormat("%03d", i), time, absl::StrCat("v", i)).ok());
+    if (i == 100) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+  }
+  clock_.SetMillis(kStart + 1 * kDay + 1);
+  // Neighbours (stepped to), a far jump (sought), a repeat, absent keys and keys past the end.
+  const std::vector<std::string> keys = {"000", "001", "002", "004", "040", "041",
+                                         "150", "150", "151", "198", "199", "300"};
+  const std::vector<std::string> expected = {"0=v0", "2=v2", "3=v4", "6=v150", "7=v150", "9=v198"};
+  auto visited = Visited(*db, Family::kSegment, keys);
+  ASSERT_TRUE(visited.ok()) << visited.status();
+  EXPECT_EQ(*visited, expected);
+  MultiGetOnly plain(db.get());
+  auto by_multiget = Visited(plain, Family::kSegment, keys);
+  ASSERT_TRUE(by_multiget.ok()) << by_multiget.status();
+  EXPECT_EQ(*by_multiget, expected);
+  // Every second key from 0 to 198: all of them, one iterator stepping through.
+  std::vector<std::string> all;
+  for (int i = 0; i < 200; ++i) all.push_back(absl::StrFormat("%03d", i));
+  visited = Visited(*db, Family::kSegment, all);
+  ASSERT_TRUE(visited.ok());
+  EXPECT_EQ(visited->size(), 99u);  // 100 stored, one expired
+  EXPECT_TRUE(Visited(*db, Family::kSegment, {})->empty());
+}
+
+TEST_F(DatabaseTest, VisitSortedRefusesKeysOutOfOrderAndStopsAtTheVisitorsError) {
+  auto db = OpenDb();
+  ASSERT_TRUE(db->Put(Family::kSegment, "a", kStart, "1").ok());
+  ASSERT_TRUE(db->Put(Family::kSegment, "b", kStart, "2").ok());
+  MultiGetOnly plain(db.get());
+  for (const RecordAccess* access :
+       {static_cast<const RecordAccess*>(db.get()), static_cast<const RecordAccess*>(&plain)}) {
+    auto unsorted = Visited(*access, Family::kSegment, {"b", "a"});
+    EXPECT_EQ(unsorted.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(unsorted.status().message(), HasSubstr("key 1 sorts before"));
+    int calls = 0;
+    absl::Status status = access->VisitSorted(Family::kSegment, std::vector<std::string>{"a", "b"},
+                                              [&](size_t, absl::string_view) {
+                                                ++calls;
+                                                return absl::DataLossError("cannot decode");
+                                              });
+    EXPECT_EQ(status, absl::DataLossError("cannot decode"));
+    EXPECT_EQ(calls, 1);
+  }
 }
 
 TEST_F(DatabaseTest, RecordsWithinTtlSurviveCompaction) {

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -355,6 +358,90 @@ TEST_F(StackDictionaryTest, ReadHandsEachFrameOutOnceAcrossBatches) {
   }
 }
 
+// Whatever its batches, Read answers as reading the stacks one by one: in the order asked
+// (unsorted, repeated), skipping a stack not stored or one of whose frames has gone, and handing
+// each frame out once across batches.
+TEST_F(StackDictionaryTest, ReadAnswersAsReadingOneByOneWhateverItsBatches) {
+  std::mt19937 rng(5);
+  std::vector<std::vector<std::string>> frames;
+  for (int i = 0; i < 400; ++i) {
+    std::vector<std::string> stack;
+    if (!frames.empty() && rng() % 3 != 0) {  // a prefix of an earlier stack, extended
+      stack = frames[rng() % frames.size()];
+      stack.resize(rng() % (stack.size() + 1));
+    }
+    for (int d = 1 + static_cast<int>(rng() % 6); d > 0; --d) {
+      stack.push_back(absl::StrCat("u", rng() % 60));
+    }
+    frames.push_back(stack);
+  }
+  frames.push_back({"uroot", "ugone"});  // its frame is deleted below
+  std::vector<const std::vector<std::string>*> stacks;
+  for (const auto& f : frames) stacks.push_back(&f);
+  auto ids = dictionary_->Resolve(stacks, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  WriteBatch batch;
+  batch.Delete(Family::kEbpfStack, FrameKeyForTest(FrameSlot("ugone")));
+  ASSERT_TRUE(db_->Write(std::move(batch)).ok());
+  std::map<uint64_t, const std::vector<std::string>*> stored;
+  for (size_t i = 0; i + 1 < frames.size(); ++i) stored[(*ids)[i]] = &frames[i];
+  const uint64_t gone = ids->back();
+  uint64_t never_stored = 12345;
+  while (stored.contains(never_stored) || never_stored == gone) ++never_stored;
+
+  std::vector<uint64_t> asked = *ids;
+  for (int i = 0; i < 50; ++i) asked.push_back((*ids)[rng() % ids->size()]);
+  asked.push_back(never_stored);
+  std::shuffle(asked.begin(), asked.end(), rng);
+  std::vector<size_t> expected_indices;
+  std::vector<std::vector<std::string>> expected_stacks;
+  for (size_t i = 0; i < asked.size(); ++i) {
+    auto it = stored.find(asked[i]);
+    if (it == stored.end()) continue;
+    expected_indices.push_back(i);
+    expected_stacks.push_back(*it->second);
+  }
+  for (const StackDictionary::ReadBounds bounds :
+       {StackDictionary::ReadBounds{1, 1}, StackDictionary::ReadBounds{7, 3},
+        StackDictionary::ReadBounds{200, 16}, StackDictionary::ReadBounds{}}) {
+    SCOPED_TRACE(
+        absl::StrCat("batch_refs ", bounds.batch_refs, ", keys_per_read ", bounds.keys_per_read));
+    StackDictionary reader(db_.get(), Family::kEbpfStack);
+    reader.set_read_bounds(bounds);
+    CollectingStackVisitor visitor;
+    ASSERT_TRUE(reader.Read(asked, visitor).ok());
+    EXPECT_EQ(visitor.indices(), expected_indices);
+    EXPECT_EQ(visitor.stacks(), expected_stacks);
+    const std::set<std::string> distinct(visitor.frames().begin(), visitor.frames().end());
+    EXPECT_EQ(distinct.size(), visitor.frames().size());
+    // The skipped stack's frames are not handed out.
+    EXPECT_FALSE(distinct.contains("uroot"));
+  }
+}
+
+// A read failing in a later batch fails the Read, after the earlier batches were visited.
+TEST_F(StackDictionaryTest, AFailedReadOfALaterBatchFailsTheRead) {
+  std::vector<std::vector<std::string>> frames;
+  for (int i = 0; i < 20; ++i) frames.push_back({"umain", absl::StrCat("uleaf", i)});
+  std::vector<const std::vector<std::string>*> stacks;
+  for (const auto& f : frames) stacks.push_back(&f);
+  auto ids = faulty_->Resolve(stacks, kNow);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  std::sort(ids->begin(), ids->end());
+  faulty_->set_read_bounds({10, 4});
+  // Batch 1: two reads of 4 stacks (16 frame refs reach the bound of 10), then its 9 frames in
+  // three reads; the sixth read is batch 2's first.
+  faults_.FailNth(6, absl::UnavailableError("io error"), "VisitSorted");
+  CollectingStackVisitor visitor;
+  EXPECT_EQ(faulty_->Read(*ids, visitor), absl::UnavailableError("io error"));
+  EXPECT_EQ(visitor.stacks().size(), 8u);
+  EXPECT_EQ(visitor.frames().size(), 9u);
+  CollectingStackVisitor again;
+  ASSERT_TRUE(faulty_->Read(*ids, again).ok());
+  EXPECT_EQ(again.stacks().size(), 20u);
+  EXPECT_EQ(again.frames().size(), 21u);
+}
+
 // Frames are stamped with their stacks, so a stack refreshed for new records keeps its frames
 // as long as itself; a stack one of whose frames is gone is not read (as if expired).
 TEST_F(StackDictionaryTest, FramesAreRestampedWithTheirStack) {
@@ -390,9 +477,9 @@ TEST_F(StackDictionaryTest, FailedBatchedReadsAreReported) {
   ASSERT_TRUE(ids.ok());
   CollectingStackVisitor visitor;
   // The read of the stacks, then the read of their frames.
-  faults_.FailNth(1, absl::UnavailableError("io error"), "MultiGet");
+  faults_.FailNth(1, absl::UnavailableError("io error"), "VisitSorted");
   EXPECT_EQ(faulty_->Read(*ids, visitor), absl::UnavailableError("io error"));
-  faults_.FailNth(2, absl::DataLossError("bad block"), "MultiGet");
+  faults_.FailNth(2, absl::DataLossError("bad block"), "VisitSorted");
   EXPECT_EQ(faulty_->Read(*ids, visitor), absl::DataLossError("bad block"));
   EXPECT_TRUE(visitor.stacks().empty());
   // Refreshing a stack reads its frames to stamp them again: a failed read writes nothing.
