@@ -25,7 +25,12 @@ int64_t SaturateToInt64(absl::int128 value) {
 class TreeBuilder {
  public:
   TreeBuilder(const EbpfStackTable& stacks, const FrameTable& symbols)
-      : stacks_(stacks), symbols_(symbols) {}
+      : stacks_(stacks), symbols_(symbols) {
+    // Distinct stacks mostly end in a node of their own: at least that many nodes.
+    child_.reserve(stacks.size());
+    nodes_.reserve(stacks.size());
+    values_.reserve(stacks.size());
+  }
 
   // Step 6 for all samples of one stack: creates the stack's path if new and adds `value` to its
   // innermost node (Finish adds subtrees up).

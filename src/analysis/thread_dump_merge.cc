@@ -65,7 +65,11 @@ int32_t SaturateToInt32(int64_t value) {
 class TreeBuilder {
  public:
   TreeBuilder(const StackTable& stacks, const FrameTable& frames)
-      : stacks_(stacks), frames_(frames), leaf_of_stack_(stacks.size(), kUnwalked) {}
+      : stacks_(stacks), frames_(frames), leaf_of_stack_(stacks.size(), kUnwalked) {
+    // Distinct stacks mostly end in a node of their own: at least that many nodes.
+    child_.reserve(stacks.size());
+    nodes_.reserve(stacks.size());
+  }
 
   // Step 7 for one dump, in fetch order. Returns the node of the innermost frame, or kNoNode for
   // an empty stack.
