@@ -209,7 +209,8 @@ class TwoNodesTest : public ::testing::Test {
     r.max_sampling_count = 5;
     auto created = node.tasks->CreateTask(r);
     EXPECT_TRUE(created.ok()) << created.status();
-    EXPECT_TRUE(created.ok() && created->id) << (created.ok() ? *created->error_reason : "");
+    EXPECT_TRUE(created.ok() && created->id)
+        << (created.ok() ? created->error_reason.value_or("") : "");
     return created.ok() ? created->id.value_or("") : "";
   }
 
