@@ -303,6 +303,8 @@ absl::StatusOr<Config> ParseConfigUnchecked(const std::string& yaml_text, const 
       pg.Int<int64_t>("statementTimeout", 0, int64_t{24} * 3600 * 1000, &p.statement_timeout_ms);
       pg.Int("connectTimeout", 1, 3600, &p.connect_timeout_seconds);
       pg.Int("startupRetry", 0, static_cast<int>(kSecondsPerDay), &p.startup_retry_seconds);
+      pg.Int("cacheRefreshSeconds", 1, static_cast<int>(kSecondsPerDay), &p.cache_refresh_seconds);
+      pg.Bool("listenNotify", &p.listen_notify);
       pg.RejectUnknownKeys();
     }
     r.NonEmptyString("dataDir", &s.data_dir);

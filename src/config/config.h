@@ -71,6 +71,12 @@ struct PostgresqlConfig {
   // At start, an unreachable database is tried again (backoff 0.5 s doubling to 10 s) for this
   // long before the server gives up; 0 = one attempt.
   int startup_retry_seconds = 60;
+  // Each node re-reads the tasks, processes and policies it keeps in memory this often, in
+  // case a notification of another node's change was lost.
+  int cache_refresh_seconds = 10;
+  // Nodes tell each other of changes with LISTEN/NOTIFY; false behind a pooler that cannot
+  // LISTEN (PgBouncer's transaction mode): then only cache_refresh_seconds bounds staleness.
+  bool listen_notify = true;
 };
 
 struct StorageConfig {

@@ -38,6 +38,7 @@
 #include "receiver/trace_segment_service.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "server/startup_pages.h"
+#include "service/cache_refresher.h"
 #include "service/continuous_service.h"
 #include "service/default_ui_templates.h"
 #include "service/ebpf_service.h"
@@ -48,6 +49,7 @@
 #include "service/span_event_ingest.h"
 #include "service/trace_profile_ingest.h"
 #include "storage/database.h"
+#include "storage/pg/pg_change_feed.h"
 #include "storage/pg/pg_continuous_policy_store.h"
 #include "storage/pg/pg_ebpf_store.h"
 #include "storage/pg/pg_metadata_store.h"
@@ -259,14 +261,12 @@ absl::Status Server::OpenStorage() {
   if (config_.storage.selector == "postgresql") {
     const config::PostgresqlConfig& c = config_.storage.postgresql;
     storage::pg::PoolOptions options;
-    options.conninfo =
-        storage::pg::MakeConnInfo({{"host", c.host},
-                                   {"port", absl::StrCat(c.port)},
-                                   {"dbname", c.database},
-                                   {"user", c.user},
-                                   {"password", c.password},
-                                   {"connect_timeout", absl::StrCat(c.connect_timeout_seconds)},
-                                   {"application_name", "stackhouse"}});
+    std::vector<std::pair<std::string, std::string>> keywords = {
+        {"host", c.host},         {"port", absl::StrCat(c.port)},
+        {"dbname", c.database},   {"user", c.user},
+        {"password", c.password}, {"connect_timeout", absl::StrCat(c.connect_timeout_seconds)}};
+    options.conninfo = storage::pg::MakeConnInfo(keywords);
+    options.conninfo.append(" application_name=stackhouse");
     options.size = c.pool_size;
     options.statement_timeout_ms = c.statement_timeout_ms;
     const std::string target =
@@ -315,6 +315,32 @@ absl::Status Server::OpenStorage() {
                                                                  absl::LocalTimeZone());
     log->info("storage: PostgreSQL database {} on {}:{} ({} connections at most)", c.database,
               c.host, c.port, c.pool_size);
+    // Listening starts before the services load their caches, so that no change committed
+    // after the load goes unnoticed.
+    cache_refresher_ =
+        std::make_unique<service::CacheRefresher>(clock_, int64_t{c.cache_refresh_seconds} * 1000);
+    if (c.listen_notify) {
+      storage::pg::ChangeFeedOptions feed_options;
+      // Its own name in pg_stat_activity; TCP keep-alives notice a silently dead server.
+      feed_options.conninfo = storage::pg::MakeConnInfo(keywords);
+      feed_options.conninfo.append(
+          " application_name=stackhouse-listen keepalives=1 keepalives_idle=30"
+          " keepalives_interval=10 keepalives_count=3");
+      change_feed_ = std::make_unique<storage::pg::PgChangeFeed>(p, feed_options);
+      change_feed_->Subscribe([refresher = cache_refresher_.get()](storage::ChangeKind kind) {
+        refresher->OnChange(kind);
+      });
+      absl::Status listening = change_feed_->Start();
+      if (!listening.ok()) {
+        return absl::Status(listening.code(),
+                            absl::StrCat("storage.postgresql: cannot LISTEN for other nodes' "
+                                         "changes (storage.postgresql.listenNotify): ",
+                                         listening.message()));
+      }
+    }
+    log->info("storage: caches re-read every {} s{}", c.cache_refresh_seconds,
+              c.listen_notify ? " and on other nodes' changes (LISTEN sh_changes)"
+                              : " (listenNotify is off)");
     return absl::OkStatus();
   }
   storage::DatabaseOptions db_options;
@@ -358,7 +384,8 @@ absl::Status Server::StartInternal() {
   trace_profile_ingest_ = std::make_unique<service::TraceProfileIngest>(snapshot_store_);
   span_event_ingest_ =
       std::make_unique<service::SpanEventIngest>(span_event_store_.get(), &metrics_);
-  auto profile_tasks = service::ProfileTaskService::Create(profile_store_.get(), clock_);
+  storage::ChangeFeed* feed = change_feed_.get();  // null: one node, or listenNotify off
+  auto profile_tasks = service::ProfileTaskService::Create(profile_store_.get(), clock_, feed);
   if (!profile_tasks.ok()) return profile_tasks.status();
   profile_tasks_ = std::move(*profile_tasks);
   ebpf_analyzer_ = std::make_shared<const profile::EbpfAnalyzer>(
@@ -368,14 +395,28 @@ absl::Status Server::StartInternal() {
   if (!default_templates.ok()) return default_templates.status();
   ui_templates_ = std::make_unique<service::UiTemplateService>(ui_template_store_.get(), clock_,
                                                                std::move(*default_templates));
-  auto ebpf =
-      service::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_, name_limits);
+  auto ebpf = service::EbpfService::Create(ebpf_store_.get(), metadata_store_.get(), clock_,
+                                           name_limits, feed);
   if (!ebpf.ok()) return ebpf.status();
   ebpf_ = std::move(*ebpf);
-  auto continuous = service::ContinuousService::Create(continuous_policy_store_.get(), ebpf_.get(),
-                                                       metadata_store_.get(), clock_, name_limits);
+  auto continuous =
+      service::ContinuousService::Create(continuous_policy_store_.get(), ebpf_.get(),
+                                         metadata_store_.get(), clock_, name_limits, feed);
   if (!continuous.ok()) return continuous.status();
   continuous_ = std::move(*continuous);
+  if (cache_refresher_) {
+    service::ProfileTaskService* tasks = profile_tasks_.get();
+    service::EbpfService* ebpf_service = ebpf_.get();
+    service::ContinuousService* policies = continuous_.get();
+    cache_refresher_->Add(storage::ChangeKind::kProfileTasks, [tasks] { return tasks->Reload(); });
+    cache_refresher_->Add(storage::ChangeKind::kEbpfTasks,
+                          [ebpf_service] { return ebpf_service->ReloadTasks(); });
+    cache_refresher_->Add(storage::ChangeKind::kEbpfProcesses,
+                          [ebpf_service] { return ebpf_service->ReloadProcesses(); });
+    cache_refresher_->Add(storage::ChangeKind::kContinuousPolicies,
+                          [policies] { return policies->Reload(); });
+    cache_refresher_->Start(absl::Seconds(1));
+  }
   meters_ = std::make_unique<service::MeterService>(metric_store_.get(), ebpf_.get(),
                                                     metadata_store_.get(), clock_);
 
@@ -685,6 +726,10 @@ void Server::Shutdown() {
   if (ui_server_) ui_server_->Stop();
   if (http_server_) http_server_->Stop();
   StopRollups();
+  // Before the services whose caches they reload, and the pool they use.
+  if (change_feed_) change_feed_->Stop();
+  cache_refresher_.reset();
+  change_feed_.reset();
   if (db_) {
     absl::Status flushed = db_->Flush();
     if (!flushed.ok()) log->error("flushing storage at shutdown: {}", flushed.message());

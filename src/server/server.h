@@ -35,9 +35,11 @@ class MetricStore;
 
 namespace stackhouse::storage::pg {
 class Pool;
+class PgChangeFeed;
 }  // namespace stackhouse::storage::pg
 
 namespace stackhouse::service {
+class CacheRefresher;
 class ProfileTaskService;
 class EbpfService;
 class UiTemplateService;
@@ -133,6 +135,10 @@ class Server {
   // One of the two is open: RocksDB (storage.selector: rocksdb) or a PostgreSQL pool.
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::pg::Pool> pg_pool_;
+  // PostgreSQL only: the other nodes' changes (null with listenNotify: false) and the reloads
+  // of the services' caches they and cacheRefreshSeconds trigger.
+  std::unique_ptr<storage::pg::PgChangeFeed> change_feed_;
+  std::unique_ptr<service::CacheRefresher> cache_refresher_;
   std::unique_ptr<storage::MetadataStore> metadata_store_;
   // The trace-profiling store: one object, both interfaces; snapshot_store_ is the same object.
   std::unique_ptr<storage::ProfileTaskStore> profile_store_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/ids.h"
+#include "service/cache_refresher.h"
 
 namespace stackhouse::service {
 namespace {
@@ -40,17 +41,26 @@ void CountTrigger(const model::EbpfTask& record, int64_t* count, std::optional<i
 
 absl::StatusOr<std::unique_ptr<ContinuousService>> ContinuousService::Create(
     storage::ContinuousPolicyStore* store, EbpfService* ebpf,
-    const storage::MetadataStore* metadata, const Clock* clock, model::NameLimits limits) {
+    const storage::MetadataStore* metadata, const Clock* clock, model::NameLimits limits,
+    storage::ChangeFeed* feed) {
   std::unique_ptr<ContinuousService> service(
-      new ContinuousService(store, ebpf, metadata, clock, limits));
-  SH_ASSIGN_OR_RETURN(auto policies, store->ListPolicies());
-  absl::MutexLock lock(&service->mu_);
+      new ContinuousService(store, ebpf, metadata, clock, limits, feed));
+  SH_RETURN_IF_ERROR(service->Reload());
+  return service;
+}
+
+absl::Status ContinuousService::Reload() {
+  absl::MutexLock write(&write_mu_);
+  SH_ASSIGN_OR_RETURN(auto policies, store_->ListPolicies());
+  absl::flat_hash_map<std::string, std::shared_ptr<const model::ContinuousPolicy>> loaded;
   for (model::ContinuousPolicy& policy : policies) {
     std::string id = policy.service_id;
-    service->policies_.emplace(std::move(id),
-                               std::make_shared<const model::ContinuousPolicy>(std::move(policy)));
+    loaded.emplace(std::move(id),
+                   std::make_shared<const model::ContinuousPolicy>(std::move(policy)));
   }
-  return service;
+  absl::MutexLock lock(&mu_);
+  policies_ = std::move(loaded);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> ContinuousService::SetPolicy(
@@ -68,10 +78,14 @@ absl::StatusOr<std::optional<std::string>> ContinuousService::SetPolicy(
   }
   policy->uuid = model::ContinuousPolicyUuid(json);
   policy->update_time_ms = clock_->NowMillis();
-  absl::MutexLock write(&write_mu_);
-  SH_RETURN_IF_ERROR(store_->PutPolicy(*policy));
-  absl::MutexLock lock(&mu_);
-  policies_[service_id] = std::move(policy);
+  {
+    absl::MutexLock write(&write_mu_);
+    SH_RETURN_IF_ERROR(store_->PutPolicy(*policy));
+    absl::MutexLock lock(&mu_);
+    policies_[service_id] = std::move(policy);
+  }
+  PublishChange(feed_, storage::ChangeKind::kContinuousPolicies,
+                absl::StrCat("the continuous profiling policy of ", service_id));
   return std::optional<std::string>();
 }
 

@@ -69,8 +69,9 @@ struct MonitoredInstance {
 
 // Continuous profiling (grpc-protocol.md §5.9, graphql-protocol.md §6): per-service policies,
 // kept in memory and written through, handed to Rover by uuid with no cache delay; the tasks
-// Rover triggers, stored as eBPF tasks. Thread-safe; storage is never read or written while
-// holding the mutex Rover's polls take.
+// Rover triggers, stored as eBPF tasks. With several nodes over one store, Reload brings in
+// the policies other nodes set (see CacheRefresher). Thread-safe; storage is never read or
+// written while holding the mutex Rover's polls take.
 class ContinuousService {
  public:
   // How far back triggers are counted.
@@ -78,10 +79,16 @@ class ContinuousService {
   // Largest configuration JSON a policy may have.
   static constexpr size_t kMaxConfigurationJson = 64 * 1024;
 
-  // Loads the stored policies. Dependencies must outlive the service.
+  // Loads the stored policies. Dependencies must outlive the service; `feed` (null: one node)
+  // is told of every policy set.
   static absl::StatusOr<std::unique_ptr<ContinuousService>> Create(
       storage::ContinuousPolicyStore* store, EbpfService* ebpf,
-      const storage::MetadataStore* metadata, const Clock* clock, model::NameLimits limits);
+      const storage::MetadataStore* metadata, const Clock* clock, model::NameLimits limits,
+      storage::ChangeFeed* feed = nullptr);
+
+  // Re-reads the policies from the store. On an error they are as they were. Waits for a
+  // SetPolicy in progress; Rover's polls are held up only while the map is swapped.
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
 
   // setContinuousProfilingPolicy (§6.1): the reason for refusing `targets` (OAP's messages and
   // order), or nullopt once the policy replaced the service's one durably.
@@ -111,8 +118,13 @@ class ContinuousService {
  private:
   ContinuousService(storage::ContinuousPolicyStore* store, EbpfService* ebpf,
                     const storage::MetadataStore* metadata, const Clock* clock,
-                    model::NameLimits limits)
-      : store_(store), ebpf_(ebpf), metadata_(metadata), clock_(clock), limits_(limits) {}
+                    model::NameLimits limits, storage::ChangeFeed* feed)
+      : store_(store),
+        ebpf_(ebpf),
+        metadata_(metadata),
+        clock_(clock),
+        limits_(limits),
+        feed_(feed) {}
 
   // The CONTINUOUS_PROFILING task records of `service_id` of `targets` started in the window.
   std::vector<model::EbpfTask> RecentTriggers(
@@ -124,8 +136,10 @@ class ContinuousService {
   const storage::MetadataStore* const metadata_;
   const Clock* const clock_;
   const model::NameLimits limits_;
+  storage::ChangeFeed* const feed_;  // null: one node
 
-  // Serialises SetPolicy, so that the store and the map below change in the same order.
+  // Serialises SetPolicy and Reload, so that the store and the map below change in the same
+  // order.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Guards the policies, which Rover's polls read.
   mutable absl::Mutex mu_;

@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "model/ids.h"
 #include "re2/re2.h"
+#include "service/cache_refresher.h"
 #include "service/ebpf_sample_stream.h"
 
 namespace stackhouse::service {
@@ -34,6 +35,13 @@ bool SupportsProfiling(const model::KeyValueList& properties, bool fallback) {
     if (key == "support_ebpf_profiling") return value == "true";
   }
   return fallback;
+}
+
+// A task record's identity in the store: its logical id and creation time.
+bool HasRecord(const std::vector<model::EbpfTask>& records, const model::EbpfTask& task) {
+  return std::any_of(records.begin(), records.end(), [&](const model::EbpfTask& t) {
+    return t.logical_id == task.logical_id && t.create_time_ms == task.create_time_ms;
+  });
 }
 
 }  // namespace
@@ -65,8 +73,9 @@ std::vector<model::EbpfTask> MergeTaskRecords(std::vector<model::EbpfTask> recor
 absl::StatusOr<std::unique_ptr<EbpfService>> EbpfService::Create(storage::EbpfStore* store,
                                                                  storage::MetadataStore* metadata,
                                                                  const Clock* clock,
-                                                                 model::NameLimits limits) {
-  std::unique_ptr<EbpfService> service(new EbpfService(store, metadata, clock, limits));
+                                                                 model::NameLimits limits,
+                                                                 storage::ChangeFeed* feed) {
+  std::unique_ptr<EbpfService> service(new EbpfService(store, metadata, clock, limits, feed));
   SH_ASSIGN_OR_RETURN(auto processes, store->ListProcesses());
   SH_ASSIGN_OR_RETURN(auto tasks, store->ListTasks());
   absl::MutexLock lock(&service->mu_);
@@ -76,6 +85,45 @@ absl::StatusOr<std::unique_ptr<EbpfService>> EbpfService::Create(storage::EbpfSt
   }
   service->tasks_ = std::move(tasks);
   return service;
+}
+
+absl::Status EbpfService::ReloadTasks() {
+  absl::MutexLock reload(&reload_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    reloading_ = true;
+  }
+  absl::StatusOr<std::vector<model::EbpfTask>> stored = store_->ListTasks();
+  absl::MutexLock lock(&mu_);
+  reloading_ = false;
+  std::vector<model::EbpfTask> added = std::move(added_while_reloading_);
+  added_while_reloading_.clear();
+  SH_RETURN_IF_ERROR(stored.status());
+  for (model::EbpfTask& task : added) {
+    if (!HasRecord(*stored, task)) stored->push_back(std::move(task));
+  }
+  tasks_ = *std::move(stored);
+  return absl::OkStatus();
+}
+
+absl::Status EbpfService::ReloadProcesses() {
+  SH_ASSIGN_OR_RETURN(std::vector<model::Process> stored, store_->ListProcesses());
+  absl::MutexLock lock(&mu_);
+  for (model::Process& p : stored) {
+    auto [it, inserted] = processes_.try_emplace(p.id);
+    if (inserted || p.last_ping_ms > it->second.last_ping_ms) it->second = std::move(p);
+  }
+  return absl::OkStatus();
+}
+
+void EbpfService::AddStored(const model::EbpfTask& task) {
+  if (!HasRecord(tasks_, task)) tasks_.push_back(task);
+  if (reloading_) added_while_reloading_.push_back(task);
+}
+
+void EbpfService::PublishTask(const model::EbpfTask& task) const {
+  PublishChange(feed_, storage::ChangeKind::kEbpfTasks,
+                absl::StrCat("eBPF task ", task.logical_id));
 }
 
 namespace {
@@ -132,6 +180,7 @@ EbpfService::Merged EbpfService::Upsert(const std::string& agent_id,
       auto [it, added] = processes_.try_emplace(id);
       p = &it->second;
       inserted = added;
+      merged.added = merged.added || added;
     } else {
       auto [it, added] = copies.try_emplace(id);
       if (added) {
@@ -175,7 +224,9 @@ absl::StatusOr<std::vector<std::string>> EbpfService::ReportProcesses(
   Merged merged = Upsert(agent_id, processes, true, now, &ids, false);
   SH_RETURN_IF_ERROR(store_->PutProcesses(merged.changed));
   // Merged again into the registry as it is now (a concurrent report may have changed it).
-  Upsert(agent_id, processes, true, now, nullptr, true);
+  if (Upsert(agent_id, processes, true, now, nullptr, true).added) {
+    PublishChange(feed_, storage::ChangeKind::kEbpfProcesses, "new processes");
+  }
   return ids;
 }
 
@@ -185,7 +236,9 @@ absl::Status EbpfService::KeepAlive(const std::string& agent_id,
   SH_RETURN_IF_ERROR(RegisterOwners(processes));
   Merged merged = Upsert(agent_id, processes, false, now, nullptr, false);
   if (!merged.changed.empty()) SH_RETURN_IF_ERROR(store_->PutProcesses(merged.changed));
-  Upsert(agent_id, processes, false, now, nullptr, true);
+  if (Upsert(agent_id, processes, false, now, nullptr, true).added) {
+    PublishChange(feed_, storage::ChangeKind::kEbpfProcesses, "new processes");
+  }
   return absl::OkStatus();
 }
 
@@ -345,8 +398,9 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
   SH_RETURN_IF_ERROR(store_->PutTask(task));
   {
     absl::MutexLock lock(&mu_);
-    tasks_.push_back(task);
+    AddStored(task);
   }
+  PublishTask(task);
   return EbpfTaskCreation{task.logical_id, std::nullopt};
 }
 
@@ -361,8 +415,11 @@ absl::StatusOr<std::string> EbpfService::AddWithUniqueId(model::EbpfTask task, i
     }
   }
   SH_RETURN_IF_ERROR(store_->PutTask(task));
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(task);
+  {
+    absl::MutexLock lock(&mu_);
+    AddStored(task);
+  }
+  PublishTask(task);
   return task.logical_id;
 }
 
@@ -482,8 +539,11 @@ absl::StatusOr<std::optional<std::string>> EbpfService::KeepNetworkTask(
   extension.create_time_ms = now;
   extension.last_update_time_ms = now;
   SH_RETURN_IF_ERROR(store_->PutTask(extension));
-  absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(extension));
+  {
+    absl::MutexLock lock(&mu_);
+    AddStored(extension);
+  }
+  PublishTask(extension);
   return std::optional<std::string>();
 }
 

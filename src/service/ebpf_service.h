@@ -15,6 +15,7 @@
 #include "model/network.h"
 #include "model/trace.h"
 #include "service/registry.h"
+#include "storage/change_feed.h"
 #include "storage/ebpf_store.h"
 
 namespace stackhouse::service {
@@ -61,7 +62,9 @@ struct EbpfTaskCreation {
 };
 
 // eBPF profiling's state: the processes Rover registers (in memory, written through), tasks
-// and their delivery, schedules and samples. Thread-safe.
+// and their delivery, schedules and samples. With several nodes over one store, the task
+// records and processes other nodes wrote come in by ReloadTasks and ReloadProcesses (see
+// CacheRefresher). Thread-safe.
 class EbpfService {
  public:
   // Processes count as alive for task delivery while pinged within this window.
@@ -71,11 +74,22 @@ class EbpfService {
   // Most task records considered per Rover query (OAP's profileTaskQueryMaxSize).
   static constexpr size_t kMaxTaskRecords = 200;
 
-  // Loads stored processes and tasks. Dependencies must outlive the service.
+  // Loads stored processes and tasks. Dependencies must outlive the service; `feed` (null:
+  // one node) is told of every task record stored and of every process new to this node.
   static absl::StatusOr<std::unique_ptr<EbpfService>> Create(storage::EbpfStore* store,
                                                              storage::MetadataStore* metadata,
                                                              const Clock* clock,
-                                                             model::NameLimits limits);
+                                                             model::NameLimits limits,
+                                                             storage::ChangeFeed* feed = nullptr);
+
+  // Re-reads the task records from the store, keeping those this node stored meanwhile. On an
+  // error the records are as they were. Polls are held up only while the list is swapped.
+  absl::Status ReloadTasks() ABSL_LOCKS_EXCLUDED(reload_mu_, mu_);
+
+  // Merges the stored processes into the registry: unknown ones are added, and a stored copy
+  // pinged later than the one in memory (its Rover reports to another node) replaces it.
+  // Processes are never dropped (as on one node). On an error nothing changes.
+  absl::Status ReloadProcesses() ABSL_LOCKS_EXCLUDED(mu_);
 
   // reportProcesses: registers `processes` for Rover `agent_id` (and their services and
   // instances, first); returns their ids in order. On an error the registry is as it was
@@ -158,8 +172,8 @@ class EbpfService {
 
  private:
   EbpfService(storage::EbpfStore* store, storage::MetadataStore* metadata, const Clock* clock,
-              model::NameLimits limits)
-      : store_(store), registry_(metadata, limits), clock_(clock), limits_(limits) {}
+              model::NameLimits limits, storage::ChangeFeed* feed)
+      : store_(store), registry_(metadata, limits), clock_(clock), limits_(limits), feed_(feed) {}
 
   // A schedule as stored, and whether a call is writing it. Guarded by mu_.
   struct CachedSchedule {
@@ -170,7 +184,13 @@ class EbpfService {
   struct Merged {
     absl::flat_hash_set<std::string> changed_ids;
     std::vector<model::Process> changed;
+    bool added = false;  // with `commit`: a process was new to the registry
   };
+
+  // Adds a stored task record to the cache unless a reload brought it in already.
+  void AddStored(const model::EbpfTask& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the other nodes that a task record was stored.
+  void PublishTask(const model::EbpfTask& task) const;
 
   // Gives `task` a logical id no stored task has, computed from its service and a time
   // starting at `id_time_ms` moved forward a millisecond at a time, and stores it.
@@ -191,17 +211,24 @@ class EbpfService {
   Registry registry_;  // the services and instances of the processes
   const Clock* const clock_;
   const model::NameLimits limits_;
+  storage::ChangeFeed* const feed_;  // null: one node
 
   // Guards the registry and caches below, which agents' polls read; storage is read and
   // written outside it.
   // Serialises AddWithUniqueId (its id check and write) and KeepNetworkTask, never held by
   // polls.
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Serialises ReloadTasks (its read of the store and its swap).
+  absl::Mutex reload_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   absl::CondVar schedule_written_;  // signalled when a schedule write ends
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> process_written_ ABSL_GUARDED_BY(mu_);
   std::vector<model::EbpfTask> tasks_ ABSL_GUARDED_BY(mu_);  // every record
+  // While ReloadTasks reads the store: the records stored by this node meanwhile, which its
+  // read may have missed.
+  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<model::EbpfTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<CachedSchedule>> schedules_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "model/ids.h"
+#include "service/cache_refresher.h"
 
 namespace stackhouse::service {
 namespace {
@@ -22,13 +24,42 @@ std::string JavaTrim(const std::string& s) {
   return s.substr(begin, end - begin);
 }
 
+bool HasTask(const std::vector<model::ProfileTask>& tasks, const std::string& id) {
+  return std::any_of(tasks.begin(), tasks.end(),
+                     [&](const model::ProfileTask& t) { return t.id == id; });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProfileTaskService>> ProfileTaskService::Create(
-    storage::ProfileTaskStore* store, const Clock* clock) {
+    storage::ProfileTaskStore* store, const Clock* clock, storage::ChangeFeed* feed) {
   SH_ASSIGN_OR_RETURN(auto tasks, store->ListTasks());
   return std::unique_ptr<ProfileTaskService>(
-      new ProfileTaskService(store, clock, std::move(tasks)));
+      new ProfileTaskService(store, clock, feed, std::move(tasks)));
+}
+
+absl::Status ProfileTaskService::Reload() {
+  absl::MutexLock reload(&reload_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    reloading_ = true;
+  }
+  absl::StatusOr<std::vector<model::ProfileTask>> stored = store_->ListTasks();
+  absl::MutexLock lock(&mu_);
+  reloading_ = false;
+  std::vector<model::ProfileTask> added = std::move(added_while_reloading_);
+  added_while_reloading_.clear();
+  SH_RETURN_IF_ERROR(stored.status());
+  for (model::ProfileTask& task : added) {
+    if (!HasTask(*stored, task.id)) stored->push_back(std::move(task));
+  }
+  tasks_ = *std::move(stored);
+  return absl::OkStatus();
+}
+
+void ProfileTaskService::AddStored(const model::ProfileTask& task) {
+  if (!HasTask(tasks_, task.id)) tasks_.push_back(task);
+  if (reloading_) added_while_reloading_.push_back(task);
 }
 
 absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
@@ -85,12 +116,15 @@ absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
     creating_.push_back(task);
   }
   const absl::Status stored = store_->PutTask(task);
-  absl::MutexLock lock(&mu_);
-  auto reserved = std::find_if(creating_.begin(), creating_.end(),
-                               [&](const model::ProfileTask& t) { return t.id == task.id; });
-  creating_.erase(reserved);
-  SH_RETURN_IF_ERROR(stored);
-  tasks_.push_back(task);
+  {
+    absl::MutexLock lock(&mu_);
+    auto reserved = std::find_if(creating_.begin(), creating_.end(),
+                                 [&](const model::ProfileTask& t) { return t.id == task.id; });
+    creating_.erase(reserved);
+    SH_RETURN_IF_ERROR(stored);
+    AddStored(task);
+  }
+  PublishChange(feed_, storage::ChangeKind::kProfileTasks, absl::StrCat("profile task ", task.id));
   return ProfileTaskCreation{task.id, std::nullopt};
 }
 

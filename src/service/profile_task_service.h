@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "model/profile.h"
+#include "storage/change_feed.h"
 #include "storage/profile_store.h"
 
 namespace stackhouse::service {
@@ -33,21 +34,28 @@ struct ProfileTaskCreation {
 
 // The lifecycle of trace-profiling tasks: creation with OAP's validation, delivery to the
 // agents that poll (with NOTIFIED logs), completion reports, and reads for the query side.
-// Every task is kept in memory (tasks are few), so agents' polls never read storage.
-// Thread-safe: polls and creations may run concurrently.
+// Every task is kept in memory (tasks are few), so agents' polls never read storage; with
+// several nodes over one store, Reload brings in the tasks other nodes created (see
+// CacheRefresher). Thread-safe: polls, creations and reloads may run concurrently.
 class ProfileTaskService {
  public:
   // Tasks are delivered while their start minute lies within this window around now.
   static constexpr int64_t kDeliveryWindowMs = 5 * 60 * 1000;
 
-  // Loads the stored tasks. `store` and `clock` must outlive the service.
+  // Loads the stored tasks. `store`, `clock` and `feed` must outlive the service; `feed`
+  // (null: one node) is told of every task created.
   static absl::StatusOr<std::unique_ptr<ProfileTaskService>> Create(
-      storage::ProfileTaskStore* store, const Clock* clock);
+      storage::ProfileTaskStore* store, const Clock* clock, storage::ChangeFeed* feed = nullptr);
+
+  // Re-reads the tasks from the store, keeping those this node created meanwhile. On an error
+  // the tasks are as they were. Polls are held up only while the list is swapped.
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(reload_mu_, mu_);
 
   // Validates `request` in OAP's order (graphql-protocol.md §4.1); a refusal is a result with
   // `error_reason`, not an error. Errors are storage failures; then the task does not exist.
   // Concurrent creations for one service are checked against each other (at most one of two
-  // overlapping tasks is created). Does not hold up polls while it writes.
+  // overlapping tasks is created; on one node only, see docs/scale-out.md). Does not hold up
+  // polls while it writes. A created task is published to the feed.
   absl::StatusOr<ProfileTaskCreation> CreateTask(const ProfileTaskRequest& request)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -76,8 +84,11 @@ class ProfileTaskService {
 
  private:
   ProfileTaskService(storage::ProfileTaskStore* store, const Clock* clock,
-                     std::vector<model::ProfileTask> tasks)
-      : store_(store), clock_(clock), tasks_(std::move(tasks)) {}
+                     storage::ChangeFeed* feed, std::vector<model::ProfileTask> tasks)
+      : store_(store), clock_(clock), feed_(feed), tasks_(std::move(tasks)) {}
+
+  // Adds a stored task to the cache unless a reload brought it in already.
+  void AddStored(const model::ProfileTask& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status WriteLog(const model::ProfileTask& task, const std::string& instance_id,
                         model::ProfileTaskOperation operation);
@@ -85,10 +96,17 @@ class ProfileTaskService {
   // Constant after construction.
   storage::ProfileTaskStore* const store_;
   const Clock* const clock_;
+  storage::ChangeFeed* const feed_;  // null: one node
 
+  // Serialises Reload (its read of the store and its swap).
+  absl::Mutex reload_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Guards the task lists only: storage is read and written outside it.
   mutable absl::Mutex mu_;
   std::vector<model::ProfileTask> tasks_ ABSL_GUARDED_BY(mu_);
+  // While a Reload reads the store: the tasks stored by this node meanwhile, which its read
+  // may have missed.
+  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<model::ProfileTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
   // Tasks being written by CreateTask: they count for overlap checks but are not delivered,
   // listed or found until stored.
   std::vector<model::ProfileTask> creating_ ABSL_GUARDED_BY(mu_);

@@ -186,7 +186,9 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
                                      {"SW_STORAGE_POSTGRESQL_POOL_SIZE", "4"},
                                      {"SW_STORAGE_POSTGRESQL_STATEMENT_TIMEOUT", "0"},
                                      {"SW_STORAGE_POSTGRESQL_CONNECT_TIMEOUT", "3"},
-                                     {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "0"}}));
+                                     {"SW_STORAGE_POSTGRESQL_STARTUP_RETRY", "0"},
+                                     {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "30"},
+                                     {"SW_STORAGE_POSTGRESQL_LISTEN_NOTIFY", "false"}}));
   ASSERT_TRUE(shipped.ok()) << shipped.status();
   const PostgresqlConfig& pg = shipped->storage.postgresql;
   EXPECT_EQ(shipped->storage.selector, "postgresql");
@@ -199,6 +201,8 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
   EXPECT_EQ(pg.statement_timeout_ms, 0);
   EXPECT_EQ(pg.connect_timeout_seconds, 3);
   EXPECT_EQ(pg.startup_retry_seconds, 0);
+  EXPECT_EQ(pg.cache_refresh_seconds, 30);
+  EXPECT_FALSE(pg.listen_notify);
 
   auto defaults = LoadConfig(STACKHOUSE_APPLICATION_YML, FakeEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status();
@@ -210,6 +214,8 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
   EXPECT_EQ(defaults->storage.postgresql.statement_timeout_ms,
             PostgresqlConfig().statement_timeout_ms);
   EXPECT_EQ(defaults->storage.postgresql.startup_retry_seconds, 60);
+  EXPECT_EQ(defaults->storage.postgresql.cache_refresh_seconds, 10);
+  EXPECT_TRUE(defaults->storage.postgresql.listen_notify);
 
   EXPECT_EQ(ErrorOf("storage:\n  selector: mysql\n"),
             "storage.selector: invalid value \"mysql\" (expected rocksdb or postgresql)");
@@ -219,6 +225,12 @@ TEST(ParseConfigTest, PostgresqlStorageWithEnvironmentOverridesAndItsErrors) {
             "storage.postgresql.poolSize: value 2000 is out of range [1, 1024]");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    startupRetry: -1\n"),
             "storage.postgresql.startupRetry: value -1 is out of range [0, 86400]");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    cacheRefreshSeconds: 0\n"),
+            "storage.postgresql.cacheRefreshSeconds: value 0 is out of range [1, 86400]");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    cacheRefreshSeconds: 10s\n"),
+            "storage.postgresql.cacheRefreshSeconds: expected an integer, got \"10s\"");
+  EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    listenNotify: yes\n"),
+            "storage.postgresql.listenNotify: expected true or false, got \"yes\"");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    host: \"\"\n"),
             "storage.postgresql.host: must not be empty");
   EXPECT_EQ(ErrorOf("storage:\n  postgresql:\n    dbname: x\n"),

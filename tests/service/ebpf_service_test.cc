@@ -479,5 +479,59 @@ TEST_F(EbpfServiceFaultTest, AFailedOwnerRegistrationStoresNoProcess) {
   EXPECT_FALSE(service_->GetProcess(ProcessIdOf("p1", "java")).has_value());
 }
 
+TEST_F(EbpfServiceFaultTest, ATaskStoredWhileAReloadWaitsIsKeptOnceAndNotHeldUp) {
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  faults_.PauseNext("ListTasks");
+  std::thread reload([&] { EXPECT_TRUE(service_->ReloadTasks().ok()); });
+  faults_.WaitUntilPaused();
+  // The reload is inside the store: creations and polls go on.
+  EbpfFixedTimeRequest request;
+  request.service_id = model::ServiceId("svc");
+  request.duration_s = 60;
+  request.target_type = model::EbpfTargetType::kOnCpu;
+  auto created = service_->CreateFixedTimeTask(request);
+  ASSERT_TRUE(created.ok() && created->id.has_value());
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+  faults_.Resume();
+  reload.join();
+  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+}
+
+TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnError) {
+  model::EbpfTask other;
+  other.logical_id = "from-another-node";
+  other.service_id = model::ServiceId("svc");
+  other.start_time_ms = kNow;
+  other.fixed_trigger_duration_s = 60;
+  other.create_time_ms = kNow;
+  other.last_update_time_ms = kNow;
+  ASSERT_TRUE(fake_.PutTask(other).ok());
+  model::Process process;
+  process.id = "proc-of-another-node";
+  process.service_id = model::ServiceId("svc");
+  process.last_ping_ms = kNow;
+  ASSERT_TRUE(fake_.PutProcesses({process}).ok());
+
+  faults_.FailNth(1, absl::UnavailableError("database down"), "ListTasks");
+  EXPECT_EQ(service_->ReloadTasks().code(), absl::StatusCode::kUnavailable);
+  faults_.FailNth(1, absl::UnavailableError("database down"), "ListProcesses");
+  EXPECT_EQ(service_->ReloadProcesses().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).empty());
+  EXPECT_FALSE(service_->HasProcess("proc-of-another-node"));
+
+  ASSERT_TRUE(service_->ReloadTasks().ok());
+  ASSERT_TRUE(service_->ReloadProcesses().ok());
+  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
+  EXPECT_TRUE(service_->HasProcess("proc-of-another-node"));
+  // An older stored copy does not replace a newer one in memory.
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  const std::string mine = ProcessIdOf("p1", "java");
+  clock_.AdvanceMillis(5000);  // within the 10 s in which pings are not written
+  ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  ASSERT_TRUE(service_->ReloadProcesses().ok());
+  EXPECT_EQ(service_->GetProcess(mine)->last_ping_ms, kNow + 5000);
+}
+
 }  // namespace
 }  // namespace stackhouse::service

@@ -279,5 +279,82 @@ TEST_F(ProfileTaskServiceFaultTest, ConcurrentOverlappingCreationsMakeOneTask) {
   EXPECT_EQ(fake_.ListTasks()->size(), 1u);
 }
 
+// A store that runs a hook once, right after a ListTasks read or a PutTask write: a reload and
+// a creation interleaved deterministically.
+class HookedTaskStore final : public storage::ProfileTaskStore {
+ public:
+  absl::Status PutTask(const model::ProfileTask& task) override {
+    absl::Status stored = inner_.PutTask(task);
+    if (auto hook = std::exchange(after_put, nullptr)) hook();
+    return stored;
+  }
+  absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const override {
+    if (fail_list) return absl::UnavailableError("database down");
+    auto tasks = inner_.ListTasks();
+    if (auto hook = std::exchange(after_list, nullptr)) hook();
+    return tasks;
+  }
+  absl::Status AddLog(const model::ProfileTaskLog& log, int64_t task_end_ms) override {
+    return inner_.AddLog(log, task_end_ms);
+  }
+  absl::StatusOr<std::vector<model::ProfileTaskLog>> ListLogs(
+      const std::string& task_id) const override {
+    return inner_.ListLogs(task_id);
+  }
+
+  std::function<void()> after_put;
+  mutable std::function<void()> after_list;
+  bool fail_list = false;
+  fakes::FakeProfileTaskStore inner_;
+};
+
+class ProfileTaskServiceReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto service = ProfileTaskService::Create(&store_, &clock_);
+    ASSERT_TRUE(service.ok());
+    service_ = std::move(*service);
+  }
+  size_t Cached() { return service_->ListTasks("", "").size(); }
+
+  SimulatedClock clock_{kNow};
+  HookedTaskStore store_;
+  std::unique_ptr<ProfileTaskService> service_;
+};
+
+TEST_F(ProfileTaskServiceReloadTest, BringsInTasksStoredElsewhere) {
+  model::ProfileTask other;
+  other.id = "from-another-node";
+  other.service_id = model::ServiceId("svc");
+  other.start_time_ms = kNow;
+  other.create_time_ms = kNow;
+  other.duration_minutes = 5;
+  ASSERT_TRUE(store_.inner_.PutTask(other).ok());
+  EXPECT_EQ(Cached(), 0u);
+  ASSERT_TRUE(service_->Reload().ok());
+  EXPECT_EQ(Cached(), 1u);
+  EXPECT_EQ(service_->Poll("svc", "pod-1", -1).size(), 1u);
+}
+
+TEST_F(ProfileTaskServiceReloadTest, KeepsATaskCreatedWhileItReads) {
+  // The reload's read misses the task that is created right after it.
+  store_.after_list = [&] { ASSERT_TRUE(service_->CreateTask(Valid())->id.has_value()); };
+  ASSERT_TRUE(service_->Reload().ok());
+  EXPECT_EQ(Cached(), 1u);
+}
+
+TEST_F(ProfileTaskServiceReloadTest, AReloadBetweenTheWriteAndTheCacheKeepsOneCopy) {
+  store_.after_put = [&] { ASSERT_TRUE(service_->Reload().ok()); };
+  ASSERT_TRUE(service_->CreateTask(Valid())->id.has_value());
+  EXPECT_EQ(Cached(), 1u);
+}
+
+TEST_F(ProfileTaskServiceReloadTest, AFailedReloadLeavesTheTasksAsTheyWere) {
+  ASSERT_TRUE(service_->CreateTask(Valid())->id.has_value());
+  store_.fail_list = true;
+  EXPECT_EQ(service_->Reload().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Cached(), 1u);
+}
+
 }  // namespace
 }  // namespace stackhouse::service

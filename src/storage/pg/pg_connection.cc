@@ -210,6 +210,21 @@ Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+int Connection::socket() const { return PQsocket(conn_); }
+
+absl::StatusOr<std::vector<std::string>> Connection::TakeNotifications(absl::string_view channel) {
+  if (PQconsumeInput(conn_) == 0 || !healthy()) {
+    return absl::UnavailableError(absl::StrCat(
+        "PostgreSQL connection lost: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_))));
+  }
+  std::vector<std::string> payloads;
+  while (PGnotify* notify = PQnotifies(conn_)) {
+    if (channel == notify->relname) payloads.emplace_back(notify->extra);
+    PQfreemem(notify);
+  }
+  return payloads;
+}
+
 absl::StatusOr<Result> Connection::Check(pg_result* raw, absl::string_view sql) {
   Result result(raw);
   const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);

@@ -101,6 +101,14 @@ class Connection {
   // False once the connection is known to be broken (it is then of no further use).
   bool healthy() const;
 
+  // The connection's socket, to wait on (poll) for notifications after a LISTEN; -1 when broken.
+  int socket() const;
+
+  // Reads, without blocking, what the server has sent, and returns the payloads of the
+  // notifications on `channel` received so far, oldest first (others are dropped).
+  // Unavailable once the connection is lost.
+  absl::StatusOr<std::vector<std::string>> TakeNotifications(absl::string_view channel);
+
  private:
   explicit Connection(pg_conn* conn) : conn_(conn) {}
   // The status of a finished statement: OK for rows or a command, else the mapped error.
