@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -35,21 +36,34 @@ int64_t BucketKey(const model::MeterBucket& bucket) {
   return static_cast<int64_t>(le);  // truncation toward zero, as Java's (long) cast
 }
 
-// One group of a rule within a data set: what MAL's sum(by)/avg(by) groups by. Views into the
-// data set's samples and the analysis' own id strings, which outlive the groups.
+// The entity end of a group: what a row's entity id is made of, and the side the network rules
+// also group by (both sides may share a row). Views into the data set's samples and the
+// analysis' own id strings, which outlive the analysis.
+struct EntityKey {
+  absl::string_view client;  // kProcessRelation: the client end; kProcess: the process id
+  absl::string_view server;  // kProcessRelation: the server end; kProcess: empty
+  absl::string_view side;
+  bool operator==(const EntityKey& o) const {
+    return client == o.client && server == o.server && side == o.side;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const EntityKey& k) {
+    return H::combine(std::move(h), k.client, k.server, k.side);
+  }
+};
+
+// One group of a rule within a data set: what MAL's sum(by)/avg(by) groups by. The entity is
+// the index of its EntityKey, so that a group hashes a word instead of two 64-byte ids.
 struct GroupKey {
   const MetricDefinition* metric;
-  absl::string_view client;  // kProcessRelation: the client end; kProcess: the process id
-  absl::string_view server;  // kProcessRelation: the server end
+  uint32_t entity;
   absl::string_view label_value;
-  absl::string_view side;  // the network rules group by side too (both sides may share a row)
   bool operator==(const GroupKey& o) const {
-    return metric == o.metric && client == o.client && server == o.server &&
-           label_value == o.label_value && side == o.side;
+    return metric == o.metric && entity == o.entity && label_value == o.label_value;
   }
   template <typename H>
   friend H AbslHashValue(H h, const GroupKey& k) {
-    return H::combine(std::move(h), k.metric, k.client, k.server, k.label_value, k.side);
+    return H::combine(std::move(h), k.metric, k.entity, k.label_value);
   }
 };
 
@@ -171,6 +185,16 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
     return *odd_sides.insert(absl::AsciiStrToLower(side)).first;
   };
 
+  // Entities in the order first seen. Consecutive samples mostly share theirs (a connection's
+  // meters come together), so the previous sample's is compared before any hashing.
+  std::vector<EntityKey> entities;
+  absl::flat_hash_map<EntityKey, uint32_t> entity_of;
+  auto entity_index = [&](const EntityKey& key) -> uint32_t {
+    if (!entities.empty() && entities.back() == key) return entities.size() - 1;
+    auto [it, inserted] = entity_of.try_emplace(key, static_cast<uint32_t>(entities.size()));
+    if (inserted) entities.push_back(key);
+    return it->second;
+  };
   // Groups in the order first seen (the output's order), indexed by their key.
   std::vector<Group> groups;
   absl::flat_hash_map<GroupKey, size_t> group_of;
@@ -182,23 +206,31 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
       ++out.ignored_samples;
       continue;
     }
+    // The sample's entity of each scope, found on first use.
+    std::optional<uint32_t> relation_entity, process_entity;
     for (const MetricDefinition* metric : metrics) {
       if (sample.histogram != (metric->function == MetricFunction::kHistogramPercentile)) {
         ++out.ignored_samples;
         continue;
       }
-      GroupKey key{metric, {}, {}, {}, {}};
+      GroupKey key{metric, 0, {}};
       if (!metric->label.empty()) key.label_value = Label(sample.labels, metric->label);
       if (metric->scope == MetricScope::kProcessRelation) {
-        key.client = end_process(sample.labels, kClient);
-        key.server = end_process(sample.labels, kServer);
-        key.side = side_of(Label(sample.labels, "side"));
-        const int component =
-            NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
-        RelationKey relation{key.client, key.server, key.side == "server", component};
-        if (relation_seen.insert(relation).second) relations.push_back(relation);
+        if (!relation_entity) {
+          EntityKey entity{end_process(sample.labels, kClient), end_process(sample.labels, kServer),
+                           side_of(Label(sample.labels, "side"))};
+          const int component =
+              NetworkComponent(Label(sample.labels, "protocol"), Label(sample.labels, "is_ssl"));
+          RelationKey relation{entity.client, entity.server, entity.side == "server", component};
+          if (relation_seen.insert(relation).second) relations.push_back(relation);
+          relation_entity = entity_index(entity);
+        }
+        key.entity = *relation_entity;
       } else {
-        key.client = process_id(Label(sample.labels, "process_name"));
+        if (!process_entity) {
+          process_entity = entity_index({process_id(Label(sample.labels, "process_name")), {}, {}});
+        }
+        key.entity = *process_entity;
       }
       auto [it, inserted] = group_of.try_emplace(key, groups.size());
       if (inserted) groups.emplace_back().key = key;
@@ -214,15 +246,23 @@ AnalyzedDataSet AnalyzeDataSet(const model::MeterDataSet& data_set, int64_t now_
     }
   }
 
+  // Each entity's id is built once; its updates share its entity_ref (index + 1).
+  std::vector<std::string> entity_ids(entities.size());
   out.updates.reserve(groups.size());
   for (Group& group : groups) {
     group.Normalize();
     const GroupKey& key = group.key;
     MetricUpdate& update = out.updates.emplace_back();
     update.metric = key.metric;
-    update.entity_id = key.metric->scope == MetricScope::kProcessRelation
-                           ? model::ProcessRelationId(key.client, key.server)
-                           : std::string(key.client);
+    std::string& entity_id = entity_ids[key.entity];
+    if (entity_id.empty()) {
+      const EntityKey& entity = entities[key.entity];
+      entity_id = key.metric->scope == MetricScope::kProcessRelation
+                      ? model::ProcessRelationId(entity.client, entity.server)
+                      : std::string(entity.client);
+    }
+    update.entity_id = entity_id;
+    update.entity_ref = key.entity + 1;
     update.label_value = std::string(key.label_value);
     update.minute_ms = minute;
     if (key.metric->function == MetricFunction::kHistogramPercentile) {

@@ -21,6 +21,9 @@ struct MetricUpdate {
   std::string label_value;  // value of metric->label ("" when the metric keeps none)
   int64_t minute_ms = 0;    // start of the minute of the data set's time
   Accumulator delta;
+  // A hint for consumers that index by entity: updates of one AnalyzedDataSet with the same
+  // non-zero ref have the same entity_id (equal ids may have different refs); 0: no hint.
+  uint32_t entity_ref = 0;
 };
 
 // A process-relation row (addendum §5.1): one per distinct (side, client, server, component) of

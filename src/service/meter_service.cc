@@ -107,11 +107,18 @@ absl::StatusOr<MeterIngestStats> MeterService::Ingest(const model::MeterDataSet&
   }
   std::vector<metrics::MetricUpdate> updates;
   updates.reserve(analyzed.updates.size());
+  uint32_t last_ref = 0;  // the analyzer's runs of one entity are looked up once
+  bool last_usable = false;
   for (metrics::MetricUpdate& u : analyzed.updates) {
-    if (u.metric->scope == metrics::MetricScope::kProcessRelation &&
-        !usable_relations.contains(u.entity_id)) {
-      ++stats.unknown_process;
-      continue;
+    if (u.metric->scope == metrics::MetricScope::kProcessRelation) {
+      if (u.entity_ref == 0 || u.entity_ref != last_ref) {
+        last_usable = usable_relations.contains(u.entity_id);
+        last_ref = u.entity_ref;
+      }
+      if (!last_usable) {
+        ++stats.unknown_process;
+        continue;
+      }
     }
     updates.push_back(std::move(u));
   }

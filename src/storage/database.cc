@@ -120,6 +120,22 @@ class MeterMergeOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "stackhouse.meter"; }
 };
 
+// The series prefix of a metric row key (the rest: bucket and label), so that the memtable keeps
+// an insert hint per series: a fold inserts each series' new rows next to its previous ones, and
+// with the hint an insert starts there instead of searching the skip list from the top with
+// keys of ~190 bytes. Other keys of the family are outside the domain.
+class MetricSeriesHint final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "stackhouse.metric_series"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(),
+                          MetricSeriesPrefixLength(absl::string_view(key.data(), key.size())));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return MetricSeriesPrefixLength(absl::string_view(key.data(), key.size())) > 0;
+  }
+};
+
 // Holds an exclusive flock on <dir>/stackhouse.lock for the life of the object.
 class DirectoryLock {
  public:
@@ -374,6 +390,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     }
     if (info.merges) {
       cf.merge_operator = std::make_shared<MeterMergeOperator>();
+      cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<MetricSeriesHint>();
       // No max_successive_merges: it looks every merge's key up in the memtable first (7 % of
       // the server's CPU under Rover's meters). A metric row gets one operand per folded minute
       // (an hour row at most 60 an hour), and a flush merges a memtable's operands of a key into

@@ -69,9 +69,18 @@ std::string EncodeIntakeLog(int64_t minute_ms,
     if (inserted) strings.push_back(s);
     indexes.push_back(it->second);
   };
+  // The entity of a run of updates with one entity_ref is looked up once.
+  uint32_t last_ref = 0;
+  uint64_t last_entity = 0;
   for (const metrics::MetricUpdate* u : updates) {
     intern(u->metric->name);
-    intern(u->entity_id);
+    if (u->entity_ref != 0 && u->entity_ref == last_ref) {
+      indexes.push_back(last_entity);
+    } else {
+      intern(u->entity_id);
+      last_ref = u->entity_ref;
+      last_entity = indexes.back();
+    }
     intern(u->label_value);
   }
   std::string out;
@@ -138,6 +147,22 @@ std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
   AppendString(&key, metric);
   AppendString(&key, entity_id);
   return key;
+}
+
+size_t MetricSeriesPrefixLength(absl::string_view key) {
+  if (key.size() < 2 || key[0] != kMetricRowTag) return 0;
+  // Two AppendString fields follow the tag and the step; each ends with "\0\x01" (a '\0' in
+  // the field is written "\0\xff").
+  size_t at = 2;
+  for (int field = 0; field < 2; ++field) {
+    for (;;) {
+      at = key.find('\0', at);
+      if (at == absl::string_view::npos || at + 1 >= key.size()) return 0;
+      at += 2;
+      if (key[at - 1] == '\x01') break;
+    }
+  }
+  return at;
 }
 
 std::string MetricRowKey(BucketStep step, absl::string_view metric, absl::string_view entity_id,

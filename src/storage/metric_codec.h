@@ -25,6 +25,9 @@ enum class BucketStep : char { kMinute = '1', kHour = 'h', kDay = 'd' };
 // value follow.
 std::string MetricSeriesPrefix(BucketStep step, absl::string_view metric,
                                absl::string_view entity_id);
+// The length of `key`'s series prefix (what MetricSeriesPrefix makes) if `key` is a metric row
+// key, else 0.
+size_t MetricSeriesPrefixLength(absl::string_view key);
 // The key of one metric row.
 std::string MetricRowKey(BucketStep step, absl::string_view metric, absl::string_view entity_id,
                          int64_t bucket_ms, absl::string_view label_value);

@@ -108,18 +108,43 @@ size_t RocksMetricStore::pending_log_records() const {
   return n;
 }
 
+uint32_t RocksMetricStore::PendingMinute::EntityNumber(absl::string_view entity) {
+  auto found = entity_numbers.find(entity);
+  if (found != entity_numbers.end()) return found->second;
+  const auto number = static_cast<uint32_t>(entities.size());
+  entity_numbers.emplace(entities.emplace_back(entity), number);
+  return number;
+}
+
+const RocksMetricStore::LabelRows* RocksMetricStore::PendingMinute::Find(
+    const metrics::MetricDefinition* metric, absl::string_view entity) const {
+  auto number = entity_numbers.find(entity);
+  if (number == entity_numbers.end()) return nullptr;
+  auto found = series.find(SeriesKey(metric, number->second));
+  return found == series.end() ? nullptr : &found->second;
+}
+
 void RocksMetricStore::AddPendingLocked(int64_t minute_ms,
                                         const metrics::MetricUpdate* const* updates, size_t count,
                                         uint64_t record) {
   PendingMinute& minute = pending_[minute_ms];
   minute.log_records.push_back(record);
+  // entity_ref - 1 → 1 + the entity's number here (0: not looked up yet). Refs are the
+  // analyzer's hint that updates share an entity; an update without one is looked up by id.
+  constexpr uint32_t kMaxRefs = 4096;
+  std::vector<uint32_t> number_of_ref;
   for (size_t i = 0; i < count; ++i) {
     const metrics::MetricUpdate& u = *updates[i];
-    auto series = minute.series.find(SeriesView(u.metric, u.entity_id));
-    if (series == minute.series.end()) {
-      series = minute.series.try_emplace(SeriesKey(u.metric, u.entity_id)).first;
+    uint32_t number;
+    if (u.entity_ref > 0 && u.entity_ref <= kMaxRefs) {
+      if (number_of_ref.size() < u.entity_ref) number_of_ref.resize(u.entity_ref, 0);
+      uint32_t& cached = number_of_ref[u.entity_ref - 1];
+      if (cached == 0) cached = minute.EntityNumber(u.entity_id) + 1;
+      number = cached - 1;
+    } else {
+      number = minute.EntityNumber(u.entity_id);
     }
-    LabelRows& labels = series->second;
+    LabelRows& labels = minute.series[SeriesKey(u.metric, number)];
     auto [row, inserted] = labels.try_emplace(u.label_value);
     if (inserted) {
       row->second = u.delta;
@@ -234,8 +259,8 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
     if (db_->IsExpired(Family::kMeter, minute)) continue;  // its rows would be dropped anyway
     const int64_t hour = HourStart(minute), day = DayStart(minute);
     for (const auto& [series, labels] : pending.series) {
-      const std::string prefix =
-          MetricSeriesPrefix(BucketStep::kMinute, series.first->name, series.second);
+      const std::string prefix = MetricSeriesPrefix(BucketStep::kMinute, series.first->name,
+                                                    pending.entities[series.second]);
       for (const auto& [label, row] : labels) {
         values.push_back(EncodeAccumulator(row));
         const std::string* value = &values.back();
@@ -263,7 +288,7 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
         PendingMinute& into = pending_[minute];
         into.log_records.insert(into.log_records.end(), p.log_records.begin(), p.log_records.end());
         for (const auto& [series, labels] : p.series) {
-          LabelRows& rows = into.series[series];
+          LabelRows& rows = into.Rows(series.first, p.entities[series.second]);
           for (const auto& [label, row] : labels) {
             auto [it, inserted] = rows.try_emplace(label, row);
             if (inserted) {
@@ -417,15 +442,15 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
   {
     // Pending rows are keyed by the catalog's definition (what the analyzer and the log use).
     const metrics::MetricDefinition* canonical = metrics::FindMetric(metric.name);
-    const SeriesKey key(canonical != nullptr ? canonical : &metric, std::string(entity_id));
+    const metrics::MetricDefinition* key = canonical != nullptr ? canonical : &metric;
     absl::MutexLock lock(&mu_);
     auto overlay = [&](const PendingMinutes& minutes) {
       for (const auto& [minute, pending] : minutes) {
-        auto found = pending.series.find(key);
-        if (found == pending.series.end() || db_->IsExpired(Family::kMeter, minute)) continue;
+        const LabelRows* found = pending.Find(key, entity_id);
+        if (found == nullptr || db_->IsExpired(Family::kMeter, minute)) continue;
         auto slot = index_of.find(BucketOf(buckets.step, minute));
         if (slot == index_of.end()) continue;
-        for (const auto& [label, row] : found->second) add(label, slot->second, row);
+        for (const auto& [label, row] : *found) add(label, slot->second, row);
       }
     };
     overlay(pending_);

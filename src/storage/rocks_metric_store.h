@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -80,27 +81,23 @@ class RocksMetricStore final : public MetricStore {
 
  private:
   // The rows of one minute not yet folded: (metric, entity) → label → accumulator, and the log
-  // records holding them.
-  using SeriesKey = std::pair<const metrics::MetricDefinition*, std::string>;
-  using SeriesView = std::pair<const metrics::MetricDefinition*, absl::string_view>;
-  // Looks a series up by a view of its entity id, without building its key.
-  struct SeriesHash {
-    using is_transparent = void;
-    size_t operator()(const SeriesView& k) const { return absl::HashOf(k.first, k.second); }
-    size_t operator()(const SeriesKey& k) const {
-      return absl::HashOf(k.first, absl::string_view(k.second));
-    }
-  };
-  struct SeriesEq {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return a.first == b.first && absl::string_view(a.second) == absl::string_view(b.second);
-    }
-  };
+  // records holding them. Entities are numbered within the minute, so that a series is found by
+  // two words instead of hashing and comparing a 129-byte relation id per update.
+  using SeriesKey = std::pair<const metrics::MetricDefinition*, uint32_t>;
   using LabelRows = std::map<std::string, metrics::Accumulator, std::less<>>;
   struct PendingMinute {
-    absl::flat_hash_map<SeriesKey, LabelRows, SeriesHash, SeriesEq> series;
+    // The number of `entity`, numbering it if it has none yet.
+    uint32_t EntityNumber(absl::string_view entity);
+    // The rows of (metric, entity), or null.
+    const LabelRows* Find(const metrics::MetricDefinition* metric, absl::string_view entity) const;
+    // The rows of (metric, entity), added if absent.
+    LabelRows& Rows(const metrics::MetricDefinition* metric, absl::string_view entity) {
+      return series[SeriesKey(metric, EntityNumber(entity))];
+    }
+
+    std::deque<std::string> entities;  // by number; a deque: the views below stay valid
+    absl::flat_hash_map<absl::string_view, uint32_t> entity_numbers;
+    absl::flat_hash_map<SeriesKey, LabelRows> series;
     std::vector<uint64_t> log_records;
     size_t rows = 0;
   };

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
 
@@ -131,6 +133,40 @@ TEST(MeterAnalyzerTest, ContinuousMetersAreAveragedScaledAndKeepTheUri) {
   EXPECT_EQ(errors->delta.sum, 1);  // 0.4 after × 100: between 0 and 1 → 1
   EXPECT_TRUE(out.relations.empty());
   EXPECT_TRUE(out.virtual_processes.empty());
+}
+
+TEST(MeterAnalyzerTest, EntityRefsNameOneEntityEachWhateverTheOrderOfTheSamples) {
+  auto net = [](const char* meter, const char* client, const char* side) {
+    return Single(meter, 1,
+                  {{"client_process_id", client},
+                   {"server_process_id", "s"},
+                   {"side", side},
+                   {"protocol", "tcp"},
+                   {"is_ssl", "false"}});
+  };
+  // Connections taking turns, both sides of one pair, and a process of the continuous rules.
+  auto out = AnalyzeDataSet(
+      Set({net("rover_net_p_client_write_counts_counter", "c1", "client"),
+           net("rover_net_p_client_write_counts_counter", "c2", "client"),
+           Single("rover_con_p_process_cpu", 0.5, {{"process_name", "app"}}),
+           net("rover_net_p_client_read_counts_counter", "c1", "client"),
+           net("rover_net_p_server_read_counts_counter", "c1", "server"),
+           net("rover_net_p_client_read_counts_counter", "c2", "client"),
+           Single("rover_con_p_process_thread_count", 3, {{"process_name", "app"}})}),
+      kTime);
+  ASSERT_GE(out.updates.size(), 6u);
+  absl::flat_hash_map<uint32_t, std::string> entity_of_ref;
+  absl::flat_hash_set<std::string> entities;
+  for (const MetricUpdate& u : out.updates) {
+    ASSERT_NE(u.entity_ref, 0u) << u.metric->name;
+    auto [it, inserted] = entity_of_ref.try_emplace(u.entity_ref, u.entity_id);
+    EXPECT_EQ(it->second, u.entity_id) << "ref " << u.entity_ref << " names two entities";
+    entities.insert(u.entity_id);
+  }
+  EXPECT_EQ(entities.size(), 3u);  // c1-s, c2-s and the process
+  EXPECT_TRUE(entities.contains("c1-s"));
+  EXPECT_TRUE(entities.contains("c2-s"));
+  EXPECT_TRUE(entities.contains(model::ProcessId("app", InstanceId())));
 }
 
 TEST(MeterAnalyzerTest, HistogramBucketsKeyedByTruncatedLowerBound) {

@@ -177,6 +177,31 @@ TEST_F(MeterServiceTest, AnUnknownProcessIdInALabelIsDroppedAndCounted) {
               HasSubstr("stackhouse_metric_updates_dropped_total{reason=\"unknown_process\"} 1"));
 }
 
+TEST_F(MeterServiceTest, KnownAndUnknownProcessesTakingTurnsEachKeepTheirOwnFate) {
+  // The service looks a run of one relation's updates up once: runs of a known and an unknown
+  // client, taking turns, must each be kept or dropped on their own.
+  const std::string ghost(64, 'e');
+  v3::MeterDataCollection c;
+  *c.add_meterdata() = Network("write_counts_counter", 1);
+  *c.add_meterdata() = Network("write_counts_counter", 2, ghost);
+  *c.add_meterdata() = Network("write_bytes_counter", 10);
+  *c.add_meterdata() = Network("write_bytes_counter", 20, ghost);
+  *c.add_meterdata() = Network("write_counts_counter", 4);
+  StartDataSet(c.mutable_meterdata(0));
+  ASSERT_TRUE(CollectBatch({c}).ok());
+  const std::string known = model::ProcessRelationId(app_, RemoteId());
+  auto counts = Row("process_relation_client_write_cpm", known);
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->sum, 5);
+  auto bytes = Row("process_relation_client_write_total_bytes", known);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(bytes->sum, 10);
+  EXPECT_FALSE(Row("process_relation_client_write_cpm", model::ProcessRelationId(ghost, RemoteId()))
+                   .has_value());
+  EXPECT_THAT(Metrics(),
+              HasSubstr("stackhouse_metric_updates_dropped_total{reason=\"unknown_process\"} 2"));
+}
+
 TEST_F(MeterServiceTest, BadMetersEndTheStreamNamingTheMessageAndKeepWhatCameBefore) {
   struct Case {
     const char* what;

@@ -267,6 +267,50 @@ TEST_F(RocksMetricStoreTest, PendingRowsExpireWithTheMetricsTtl) {
   EXPECT_TRUE(Read(metric, metrics::Step::kMinute, {kT0}).empty());
 }
 
+TEST_F(RocksMetricStoreTest, EntityRefsAreHintsOfOneCallOnly) {
+  Open();
+  const char* metric = "process_relation_client_write_cpm";
+  auto update = [&](const char* entity, int64_t sum, uint32_t ref) {
+    MetricUpdate u = MetricSum(metric, kT0, sum, entity);
+    u.entity_ref = ref;
+    return u;
+  };
+  // The same refs name other entities in the second call, and a ref-less update joins them.
+  ASSERT_TRUE(store_->AddMetrics({update("a-b", 1, 1), update("c-d", 10, 2)}).ok());
+  ASSERT_TRUE(
+      store_->AddMetrics({update("c-d", 100, 1), update("a-b", 1000, 2), update("a-b", 1, 0)})
+          .ok());
+  auto read = [&](const char* entity) {
+    auto rows = Read(metric, metrics::Step::kMinute, {kT0}, entity);
+    return rows.size() == 1 && rows[0].rows[0] ? rows[0].rows[0]->sum : -1;
+  };
+  EXPECT_EQ(read("a-b"), 1002);
+  EXPECT_EQ(read("c-d"), 110);
+  // The same after the fold, and after a restart replays nothing twice.
+  ASSERT_TRUE(store_->FoldAll().ok());
+  EXPECT_EQ(read("a-b"), 1002);
+  EXPECT_EQ(read("c-d"), 110);
+  ASSERT_TRUE(store_->AddMetrics({update("c-d", 5, 1)}).ok());
+  Open();
+  EXPECT_EQ(read("a-b"), 1002);
+  EXPECT_EQ(read("c-d"), 115);
+}
+
+TEST(MetricCodecTest, SeriesPrefixLengthIsTheSeriesPartOfARowKey) {
+  const std::string metric("m\0\x01x", 4), entity("e\0\x01\0-s", 7);
+  for (BucketStep step : {BucketStep::kMinute, BucketStep::kHour, BucketStep::kDay}) {
+    const std::string prefix = MetricSeriesPrefix(step, metric, entity);
+    const std::string key = MetricRowKey(step, metric, entity, 7, std::string("\0\x01l", 3));
+    EXPECT_EQ(MetricSeriesPrefixLength(key), prefix.size());
+    EXPECT_EQ(MetricSeriesPrefixLength(prefix), prefix.size());
+    for (size_t cut = 0; cut < prefix.size(); ++cut) {
+      EXPECT_EQ(MetricSeriesPrefixLength(prefix.substr(0, cut)), 0u) << cut;
+    }
+  }
+  EXPECT_EQ(MetricSeriesPrefixLength(IntakeLogKey(7)), 0u);
+  EXPECT_EQ(MetricSeriesPrefixLength(std::string("r1a\0\x01b\0\x01", 9)), 0u);
+}
+
 TEST(MetricCodecTest, IntakeLogRecordsRoundTripAndRefuseGarbage) {
   MetricUpdate a;
   a.metric = metrics::FindMetric("process_relation_http1_response_status_cpm");
