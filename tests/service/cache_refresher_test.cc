@@ -101,6 +101,47 @@ TEST_F(CacheRefresherTest, ReloadsAChangedKindAtOnceAndEveryKindEachInterval) {
   EXPECT_EQ(refresher_.RunDue(), 4);
 }
 
+TEST_F(CacheRefresherTest, AFloodOfNotificationsReloadsAKindOncePerGapAndLosesNone) {
+  constexpr int64_t kGap = CacheRefresher::kNotifiedGapMs;
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  for (int i = 0; i < 100; ++i) {
+    refresher_.OnChange(ChangeKind::kProfileTasks);
+    EXPECT_EQ(refresher_.RunDue(), 0);
+  }
+  // Each kind has its own gap.
+  refresher_.OnChange(ChangeKind::kEbpfTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  clock_.AdvanceMillis(kGap - 1);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 0);
+  // The pending notifications reload once when the gap ends, and are then spent.
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  EXPECT_EQ(refresher_.RunDue(), 0);
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 2);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfTasks), 1);
+  // A notification a gap after the last reload reloads at once.
+  clock_.AdvanceMillis(kGap);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 3);
+}
+
+TEST_F(CacheRefresherTest, TheGapHoldsBackNeitherThePeriodicRefreshNorARetry) {
+  clock_.AdvanceMillis(kInterval - 1);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(refresher_.RunDue(), 4);  // the period's, a millisecond after a notified one
+  Fail(ChangeKind::kProfileTasks);
+  clock_.AdvanceMillis(kInterval);
+  EXPECT_EQ(refresher_.RunDue(), 4);
+  EXPECT_EQ(refresher_.RunDue(), 1);  // within the gap: the failed kind is tried again
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 4);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfTasks), 2);
+}
+
 TEST_F(CacheRefresherTest, AClockSetBackRestartsThePeriod) {
   clock_.AdvanceMillis(-1);
   EXPECT_EQ(refresher_.RunDue(), 4);
@@ -149,6 +190,29 @@ TEST_F(CacheRefresherTest, ItsThreadReloadsWhatAFeedSaysChangedAndStops) {
   refresher_.Stop();
   refresher_.Stop();
   EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 0);
+}
+
+TEST_F(CacheRefresherTest, ItsThreadReloadsANotificationHeldBackOnceTheGapEnds) {
+  // A tick far longer than the test: only a notification or the end of a gap wakes the thread.
+  refresher_.Start(absl::Hours(1));
+  auto wait_for = [this](ChangeKind kind, int n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (Reloads(kind) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return Reloads(kind);
+  };
+  refresher_.OnChange(ChangeKind::kEbpfProcesses);
+  ASSERT_EQ(wait_for(ChangeKind::kEbpfProcesses, 1), 1);
+  // Held back by its gap; the run that reloads the policies has seen it so.
+  refresher_.OnChange(ChangeKind::kEbpfProcesses);
+  refresher_.OnChange(ChangeKind::kContinuousPolicies);
+  ASSERT_EQ(wait_for(ChangeKind::kContinuousPolicies, 1), 1);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfProcesses), 1);
+  // No notification comes: the end of the gap wakes the thread.
+  clock_.AdvanceMillis(CacheRefresher::kNotifiedGapMs);
+  EXPECT_EQ(wait_for(ChangeKind::kEbpfProcesses, 2), 2);
+  refresher_.Stop();
 }
 
 // Two nodes in one process: a service of each kind per node over one shared store, a shared
