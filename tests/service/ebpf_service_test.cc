@@ -481,19 +481,20 @@ TEST_F(EbpfServiceFaultTest, AFailedOwnerRegistrationStoresNoProcess) {
 
 TEST_F(EbpfServiceFaultTest, ATaskStoredWhileAReloadWaitsIsKeptOnceAndNotHeldUp) {
   ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
-  faults_.PauseNext("ListTasks");
-  std::thread reload([&] { EXPECT_TRUE(service_->ReloadTasks().ok()); });
-  faults_.WaitUntilPaused();
-  // The reload is inside the store: creations and polls go on.
   EbpfFixedTimeRequest request;
   request.service_id = model::ServiceId("svc");
   request.duration_s = 60;
   request.target_type = model::EbpfTargetType::kOnCpu;
-  auto created = service_->CreateFixedTimeTask(request);
-  ASSERT_TRUE(created.ok() && created->id.has_value());
-  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
-  faults_.Resume();
-  reload.join();
+  // Right after the reload's read, which misses it, a task is created: creations and polls
+  // are not held up by the reload.
+  store_.after_list_tasks = [&] {
+    auto created = service_->CreateFixedTimeTask(request);
+    ASSERT_TRUE(created.ok() && created->id.has_value());
+    EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+  };
+  ASSERT_TRUE(service_->ReloadTasks().ok());
+  ASSERT_EQ(store_.after_list_tasks, nullptr);  // the hook ran
+  // The reload kept it, once.
   EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
   EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
 }
