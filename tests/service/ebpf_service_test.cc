@@ -500,6 +500,16 @@ TEST_F(EbpfServiceFaultTest, ATaskStoredWhileAReloadWaitsIsKeptOnceAndNotHeldUp)
 }
 
 TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnError) {
+  // The cache holds this node's process and task.
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  const std::string mine = ProcessIdOf("p1", "java");
+  EbpfFixedTimeRequest request;
+  request.service_id = model::ServiceId("svc");
+  request.duration_s = 60;
+  request.target_type = model::EbpfTargetType::kOnCpu;
+  auto created = service_->CreateFixedTimeTask(request);
+  ASSERT_TRUE(created.ok() && created->id.has_value());
+
   model::EbpfTask other;
   other.logical_id = "from-another-node";
   other.service_id = model::ServiceId("svc");
@@ -518,16 +528,21 @@ TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnE
   EXPECT_EQ(service_->ReloadTasks().code(), absl::StatusCode::kUnavailable);
   faults_.FailNth(1, absl::UnavailableError("database down"), "ListProcesses");
   EXPECT_EQ(service_->ReloadProcesses().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).empty());
+  // The cache is as it was: this node's records, not the other's.
+  std::vector<model::EbpfTask> cached =
+      service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime);
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached[0].logical_id, *created->id);
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+  EXPECT_TRUE(service_->HasProcess(mine));
   EXPECT_FALSE(service_->HasProcess("proc-of-another-node"));
 
   ASSERT_TRUE(service_->ReloadTasks().ok());
   ASSERT_TRUE(service_->ReloadProcesses().ok());
-  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
+  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 2u);
   EXPECT_TRUE(service_->HasProcess("proc-of-another-node"));
+  EXPECT_TRUE(service_->HasProcess(mine));
   // An older stored copy does not replace a newer one in memory.
-  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
-  const std::string mine = ProcessIdOf("p1", "java");
   clock_.AdvanceMillis(5000);  // within the 10 s in which pings are not written
   ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
   ASSERT_TRUE(service_->ReloadProcesses().ok());
