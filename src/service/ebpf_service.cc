@@ -38,10 +38,8 @@ bool SupportsProfiling(const model::KeyValueList& properties, bool fallback) {
 }
 
 // A task record's identity in the store: its logical id and creation time.
-bool HasRecord(const std::vector<model::EbpfTask>& records, const model::EbpfTask& task) {
-  return std::any_of(records.begin(), records.end(), [&](const model::EbpfTask& t) {
-    return t.logical_id == task.logical_id && t.create_time_ms == task.create_time_ms;
-  });
+bool SameRecord(const model::EbpfTask& a, const model::EbpfTask& b) {
+  return a.logical_id == b.logical_id && a.create_time_ms == b.create_time_ms;
 }
 
 }  // namespace
@@ -91,17 +89,12 @@ absl::Status EbpfService::ReloadTasks() {
   absl::MutexLock reload(&reload_mu_);
   {
     absl::MutexLock lock(&mu_);
-    reloading_ = true;
+    reload_journal_.Start();
   }
   absl::StatusOr<std::vector<model::EbpfTask>> stored = store_->ListTasks();
   absl::MutexLock lock(&mu_);
-  reloading_ = false;
-  std::vector<model::EbpfTask> added = std::move(added_while_reloading_);
-  added_while_reloading_.clear();
+  reload_journal_.Finish(stored.ok() ? &*stored : nullptr, SameRecord);
   SH_RETURN_IF_ERROR(stored.status());
-  for (model::EbpfTask& task : added) {
-    if (!HasRecord(*stored, task)) stored->push_back(std::move(task));
-  }
   tasks_ = *std::move(stored);
   return absl::OkStatus();
 }
@@ -117,8 +110,11 @@ absl::Status EbpfService::ReloadProcesses() {
 }
 
 void EbpfService::AddStored(const model::EbpfTask& task) {
-  if (!HasRecord(tasks_, task)) tasks_.push_back(task);
-  if (reloading_) added_while_reloading_.push_back(task);
+  if (std::none_of(tasks_.begin(), tasks_.end(),
+                   [&](const model::EbpfTask& t) { return SameRecord(t, task); })) {
+    tasks_.push_back(task);
+  }
+  reload_journal_.Note(task);
 }
 
 void EbpfService::PublishTask(const model::EbpfTask& task) const {

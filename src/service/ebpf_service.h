@@ -15,6 +15,7 @@
 #include "model/network.h"
 #include "model/trace.h"
 #include "service/registry.h"
+#include "service/reload_journal.h"
 #include "storage/change_feed.h"
 #include "storage/ebpf_store.h"
 
@@ -225,10 +226,8 @@ class EbpfService {
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> process_written_ ABSL_GUARDED_BY(mu_);
   std::vector<model::EbpfTask> tasks_ ABSL_GUARDED_BY(mu_);  // every record
-  // While ReloadTasks reads the store: the records stored by this node meanwhile, which its
-  // read may have missed.
-  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<model::EbpfTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
+  // The records this node stored while ReloadTasks read the store.
+  ReloadJournal<model::EbpfTask> reload_journal_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<CachedSchedule>> schedules_ ABSL_GUARDED_BY(mu_);
 };
 

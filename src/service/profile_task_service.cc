@@ -42,24 +42,21 @@ absl::Status ProfileTaskService::Reload() {
   absl::MutexLock reload(&reload_mu_);
   {
     absl::MutexLock lock(&mu_);
-    reloading_ = true;
+    reload_journal_.Start();
   }
   absl::StatusOr<std::vector<model::ProfileTask>> stored = store_->ListTasks();
   absl::MutexLock lock(&mu_);
-  reloading_ = false;
-  std::vector<model::ProfileTask> added = std::move(added_while_reloading_);
-  added_while_reloading_.clear();
+  reload_journal_.Finish(
+      stored.ok() ? &*stored : nullptr,
+      [](const model::ProfileTask& a, const model::ProfileTask& b) { return a.id == b.id; });
   SH_RETURN_IF_ERROR(stored.status());
-  for (model::ProfileTask& task : added) {
-    if (!HasTask(*stored, task.id)) stored->push_back(std::move(task));
-  }
   tasks_ = *std::move(stored);
   return absl::OkStatus();
 }
 
 void ProfileTaskService::AddStored(const model::ProfileTask& task) {
   if (!HasTask(tasks_, task.id)) tasks_.push_back(task);
-  if (reloading_) added_while_reloading_.push_back(task);
+  reload_journal_.Note(task);
 }
 
 absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "model/profile.h"
+#include "service/reload_journal.h"
 #include "storage/change_feed.h"
 #include "storage/profile_store.h"
 
@@ -103,10 +104,8 @@ class ProfileTaskService {
   // Guards the task lists only: storage is read and written outside it.
   mutable absl::Mutex mu_;
   std::vector<model::ProfileTask> tasks_ ABSL_GUARDED_BY(mu_);
-  // While a Reload reads the store: the tasks stored by this node meanwhile, which its read
-  // may have missed.
-  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<model::ProfileTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
+  // The tasks this node stored while a Reload read the store.
+  ReloadJournal<model::ProfileTask> reload_journal_ ABSL_GUARDED_BY(mu_);
   // Tasks being written by CreateTask: they count for overlap checks but are not delivered,
   // listed or found until stored.
   std::vector<model::ProfileTask> creating_ ABSL_GUARDED_BY(mu_);
