@@ -73,10 +73,11 @@ class CacheRefresherTest : public ::testing::Test {
   }
 
   SimulatedClock clock_{kNow};
-  CacheRefresher refresher_{&clock_, kInterval};
   absl::Mutex mu_;
   std::map<ChangeKind, int> reloads_ ABSL_GUARDED_BY(mu_);
   std::optional<ChangeKind> failing_ ABSL_GUARDED_BY(mu_);
+  // Last: destroyed first, so that its thread stops before what its reloads use goes.
+  CacheRefresher refresher_{&clock_, kInterval};
 };
 
 TEST_F(CacheRefresherTest, ReloadsAChangedKindAtOnceAndEveryKindEachInterval) {
@@ -220,10 +221,11 @@ TEST_F(CacheRefresherTest, ItsThreadReloadsANotificationHeldBackOnceTheGapEnds) 
 class TwoNodesTest : public ::testing::Test {
  protected:
   struct Node {
-    std::unique_ptr<CacheRefresher> refresher;
     std::unique_ptr<ProfileTaskService> tasks;
     std::unique_ptr<EbpfService> ebpf;
     std::unique_ptr<ContinuousService> continuous;
+    // Last: destroyed before the services its reloads call.
+    std::unique_ptr<CacheRefresher> refresher;
   };
 
   void SetUp() override {

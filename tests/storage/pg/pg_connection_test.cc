@@ -158,6 +158,24 @@ TEST_F(PgConnectionTest, ANonBlockingCallEndsWhenItsWaitFails) {
             absl::StatusCode::kCancelled);
 }
 
+TEST_F(PgConnectionTest, TakeNotificationsReturnsThoseOfItsChannelOnly) {
+  ASSERT_TRUE(conn_->ExecScript("LISTEN wanted; LISTEN other").ok());
+  auto notifier = Connection::Open(conninfo_);
+  ASSERT_TRUE(notifier.ok()) << notifier.status();
+  // Committed in this order, so they arrive in it: once "2" is here, "x" was too.
+  ASSERT_TRUE((*notifier)->ExecScript("NOTIFY wanted, '1'; NOTIFY other, 'x'").ok());
+  ASSERT_TRUE((*notifier)->ExecScript("NOTIFY wanted, '2'").ok());
+  std::vector<std::string> payloads;
+  while (payloads.size() < 2) {
+    ASSERT_TRUE(PollSocket(conn_->socket(), false).ok());
+    auto taken = conn_->TakeNotifications("wanted");
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    payloads.insert(payloads.end(), taken->begin(), taken->end());
+  }
+  EXPECT_EQ(payloads, (std::vector<std::string>{"1", "2"}));
+  EXPECT_TRUE(conn_->TakeNotifications("other")->empty());  // dropped, not kept for later
+}
+
 TEST_F(PgConnectionTest, ALostConnectionIsUnavailableAndThePoolConnectsAgain) {
   PoolOptions options;
   options.conninfo = conninfo_;
