@@ -85,6 +85,14 @@ class CacheRefresher {
   std::thread thread_;
 };
 
+// With a change feed (several nodes), agents are handed a task only once its time (a trace
+// task's creation, an eBPF record's update) is at least this old on the polling node's clock.
+// Agents move their cursor to the newest time they were handed; by the time a task is old
+// enough, this node has re-read (notified, kNotifiedGapMs apart) the tasks other nodes wrote
+// before it, so an agent is not handed a newer task while an older one is still unknown here,
+// provided the nodes' clocks differ by less than the rest of this delay (docs/scale-out.md).
+inline constexpr int64_t kSharedTaskDelayMs = 2000;
+
 // Publishes `kind` to `feed` (nothing when it is null). A failure is logged as a warning that
 // names `what`: the write stands, and the other nodes see it on their next periodic refresh.
 void PublishChange(storage::ChangeFeed* feed, storage::ChangeKind kind, absl::string_view what);

@@ -1,6 +1,7 @@
 #include "service/ebpf_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
@@ -262,11 +263,16 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
   std::sort(mine.begin(), mine.end(),
             [](const model::Process* a, const model::Process* b) { return a->id < b->id; });
 
+  // Several nodes: a record other nodes stored just before a newer one may not be here yet;
+  // such records are neither handed out nor merged (they would move Rover's cursor).
+  const int64_t newest =
+      feed_ != nullptr ? now - kSharedTaskDelayMs : std::numeric_limits<int64_t>::max();
   std::vector<const model::EbpfTask*> updated;
   for (const model::EbpfTask& t : tasks_) {
     if (!services.contains(t.service_id)) continue;
     if (t.trigger_type != model::EbpfTriggerType::kFixedTime) continue;
     if (latest_update_time > 0 && t.last_update_time_ms <= latest_update_time) continue;
+    if (t.last_update_time_ms > newest) continue;
     updated.push_back(&t);
   }
   std::stable_sort(updated.begin(), updated.end(),
@@ -280,7 +286,7 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
   for (const model::EbpfTask* t : updated) ids.insert(t->logical_id);
   std::vector<model::EbpfTask> records;
   for (const model::EbpfTask& t : tasks_) {
-    if (ids.contains(t.logical_id)) records.push_back(t);
+    if (ids.contains(t.logical_id) && t.last_update_time_ms <= newest) records.push_back(t);
   }
 
   std::vector<EbpfTaskCommand> commands;

@@ -103,7 +103,8 @@ class EbpfService {
                          const std::vector<ReportedProcess>& processes);
 
   // queryTasks: the commands for Rover `agent_id` of the tasks updated after
-  // `latest_update_time` (all when <= 0), newest task first: ON_CPU/OFF_CPU one per (task,
+  // `latest_update_time` (all when <= 0; with a feed, only records updated kSharedTaskDelayMs
+  // ago or earlier count), newest task first: ON_CPU/OFF_CPU one per (task,
   // process), NETWORK one per task with every live process of the task's instance. A task is
   // merged over all its records, so a keep-alive's re-delivery keeps its sampling rules.
   std::vector<EbpfTaskCommand> QueryTasks(const std::string& agent_id,

@@ -1,6 +1,7 @@
 #include "service/profile_task_service.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -133,6 +134,9 @@ std::vector<model::ProfileTask> ProfileTaskService::Poll(const std::string& serv
   const int64_t now = clock_->NowMillis();
   const int64_t from = Minute(now - kDeliveryWindowMs);
   const int64_t to = Minute(now + kDeliveryWindowMs);
+  // Several nodes: a task other nodes created just before a newer one may not be here yet.
+  const int64_t newest =
+      feed_ != nullptr ? now - kSharedTaskDelayMs : std::numeric_limits<int64_t>::max();
   std::vector<model::ProfileTask> delivered;
   {
     absl::MutexLock lock(&mu_);
@@ -140,7 +144,7 @@ std::vector<model::ProfileTask> ProfileTaskService::Poll(const std::string& serv
       if (task.service_id != service_id) continue;
       int64_t minute = Minute(task.start_time_ms);
       if (minute < from || minute > to) continue;
-      if (task.create_time_ms <= last_command_time) continue;
+      if (task.create_time_ms <= last_command_time || task.create_time_ms > newest) continue;
       delivered.push_back(task);
     }
   }

@@ -62,8 +62,9 @@ class ProfileTaskService {
 
   // The tasks for an agent of `service`/`instance` (raw names) that polls with
   // `last_command_time`: those of its service in the delivery window created after
-  // `last_command_time`. Writes a NOTIFIED log per task delivered; failed log writes are
-  // logged (one error line per poll), not returned, so that the agent still gets its tasks.
+  // `last_command_time` (with a feed: and kSharedTaskDelayMs ago or earlier). Writes a NOTIFIED log
+  // per task delivered; failed log writes are logged (one error line per poll), not returned, so
+  // that the agent still gets its tasks.
   std::vector<model::ProfileTask> Poll(const std::string& service, const std::string& instance,
                                        int64_t last_command_time) ABSL_LOCKS_EXCLUDED(mu_);
 

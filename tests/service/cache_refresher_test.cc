@@ -266,9 +266,11 @@ class TwoNodesTest : public ::testing::Test {
     b_.refresher->RunDue();
   }
 
-  std::string CreateTraceTask(Node& node) {
+  // A task of service "svc" starting at `start_ms` (0: now).
+  std::string CreateTraceTask(Node& node, int64_t start_ms = 0) {
     ProfileTaskRequest r;
     r.service_id = model::ServiceId("svc");
+    if (start_ms > 0) r.start_time_ms = start_ms;
     r.endpoint_name = "GET:/orders";
     r.duration_minutes = 5;
     r.dump_period_ms = 10;
@@ -301,6 +303,7 @@ class TwoNodesTest : public ::testing::Test {
 
 TEST_F(TwoNodesTest, ATraceTaskCreatedOnOneNodeIsHandedOutByTheOtherOnceNotified) {
   const std::string id = CreateTraceTask(a_);
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   EXPECT_THAT(Polled(b_), IsEmpty());  // not reloaded yet
   RunBoth();
   EXPECT_THAT(Polled(b_), ElementsAre(id));
@@ -340,10 +343,23 @@ TEST_F(TwoNodesTest, ALostNotificationIsMadeUpForByThePeriodicRefresh) {
 TEST_F(TwoNodesTest, AFailedPublicationStillCreatesTheTask) {
   feed_.FailPublications(absl::UnavailableError("NOTIFY failed"));
   const std::string id = CreateTraceTask(a_);
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   EXPECT_THAT(Polled(a_), ElementsAre(id));
   clock_.AdvanceMillis(kInterval);
   RunBoth();
   EXPECT_THAT(Polled(b_), ElementsAre(id));
+}
+
+TEST_F(TwoNodesTest, AnAgentIsNotHandedANewerTaskBeforeAnOlderOneOfAnotherNode) {
+  // A creates a task; a moment later B, which has not re-read it yet, creates a later one.
+  const std::string first = CreateTraceTask(a_);
+  clock_.AdvanceMillis(1);
+  const std::string second = CreateTraceTask(b_, kNow + 2 * 60'000);
+  // Handing out the second now would move the agent's cursor past the first for good.
+  EXPECT_THAT(Polled(b_), IsEmpty());
+  RunBoth();  // within the delay, B re-reads what A notified
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  EXPECT_THAT(Polled(b_), ElementsAre(first, second));
 }
 
 ReportedProcess Rover(const std::string& process, std::vector<std::string> labels) {
@@ -373,6 +389,9 @@ TEST_F(TwoNodesTest, AnEbpfTaskForProcessesOfTheOtherNodeIsCreatedAndHandedOut) 
   ASSERT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
   EXPECT_THAT(b_.ebpf->QueryTasks("rover-1", 0), IsEmpty());
   RunBoth();
+  // Too new to hand out yet: a record another node stored just before it may be on its way.
+  EXPECT_THAT(b_.ebpf->QueryTasks("rover-1", 0), IsEmpty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   std::vector<EbpfTaskCommand> commands = b_.ebpf->QueryTasks("rover-1", 0);
   ASSERT_EQ(commands.size(), 1u);
   EXPECT_EQ(commands[0].task.logical_id, *created->id);

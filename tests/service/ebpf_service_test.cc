@@ -7,6 +7,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
+#include "service/cache_refresher.h"
+#include "storage/change_feed.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/test_dir.h"
@@ -270,6 +272,37 @@ TEST_F(EbpfServiceTest, NetworkTaskIsDeliveredToTheInstancesProcessesWithItsRule
   ASSERT_TRUE(other.ok() && other->id);
   EXPECT_NE(*other->id, *created->id);
   EXPECT_EQ(other->id, model::EbpfTaskLogicalId(model::ServiceId("svc"), {}, kNow + 1));
+}
+
+// Several nodes: a record is neither handed out nor merged into what Rover is handed (which
+// would move its cursor) until it is kSharedTaskDelayMs old.
+TEST_F(EbpfServiceTest, WithAFeedARecordCountsForRoverOnlyOnceItIsOld) {
+  storage::LocalChangeFeed feed;
+  auto made = EbpfService::Create(store_.get(), metadata_.get(), &clock_, {}, &feed);
+  ASSERT_TRUE(made.ok());
+  EbpfService& service = **made;
+  ASSERT_TRUE(service.ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  auto created =
+      service.CreateNetworkTask({model::InstanceId(model::ServiceId("svc"), "p1"), {Rule("/x")}});
+  ASSERT_TRUE(created.ok() && created->id);
+  EXPECT_TRUE(service.QueryTasks("rover-1", 0).empty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  ASSERT_EQ(service.QueryTasks("rover-1", 0).size(), 1u);
+
+  // In its last minute the task is extended by a new record.
+  clock_.AdvanceMillis(540 * 1000 - kSharedTaskDelayMs);
+  ASSERT_TRUE(service.KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  auto kept = service.KeepNetworkTask(*created->id);
+  ASSERT_TRUE(kept.ok() && !kept->has_value());
+  std::vector<EbpfTaskCommand> commands = service.QueryTasks("rover-1", 0);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].task.fixed_trigger_duration_s, 600);
+  EXPECT_EQ(commands[0].task.last_update_time_ms, kNow);
+  EXPECT_TRUE(service.QueryTasks("rover-1", kNow).empty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  commands = service.QueryTasks("rover-1", kNow);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].task.fixed_trigger_duration_s, 1200);
 }
 
 TEST_F(EbpfServiceTest, KeepAliveExtendsANetworkTaskInItsLastMinute) {
