@@ -326,6 +326,7 @@ absl::Status Server::OpenStorage() {
       feed_options.conninfo.append(
           " application_name=stackhouse-listen keepalives=1 keepalives_idle=30"
           " keepalives_interval=10 keepalives_count=3");
+      feed_options.connect_timeout_ms = int64_t{c.connect_timeout_seconds} * 1000;
       change_feed_ = std::make_unique<storage::pg::PgChangeFeed>(p, feed_options);
       change_feed_->Subscribe([refresher = cache_refresher_.get()](storage::ChangeKind kind) {
         refresher->OnChange(kind);

@@ -1,5 +1,6 @@
 #include "service/cache_refresher.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/logging.h"
@@ -18,7 +19,8 @@ void CacheRefresher::Add(storage::ChangeKind kind, Reload reload) {
 
 void CacheRefresher::OnChange(storage::ChangeKind kind) {
   absl::MutexLock lock(&mu_);
-  marked_.insert(kind);
+  // A kind marked already (waiting for its gap to end) does not wake the thread again.
+  if (marked_.insert(kind).second) newly_marked_ = true;
 }
 
 int CacheRefresher::RunDue() {
@@ -27,16 +29,27 @@ int CacheRefresher::RunDue() {
   {
     absl::MutexLock lock(&mu_);
     const int64_t now = clock_->NowMillis();
+    newly_marked_ = false;
+    until_gap_ends_ = absl::InfiniteDuration();
     // A clock set back restarts the period rather than stopping the refreshes.
-    if (now - last_periodic_ms_ >= interval_ms_ || now < last_periodic_ms_) {
-      last_periodic_ms_ = now;
-      for (storage::ChangeKind kind : storage::kAllChangeKinds) marked_.insert(kind);
-    }
+    const bool periodic = now - last_periodic_ms_ >= interval_ms_ || now < last_periodic_ms_;
+    if (periodic) last_periodic_ms_ = now;
     for (storage::ChangeKind kind : storage::kAllChangeKinds) {
       // A kind whose last reload failed is tried again on every run.
-      if (!marked_.erase(kind) && !failing_.contains(kind)) continue;
+      if (!periodic && !marked_.contains(kind) && !failing_.contains(kind)) continue;
+      auto last = last_reload_ms_.find(kind);
+      // A notified kind waits for its gap to end (a clock set back ends it).
+      if (!periodic && !failing_.contains(kind) && last != last_reload_ms_.end() &&
+          now >= last->second && now - last->second < kNotifiedGapMs) {
+        until_gap_ends_ =
+            std::min(until_gap_ends_, absl::Milliseconds(last->second + kNotifiedGapMs - now));
+        continue;
+      }
+      marked_.erase(kind);
       auto it = reloads_.find(kind);
-      if (it != reloads_.end()) due.emplace_back(kind, it->second);
+      if (it == reloads_.end()) continue;
+      due.emplace_back(kind, it->second);
+      last_reload_ms_[kind] = now;
     }
   }
   auto log = GetLogger("storage");
@@ -61,10 +74,10 @@ void CacheRefresher::Start(absl::Duration tick) {
 }
 
 void CacheRefresher::Run(absl::Duration tick) {
-  auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !marked_.empty(); };
+  auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || newly_marked_; };
   mu_.Lock();
   while (!stop_) {
-    mu_.AwaitWithTimeout(absl::Condition(&woken), tick);
+    mu_.AwaitWithTimeout(absl::Condition(&woken), std::min(tick, until_gap_ends_));
     if (stop_) break;
     mu_.Unlock();
     RunDue();

@@ -1,6 +1,7 @@
 #include "service/ebpf_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
@@ -38,10 +39,8 @@ bool SupportsProfiling(const model::KeyValueList& properties, bool fallback) {
 }
 
 // A task record's identity in the store: its logical id and creation time.
-bool HasRecord(const std::vector<model::EbpfTask>& records, const model::EbpfTask& task) {
-  return std::any_of(records.begin(), records.end(), [&](const model::EbpfTask& t) {
-    return t.logical_id == task.logical_id && t.create_time_ms == task.create_time_ms;
-  });
+bool SameRecord(const model::EbpfTask& a, const model::EbpfTask& b) {
+  return a.logical_id == b.logical_id && a.create_time_ms == b.create_time_ms;
 }
 
 }  // namespace
@@ -91,17 +90,12 @@ absl::Status EbpfService::ReloadTasks() {
   absl::MutexLock reload(&reload_mu_);
   {
     absl::MutexLock lock(&mu_);
-    reloading_ = true;
+    reload_journal_.Start();
   }
   absl::StatusOr<std::vector<model::EbpfTask>> stored = store_->ListTasks();
   absl::MutexLock lock(&mu_);
-  reloading_ = false;
-  std::vector<model::EbpfTask> added = std::move(added_while_reloading_);
-  added_while_reloading_.clear();
+  reload_journal_.Finish(stored.ok() ? &*stored : nullptr, SameRecord);
   SH_RETURN_IF_ERROR(stored.status());
-  for (model::EbpfTask& task : added) {
-    if (!HasRecord(*stored, task)) stored->push_back(std::move(task));
-  }
   tasks_ = *std::move(stored);
   return absl::OkStatus();
 }
@@ -117,8 +111,11 @@ absl::Status EbpfService::ReloadProcesses() {
 }
 
 void EbpfService::AddStored(const model::EbpfTask& task) {
-  if (!HasRecord(tasks_, task)) tasks_.push_back(task);
-  if (reloading_) added_while_reloading_.push_back(task);
+  if (std::none_of(tasks_.begin(), tasks_.end(),
+                   [&](const model::EbpfTask& t) { return SameRecord(t, task); })) {
+    tasks_.push_back(task);
+  }
+  reload_journal_.Note(task);
 }
 
 void EbpfService::PublishTask(const model::EbpfTask& task) const {
@@ -266,11 +263,16 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
   std::sort(mine.begin(), mine.end(),
             [](const model::Process* a, const model::Process* b) { return a->id < b->id; });
 
+  // Several nodes: a record other nodes stored just before a newer one may not be here yet;
+  // such records are neither handed out nor merged (they would move Rover's cursor).
+  const int64_t newest =
+      feed_ != nullptr ? now - kSharedTaskDelayMs : std::numeric_limits<int64_t>::max();
   std::vector<const model::EbpfTask*> updated;
   for (const model::EbpfTask& t : tasks_) {
     if (!services.contains(t.service_id)) continue;
     if (t.trigger_type != model::EbpfTriggerType::kFixedTime) continue;
     if (latest_update_time > 0 && t.last_update_time_ms <= latest_update_time) continue;
+    if (t.last_update_time_ms > newest) continue;
     updated.push_back(&t);
   }
   std::stable_sort(updated.begin(), updated.end(),
@@ -284,7 +286,7 @@ std::vector<EbpfTaskCommand> EbpfService::QueryTasks(const std::string& agent_id
   for (const model::EbpfTask* t : updated) ids.insert(t->logical_id);
   std::vector<model::EbpfTask> records;
   for (const model::EbpfTask& t : tasks_) {
-    if (ids.contains(t.logical_id)) records.push_back(t);
+    if (ids.contains(t.logical_id) && t.last_update_time_ms <= newest) records.push_back(t);
   }
 
   std::vector<EbpfTaskCommand> commands;

@@ -15,6 +15,7 @@
 #include "model/network.h"
 #include "model/trace.h"
 #include "service/registry.h"
+#include "service/reload_journal.h"
 #include "storage/change_feed.h"
 #include "storage/ebpf_store.h"
 
@@ -102,7 +103,8 @@ class EbpfService {
                          const std::vector<ReportedProcess>& processes);
 
   // queryTasks: the commands for Rover `agent_id` of the tasks updated after
-  // `latest_update_time` (all when <= 0), newest task first: ON_CPU/OFF_CPU one per (task,
+  // `latest_update_time` (all when <= 0; with a feed, only records updated kSharedTaskDelayMs
+  // ago or earlier count), newest task first: ON_CPU/OFF_CPU one per (task,
   // process), NETWORK one per task with every live process of the task's instance. A task is
   // merged over all its records, so a keep-alive's re-delivery keeps its sampling rules.
   std::vector<EbpfTaskCommand> QueryTasks(const std::string& agent_id,
@@ -225,10 +227,8 @@ class EbpfService {
   absl::flat_hash_map<std::string, model::Process> processes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> process_written_ ABSL_GUARDED_BY(mu_);
   std::vector<model::EbpfTask> tasks_ ABSL_GUARDED_BY(mu_);  // every record
-  // While ReloadTasks reads the store: the records stored by this node meanwhile, which its
-  // read may have missed.
-  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<model::EbpfTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
+  // The records this node stored while ReloadTasks read the store.
+  ReloadJournal<model::EbpfTask> reload_journal_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<CachedSchedule>> schedules_ ABSL_GUARDED_BY(mu_);
 };
 

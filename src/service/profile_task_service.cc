@@ -1,6 +1,7 @@
 #include "service/profile_task_service.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -42,24 +43,21 @@ absl::Status ProfileTaskService::Reload() {
   absl::MutexLock reload(&reload_mu_);
   {
     absl::MutexLock lock(&mu_);
-    reloading_ = true;
+    reload_journal_.Start();
   }
   absl::StatusOr<std::vector<model::ProfileTask>> stored = store_->ListTasks();
   absl::MutexLock lock(&mu_);
-  reloading_ = false;
-  std::vector<model::ProfileTask> added = std::move(added_while_reloading_);
-  added_while_reloading_.clear();
+  reload_journal_.Finish(
+      stored.ok() ? &*stored : nullptr,
+      [](const model::ProfileTask& a, const model::ProfileTask& b) { return a.id == b.id; });
   SH_RETURN_IF_ERROR(stored.status());
-  for (model::ProfileTask& task : added) {
-    if (!HasTask(*stored, task.id)) stored->push_back(std::move(task));
-  }
   tasks_ = *std::move(stored);
   return absl::OkStatus();
 }
 
 void ProfileTaskService::AddStored(const model::ProfileTask& task) {
   if (!HasTask(tasks_, task.id)) tasks_.push_back(task);
-  if (reloading_) added_while_reloading_.push_back(task);
+  reload_journal_.Note(task);
 }
 
 absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
@@ -136,6 +134,9 @@ std::vector<model::ProfileTask> ProfileTaskService::Poll(const std::string& serv
   const int64_t now = clock_->NowMillis();
   const int64_t from = Minute(now - kDeliveryWindowMs);
   const int64_t to = Minute(now + kDeliveryWindowMs);
+  // Several nodes: a task other nodes created just before a newer one may not be here yet.
+  const int64_t newest =
+      feed_ != nullptr ? now - kSharedTaskDelayMs : std::numeric_limits<int64_t>::max();
   std::vector<model::ProfileTask> delivered;
   {
     absl::MutexLock lock(&mu_);
@@ -143,7 +144,7 @@ std::vector<model::ProfileTask> ProfileTaskService::Poll(const std::string& serv
       if (task.service_id != service_id) continue;
       int64_t minute = Minute(task.start_time_ms);
       if (minute < from || minute > to) continue;
-      if (task.create_time_ms <= last_command_time) continue;
+      if (task.create_time_ms <= last_command_time || task.create_time_ms > newest) continue;
       delivered.push_back(task);
     }
   }

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "model/profile.h"
+#include "service/reload_journal.h"
 #include "storage/change_feed.h"
 #include "storage/profile_store.h"
 
@@ -61,8 +62,9 @@ class ProfileTaskService {
 
   // The tasks for an agent of `service`/`instance` (raw names) that polls with
   // `last_command_time`: those of its service in the delivery window created after
-  // `last_command_time`. Writes a NOTIFIED log per task delivered; failed log writes are
-  // logged (one error line per poll), not returned, so that the agent still gets its tasks.
+  // `last_command_time` (with a feed: and kSharedTaskDelayMs ago or earlier). Writes a NOTIFIED log
+  // per task delivered; failed log writes are logged (one error line per poll), not returned, so
+  // that the agent still gets its tasks.
   std::vector<model::ProfileTask> Poll(const std::string& service, const std::string& instance,
                                        int64_t last_command_time) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -103,10 +105,8 @@ class ProfileTaskService {
   // Guards the task lists only: storage is read and written outside it.
   mutable absl::Mutex mu_;
   std::vector<model::ProfileTask> tasks_ ABSL_GUARDED_BY(mu_);
-  // While a Reload reads the store: the tasks stored by this node meanwhile, which its read
-  // may have missed.
-  bool reloading_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<model::ProfileTask> added_while_reloading_ ABSL_GUARDED_BY(mu_);
+  // The tasks this node stored while a Reload read the store.
+  ReloadJournal<model::ProfileTask> reload_journal_ ABSL_GUARDED_BY(mu_);
   // Tasks being written by CreateTask: they count for overlap checks but are not delivered,
   // listed or found until stored.
   std::vector<model::ProfileTask> creating_ ABSL_GUARDED_BY(mu_);

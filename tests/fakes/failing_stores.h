@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status_macros.h"
@@ -226,7 +227,9 @@ class FailingEbpfStore final : public storage::EbpfStore {
   }
   absl::StatusOr<std::vector<model::EbpfTask>> ListTasks() const override {
     SH_RETURN_IF_ERROR(faults_->Check("ListTasks"));
-    return inner_->ListTasks();
+    auto tasks = inner_->ListTasks();
+    if (auto hook = std::exchange(after_list_tasks, nullptr)) hook();
+    return tasks;
   }
   absl::Status PutSchedule(const model::EbpfSchedule& schedule) override {
     SH_RETURN_IF_ERROR(faults_->Check("PutSchedule"));
@@ -268,6 +271,10 @@ class FailingEbpfStore final : public storage::EbpfStore {
     SH_RETURN_IF_ERROR(faults_->Check("GetStack"));
     return inner_->GetStack(stack_id);
   }
+
+  // Runs once, right after the next ListTasks has read (before it returns): a test acts
+  // between a reload's read and its use of what it read.
+  mutable std::function<void()> after_list_tasks;
 
  private:
   storage::EbpfStore* const inner_;

@@ -73,10 +73,11 @@ class CacheRefresherTest : public ::testing::Test {
   }
 
   SimulatedClock clock_{kNow};
-  CacheRefresher refresher_{&clock_, kInterval};
   absl::Mutex mu_;
   std::map<ChangeKind, int> reloads_ ABSL_GUARDED_BY(mu_);
   std::optional<ChangeKind> failing_ ABSL_GUARDED_BY(mu_);
+  // Last: destroyed first, so that its thread stops before what its reloads use goes.
+  CacheRefresher refresher_{&clock_, kInterval};
 };
 
 TEST_F(CacheRefresherTest, ReloadsAChangedKindAtOnceAndEveryKindEachInterval) {
@@ -99,6 +100,47 @@ TEST_F(CacheRefresherTest, ReloadsAChangedKindAtOnceAndEveryKindEachInterval) {
   EXPECT_EQ(refresher_.RunDue(), 0);
   clock_.AdvanceMillis(1);
   EXPECT_EQ(refresher_.RunDue(), 4);
+}
+
+TEST_F(CacheRefresherTest, AFloodOfNotificationsReloadsAKindOncePerGapAndLosesNone) {
+  constexpr int64_t kGap = CacheRefresher::kNotifiedGapMs;
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  for (int i = 0; i < 100; ++i) {
+    refresher_.OnChange(ChangeKind::kProfileTasks);
+    EXPECT_EQ(refresher_.RunDue(), 0);
+  }
+  // Each kind has its own gap.
+  refresher_.OnChange(ChangeKind::kEbpfTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  clock_.AdvanceMillis(kGap - 1);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 0);
+  // The pending notifications reload once when the gap ends, and are then spent.
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  EXPECT_EQ(refresher_.RunDue(), 0);
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 2);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfTasks), 1);
+  // A notification a gap after the last reload reloads at once.
+  clock_.AdvanceMillis(kGap);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 3);
+}
+
+TEST_F(CacheRefresherTest, TheGapHoldsBackNeitherThePeriodicRefreshNorARetry) {
+  clock_.AdvanceMillis(kInterval - 1);
+  refresher_.OnChange(ChangeKind::kProfileTasks);
+  EXPECT_EQ(refresher_.RunDue(), 1);
+  clock_.AdvanceMillis(1);
+  EXPECT_EQ(refresher_.RunDue(), 4);  // the period's, a millisecond after a notified one
+  Fail(ChangeKind::kProfileTasks);
+  clock_.AdvanceMillis(kInterval);
+  EXPECT_EQ(refresher_.RunDue(), 4);
+  EXPECT_EQ(refresher_.RunDue(), 1);  // within the gap: the failed kind is tried again
+  EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 4);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfTasks), 2);
 }
 
 TEST_F(CacheRefresherTest, AClockSetBackRestartsThePeriod) {
@@ -151,15 +193,39 @@ TEST_F(CacheRefresherTest, ItsThreadReloadsWhatAFeedSaysChangedAndStops) {
   EXPECT_EQ(Reloads(ChangeKind::kProfileTasks), 0);
 }
 
+TEST_F(CacheRefresherTest, ItsThreadReloadsANotificationHeldBackOnceTheGapEnds) {
+  // A tick far longer than the test: only a notification or the end of a gap wakes the thread.
+  refresher_.Start(absl::Hours(1));
+  auto wait_for = [this](ChangeKind kind, int n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (Reloads(kind) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return Reloads(kind);
+  };
+  refresher_.OnChange(ChangeKind::kEbpfProcesses);
+  ASSERT_EQ(wait_for(ChangeKind::kEbpfProcesses, 1), 1);
+  // Held back by its gap; the run that reloads the policies has seen it so.
+  refresher_.OnChange(ChangeKind::kEbpfProcesses);
+  refresher_.OnChange(ChangeKind::kContinuousPolicies);
+  ASSERT_EQ(wait_for(ChangeKind::kContinuousPolicies, 1), 1);
+  EXPECT_EQ(Reloads(ChangeKind::kEbpfProcesses), 1);
+  // No notification comes: the end of the gap wakes the thread.
+  clock_.AdvanceMillis(CacheRefresher::kNotifiedGapMs);
+  EXPECT_EQ(wait_for(ChangeKind::kEbpfProcesses, 2), 2);
+  refresher_.Stop();
+}
+
 // Two nodes in one process: a service of each kind per node over one shared store, a shared
 // feed, and a refresher per node run by hand on the simulated clock.
 class TwoNodesTest : public ::testing::Test {
  protected:
   struct Node {
-    std::unique_ptr<CacheRefresher> refresher;
     std::unique_ptr<ProfileTaskService> tasks;
     std::unique_ptr<EbpfService> ebpf;
     std::unique_ptr<ContinuousService> continuous;
+    // Last: destroyed before the services its reloads call.
+    std::unique_ptr<CacheRefresher> refresher;
   };
 
   void SetUp() override {
@@ -200,9 +266,11 @@ class TwoNodesTest : public ::testing::Test {
     b_.refresher->RunDue();
   }
 
-  std::string CreateTraceTask(Node& node) {
+  // A task of service "svc" starting at `start_ms` (0: now).
+  std::string CreateTraceTask(Node& node, int64_t start_ms = 0) {
     ProfileTaskRequest r;
     r.service_id = model::ServiceId("svc");
+    if (start_ms > 0) r.start_time_ms = start_ms;
     r.endpoint_name = "GET:/orders";
     r.duration_minutes = 5;
     r.dump_period_ms = 10;
@@ -235,6 +303,7 @@ class TwoNodesTest : public ::testing::Test {
 
 TEST_F(TwoNodesTest, ATraceTaskCreatedOnOneNodeIsHandedOutByTheOtherOnceNotified) {
   const std::string id = CreateTraceTask(a_);
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   EXPECT_THAT(Polled(b_), IsEmpty());  // not reloaded yet
   RunBoth();
   EXPECT_THAT(Polled(b_), ElementsAre(id));
@@ -274,10 +343,23 @@ TEST_F(TwoNodesTest, ALostNotificationIsMadeUpForByThePeriodicRefresh) {
 TEST_F(TwoNodesTest, AFailedPublicationStillCreatesTheTask) {
   feed_.FailPublications(absl::UnavailableError("NOTIFY failed"));
   const std::string id = CreateTraceTask(a_);
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   EXPECT_THAT(Polled(a_), ElementsAre(id));
   clock_.AdvanceMillis(kInterval);
   RunBoth();
   EXPECT_THAT(Polled(b_), ElementsAre(id));
+}
+
+TEST_F(TwoNodesTest, AnAgentIsNotHandedANewerTaskBeforeAnOlderOneOfAnotherNode) {
+  // A creates a task; a moment later B, which has not re-read it yet, creates a later one.
+  const std::string first = CreateTraceTask(a_);
+  clock_.AdvanceMillis(1);
+  const std::string second = CreateTraceTask(b_, kNow + 2 * 60'000);
+  // Handing out the second now would move the agent's cursor past the first for good.
+  EXPECT_THAT(Polled(b_), IsEmpty());
+  RunBoth();  // within the delay, B re-reads what A notified
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  EXPECT_THAT(Polled(b_), ElementsAre(first, second));
 }
 
 ReportedProcess Rover(const std::string& process, std::vector<std::string> labels) {
@@ -307,6 +389,9 @@ TEST_F(TwoNodesTest, AnEbpfTaskForProcessesOfTheOtherNodeIsCreatedAndHandedOut) 
   ASSERT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
   EXPECT_THAT(b_.ebpf->QueryTasks("rover-1", 0), IsEmpty());
   RunBoth();
+  // Too new to hand out yet: a record another node stored just before it may be on its way.
+  EXPECT_THAT(b_.ebpf->QueryTasks("rover-1", 0), IsEmpty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
   std::vector<EbpfTaskCommand> commands = b_.ebpf->QueryTasks("rover-1", 0);
   ASSERT_EQ(commands.size(), 1u);
   EXPECT_EQ(commands[0].task.logical_id, *created->id);

@@ -7,6 +7,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/ids.h"
+#include "service/cache_refresher.h"
+#include "storage/change_feed.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/test_dir.h"
@@ -272,6 +274,37 @@ TEST_F(EbpfServiceTest, NetworkTaskIsDeliveredToTheInstancesProcessesWithItsRule
   EXPECT_EQ(other->id, model::EbpfTaskLogicalId(model::ServiceId("svc"), {}, kNow + 1));
 }
 
+// Several nodes: a record is neither handed out nor merged into what Rover is handed (which
+// would move its cursor) until it is kSharedTaskDelayMs old.
+TEST_F(EbpfServiceTest, WithAFeedARecordCountsForRoverOnlyOnceItIsOld) {
+  storage::LocalChangeFeed feed;
+  auto made = EbpfService::Create(store_.get(), metadata_.get(), &clock_, {}, &feed);
+  ASSERT_TRUE(made.ok());
+  EbpfService& service = **made;
+  ASSERT_TRUE(service.ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  auto created =
+      service.CreateNetworkTask({model::InstanceId(model::ServiceId("svc"), "p1"), {Rule("/x")}});
+  ASSERT_TRUE(created.ok() && created->id);
+  EXPECT_TRUE(service.QueryTasks("rover-1", 0).empty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  ASSERT_EQ(service.QueryTasks("rover-1", 0).size(), 1u);
+
+  // In its last minute the task is extended by a new record.
+  clock_.AdvanceMillis(540 * 1000 - kSharedTaskDelayMs);
+  ASSERT_TRUE(service.KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  auto kept = service.KeepNetworkTask(*created->id);
+  ASSERT_TRUE(kept.ok() && !kept->has_value());
+  std::vector<EbpfTaskCommand> commands = service.QueryTasks("rover-1", 0);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].task.fixed_trigger_duration_s, 600);
+  EXPECT_EQ(commands[0].task.last_update_time_ms, kNow);
+  EXPECT_TRUE(service.QueryTasks("rover-1", kNow).empty());
+  clock_.AdvanceMillis(kSharedTaskDelayMs);
+  commands = service.QueryTasks("rover-1", kNow);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].task.fixed_trigger_duration_s, 1200);
+}
+
 TEST_F(EbpfServiceTest, KeepAliveExtendsANetworkTaskInItsLastMinute) {
   ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
   const std::string p1 = model::InstanceId(model::ServiceId("svc"), "p1");
@@ -481,24 +514,35 @@ TEST_F(EbpfServiceFaultTest, AFailedOwnerRegistrationStoresNoProcess) {
 
 TEST_F(EbpfServiceFaultTest, ATaskStoredWhileAReloadWaitsIsKeptOnceAndNotHeldUp) {
   ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
-  faults_.PauseNext("ListTasks");
-  std::thread reload([&] { EXPECT_TRUE(service_->ReloadTasks().ok()); });
-  faults_.WaitUntilPaused();
-  // The reload is inside the store: creations and polls go on.
+  EbpfFixedTimeRequest request;
+  request.service_id = model::ServiceId("svc");
+  request.duration_s = 60;
+  request.target_type = model::EbpfTargetType::kOnCpu;
+  // Right after the reload's read, which misses it, a task is created: creations and polls
+  // are not held up by the reload.
+  store_.after_list_tasks = [&] {
+    auto created = service_->CreateFixedTimeTask(request);
+    ASSERT_TRUE(created.ok() && created->id.has_value());
+    EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+  };
+  ASSERT_TRUE(service_->ReloadTasks().ok());
+  ASSERT_EQ(store_.after_list_tasks, nullptr);  // the hook ran
+  // The reload kept it, once.
+  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+}
+
+TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnError) {
+  // The cache holds this node's process and task.
+  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
+  const std::string mine = ProcessIdOf("p1", "java");
   EbpfFixedTimeRequest request;
   request.service_id = model::ServiceId("svc");
   request.duration_s = 60;
   request.target_type = model::EbpfTargetType::kOnCpu;
   auto created = service_->CreateFixedTimeTask(request);
   ASSERT_TRUE(created.ok() && created->id.has_value());
-  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
-  faults_.Resume();
-  reload.join();
-  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
-  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
-}
 
-TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnError) {
   model::EbpfTask other;
   other.logical_id = "from-another-node";
   other.service_id = model::ServiceId("svc");
@@ -517,16 +561,21 @@ TEST_F(EbpfServiceFaultTest, ReloadsBringInOtherNodesRecordsAndKeepTheCacheOnAnE
   EXPECT_EQ(service_->ReloadTasks().code(), absl::StatusCode::kUnavailable);
   faults_.FailNth(1, absl::UnavailableError("database down"), "ListProcesses");
   EXPECT_EQ(service_->ReloadProcesses().code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).empty());
+  // The cache is as it was: this node's records, not the other's.
+  std::vector<model::EbpfTask> cached =
+      service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime);
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached[0].logical_id, *created->id);
+  EXPECT_EQ(service_->QueryTasks("rover-1", 0).size(), 1u);
+  EXPECT_TRUE(service_->HasProcess(mine));
   EXPECT_FALSE(service_->HasProcess("proc-of-another-node"));
 
   ASSERT_TRUE(service_->ReloadTasks().ok());
   ASSERT_TRUE(service_->ReloadProcesses().ok());
-  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
+  EXPECT_EQ(service_->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 2u);
   EXPECT_TRUE(service_->HasProcess("proc-of-another-node"));
+  EXPECT_TRUE(service_->HasProcess(mine));
   // An older stored copy does not replace a newer one in memory.
-  ASSERT_TRUE(service_->ReportProcesses("rover-1", {Rover("svc", "p1", "java", {})}).ok());
-  const std::string mine = ProcessIdOf("p1", "java");
   clock_.AdvanceMillis(5000);  // within the 10 s in which pings are not written
   ASSERT_TRUE(service_->KeepAlive("rover-1", {Rover("svc", "p1", "java", {})}).ok());
   ASSERT_TRUE(service_->ReloadProcesses().ok());

@@ -43,8 +43,14 @@ int PgChangeFeed::connects() const {
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> PgChangeFeed::Listen() {
-  SH_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(options_.conninfo));
-  SH_RETURN_IF_ERROR(conn->ExecScript(absl::StrCat("LISTEN ", kChannel)));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
+  const Connection::SocketWait wait = [this, deadline](int fd, bool write) {
+    return WaitForSocket(fd, write, deadline);
+  };
+  SH_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
+                      Connection::OpenNonBlocking(options_.conninfo, wait));
+  SH_RETURN_IF_ERROR(conn->ExecScriptNonBlocking(absl::StrCat("LISTEN ", kChannel), wait));
   absl::MutexLock lock(&mu_);
   ++connects_;
   return conn;
@@ -70,6 +76,27 @@ void PgChangeFeed::Stop() {
   while (::write(wake_[1], &byte, 1) < 0 && errno == EINTR) {
   }
   thread_.join();
+}
+
+absl::Status PgChangeFeed::WaitForSocket(int fd, bool write,
+                                         std::chrono::steady_clock::time_point deadline) const {
+  while (true) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("PostgreSQL did not answer within ", options_.connect_timeout_ms, " ms"));
+    }
+    pollfd fds[2] = {{fd, static_cast<short>(write ? POLLOUT : POLLIN), 0}, {wake_[0], POLLIN, 0}};
+    const int ready = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    }
+    if (fds[1].revents != 0) return absl::CancelledError("the change feed is stopping");
+    // Readiness includes an error or hang-up on the socket: libpq then reads what happened.
+    if (ready > 0) return absl::OkStatus();
+  }
 }
 
 bool PgChangeFeed::WaitForStop(int64_t ms) const {
@@ -101,6 +128,7 @@ void PgChangeFeed::Run(std::unique_ptr<Connection> conn) {
     if (conn == nullptr) {
       if (WaitForStop(delay_ms)) return;
       absl::StatusOr<std::unique_ptr<Connection>> listening = Listen();
+      if (listening.status().code() == absl::StatusCode::kCancelled) return;
       if (!listening.ok()) {
         // One line per run of failures; the periodic refresh covers the gap meanwhile.
         if (failed_attempts++ == 0) {
@@ -117,7 +145,13 @@ void PgChangeFeed::Run(std::unique_ptr<Connection> conn) {
       Deliver(every_kind);  // what was sent while nobody listened is lost
       continue;
     }
-    pollfd fds[2] = {{conn->socket(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    const int socket = conn->socket();
+    if (socket < 0) {  // poll would ignore it and wait for Stop alone
+      log->warn("the LISTEN connection is lost (connecting again)");
+      conn.reset();
+      continue;
+    }
+    pollfd fds[2] = {{socket, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       log->error("poll on the LISTEN connection: {}", std::strerror(errno));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,9 @@ struct ChangeFeedOptions {
   // A lost listening connection is made again after this long, doubling up to the maximum.
   int64_t reconnect_min_ms = 500;
   int64_t reconnect_max_ms = 10'000;
+  // Connecting and LISTENing give up after this long (libpq's connect_timeout does not apply:
+  // the feed never blocks inside libpq, so that Stop is prompt).
+  int64_t connect_timeout_ms = 10'000;
 };
 
 // PostgreSQL's LISTEN/NOTIFY as a ChangeFeed, on channel sh_changes with the kind's name as
@@ -50,16 +54,21 @@ class PgChangeFeed final : public ChangeFeed {
   // listens on a thread of its own until Stop: whatever is published after Start returns is
   // delivered. At most once.
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
-  // Stops and joins the thread; waits for a connection attempt in progress (at most the
-  // conninfo's connect_timeout). Idempotent.
+  // Stops and joins the thread, promptly whatever the database does: a connection attempt or
+  // LISTEN in progress is abandoned. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // How many times the listening connection was made, the first included.
   int connects() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // A new connection that LISTENs on kChannel.
+  // A new connection that LISTENs on kChannel, made within options_.connect_timeout_ms
+  // (Unavailable after that); Cancelled once Stop is called.
   absl::StatusOr<std::unique_ptr<Connection>> Listen() ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until `fd` is readable (writable when `write`): OK, Cancelled once Stop is called,
+  // Unavailable at `deadline`.
+  absl::Status WaitForSocket(int fd, bool write,
+                             std::chrono::steady_clock::time_point deadline) const;
   void Run(std::unique_ptr<Connection> conn);
   // Waits up to `ms` for Stop; true when it was called.
   bool WaitForStop(int64_t ms) const;

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace stackhouse::storage::pg {
 namespace {
@@ -206,6 +207,36 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   return connection;
 }
 
+absl::StatusOr<std::unique_ptr<Connection>> Connection::OpenNonBlocking(const std::string& conninfo,
+                                                                        const SocketWait& wait) {
+  // dbname with expand_dbname: `conninfo` is parsed as PQconnectdb would.
+  const char* const keywords[] = {"dbname", nullptr};
+  const char* const values[] = {conninfo.c_str(), nullptr};
+  pg_conn* conn = PQconnectStartParams(keywords, values, 1);
+  if (conn == nullptr) return absl::ResourceExhaustedError("PostgreSQL: out of memory");
+  auto connection = std::unique_ptr<Connection>(new Connection(conn));
+  auto refused = [conn] {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to PostgreSQL: ",
+                     absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn))));
+  };
+  if (PQstatus(conn) == CONNECTION_BAD) return refused();
+  // libpq's protocol: act as if the last poll had said "writing", then follow what it says.
+  PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+  while (polling != PGRES_POLLING_OK) {
+    if (polling == PGRES_POLLING_FAILED) return refused();
+    // The socket may change between polls (another host or address is tried).
+    const int fd = PQsocket(conn);
+    if (fd < 0) return refused();
+    SH_RETURN_IF_ERROR(wait(fd, polling != PGRES_POLLING_READING));
+    polling = PQconnectPoll(conn);
+  }
+  if (PQsetnonblocking(conn, 1) != 0) return refused();
+  // Notices ("… already exists, skipping") would go to stderr; they are of no use to us.
+  SH_RETURN_IF_ERROR(connection->ExecScriptNonBlocking("SET client_min_messages = warning", wait));
+  return connection;
+}
+
 Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
@@ -229,11 +260,7 @@ absl::StatusOr<Result> Connection::Check(pg_result* raw, absl::string_view sql) 
   Result result(raw);
   const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  if (!healthy() || raw == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "PostgreSQL connection lost: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)),
-        " (in ", Excerpt(sql), ")"));
-  }
+  if (!healthy() || raw == nullptr) return Lost(sql);
   const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
   std::string message =
@@ -282,6 +309,37 @@ absl::Status Connection::ExecScript(absl::string_view sql) {
   pg_result* raw = PQexec(conn_, text.c_str());
   // PQexec returns the last statement's result; earlier failures stop the script there.
   return Check(raw, sql).status();
+}
+
+absl::Status Connection::ExecScriptNonBlocking(absl::string_view sql, const SocketWait& wait) {
+  const std::string text(sql);
+  if (PQsendQuery(conn_, text.c_str()) == 0) return Lost(sql);
+  int flushed;
+  while ((flushed = PQflush(conn_)) == 1) {
+    const int fd = PQsocket(conn_);
+    if (fd < 0) return Lost(sql);
+    SH_RETURN_IF_ERROR(wait(fd, true));
+  }
+  if (flushed < 0) return Lost(sql);
+  absl::Status first = absl::OkStatus();
+  while (true) {
+    while (PQisBusy(conn_) != 0) {
+      const int fd = PQsocket(conn_);
+      if (fd < 0) return Lost(sql);
+      SH_RETURN_IF_ERROR(wait(fd, false));
+      if (PQconsumeInput(conn_) == 0) return Lost(sql);
+    }
+    pg_result* raw = PQgetResult(conn_);
+    if (raw == nullptr) return first;
+    absl::Status checked = Check(raw, sql).status();
+    if (first.ok()) first = std::move(checked);
+  }
+}
+
+absl::Status Connection::Lost(absl::string_view sql) const {
+  return absl::UnavailableError(absl::StrCat(
+      "PostgreSQL connection lost: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn_)),
+      " (in ", Excerpt(sql), ")"));
 }
 
 std::string MakeConnInfo(const std::vector<std::pair<std::string, std::string>>& keywords) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,8 +83,18 @@ class Result {
 // statement. Not thread-safe: one user at a time (see Pool).
 class Connection {
  public:
+  // How a call that must not block waits for the connection's socket `fd`: until it is
+  // readable (writable when `write`). OK once it may be (a spurious return is fine); an error
+  // (Cancelled when the caller stops, DeadlineExceeded, …) ends the call with that error.
+  using SocketWait = std::function<absl::Status(int fd, bool write)>;
+
   // Connects with `conninfo` (libpq's "key=value …" or a postgresql:// URI).
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& conninfo);
+  // Open, waiting only in `wait` (never blocked inside libpq), so that it returns as soon as
+  // `wait` fails whatever the server does. libpq's connect_timeout does not apply here: `wait`
+  // bounds the time. Errors: Open's, or `wait`'s.
+  static absl::StatusOr<std::unique_ptr<Connection>> OpenNonBlocking(const std::string& conninfo,
+                                                                     const SocketWait& wait);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -97,6 +108,9 @@ class Connection {
 
   // Runs statements without parameters, several separated by ';' (the simple protocol).
   absl::Status ExecScript(absl::string_view sql);
+  // ExecScript, waiting only in `wait`; every statement's result is checked (the first error
+  // is returned). After an error of `wait` the connection is of no further use.
+  absl::Status ExecScriptNonBlocking(absl::string_view sql, const SocketWait& wait);
 
   // False once the connection is known to be broken (it is then of no further use).
   bool healthy() const;
@@ -113,6 +127,8 @@ class Connection {
   explicit Connection(pg_conn* conn) : conn_(conn) {}
   // The status of a finished statement: OK for rows or a command, else the mapped error.
   absl::StatusOr<Result> Check(pg_result* result, absl::string_view sql);
+  // Unavailable with libpq's last error message, for a connection lost in `sql`.
+  absl::Status Lost(absl::string_view sql) const;
 
   pg_conn* conn_;
   absl::flat_hash_set<std::string> prepared_;

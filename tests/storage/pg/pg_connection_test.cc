@@ -1,5 +1,7 @@
 #include "storage/pg/pg_connection.h"
 
+#include <poll.h>
+
 #include <string>
 #include <vector>
 
@@ -115,6 +117,63 @@ TEST_F(PgConnectionTest, AnUnreachableServerIsUnavailable) {
   auto conn = Connection::Open("host=/nonexistent-dir port=1 dbname=x connect_timeout=2");
   EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(conn.status().message(), HasSubstr("cannot connect to PostgreSQL"));
+}
+
+// A SocketWait that polls the socket alone (a generous bound, as a hang guard).
+absl::Status PollSocket(int fd, bool write) {
+  pollfd p{fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
+  return ::poll(&p, 1, 60'000) > 0 ? absl::OkStatus()
+                                   : absl::DeadlineExceededError("the socket stayed quiet");
+}
+
+TEST_F(PgConnectionTest, ANonBlockingConnectionRunsScriptsAndChecksEveryStatement) {
+  auto conn = Connection::OpenNonBlocking(conninfo_, PollSocket);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  ASSERT_TRUE((*conn)->ExecScriptNonBlocking("CREATE TABLE n (k int); SELECT 1", PollSocket).ok());
+  // A failing first statement is the error even when the last one succeeds.
+  absl::Status bad = (*conn)->ExecScriptNonBlocking("SELECT * FROM no_such_table", PollSocket);
+  EXPECT_THAT(bad.message(), HasSubstr("42P01"));
+  EXPECT_TRUE((*conn)->healthy());
+  EXPECT_TRUE((*conn)->Exec("SELECT count(*) FROM n").ok());
+
+  auto unreachable =
+      Connection::OpenNonBlocking("host=/nonexistent-dir port=1 dbname=x", PollSocket);
+  EXPECT_EQ(unreachable.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(unreachable.status().message(), HasSubstr("cannot connect to PostgreSQL"));
+}
+
+TEST_F(PgConnectionTest, ANonBlockingCallEndsWhenItsWaitFails) {
+  int waits = 0;
+  auto give_up = [&](int, bool) {
+    ++waits;
+    return absl::CancelledError("stopping");
+  };
+  // The server has not answered a statement that was just sent: the first wait gives up.
+  auto conn = Connection::OpenNonBlocking(conninfo_, PollSocket);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ((*conn)->ExecScriptNonBlocking("SELECT pg_sleep(10)", give_up).code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(waits, 1);
+  EXPECT_EQ(Connection::OpenNonBlocking(conninfo_, give_up).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
+TEST_F(PgConnectionTest, TakeNotificationsReturnsThoseOfItsChannelOnly) {
+  ASSERT_TRUE(conn_->ExecScript("LISTEN wanted; LISTEN other").ok());
+  auto notifier = Connection::Open(conninfo_);
+  ASSERT_TRUE(notifier.ok()) << notifier.status();
+  // Committed in this order, so they arrive in it: once "2" is here, "x" was too.
+  ASSERT_TRUE((*notifier)->ExecScript("NOTIFY wanted, '1'; NOTIFY other, 'x'").ok());
+  ASSERT_TRUE((*notifier)->ExecScript("NOTIFY wanted, '2'").ok());
+  std::vector<std::string> payloads;
+  while (payloads.size() < 2) {
+    ASSERT_TRUE(PollSocket(conn_->socket(), false).ok());
+    auto taken = conn_->TakeNotifications("wanted");
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    payloads.insert(payloads.end(), taken->begin(), taken->end());
+  }
+  EXPECT_EQ(payloads, (std::vector<std::string>{"1", "2"}));
+  EXPECT_TRUE(conn_->TakeNotifications("other")->empty());  // dropped, not kept for later
 }
 
 TEST_F(PgConnectionTest, ALostConnectionIsUnavailableAndThePoolConnectsAgain) {
