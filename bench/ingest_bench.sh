@@ -19,10 +19,14 @@
 #                         [--repeat R] [--warmup N] [--depth D] [--stacks P]
 #                         [--target-type ON_CPU|OFF_CPU] [--samples N] [--per-message S]
 #                         [--processes P] [--coalesce true|false] [--stackhouse BIN] [--keep]
+#                         [--storage rocksdb|postgresql]
 #
 # Needs the targets stackhouse, stackhouse-sim and ebpf_null_server built in DIR (default:
 # build); --stackhouse measures another stackhouse binary (e.g. main's, for a before figure) with
-# this checkout's client, null server and config. Goals: rover >= 200,000 msg/s, meter >= 500,000
+# this checkout's client, null server and config. --storage postgresql runs Stackhouse on a
+# throw-away PostgreSQL 15 cluster on the same machine (initdb into the work directory, as user
+# nobody when run as root; a unix socket only; PostgreSQL's default durability settings: fsync
+# and synchronous_commit on), a fresh database per run. Goals: rover >= 200,000 msg/s, meter >= 500,000
 # samples/s, java >= 100,000 msg/s (depth 60, 4 streams), and >= 80% of the null server's rate.
 # With --load meter, --messages and --warmup count samples (default 2,000,000 and 100,000;
 # --samples is the same as --messages); with --load java they count snapshots (default 1,000,000
@@ -44,6 +48,7 @@ target=ON_CPU
 coalesce=true
 keep=false
 stackhouse=""
+storage=rocksdb
 step_timeout=600
 
 while [[ $# -gt 0 ]]; do
@@ -62,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --coalesce) coalesce=$2; shift 2 ;;
     --stackhouse) stackhouse=$2; shift 2 ;;
     --keep) keep=true; shift ;;
+    --storage) storage=$2; shift 2 ;;
     -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "ingest_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -73,6 +79,11 @@ case $load in
   *) echo "ingest_bench.sh: --load must be rover, meter or java" >&2; exit 2 ;;
 esac
 
+case $storage in
+  rocksdb|postgresql) ;;
+  *) echo "ingest_bench.sh: --storage must be rocksdb or postgresql" >&2; exit 2 ;;
+esac
+
 sim=$build/bench/simulator/stackhouse-sim
 null_server=$build/bench/ebpf_null_server
 stackhouse=${stackhouse:-$build/src/stackhouse}
@@ -82,10 +93,17 @@ done
 
 work=$(mktemp -d /tmp/ingest_bench.XXXXXX)
 server_pid=""
+pg_bin=/usr/lib/postgresql/15/bin
+pg_pid=""
+pg_databases=0
 cleanup() {
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ -n $pg_pid ]] && kill -0 "$pg_pid" 2>/dev/null; then
+    kill -INT "$pg_pid" 2>/dev/null || true  # the postmaster's fast shutdown
+    timeout 30 tail --pid="$pg_pid" -f /dev/null || kill -QUIT "$pg_pid" 2>/dev/null || true
   fi
   if [[ $keep == true ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -109,6 +127,23 @@ server_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server_pid/stat"
 }
 
+# Bytes of the current run's database.
+database_size() {
+  "$pg_bin/psql" -h "$work/pg" -p 5432 -U postgres -d "bench$pg_databases" -Atc \
+    "select pg_database_size(current_database())"
+}
+
+# CPU seconds the PostgreSQL cluster (postmaster and its backends) has used so far; 0 without.
+db_cpu() {
+  [[ -n $pg_pid ]] || { echo 0; return; }
+  local total=0 pid
+  for pid in $pg_pid $(pgrep -P "$pg_pid"); do
+    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" \
+      '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || echo "$total")
+  done
+  echo "$total"
+}
+
 stop_server() {
   kill -TERM "$server_pid"
   timeout 30 tail --pid="$server_pid" -f /dev/null || kill -KILL "$server_pid"
@@ -123,10 +158,46 @@ start_null() {
   address=$(wait_for_line "$work/null.out" '^listening on' | awk '{ print $3 }')
 }
 
+# Runs `command...` as the cluster's owner (nobody when this script runs as root).
+as_pg_user() {
+  if [[ $(id -u) == 0 ]]; then runuser -u nobody -- "$@"; else "$@"; fi
+}
+
+# Starts the throw-away PostgreSQL cluster in $work/pg (sets pg_pid).
+start_postgresql() {
+  [[ -x $pg_bin/initdb ]] || {
+    echo "ingest_bench.sh: $pg_bin/initdb missing: install Debian's postgresql" >&2; exit 1; }
+  mkdir -p "$work/pg"
+  [[ $(id -u) == 0 ]] && chown nobody "$work" "$work/pg"
+  chmod 755 "$work"
+  as_pg_user "$pg_bin/initdb" -D "$work/pg/data" -A trust -U postgres -E UTF8 --locale=C \
+    --no-instructions >"$work/pg/initdb.log" 2>&1 ||
+    { cat "$work/pg/initdb.log" >&2; exit 1; }
+  as_pg_user "$pg_bin/postgres" -D "$work/pg/data" -k "$work/pg" -p 5432 -c listen_addresses= \
+    -c max_connections=200 >"$work/pg/server.log" 2>&1 &
+  for _ in $(seq 1 300); do
+    if "$pg_bin/pg_isready" -q -h "$work/pg" -p 5432; then
+      pg_pid=$(head -1 "$work/pg/data/postmaster.pid")  # not runuser's pid
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "ingest_bench.sh: PostgreSQL did not start:" >&2; cat "$work/pg/server.log" >&2; exit 1
+}
+
 start_stackhouse() {
   local data=$1
-  SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 SW_CORE_REST_HOST=127.0.0.1 \
-    SW_CORE_REST_PORT=0 SW_STORAGE_DATA_DIR=$data \
+  local storage_env=()
+  if [[ $storage == postgresql ]]; then
+    pg_databases=$((pg_databases + 1))
+    "$pg_bin/createdb" -h "$work/pg" -p 5432 -U postgres "bench$pg_databases"
+    pg_size_before=$(database_size)
+    storage_env=(SW_STORAGE=postgresql SW_STORAGE_POSTGRESQL_HOST="$work/pg"
+                 SW_STORAGE_POSTGRESQL_PORT=5432 SW_STORAGE_POSTGRESQL_USER=postgres
+                 SW_STORAGE_POSTGRESQL_DATABASE="bench$pg_databases")
+  fi
+  env "${storage_env[@]}" SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 \
+    SW_CORE_REST_HOST=127.0.0.1 SW_CORE_REST_PORT=0 SW_STORAGE_DATA_DIR=$data \
     "$stackhouse" --config "$repo/config/application.yml" >"$work/stackhouse.log" 2>&1 &
   server_pid=$!
   address=$(wait_for_line "$work/stackhouse.log" 'ready: gRPC on' |
@@ -183,6 +254,11 @@ else
     "$per_message from $processes processes, coalesce $coalesce, streams: $streams," \
     "$repeat repeat(s); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
+if [[ $storage == postgresql ]]; then
+  start_postgresql
+  echo "storage: PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') in $work/pg" \
+    "(default durability: fsync on, synchronous_commit on)"
+fi
 summary=()
 for k in $streams; do
   null_rates=()
@@ -199,9 +275,16 @@ for k in $streams; do
 
     start_stackhouse "$work/data-$k-$r"
     echo "K=$k run $r: stackhouse on $address" >&2
+    db_before=$(db_cpu)
     run_load "$address" "$k" true >"$work/result"
+    db_after=$(db_cpu)
     read -r rate client server <"$work/result"
     stop_server
+    if [[ $storage == postgresql ]]; then
+      grown=$(($(database_size) - pg_size_before))
+      echo "  database: cpu=$(awk -v a="$db_before" -v b="$db_after" \
+        'BEGIN { printf "%.2f", b - a }')s grew by $((grown / 1024)) KiB (schema included)" >&2
+    fi
     if [[ $keep == true ]]; then
       echo "  data directory: $(du -sh "$work/data-$k-$r" | cut -f1)" >&2
     else

@@ -234,6 +234,13 @@ void WriteBatch::Merge(Family family, absl::string_view key, int64_t timestamp_m
   rep_->ops.push_back({family, std::string(key), Rep::Kind::kMerge, std::move(stored)});
 }
 
+void WriteBatch::Merge(Family family, std::string&& key, int64_t timestamp_ms,
+                       absl::string_view operand) {
+  std::string stored;
+  EncodeValue(&stored, timestamp_ms, operand);
+  rep_->ops.push_back({family, std::move(key), Rep::Kind::kMerge, std::move(stored)});
+}
+
 void WriteBatch::Delete(Family family, absl::string_view key) {
   rep_->ops.push_back({family, std::string(key), Rep::Kind::kDelete, {}});
 }

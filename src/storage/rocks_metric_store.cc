@@ -275,7 +275,9 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
   // In key order, RocksDB's memtable inserts each key next to the previous one.
   std::sort(operands.begin(), operands.end(),
             [](const Operand& a, const Operand& b) { return a.key < b.key; });
-  for (const Operand& o : operands) batch.Merge(Family::kMeter, o.key, o.timestamp_ms, *o.value);
+  for (Operand& o : operands) {
+    batch.Merge(Family::kMeter, std::move(o.key), o.timestamp_ms, *o.value);
+  }
 
   absl::Status written;
   {
