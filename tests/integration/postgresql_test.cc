@@ -72,14 +72,17 @@ json Data(const std::pair<int, std::string>& response) {
   return parsed["data"];
 }
 
-// The roots of a merged tree (elements whose parent is not an element): name → count.
-std::map<std::string, int64_t> Roots(const json& elements, const char* name, const char* count) {
-  std::set<std::string> ids;
-  for (const json& e : elements) ids.insert(e["id"].get<std::string>());
+// The roots of the merged trees of an analysis (elements whose parent is not an element of
+// their tree): name → count.
+std::map<std::string, int64_t> Roots(const json& analysis, const char* name, const char* count) {
   std::map<std::string, int64_t> roots;
-  for (const json& e : elements) {
-    if (ids.count(e["parentId"].get<std::string>()) == 0) {
-      roots[e[name].get<std::string>()] += e[count].get<int64_t>();
+  for (const json& tree : analysis["trees"]) {
+    std::set<std::string> ids;
+    for (const json& e : tree["elements"]) ids.insert(e["id"].get<std::string>());
+    for (const json& e : tree["elements"]) {
+      if (ids.count(e["parentId"].get<std::string>()) == 0) {
+        roots[e[name].get<std::string>()] += e[count].get<int64_t>();
+      }
     }
   }
   return roots;
@@ -128,10 +131,12 @@ class SimJavaAgent {
   const std::vector<sim::ProfileTaskSpec>& tasks() const { return tasks_; }
 
   // One collectSnapshot stream to `node`: `stacks` (outermost frame first) as the dumps of
-  // `segment` from `first_sequence`, 10 ms apart from `first_time`.
+  // `segment` from `first_sequence`, 10 ms apart from `first_time`. `before_dump(i)` runs
+  // before the i-th dump is written (a test hook; may block).
   absl::Status Snapshots(const ServerProcess& node, const std::string& task_id,
                          const std::string& segment, int first_sequence,
-                         const std::vector<std::vector<std::string>>& stacks, int64_t first_time) {
+                         const std::vector<std::vector<std::string>>& stacks, int64_t first_time,
+                         const std::function<void(int64_t)>& before_dump = nullptr) {
     std::vector<skywalking::v3::ThreadSnapshot> snapshots;
     for (size_t i = 0; i < stacks.size(); ++i) {
       skywalking::v3::ThreadSnapshot& snapshot = snapshots.emplace_back();
@@ -143,7 +148,11 @@ class SimJavaAgent {
         snapshot.mutable_stack()->add_codesignatures(frame);
       }
     }
-    return Client(node).CollectSnapshots(snapshots);
+    return Client(node).CollectSnapshots(static_cast<int64_t>(snapshots.size()),
+                                         [&](int64_t i) -> const skywalking::v3::ThreadSnapshot& {
+                                           if (before_dump) before_dump(i);
+                                           return snapshots[static_cast<size_t>(i)];
+                                         });
   }
 
   // The segment of a 200 ms GET:/orders from `start` calling MySQL.
@@ -819,10 +828,8 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   ASSERT_EQ(ebpf[0]["schedules"].size(), 1u);
   EXPECT_EQ(ebpf[0]["schedules"][0]["startTime"], 0);
   EXPECT_EQ(ebpf[0]["schedules"][0]["endTime"], 20000);
-  ASSERT_EQ(ebpf[0]["analysis"]["trees"].size(), 1u);
   int64_t counted = 0;
-  for (const auto& [symbol, count] :
-       Roots(ebpf[0]["analysis"]["trees"][0]["elements"], "symbol", "dumpCount")) {
+  for (const auto& [symbol, count] : Roots(ebpf[0]["analysis"], "symbol", "dumpCount")) {
     counted += count;
   }
   EXPECT_EQ(counted, samples);
@@ -840,6 +847,132 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   EXPECT_EQ(TraceScenario(embedded), std::vector<json>{trace[0]});
   EXPECT_EQ(EbpfScenario(embedded, &samples), std::vector<json>{ebpf[0]});
   EXPECT_EQ(rocks->Stop(SIGTERM), std::optional<int>(0)) << rocks->Log();
+}
+
+TEST_F(PostgresqlServerTest, ANodeKilledMidIngestLosesNothingAcknowledged) {
+  const std::map<std::string, std::string> no_refresh = {
+      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
+  auto a = MakeNode("a", no_refresh);
+  auto b = MakeNode("b", no_refresh);
+  ASSERT_TRUE(a->Start()) << a->Log();
+  ASSERT_TRUE(b->Start()) << b->Log();
+
+  // A trace task and an eBPF task created through A, received by agents polling B.
+  const std::string trace_id = CreateTraceTask(*a);
+  ASSERT_FALSE(trace_id.empty());
+  SimJavaAgent agent("pod-1");
+  ASSERT_TRUE(Eventually([&] { return agent.Poll(*b) > 0; })) << b->Log();
+  const int64_t trace_start = agent.tasks()[0].start_time_ms;
+  ASSERT_TRUE(agent.Segment(*b, "trace-k", "seg-k", trace_start + 10).ok());
+  SimRover rover;
+  rover.Register(*b);
+  std::string ebpf_id;
+  ASSERT_TRUE(Eventually([&] {
+    ebpf_id = CreateEbpfTask(*a, SimRover::kService, SimRover::kLabel);
+    return !ebpf_id.empty();
+  })) << a->Log();
+  ASSERT_TRUE(Eventually([&] { return rover.Poll(*b) > 0; })) << b->Log();
+  const sim::EbpfTaskSpec task = rover.tasks()[0];
+
+  // Round k: a snapshot stream of kDumps dumps whose outermost frame is "stream-<k>" and an
+  // upload of every stack of the simulator's model twice, under "upload-<k>"; both to B when
+  // k is even, to A when odd. What got an OK is counted here, on the agents' side.
+  constexpr int kDumps = 40;
+  constexpr int kStacks = 16;
+  const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, kStacks, 3);
+  std::map<std::string, int64_t> acked_dumps;    // "stream-<k>" → dumps acknowledged
+  std::map<std::string, int64_t> acked_samples;  // "upload-<k>" → samples acknowledged
+  std::set<int> acked_rounds;
+  auto stream = [&](const ServerProcess& node, int k,
+                    const std::function<void(int64_t)>& hook = nullptr) {
+    const std::string marker = absl::StrCat("stream-", k);
+    std::vector<std::vector<std::string>> stacks(kDumps, {marker, "Thread.run", "Worker.loop"});
+    absl::Status status = agent.Snapshots(node, trace_id, "seg-k", k * kDumps, stacks,
+                                          trace_start + 20 + k * kDumps * 10, hook);
+    if (status.ok()) acked_dumps[marker] = kDumps;
+    return status;
+  };
+  auto upload = [&](const ServerProcess& node, int k,
+                    const std::function<void(int64_t)>& hook = nullptr) {
+    const std::string marker = absl::StrCat("upload-", k);
+    std::vector<skywalking::v3::EBPFProfilingData> messages;
+    for (int i = 0; i < kStacks; ++i) {
+      skywalking::v3::EBPFProfilingData& message =
+          messages.emplace_back(model.Message(static_cast<size_t>(i), 2, 0));
+      for (auto& stack : *message.mutable_oncpu()->mutable_stacks()) {
+        if (stack.stacktype() != skywalking::v3::PROCESS_USER_SPACE) continue;
+        stack.add_stacksymbols(marker);  // outermost
+        stack.set_stackid(1000 * (k + 1) + i);
+      }
+    }
+    absl::Status status =
+        rover.Upload(node, task, task.start_time_ms + 1000 * (k + 1), std::move(messages), hook);
+    if (status.ok()) acked_samples[marker] = 2 * kStacks;
+    return status;
+  };
+  auto round = [&](const ServerProcess& node, int k) {
+    const bool dumps = stream(node, k).ok();
+    const bool samples = upload(node, k).ok();
+    if (dumps && samples) acked_rounds.insert(k);
+  };
+  for (int k = 0; k < 4; ++k) round(k % 2 == 0 ? *b : *a, k);
+
+  // Round 4: B is killed while both streams are half sent.
+  absl::Notification dumps_half_sent, samples_half_sent, killed;
+  auto pause_at_half = [&](absl::Notification* half_sent, int64_t half) {
+    return [&killed, half_sent, half](int64_t i) {
+      if (i != half) return;
+      half_sent->Notify();
+      killed.WaitForNotificationWithTimeout(absl::Seconds(60));  // a hang guard
+    };
+  };
+  absl::Status dumps_status, samples_status;
+  std::thread java(
+      [&] { dumps_status = stream(*b, 4, pause_at_half(&dumps_half_sent, kDumps / 2)); });
+  std::thread rover_thread(
+      [&] { samples_status = upload(*b, 4, pause_at_half(&samples_half_sent, kStacks / 2)); });
+  EXPECT_TRUE(dumps_half_sent.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_TRUE(samples_half_sent.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(b->Stop(SIGKILL), std::optional<int>(-SIGKILL));
+  killed.Notify();
+  java.join();
+  rover_thread.join();
+  EXPECT_FALSE(dumps_status.ok()) << "a stream cut by the kill must not be acknowledged";
+  EXPECT_FALSE(samples_status.ok()) << "an upload cut by the kill must not be acknowledged";
+
+  // Rounds 5-7 while B is down (its rounds fail), 8-9 with B restarted.
+  for (int k = 5; k < 8; ++k) round(k % 2 == 0 ? *b : *a, k);
+  auto restarted = MakeNode("b", no_refresh);
+  ASSERT_TRUE(restarted->Start()) << restarted->Log();
+  for (int k = 8; k < 10; ++k) round(k % 2 == 0 ? *restarted : *a, k);
+  EXPECT_EQ(acked_rounds, (std::set<int>{0, 1, 2, 3, 5, 7, 8, 9}));
+
+  // Everything acknowledged, by either node, is answered by the survivor and the restarted
+  // node alike; the cut round may have been stored in part, never more than was sent.
+  std::vector<json> answers;
+  for (const ServerProcess* node : {a.get(), restarted.get()}) {
+    const json tree = TraceTree(*node, "seg-k", trace_start);
+    std::map<std::string, int64_t> dumps = Roots(tree, "codeSignature", "count");
+    const json ebpf = EbpfResult(*node, ebpf_id, task.start_time_ms);
+    std::map<std::string, int64_t> samples = Roots(ebpf["analysis"], "symbol", "dumpCount");
+    for (const auto& [marker, count] : acked_dumps) EXPECT_EQ(dumps[marker], count) << marker;
+    for (const auto& [marker, count] : acked_samples) EXPECT_EQ(samples[marker], count) << marker;
+    EXPECT_LE(dumps["stream-4"], kDumps);
+    EXPECT_LE(samples["upload-4"], 2 * kStacks);
+    for (const auto& [marker, count] : dumps) {
+      EXPECT_TRUE(acked_dumps.count(marker) == 1 || marker == "stream-4") << marker;
+    }
+    for (const auto& [marker, count] : samples) {
+      EXPECT_TRUE(acked_samples.count(marker) == 1 || marker == "upload-4") << marker;
+    }
+    // One schedule, up to the latest acknowledged upload (round 9's time).
+    ASSERT_EQ(ebpf["schedules"].size(), 1u);
+    EXPECT_EQ(ebpf["schedules"][0]["endTime"], 10000);
+    answers.push_back(json{{"trace", tree}, {"ebpf", ebpf}});
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
+  EXPECT_EQ(restarted->Stop(SIGTERM), std::optional<int>(0)) << restarted->Log();
 }
 
 TEST_F(PostgresqlServerTest, BadStorageSettingsStopTheStartWithOneClearMessage) {
