@@ -591,8 +591,9 @@ class PostgresqlServerTest : public ::testing::Test {
   // eBPF On-CPU profiling through `d`: SimRover registers with Agent(0), the task is created
   // through d.create, Rover polls Agent(0) until it gets it, then Agent(1) and Agent(0) again
   // (nothing more), and uploads four times, to Agent(0), Agent(1), ..., stacks of the
-  // simulator's Java model. Returns, per query node, EbpfResult; `*samples` is the number of
-  // samples uploaded.
+  // simulator's Java model. The last upload arrives late: its current time is before the third's
+  // (a slow stream through one node overtaken by the next through the other). Returns, per
+  // query node, EbpfResult; `*samples` is the number of samples uploaded.
   static std::vector<json> EbpfScenario(const Deployment& d, int64_t* samples) {
     std::vector<json> results;
     SimRover rover;
@@ -614,6 +615,7 @@ class PostgresqlServerTest : public ::testing::Test {
 
     const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, 24, 7);
     *samples = 0;
+    const int64_t current_times[] = {5000, 10000, 20000, 15000};
     for (int upload = 0; upload < 4; ++upload) {
       std::vector<skywalking::v3::EBPFProfilingData> messages;
       for (int i = upload * 4; i < upload * 4 + 12; ++i) {
@@ -622,7 +624,7 @@ class PostgresqlServerTest : public ::testing::Test {
       }
       EXPECT_TRUE(rover
                       .Upload(d.Agent(static_cast<size_t>(upload)), task,
-                              task.start_time_ms + 5000 * (upload + 1), std::move(messages))
+                              task.start_time_ms + current_times[upload], std::move(messages))
                       .ok());
     }
     for (const ServerProcess* node : d.query) {
@@ -824,7 +826,8 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
              {{{"elements",
                 {row("1", "0", "Thread.run", 40, 0, 5), row("2", "1", "Controller.get", 40, 20, 5),
                  row("3", "2", "Repo.find", 20, 20, 4)}}}}}}));
-  // One schedule from the task's start to the latest upload's time, whichever node had it.
+  // One schedule from the task's start to the latest current time uploaded, whichever node had
+  // it and in whatever order the uploads arrived.
   ASSERT_EQ(ebpf[0]["schedules"].size(), 1u);
   EXPECT_EQ(ebpf[0]["schedules"][0]["startTime"], 0);
   EXPECT_EQ(ebpf[0]["schedules"][0]["endTime"], 20000);
