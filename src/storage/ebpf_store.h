@@ -155,7 +155,9 @@ class EbpfStore {
   virtual absl::Status PutTask(const model::EbpfTask& task) = 0;
   virtual absl::StatusOr<std::vector<model::EbpfTask>> ListTasks() const = 0;
 
-  // Stores (replaces) a schedule; it expires metricsDataTTL after its end time.
+  // Stores a schedule; it expires metricsDataTTL after its end time. One of the same id stored
+  // already is replaced but keeps the later of the two end times, so that nodes extending one
+  // schedule never shorten it, in whatever order their writes arrive.
   virtual absl::Status PutSchedule(const model::EbpfSchedule& schedule) = 0;
   virtual absl::StatusOr<std::optional<model::EbpfSchedule>> GetSchedule(
       const std::string& schedule_id) const = 0;

@@ -1,5 +1,6 @@
 #include "storage/rocks_ebpf_store.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
@@ -124,17 +125,21 @@ absl::StatusOr<std::vector<model::EbpfTask>> RocksEbpfStore::ListTasks() const {
 }
 
 absl::Status RocksEbpfStore::PutSchedule(const model::EbpfSchedule& schedule) {
+  absl::MutexLock lock(&schedule_mu_);
+  SH_ASSIGN_OR_RETURN(std::optional<model::EbpfSchedule> stored, GetSchedule(schedule.schedule_id));
+  const int64_t end_time_ms =
+      stored ? std::max(stored->end_time_ms, schedule.end_time_ms) : schedule.end_time_ms;
   records::EbpfScheduleRecord pb;
   pb.set_task_id(schedule.task_id);
   pb.set_process_id(schedule.process_id);
   pb.set_start_time_ms(schedule.start_time_ms);
-  pb.set_end_time_ms(schedule.end_time_ms);
+  pb.set_end_time_ms(end_time_ms);
   std::string index = Key(kTaskSchedulePrefix, schedule.task_id);
   AppendString(&index, schedule.schedule_id);
   WriteBatch batch;
-  batch.Put(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule.schedule_id), schedule.end_time_ms,
+  batch.Put(Family::kEbpfSchedule, Key(kSchedulePrefix, schedule.schedule_id), end_time_ms,
             pb.SerializeAsString());
-  batch.Put(Family::kEbpfSchedule, index, schedule.end_time_ms, "");
+  batch.Put(Family::kEbpfSchedule, index, end_time_ms, "");
   return db_->Write(std::move(batch));
 }
 

@@ -80,6 +80,9 @@ class RocksEbpfStore final : public EbpfStore {
   StackDictionary stacks_;
   std::function<void()> rollup_hook_;
 
+  // Serialises PutSchedule's read of the stored end time and its write.
+  absl::Mutex schedule_mu_;
+
   // Adds hold rollup_mu_ shared while they write a block and record its minute as pending; a
   // roll-up's commit holds it exclusively while it checks that its minutes did not change since
   // it read them and writes them. So no add can slip between that check and that write.

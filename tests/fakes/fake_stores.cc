@@ -313,7 +313,12 @@ absl::StatusOr<std::vector<model::EbpfTask>> FakeEbpfStore::ListTasks() const {
 
 absl::Status FakeEbpfStore::PutSchedule(const model::EbpfSchedule& schedule) {
   absl::MutexLock lock(&mu_);
-  schedules_[schedule.schedule_id] = schedule;
+  auto [it, inserted] = schedules_.try_emplace(schedule.schedule_id, schedule);
+  if (!inserted) {
+    const int64_t end_time_ms = std::max(it->second.end_time_ms, schedule.end_time_ms);
+    it->second = schedule;
+    it->second.end_time_ms = end_time_ms;
+  }
   return absl::OkStatus();
 }
 

@@ -1,7 +1,9 @@
 // The stackhouse binary on storage.selector: postgresql: two nodes over one database (a
 // throw-away cluster, tests/storage/pg/test_cluster.h) answer as one, hand out each other's
-// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), survive a SIGKILL of
-// either, and bad settings stop the start with one clear message.
+// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), complete trace and eBPF
+// tasks for simulated agents whose calls alternate between them with the results of one node,
+// lose nothing acknowledged when one is killed mid-ingest, and bad settings stop the start with
+// one clear message.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,11 +11,13 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -25,6 +29,13 @@
 #include "nlohmann/json.hpp"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
+#include "simulator/grpc_util.h"
+#include "simulator/java_agent_client.h"
+#include "simulator/profile_task.h"
+#include "simulator/rover_client.h"
+#include "simulator/rover_process.h"
+#include "simulator/rover_stacks.h"
+#include "simulator/rover_task.h"
 #include "storage/pg/test_cluster.h"
 #include "storage/test_dir.h"
 
@@ -51,6 +62,277 @@ bool Eventually(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return true;
+}
+
+json Data(const std::pair<int, std::string>& response) {
+  EXPECT_EQ(response.first, 200) << response.second;
+  json parsed = json::parse(response.second, nullptr, false);
+  EXPECT_FALSE(parsed.is_discarded() || parsed.contains("errors")) << response.second;
+  if (parsed.is_discarded()) return json();
+  return parsed["data"];
+}
+
+// The roots of the merged trees of an analysis (elements whose parent is not an element of
+// their tree): name → count.
+std::map<std::string, int64_t> Roots(const json& analysis, const char* name, const char* count) {
+  std::map<std::string, int64_t> roots;
+  for (const json& tree : analysis["trees"]) {
+    std::set<std::string> ids;
+    for (const json& e : tree["elements"]) ids.insert(e["id"].get<std::string>());
+    for (const json& e : tree["elements"]) {
+      if (ids.count(e["parentId"].get<std::string>()) == 0) {
+        roots[e[name].get<std::string>()] += e[count].get<int64_t>();
+      }
+    }
+  }
+  return roots;
+}
+
+// Where a scenario's calls go: the operator creates tasks through `create`, the agents' k-th
+// call goes to Agent(k), and the results are read from each of `query`.
+struct Deployment {
+  const ServerProcess* create;
+  std::vector<const ServerProcess*> agents;
+  std::vector<const ServerProcess*> query;
+  const ServerProcess& Agent(size_t k) const { return *agents[k % agents.size()]; }
+};
+
+constexpr char kTraceService[] = "order-svc";
+
+// A simulated Java agent of kTraceService: the simulator's client (one per call, to the node
+// the call goes to) and its task board, which keeps lastCommandTime as the Java agent does.
+// Not thread-safe.
+class SimJavaAgent {
+ public:
+  explicit SimJavaAgent(std::string instance) : instance_(std::move(instance)) {}
+
+  // getProfileTaskCommands on `node` with the board's lastCommandTime; the commands are offered
+  // to the board. Returns how many commands came.
+  int Poll(const ServerProcess& node) {
+    skywalking::v3::ProfileTaskCommandQuery query;
+    query.set_service(kTraceService);
+    query.set_serviceinstance(instance_);
+    query.set_lastcommandtime(board_.last_command_time());
+    absl::StatusOr<skywalking::v3::Commands> commands = Client(node).GetProfileTaskCommands(query);
+    EXPECT_TRUE(commands.ok()) << commands.status();
+    if (!commands.ok()) return 0;
+    for (const auto& command : commands->commands()) {
+      absl::StatusOr<sim::ProfileTaskSpec> spec = sim::ParseProfileTaskCommand(command);
+      EXPECT_TRUE(spec.ok()) << spec.status();
+      if (!spec.ok()) continue;
+      std::string reason;
+      EXPECT_EQ(board_.Offer(*spec, &reason), sim::TaskBoard::Outcome::kAccepted) << reason;
+      tasks_.push_back(*spec);
+    }
+    return commands->commands_size();
+  }
+
+  // Every task received, in order.
+  const std::vector<sim::ProfileTaskSpec>& tasks() const { return tasks_; }
+
+  // One collectSnapshot stream to `node`: `stacks` (outermost frame first) as the dumps of
+  // `segment` from `first_sequence`, 10 ms apart from `first_time`. `before_dump(i)` runs
+  // before the i-th dump is written (a test hook; may block).
+  absl::Status Snapshots(const ServerProcess& node, const std::string& task_id,
+                         const std::string& segment, int first_sequence,
+                         const std::vector<std::vector<std::string>>& stacks, int64_t first_time,
+                         const std::function<void(int64_t)>& before_dump = nullptr) {
+    std::vector<skywalking::v3::ThreadSnapshot> snapshots;
+    for (size_t i = 0; i < stacks.size(); ++i) {
+      skywalking::v3::ThreadSnapshot& snapshot = snapshots.emplace_back();
+      snapshot.set_taskid(task_id);
+      snapshot.set_tracesegmentid(segment);
+      snapshot.set_sequence(first_sequence + static_cast<int>(i));
+      snapshot.set_time(first_time + static_cast<int64_t>(i) * 10);
+      for (const std::string& frame : stacks[i]) {
+        snapshot.mutable_stack()->add_codesignatures(frame);
+      }
+    }
+    return Client(node).CollectSnapshots(static_cast<int64_t>(snapshots.size()),
+                                         [&](int64_t i) -> const skywalking::v3::ThreadSnapshot& {
+                                           if (before_dump) before_dump(i);
+                                           return snapshots[static_cast<size_t>(i)];
+                                         });
+  }
+
+  // The segment of a 200 ms GET:/orders from `start` calling MySQL.
+  absl::Status Segment(const ServerProcess& node, const std::string& trace_id,
+                       const std::string& segment_id, int64_t start) {
+    skywalking::v3::SegmentObject segment;
+    segment.set_traceid(trace_id);
+    segment.set_tracesegmentid(segment_id);
+    segment.set_service(kTraceService);
+    segment.set_serviceinstance(instance_);
+    auto* entry = segment.add_spans();
+    entry->set_spanid(0);
+    entry->set_parentspanid(-1);
+    entry->set_starttime(start);
+    entry->set_endtime(start + 200);
+    entry->set_operationname("GET:/orders");
+    entry->set_spantype(skywalking::v3::Entry);
+    entry->set_spanlayer(skywalking::v3::Http);
+    entry->set_componentid(1);
+    auto* exit = segment.add_spans();
+    exit->set_spanid(1);
+    exit->set_parentspanid(0);
+    exit->set_starttime(start + 10);
+    exit->set_endtime(start + 150);
+    exit->set_operationname("Mysql/JDBC/PreparedStatement/executeQuery");
+    exit->set_peer("db:3306");
+    exit->set_spantype(skywalking::v3::Exit);
+    exit->set_spanlayer(skywalking::v3::Database);
+    exit->set_componentid(33);
+    return Client(node).CollectSegments({segment});
+  }
+
+  absl::Status Finish(const ServerProcess& node, const std::string& task_id) {
+    skywalking::v3::ProfileTaskFinishReport report;
+    report.set_service(kTraceService);
+    report.set_serviceinstance(instance_);
+    report.set_taskid(task_id);
+    return Client(node).ReportTaskFinish(report);
+  }
+
+  static sim::JavaAgentClient Client(const ServerProcess& node) {
+    return sim::JavaAgentClient(sim::MakeAgentChannel(node.GrpcTarget()), "", 10000);
+  }
+
+ private:
+  const std::string instance_;
+  sim::TaskBoard board_;
+  std::vector<sim::ProfileTaskSpec> tasks_;
+};
+
+// A simulated Rover with one java process of inventory.default (label k8s-service): the
+// simulator's process registry, client (one per call) and task board. Not thread-safe.
+class SimRover {
+ public:
+  static constexpr char kService[] = "inventory.default";
+  static constexpr char kLabel[] = "k8s-service";
+
+  SimRover() : registry_(Discover(), "rover-sim", "10.0.0.7") {}
+
+  // reportProcesses to `node`.
+  void Register(const ServerProcess& node) {
+    sim::RoverProcessRegistry::Round round = registry_.NextRound();
+    absl::StatusOr<skywalking::v3::EBPFReportProcessDownstream> reply =
+        Client(node).ReportProcesses(round.report_list);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_EQ(registry_.ApplyReport(round, *reply), 1);
+  }
+
+  const std::string& process_id() const { return registry_.entries()[0].id; }
+
+  // queryTasks on `node` with the board's latestUpdateTime; the commands are offered to the
+  // board (each must start a task). Returns how many commands came.
+  int Poll(const ServerProcess& node) {
+    skywalking::v3::EBPFProfilingTaskQuery query;
+    query.set_roverinstanceid(registry_.agent_id());
+    query.set_latestupdatetime(board_.latest_update_time());
+    absl::StatusOr<skywalking::v3::Commands> commands = Client(node).QueryTasks(query);
+    EXPECT_TRUE(commands.ok()) << commands.status();
+    if (!commands.ok()) return 0;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (const auto& command : commands->commands()) {
+      sim::RoverTaskBoard::OfferResult offered = board_.Offer(
+          command, [&](const std::string& id) { return registry_.Find(id) != nullptr; }, now);
+      EXPECT_EQ(offered.outcome, sim::RoverTaskBoard::Outcome::kStarted) << offered.reason;
+      tasks_.push_back(offered.spec);
+    }
+    return commands->commands_size();
+  }
+
+  const std::vector<sim::EbpfTaskSpec>& tasks() const { return tasks_; }
+
+  // One collectProfilingData stream to `node`: `messages`, the first one carrying `task` with
+  // its start as the profiling start and `current_time`. `before_message(i)` runs before the
+  // i-th message is written (a test hook; may block).
+  absl::Status Upload(const ServerProcess& node, const sim::EbpfTaskSpec& task,
+                      int64_t current_time, std::vector<skywalking::v3::EBPFProfilingData> messages,
+                      const std::function<void(int64_t)>& before_message = nullptr) {
+    if (!messages.empty()) {
+      auto* metadata = messages[0].mutable_task();
+      metadata->set_taskid(task.task_id);
+      metadata->set_processid(process_id());
+      metadata->set_profilingstarttime(task.start_time_ms);
+      metadata->set_currenttime(current_time);
+    }
+    return Client(node).CollectProfilingData(
+        static_cast<int64_t>(messages.size()),
+        [&](int64_t i) -> const skywalking::v3::EBPFProfilingData& {
+          if (before_message) before_message(i);
+          return messages[static_cast<size_t>(i)];
+        });
+  }
+
+ private:
+  static std::vector<sim::RoverProcess> Discover() {
+    sim::RoverDiscoveryOptions options;
+    options.service = "inventory";
+    options.processes = 1;
+    options.mesh = false;
+    sim::Rng rng(16);
+    return sim::DiscoverProcesses(options, rng);
+  }
+  static sim::RoverClient Client(const ServerProcess& node) {
+    return sim::RoverClient(sim::MakeAgentChannel(node.GrpcTarget()), "", 10000);
+  }
+
+  sim::RoverProcessRegistry registry_;
+  sim::RoverTaskBoard board_;
+  std::vector<sim::EbpfTaskSpec> tasks_;
+};
+
+constexpr char kTraceAnalysis[] =
+    "query($q: [SegmentProfileAnalyzeQuery!]!) { a: getSegmentsProfileAnalyze(queries: $q) "
+    "{ tip trees { elements { id parentId codeSignature duration durationChildExcluded count } "
+    "} } }";
+
+constexpr char kEbpfAnalysis[] =
+    "query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: "
+    "analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) "
+    "{ tip trees { elements { id parentId symbol stackType dumpCount } } } }";
+
+// The merged tree of `segment`'s dumps from `start` on (a range far wider than the dumps).
+json TraceTree(const ServerProcess& node, const std::string& segment, int64_t start) {
+  return Data(node.GraphQL(kTraceAnalysis,
+                           json{{"q",
+                                 {{{"segmentId", segment},
+                                   {"timeRange", {{"start", start}, {"end", start + 3600000}}}}}}}
+                               .dump()))["a"];
+}
+
+// The schedules of eBPF task `task_id` as `node` lists them, with times relative to `start`
+// (each schedule's id is checked and left out), and the tree of all of them from `start` on.
+json EbpfResult(const ServerProcess& node, const std::string& task_id, int64_t start) {
+  json out;
+  json tasks = Data(node.GraphQL(
+      "query($s: ID) { t: queryEBPFProfilingTasks(serviceId: $s, targets: [ON_CPU]) "
+      "{ taskId serviceName processLabels targetType triggerType fixedTriggerDuration } }",
+      json{{"s", model::ServiceId(SimRover::kService)}}.dump()))["t"];
+  for (json& task : tasks) {
+    EXPECT_EQ(task["taskId"], task_id);
+    task.erase("taskId");
+  }
+  out["tasks"] = tasks;
+  json schedules = Data(node.GraphQL(
+      "query($t: ID!) { s: queryEBPFProfilingSchedules(taskId: $t) { scheduleId startTime "
+      "endTime process { name labels } } }",
+      json{{"t", task_id}}.dump()))["s"];
+  json ids = json::array();
+  for (json& schedule : schedules) {
+    ids.push_back(schedule["scheduleId"]);
+    schedule.erase("scheduleId");
+    schedule["startTime"] = schedule["startTime"].get<int64_t>() - start;
+    schedule["endTime"] = schedule["endTime"].get<int64_t>() - start;
+  }
+  out["schedules"] = schedules;
+  out["analysis"] = Data(node.GraphQL(
+      kEbpfAnalysis,
+      json{{"ids", ids}, {"r", {{{"start", start}, {"end", start + 3600000}}}}}.dump()))["a"];
+  return out;
 }
 
 class PostgresqlServerTest : public ::testing::Test {
@@ -177,15 +459,17 @@ class PostgresqlServerTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // Creates an On-CPU task for order-svc's "mesh" processes through `node`; its id, or empty
-  // when refused (e.g. the node does not know the processes yet).
-  static std::string CreateEbpfTask(const ServerProcess& node) {
+  // Creates an On-CPU task for `service`'s processes labelled `label` through `node`; its id,
+  // or empty when refused (e.g. the node does not know the processes yet).
+  static std::string CreateEbpfTask(const ServerProcess& node,
+                                    const std::string& service = "order-svc",
+                                    const std::string& label = "mesh") {
     auto [status, body] = node.GraphQL(
         "mutation($r: EBPFProfilingTaskFixedTimeCreationRequest!) { "
         "t: createEBPFProfilingFixedTimeTask(request: $r) { status errorReason id } }",
         json{{"r",
-              {{"serviceId", model::ServiceId("order-svc")},
-               {"processLabels", {"mesh"}},
+              {{"serviceId", model::ServiceId(service)},
+               {"processLabels", {label}},
                {"startTime", 0},
                {"duration", 60},
                {"targetType", "ON_CPU"}}}}
@@ -221,6 +505,145 @@ class PostgresqlServerTest : public ::testing::Test {
   static bool Has(const std::vector<std::pair<std::string, int64_t>>& tasks,
                   const std::string& id) {
     return std::any_of(tasks.begin(), tasks.end(), [&](const auto& t) { return t.first == id; });
+  }
+
+  // Trace profiling through `d`: the task created through d.create; pod-1 polls Agent(0)
+  // until it gets the task, then Agent(1) and Agent(0) again (nothing more: once per
+  // instance); pod-2 polls Agent(1) then Agent(0). Their segments and thread dumps go to
+  // both; pod-1 reports the task finished. Returns, per query node, what the operator reads:
+  // the task and its logs, the profiled segments and both segments' trees (times relative to
+  // the task's start, ids and times of the server's making left out).
+  static std::vector<json> TraceScenario(const Deployment& d) {
+    std::vector<json> results;
+    const std::string id = CreateTraceTask(*d.create);
+    EXPECT_FALSE(id.empty());
+    if (id.empty()) return results;
+    SimJavaAgent pod1("pod-1");
+    SimJavaAgent pod2("pod-2");
+    EXPECT_TRUE(Eventually([&] { return pod1.Poll(d.Agent(0)) > 0; }));
+    EXPECT_EQ(pod1.Poll(d.Agent(1)), 0);
+    EXPECT_EQ(pod1.Poll(d.Agent(0)), 0);
+    EXPECT_TRUE(Eventually([&] { return pod2.Poll(d.Agent(1)) > 0; }));
+    EXPECT_EQ(pod2.Poll(d.Agent(0)), 0);
+    EXPECT_EQ(pod1.tasks().size(), 1u);
+    EXPECT_EQ(pod2.tasks().size(), 1u);
+    if (pod1.tasks().size() != 1 || pod2.tasks().size() != 1) return results;
+    EXPECT_EQ(pod1.tasks()[0].task_id, id);
+    EXPECT_EQ(pod2.tasks()[0].task_id, id);
+    const int64_t start = pod1.tasks()[0].start_time_ms;
+
+    const std::vector<std::string> abc = {"Thread.run", "Controller.get", "Repo.find"};
+    const std::vector<std::string> ab = {"Thread.run", "Controller.get"};
+    EXPECT_TRUE(pod1.Snapshots(d.Agent(0), id, "seg-1", 0, {abc, abc, ab}, start + 20).ok());
+    EXPECT_TRUE(pod1.Snapshots(d.Agent(1), id, "seg-1", 3, {abc, abc}, start + 50).ok());
+    EXPECT_TRUE(pod1.Segment(d.Agent(1), "trace-1", "seg-1", start + 10).ok());
+    EXPECT_TRUE(pod2.Snapshots(d.Agent(1), id, "seg-2", 0, {ab}, start + 5).ok());
+    EXPECT_TRUE(pod2.Segment(d.Agent(0), "trace-2", "seg-2", start + 5).ok());
+    EXPECT_TRUE(pod1.Finish(d.Agent(0), id).ok());
+
+    for (const ServerProcess* node : d.query) {
+      json result;
+      json tasks = Data(node->GraphQL(
+          "query($s: ID) { t: getProfileTaskList(serviceId: $s, endpointName: \"\") { id "
+          "serviceName endpointName duration minDurationThreshold dumpPeriod maxSamplingCount "
+          "logs { instanceName operationType } } }",
+          json{{"s", model::ServiceId(kTraceService)}}.dump()))["t"];
+      for (json& task : tasks) {
+        EXPECT_EQ(task["id"], id);
+        task.erase("id");
+        std::multiset<std::string> logs;
+        for (const json& log : task["logs"]) {
+          logs.insert(log["instanceName"].get<std::string>() + ":" +
+                      log["operationType"].get<std::string>());
+        }
+        task["logs"] = logs;
+      }
+      result["tasks"] = tasks;
+      std::multiset<std::string> logs;
+      const json listed = Data(node->GraphQL(
+          "query($t: String) { l: getProfileTaskLogs(taskID: $t) { instanceName operationType } }",
+          json{{"t", id}}.dump()))["l"];
+      for (const json& log : listed) {
+        logs.insert(log["instanceName"].get<std::string>() + ":" +
+                    log["operationType"].get<std::string>());
+      }
+      result["logs"] = logs;
+      json segments = Data(node->GraphQL(
+          "query($t: ID!) { s: getProfileTaskSegments(taskID: $t) { traceId instanceName "
+          "endpointNames duration start spans { spanId parentSpanId segmentId startTime endTime "
+          "endpointName type layer component peer isError profiled } } }",
+          json{{"t", id}}.dump()))["s"];
+      for (json& segment : segments) {
+        segment["start"] = std::stoll(segment["start"].get<std::string>()) - start;
+        for (json& span : segment["spans"]) {
+          span["startTime"] = span["startTime"].get<int64_t>() - start;
+          span["endTime"] = span["endTime"].get<int64_t>() - start;
+        }
+      }
+      result["segments"] = segments;
+      result["seg-1"] = TraceTree(*node, "seg-1", start);
+      result["seg-2"] = TraceTree(*node, "seg-2", start);
+      results.push_back(result);
+    }
+    return results;
+  }
+
+  // eBPF On-CPU profiling through `d`: SimRover registers with Agent(0), the task is created
+  // through d.create, Rover polls Agent(0) until it gets it, then Agent(1) and Agent(0) again
+  // (nothing more), and uploads four times, to Agent(0), Agent(1), ..., stacks of the
+  // simulator's Java model. The last upload arrives late: its current time is before the third's
+  // (a slow stream through one node overtaken by the next through the other). Returns, per
+  // query node, EbpfResult; `*samples` is the number of samples uploaded.
+  static std::vector<json> EbpfScenario(const Deployment& d, int64_t* samples) {
+    std::vector<json> results;
+    SimRover rover;
+    rover.Register(d.Agent(0));
+    std::string id;
+    EXPECT_TRUE(Eventually([&] {
+      id = CreateEbpfTask(*d.create, SimRover::kService, SimRover::kLabel);
+      return !id.empty();
+    }));
+    if (id.empty()) return results;
+    EXPECT_TRUE(Eventually([&] { return rover.Poll(d.Agent(0)) > 0; }));
+    EXPECT_EQ(rover.Poll(d.Agent(1)), 0);
+    EXPECT_EQ(rover.Poll(d.Agent(0)), 0);
+    EXPECT_EQ(rover.tasks().size(), 1u);
+    if (rover.tasks().size() != 1) return results;
+    const sim::EbpfTaskSpec& task = rover.tasks()[0];
+    EXPECT_EQ(task.task_id, id);
+    EXPECT_EQ(task.process_ids, std::vector<std::string>{rover.process_id()});
+
+    const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, 24, 7);
+    *samples = 0;
+    const int64_t current_times[] = {5000, 10000, 20000, 15000};
+    for (int upload = 0; upload < 4; ++upload) {
+      std::vector<skywalking::v3::EBPFProfilingData> messages;
+      for (int i = upload * 4; i < upload * 4 + 12; ++i) {
+        messages.push_back(model.Message(static_cast<size_t>(i), 1 + i % 3, 0));
+        *samples += 1 + i % 3;
+      }
+      EXPECT_TRUE(rover
+                      .Upload(d.Agent(static_cast<size_t>(upload)), task,
+                              task.start_time_ms + current_times[upload], std::move(messages))
+                      .ok());
+    }
+    for (const ServerProcess* node : d.query) {
+      results.push_back(EbpfResult(*node, id, task.start_time_ms));
+    }
+    return results;
+  }
+
+  // The environment of a node over a fresh database of the test cluster of its own.
+  std::map<std::string, std::string> FreshDatabaseEnv() {
+    auto conninfo = storage::pg::testing::ClusterEnvironment::NewDatabase();
+    EXPECT_TRUE(conninfo.ok()) << conninfo.status();
+    std::map<std::string, std::string> env = env_;
+    if (!conninfo.ok()) return env;
+    for (absl::string_view part : absl::StrSplit(*conninfo, ' ')) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+      if (kv.first == "dbname") env["SW_STORAGE_POSTGRESQL_DATABASE"] = kv.second;
+    }
+    return env;
   }
 
   static constexpr char kRover[] = "rover-1";
@@ -354,6 +777,205 @@ TEST_F(PostgresqlServerTest, WithoutNotificationsThePeriodicRefreshAloneBringsTh
   })) << b->Log();
   EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
   EXPECT_EQ(b->Stop(SIGTERM), std::optional<int>(0)) << b->Log();
+}
+
+TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
+  // A refresh period far beyond the test: what one node learns of the other's writes comes by
+  // notification or from the database itself.
+  const std::map<std::string, std::string> no_refresh = {
+      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
+  auto a = MakeNode("a", no_refresh);
+  auto b = MakeNode("b", no_refresh);
+  ASSERT_TRUE(a->Start()) << a->Log();
+  ASSERT_TRUE(b->Start()) << b->Log();
+  // Created through A; the agents' calls go to B first, then A, B, ...; both answer.
+  const Deployment two{a.get(), {b.get(), a.get()}, {a.get(), b.get()}};
+  const std::vector<json> trace = TraceScenario(two);
+  int64_t samples = 0;
+  const std::vector<json> ebpf = EbpfScenario(two, &samples);
+  EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
+  EXPECT_EQ(b->Stop(SIGTERM), std::optional<int>(0)) << b->Log();
+  ASSERT_EQ(trace.size(), 2u);
+  ASSERT_EQ(ebpf.size(), 2u);
+  EXPECT_EQ(trace[0], trace[1]);
+  EXPECT_EQ(ebpf[0], ebpf[1]);
+
+  // What they answer: one NOTIFIED log per instance however often it polled which node, both
+  // segments, seg-1's five dumps from both nodes merged in sequence order.
+  const json logs = {"pod-1:EXECUTION_FINISHED", "pod-1:NOTIFIED", "pod-2:NOTIFIED"};
+  EXPECT_EQ(trace[0]["logs"], logs);
+  ASSERT_EQ(trace[0]["tasks"].size(), 1u);
+  EXPECT_EQ(trace[0]["tasks"][0]["logs"], logs);
+  ASSERT_EQ(trace[0]["segments"].size(), 2u);
+  EXPECT_EQ(trace[0]["segments"][0]["traceId"], "trace-1");
+  EXPECT_EQ(trace[0]["segments"][0]["start"], 10);
+  EXPECT_EQ(trace[0]["segments"][1]["traceId"], "trace-2");
+  auto row = [](const char* id, const char* parent, const char* frame, int duration, int excluded,
+                int count) {
+    return json{{"id", id},
+                {"parentId", parent},
+                {"codeSignature", frame},
+                {"duration", duration},
+                {"durationChildExcluded", excluded},
+                {"count", count}};
+  };
+  EXPECT_EQ(
+      trace[0]["seg-1"],
+      (json{{"tip", nullptr},
+            {"trees",
+             {{{"elements",
+                {row("1", "0", "Thread.run", 40, 0, 5), row("2", "1", "Controller.get", 40, 20, 5),
+                 row("3", "2", "Repo.find", 20, 20, 4)}}}}}}));
+  // One schedule from the task's start to the latest current time uploaded, whichever node had
+  // it and in whatever order the uploads arrived.
+  ASSERT_EQ(ebpf[0]["schedules"].size(), 1u);
+  EXPECT_EQ(ebpf[0]["schedules"][0]["startTime"], 0);
+  EXPECT_EQ(ebpf[0]["schedules"][0]["endTime"], 20000);
+  int64_t counted = 0;
+  for (const auto& [symbol, count] : Roots(ebpf[0]["analysis"], "symbol", "dumpCount")) {
+    counted += count;
+  }
+  EXPECT_EQ(counted, samples);
+
+  // The same scenario on one node over a database of its own, and on one RocksDB node.
+  auto single = std::make_unique<ServerProcess>(dir_.path() + "/single", FreshDatabaseEnv());
+  ASSERT_TRUE(single->Start()) << single->Log();
+  const Deployment one{single.get(), {single.get()}, {single.get()}};
+  EXPECT_EQ(TraceScenario(one), std::vector<json>{trace[0]});
+  EXPECT_EQ(EbpfScenario(one, &samples), std::vector<json>{ebpf[0]});
+  EXPECT_EQ(single->Stop(SIGTERM), std::optional<int>(0)) << single->Log();
+  auto rocks = std::make_unique<ServerProcess>(dir_.path() + "/rocks");
+  ASSERT_TRUE(rocks->Start()) << rocks->Log();
+  const Deployment embedded{rocks.get(), {rocks.get()}, {rocks.get()}};
+  EXPECT_EQ(TraceScenario(embedded), std::vector<json>{trace[0]});
+  EXPECT_EQ(EbpfScenario(embedded, &samples), std::vector<json>{ebpf[0]});
+  EXPECT_EQ(rocks->Stop(SIGTERM), std::optional<int>(0)) << rocks->Log();
+}
+
+TEST_F(PostgresqlServerTest, ANodeKilledMidIngestLosesNothingAcknowledged) {
+  const std::map<std::string, std::string> no_refresh = {
+      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
+  auto a = MakeNode("a", no_refresh);
+  auto b = MakeNode("b", no_refresh);
+  ASSERT_TRUE(a->Start()) << a->Log();
+  ASSERT_TRUE(b->Start()) << b->Log();
+
+  // A trace task and an eBPF task created through A, received by agents polling B.
+  const std::string trace_id = CreateTraceTask(*a);
+  ASSERT_FALSE(trace_id.empty());
+  SimJavaAgent agent("pod-1");
+  ASSERT_TRUE(Eventually([&] { return agent.Poll(*b) > 0; })) << b->Log();
+  const int64_t trace_start = agent.tasks()[0].start_time_ms;
+  ASSERT_TRUE(agent.Segment(*b, "trace-k", "seg-k", trace_start + 10).ok());
+  SimRover rover;
+  rover.Register(*b);
+  std::string ebpf_id;
+  ASSERT_TRUE(Eventually([&] {
+    ebpf_id = CreateEbpfTask(*a, SimRover::kService, SimRover::kLabel);
+    return !ebpf_id.empty();
+  })) << a->Log();
+  ASSERT_TRUE(Eventually([&] { return rover.Poll(*b) > 0; })) << b->Log();
+  const sim::EbpfTaskSpec task = rover.tasks()[0];
+
+  // Round k: a snapshot stream of kDumps dumps whose outermost frame is "stream-<k>" and an
+  // upload of every stack of the simulator's model twice, under "upload-<k>"; both to B when
+  // k is even, to A when odd. What got an OK is counted here, on the agents' side.
+  constexpr int kDumps = 40;
+  constexpr int kStacks = 16;
+  const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, kStacks, 3);
+  std::map<std::string, int64_t> acked_dumps;    // "stream-<k>" → dumps acknowledged
+  std::map<std::string, int64_t> acked_samples;  // "upload-<k>" → samples acknowledged
+  std::set<int> acked_rounds;
+  auto stream = [&](const ServerProcess& node, int k,
+                    const std::function<void(int64_t)>& hook = nullptr) {
+    const std::string marker = absl::StrCat("stream-", k);
+    std::vector<std::vector<std::string>> stacks(kDumps, {marker, "Thread.run", "Worker.loop"});
+    absl::Status status = agent.Snapshots(node, trace_id, "seg-k", k * kDumps, stacks,
+                                          trace_start + 20 + k * kDumps * 10, hook);
+    if (status.ok()) acked_dumps[marker] = kDumps;
+    return status;
+  };
+  auto upload = [&](const ServerProcess& node, int k,
+                    const std::function<void(int64_t)>& hook = nullptr) {
+    const std::string marker = absl::StrCat("upload-", k);
+    std::vector<skywalking::v3::EBPFProfilingData> messages;
+    for (int i = 0; i < kStacks; ++i) {
+      skywalking::v3::EBPFProfilingData& message =
+          messages.emplace_back(model.Message(static_cast<size_t>(i), 2, 0));
+      for (auto& stack : *message.mutable_oncpu()->mutable_stacks()) {
+        if (stack.stacktype() != skywalking::v3::PROCESS_USER_SPACE) continue;
+        stack.add_stacksymbols(marker);  // outermost
+        stack.set_stackid(1000 * (k + 1) + i);
+      }
+    }
+    absl::Status status =
+        rover.Upload(node, task, task.start_time_ms + 1000 * (k + 1), std::move(messages), hook);
+    if (status.ok()) acked_samples[marker] = 2 * kStacks;
+    return status;
+  };
+  auto round = [&](const ServerProcess& node, int k) {
+    const bool dumps = stream(node, k).ok();
+    const bool samples = upload(node, k).ok();
+    if (dumps && samples) acked_rounds.insert(k);
+  };
+  for (int k = 0; k < 4; ++k) round(k % 2 == 0 ? *b : *a, k);
+
+  // Round 4: B is killed while both streams are half sent.
+  absl::Notification dumps_half_sent, samples_half_sent, killed;
+  auto pause_at_half = [&](absl::Notification* half_sent, int64_t half) {
+    return [&killed, half_sent, half](int64_t i) {
+      if (i != half) return;
+      half_sent->Notify();
+      killed.WaitForNotificationWithTimeout(absl::Seconds(60));  // a hang guard
+    };
+  };
+  absl::Status dumps_status, samples_status;
+  std::thread java(
+      [&] { dumps_status = stream(*b, 4, pause_at_half(&dumps_half_sent, kDumps / 2)); });
+  std::thread rover_thread(
+      [&] { samples_status = upload(*b, 4, pause_at_half(&samples_half_sent, kStacks / 2)); });
+  EXPECT_TRUE(dumps_half_sent.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_TRUE(samples_half_sent.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(b->Stop(SIGKILL), std::optional<int>(-SIGKILL));
+  killed.Notify();
+  java.join();
+  rover_thread.join();
+  EXPECT_FALSE(dumps_status.ok()) << "a stream cut by the kill must not be acknowledged";
+  EXPECT_FALSE(samples_status.ok()) << "an upload cut by the kill must not be acknowledged";
+
+  // Rounds 5-7 while B is down (its rounds fail), 8-9 with B restarted.
+  for (int k = 5; k < 8; ++k) round(k % 2 == 0 ? *b : *a, k);
+  auto restarted = MakeNode("b", no_refresh);
+  ASSERT_TRUE(restarted->Start()) << restarted->Log();
+  for (int k = 8; k < 10; ++k) round(k % 2 == 0 ? *restarted : *a, k);
+  EXPECT_EQ(acked_rounds, (std::set<int>{0, 1, 2, 3, 5, 7, 8, 9}));
+
+  // Everything acknowledged, by either node, is answered by the survivor and the restarted
+  // node alike; the cut round may have been stored in part, never more than was sent.
+  std::vector<json> answers;
+  for (const ServerProcess* node : {a.get(), restarted.get()}) {
+    const json tree = TraceTree(*node, "seg-k", trace_start);
+    std::map<std::string, int64_t> dumps = Roots(tree, "codeSignature", "count");
+    const json ebpf = EbpfResult(*node, ebpf_id, task.start_time_ms);
+    std::map<std::string, int64_t> samples = Roots(ebpf["analysis"], "symbol", "dumpCount");
+    for (const auto& [marker, count] : acked_dumps) EXPECT_EQ(dumps[marker], count) << marker;
+    for (const auto& [marker, count] : acked_samples) EXPECT_EQ(samples[marker], count) << marker;
+    EXPECT_LE(dumps["stream-4"], kDumps);
+    EXPECT_LE(samples["upload-4"], 2 * kStacks);
+    for (const auto& [marker, count] : dumps) {
+      EXPECT_TRUE(acked_dumps.count(marker) == 1 || marker == "stream-4") << marker;
+    }
+    for (const auto& [marker, count] : samples) {
+      EXPECT_TRUE(acked_samples.count(marker) == 1 || marker == "upload-4") << marker;
+    }
+    // One schedule, up to the latest acknowledged upload (round 9's time).
+    ASSERT_EQ(ebpf["schedules"].size(), 1u);
+    EXPECT_EQ(ebpf["schedules"][0]["endTime"], 10000);
+    answers.push_back(json{{"trace", tree}, {"ebpf", ebpf}});
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
+  EXPECT_EQ(restarted->Stop(SIGTERM), std::optional<int>(0)) << restarted->Log();
 }
 
 TEST_F(PostgresqlServerTest, BadStorageSettingsStopTheStartWithOneClearMessage) {

@@ -790,6 +790,10 @@ TEST_P(EbpfStoreContract, ProcessesTasksAndSchedules) {
   ASSERT_TRUE(store_->PutSchedule(schedule).ok());
   schedule.end_time_ms = kStart + 10000;
   ASSERT_TRUE(store_->PutSchedule(schedule).ok());
+  // A write of an earlier end (another node's, arriving late) does not shorten it.
+  schedule.end_time_ms = kStart + 7000;
+  ASSERT_TRUE(store_->PutSchedule(schedule).ok());
+  ASSERT_EQ(store_->GetSchedule("s1")->value().end_time_ms, kStart + 10000);
   ASSERT_TRUE(store_->PutSchedule({"s2", "t2", "pid0", kStart, kStart + 1}).ok());
   auto schedules = store_->ListSchedules("t1");
   ASSERT_TRUE(schedules.ok()) << schedules.status();

@@ -20,7 +20,8 @@ INSERT INTO sh_ebpf_schedule (schedule_id, task_id, process_id, start_time_ms, e
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (schedule_id) DO UPDATE SET
   task_id = EXCLUDED.task_id, process_id = EXCLUDED.process_id,
-  start_time_ms = EXCLUDED.start_time_ms, end_time_ms = EXCLUDED.end_time_ms
+  start_time_ms = EXCLUDED.start_time_ms,
+  end_time_ms = GREATEST(sh_ebpf_schedule.end_time_ms, EXCLUDED.end_time_ms)
 )sql";
 
 constexpr char kScheduleColumns[] =
