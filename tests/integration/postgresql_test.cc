@@ -27,6 +27,7 @@
 #include "management/Management.grpc.pb.h"
 #include "model/ids.h"
 #include "nlohmann/json.hpp"
+#include "orders_segment.h"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
 #include "simulator/grpc_util.h"
@@ -158,31 +159,8 @@ class SimJavaAgent {
   // The segment of a 200 ms GET:/orders from `start` calling MySQL.
   absl::Status Segment(const ServerProcess& node, const std::string& trace_id,
                        const std::string& segment_id, int64_t start) {
-    skywalking::v3::SegmentObject segment;
-    segment.set_traceid(trace_id);
-    segment.set_tracesegmentid(segment_id);
-    segment.set_service(kTraceService);
-    segment.set_serviceinstance(instance_);
-    auto* entry = segment.add_spans();
-    entry->set_spanid(0);
-    entry->set_parentspanid(-1);
-    entry->set_starttime(start);
-    entry->set_endtime(start + 200);
-    entry->set_operationname("GET:/orders");
-    entry->set_spantype(skywalking::v3::Entry);
-    entry->set_spanlayer(skywalking::v3::Http);
-    entry->set_componentid(1);
-    auto* exit = segment.add_spans();
-    exit->set_spanid(1);
-    exit->set_parentspanid(0);
-    exit->set_starttime(start + 10);
-    exit->set_endtime(start + 150);
-    exit->set_operationname("Mysql/JDBC/PreparedStatement/executeQuery");
-    exit->set_peer("db:3306");
-    exit->set_spantype(skywalking::v3::Exit);
-    exit->set_spanlayer(skywalking::v3::Database);
-    exit->set_componentid(33);
-    return Client(node).CollectSegments({segment});
+    return Client(node).CollectSegments(
+        {OrdersSegment(kTraceService, instance_, trace_id, segment_id, start)});
   }
 
   absl::Status Finish(const ServerProcess& node, const std::string& task_id) {

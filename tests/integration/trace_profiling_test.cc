@@ -15,6 +15,7 @@
 #include "language-agent/Tracing.grpc.pb.h"
 #include "model/ids.h"
 #include "nlohmann/json.hpp"
+#include "orders_segment.h"
 #include "perftools/profile.pb.h"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
@@ -111,31 +112,7 @@ class TraceProfilingTest : public ::testing::Test {
     Authenticate(&context);
     skywalking::v3::Commands response;
     auto writer = stub->collect(&context, &response);
-    skywalking::v3::SegmentObject segment;
-    segment.set_traceid(trace_id);
-    segment.set_tracesegmentid(segment_id);
-    segment.set_service(kService);
-    segment.set_serviceinstance(instance);
-    auto* entry = segment.add_spans();
-    entry->set_spanid(0);
-    entry->set_parentspanid(-1);
-    entry->set_starttime(start);
-    entry->set_endtime(start + 200);
-    entry->set_operationname("GET:/orders");
-    entry->set_spantype(skywalking::v3::Entry);
-    entry->set_spanlayer(skywalking::v3::Http);
-    entry->set_componentid(1);
-    auto* exit = segment.add_spans();
-    exit->set_spanid(1);
-    exit->set_parentspanid(0);
-    exit->set_starttime(start + 10);
-    exit->set_endtime(start + 150);
-    exit->set_operationname("Mysql/JDBC/PreparedStatement/executeQuery");
-    exit->set_peer("db:3306");
-    exit->set_spantype(skywalking::v3::Exit);
-    exit->set_spanlayer(skywalking::v3::Database);
-    exit->set_componentid(33);
-    writer->Write(segment);
+    writer->Write(OrdersSegment(kService, instance, trace_id, segment_id, start));
     writer->WritesDone();
     return writer->Finish();
   }
