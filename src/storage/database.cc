@@ -229,9 +229,7 @@ void WriteBatch::Put(Family family, absl::string_view key, int64_t timestamp_ms,
 
 void WriteBatch::Merge(Family family, absl::string_view key, int64_t timestamp_ms,
                        absl::string_view operand) {
-  std::string stored;
-  EncodeValue(&stored, timestamp_ms, operand);
-  rep_->ops.push_back({family, std::string(key), Rep::Kind::kMerge, std::move(stored)});
+  Merge(family, std::string(key), timestamp_ms, operand);
 }
 
 void WriteBatch::Merge(Family family, std::string&& key, int64_t timestamp_ms,

@@ -336,6 +336,12 @@ class PostgresqlServerTest : public ::testing::Test {
     conninfo_ = *conninfo;
   }
 
+  // Settings of a node whose periodic refresh is far beyond any test: only a notification
+  // brings other nodes' changes in time.
+  static std::map<std::string, std::string> NotifyOnly() {
+    return {{"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
+  }
+
   std::unique_ptr<ServerProcess> MakeNode(const std::string& name,
                                           std::map<std::string, std::string> overrides = {}) {
     std::map<std::string, std::string> env = env_;
@@ -660,10 +666,8 @@ TEST_F(PostgresqlServerTest, TwoNodesOverOneDatabaseAnswerAsOneAndSurviveASigkil
 
 TEST_F(PostgresqlServerTest, TasksCreatedOnOneNodeReachAgentsPollingTheOtherByNotify) {
   // A refresh period far beyond the test: only a notification can bring the tasks in time.
-  const std::map<std::string, std::string> no_refresh = {
-      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
-  auto a = MakeNode("a", no_refresh);
-  auto b = MakeNode("b", no_refresh);
+  auto a = MakeNode("a", NotifyOnly());
+  auto b = MakeNode("b", NotifyOnly());
   ASSERT_TRUE(a->Start()) << a->Log();
   ASSERT_TRUE(b->Start()) << b->Log();
   EXPECT_THAT(b->Log(), HasSubstr("on other nodes' changes (LISTEN sh_changes)"));
@@ -760,10 +764,8 @@ TEST_F(PostgresqlServerTest, WithoutNotificationsThePeriodicRefreshAloneBringsTh
 TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   // A refresh period far beyond the test: what one node learns of the other's writes comes by
   // notification or from the database itself.
-  const std::map<std::string, std::string> no_refresh = {
-      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
-  auto a = MakeNode("a", no_refresh);
-  auto b = MakeNode("b", no_refresh);
+  auto a = MakeNode("a", NotifyOnly());
+  auto b = MakeNode("b", NotifyOnly());
   ASSERT_TRUE(a->Start()) << a->Log();
   ASSERT_TRUE(b->Start()) << b->Log();
   // Created through A; the agents' calls go to B first, then A, B, ...; both answer.
@@ -831,10 +833,8 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
 }
 
 TEST_F(PostgresqlServerTest, ANodeKilledMidIngestLosesNothingAcknowledged) {
-  const std::map<std::string, std::string> no_refresh = {
-      {"SW_STORAGE_POSTGRESQL_CACHE_REFRESH_SECONDS", "86400"}};
-  auto a = MakeNode("a", no_refresh);
-  auto b = MakeNode("b", no_refresh);
+  auto a = MakeNode("a", NotifyOnly());
+  auto b = MakeNode("b", NotifyOnly());
   ASSERT_TRUE(a->Start()) << a->Log();
   ASSERT_TRUE(b->Start()) << b->Log();
 
@@ -923,7 +923,7 @@ TEST_F(PostgresqlServerTest, ANodeKilledMidIngestLosesNothingAcknowledged) {
 
   // Rounds 5-7 while B is down (its rounds fail), 8-9 with B restarted.
   for (int k = 5; k < 8; ++k) round(k % 2 == 0 ? *b : *a, k);
-  auto restarted = MakeNode("b", no_refresh);
+  auto restarted = MakeNode("b", NotifyOnly());
   ASSERT_TRUE(restarted->Start()) << restarted->Log();
   for (int k = 8; k < 10; ++k) round(k % 2 == 0 ? *restarted : *a, k);
   EXPECT_EQ(acked_rounds, (std::set<int>{0, 1, 2, 3, 5, 7, 8, 9}));
