@@ -101,59 +101,17 @@ size_t RocksMetricStore::pending_rows() const {
 size_t RocksMetricStore::pending_log_records() const {
   absl::MutexLock lock(&mu_);
   size_t n = 0;
-  for (const auto& [minute, p] : pending_) n += p.log_records.size();
+  for (const auto& [minute, p] : pending_) n += p.log_records().size();
   if (folding_) {
-    for (const auto& [minute, p] : *folding_) n += p.log_records.size();
+    for (const auto& [minute, p] : *folding_) n += p.log_records().size();
   }
   return n;
-}
-
-uint32_t RocksMetricStore::PendingMinute::EntityNumber(absl::string_view entity) {
-  auto found = entity_numbers.find(entity);
-  if (found != entity_numbers.end()) return found->second;
-  const auto number = static_cast<uint32_t>(entities.size());
-  entity_numbers.emplace(entities.emplace_back(entity), number);
-  return number;
-}
-
-const RocksMetricStore::LabelRows* RocksMetricStore::PendingMinute::Find(
-    const metrics::MetricDefinition* metric, absl::string_view entity) const {
-  auto number = entity_numbers.find(entity);
-  if (number == entity_numbers.end()) return nullptr;
-  auto found = series.find(SeriesKey(metric, number->second));
-  return found == series.end() ? nullptr : &found->second;
 }
 
 void RocksMetricStore::AddPendingLocked(int64_t minute_ms,
                                         const metrics::MetricUpdate* const* updates, size_t count,
                                         uint64_t record) {
-  PendingMinute& minute = pending_[minute_ms];
-  minute.log_records.push_back(record);
-  // entity_ref - 1 → 1 + the entity's number here (0: not looked up yet). Refs are the
-  // analyzer's hint that updates share an entity; an update without one is looked up by id.
-  constexpr uint32_t kMaxRefs = 4096;
-  std::vector<uint32_t> number_of_ref;
-  for (size_t i = 0; i < count; ++i) {
-    const metrics::MetricUpdate& u = *updates[i];
-    uint32_t number;
-    if (u.entity_ref > 0 && u.entity_ref <= kMaxRefs) {
-      if (number_of_ref.size() < u.entity_ref) number_of_ref.resize(u.entity_ref, 0);
-      uint32_t& cached = number_of_ref[u.entity_ref - 1];
-      if (cached == 0) cached = minute.EntityNumber(u.entity_id) + 1;
-      number = cached - 1;
-    } else {
-      number = minute.EntityNumber(u.entity_id);
-    }
-    LabelRows& labels = minute.series[SeriesKey(u.metric, number)];
-    auto [row, inserted] = labels.try_emplace(u.label_value);
-    if (inserted) {
-      row->second = u.delta;
-      ++minute.rows;
-      ++pending_rows_;
-    } else {
-      row->second.Merge(u.delta);
-    }
-  }
+  pending_rows_ += pending_[minute_ms].Add(updates, count, record);
   newest_minute_ = std::max(newest_minute_, minute_ms);
 }
 
@@ -231,7 +189,7 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
     if (end == pending_.begin() && unreadable_records_.empty()) return absl::OkStatus();
     auto taken = std::make_shared<PendingMinutes>();
     for (auto it = pending_.begin(); it != end;) {
-      row_count += it->second.rows;
+      row_count += it->second.rows();
       taken->insert(pending_.extract(it++));
     }
     pending_rows_ -= row_count;
@@ -255,12 +213,13 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
   operands.reserve(row_count * 3);
   WriteBatch batch;
   for (const auto& [minute, pending] : *folding) {
-    for (uint64_t record : pending.log_records) batch.Delete(Family::kMeter, IntakeLogKey(record));
+    for (uint64_t record : pending.log_records())
+      batch.Delete(Family::kMeter, IntakeLogKey(record));
     if (db_->IsExpired(Family::kMeter, minute)) continue;  // its rows would be dropped anyway
     const int64_t hour = HourStart(minute), day = DayStart(minute);
-    for (const auto& [series, labels] : pending.series) {
+    for (const auto& [series, labels] : pending.series()) {
       const std::string prefix = MetricSeriesPrefix(BucketStep::kMinute, series.first->name,
-                                                    pending.entities[series.second]);
+                                                    pending.entity(series.second));
       for (const auto& [label, row] : labels) {
         values.push_back(EncodeAccumulator(row));
         const std::string* value = &values.back();
@@ -286,22 +245,7 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
     absl::MutexLock lock(&mu_);
     if (!written.ok()) {
       // Back to pending, to be folded by a later fold.
-      for (const auto& [minute, p] : *folding) {
-        PendingMinute& into = pending_[minute];
-        into.log_records.insert(into.log_records.end(), p.log_records.begin(), p.log_records.end());
-        for (const auto& [series, labels] : p.series) {
-          LabelRows& rows = into.Rows(series.first, p.entities[series.second]);
-          for (const auto& [label, row] : labels) {
-            auto [it, inserted] = rows.try_emplace(label, row);
-            if (inserted) {
-              ++into.rows;
-              ++pending_rows_;
-            } else {
-              it->second.Merge(row);
-            }
-          }
-        }
-      }
+      for (const auto& [minute, p] : *folding) pending_rows_ += pending_[minute].Merge(p);
       unreadable_records_.insert(unreadable_records_.end(), unreadable.begin(), unreadable.end());
     }
     folding_.reset();
@@ -312,56 +256,19 @@ absl::Status RocksMetricStore::Fold(int64_t cutoff_ms) {
 }
 
 absl::Status RocksMetricStore::AddRelations(const std::vector<metrics::RelationRow>& rows) {
-  if (rows.empty()) return absl::OkStatus();
-  struct Pending {
-    std::string key;
-    int64_t minute_ms;
-    int component;
-  };
-  std::vector<Pending> to_write;
-  {
-    absl::MutexLock lock(&relations_mu_);
-    for (const metrics::RelationRow& row : rows) {
-      std::string key = RelationPrefix(row.instance_id);
-      AppendInt64(&key, row.minute_ms);
-      key.push_back(row.server_side ? 's' : 'c');
-      AppendString(&key, row.client_process_id);
-      AppendString(&key, row.server_process_id);
-      // A row stored with a component of at least this priority would not change (the merge
-      // keeps it): every report of a minute names the same relations again.
-      auto written = written_relations_.find(key);
-      if (written != written_relations_.end() &&
-          ComponentPriority(written->second.second) >= ComponentPriority(row.component_id)) {
-        continue;
-      }
-      to_write.push_back({std::move(key), row.minute_ms, row.component_id});
-    }
-  }
+  const std::vector<const metrics::RelationRow*> to_write = written_relations_.ToWrite(rows);
   if (to_write.empty()) return absl::OkStatus();
   WriteBatch batch;
-  for (const Pending& p : to_write) {
-    batch.Merge(Family::kMeter, p.key, p.minute_ms, EncodeComponent(p.component));
+  for (const metrics::RelationRow* row : to_write) {
+    std::string key = RelationPrefix(row->instance_id);
+    AppendInt64(&key, row->minute_ms);
+    key.push_back(row->server_side ? 's' : 'c');
+    AppendString(&key, row->client_process_id);
+    AppendString(&key, row->server_process_id);
+    batch.Merge(Family::kMeter, std::move(key), row->minute_ms, EncodeComponent(row->component_id));
   }
   SH_RETURN_IF_ERROR(db_->Write(std::move(batch)));
-  absl::MutexLock lock(&relations_mu_);
-  int64_t newest = newest_relation_minute_;
-  for (Pending& p : to_write) {
-    newest = std::max(newest, p.minute_ms);
-    auto [it, inserted] =
-        written_relations_.try_emplace(std::move(p.key), p.minute_ms, p.component);
-    if (!inserted && ComponentPriority(p.component) > ComponentPriority(it->second.second)) {
-      it->second.second = p.component;
-    }
-  }
-  // Remembers the rows of the last two minutes only (older ones are rarely written again, and
-  // writing one again changes nothing).
-  if (written_relations_.size() > kMaxRememberedRelations) {
-    written_relations_.clear();
-  } else if (newest > newest_relation_minute_) {
-    newest_relation_minute_ = newest;
-    absl::erase_if(written_relations_,
-                   [&](const auto& entry) { return entry.second.first < newest - kMinuteMs; });
-  }
+  written_relations_.Remember(to_write);
   return absl::OkStatus();
 }
 
@@ -448,7 +355,7 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> RocksMetricStore::ReadRows(
     absl::MutexLock lock(&mu_);
     auto overlay = [&](const PendingMinutes& minutes) {
       for (const auto& [minute, pending] : minutes) {
-        const LabelRows* found = pending.Find(key, entity_id);
+        const PendingMinute::LabelRows* found = pending.Find(key, entity_id);
         if (found == nullptr || db_->IsExpired(Family::kMeter, minute)) continue;
         auto slot = index_of.find(BucketOf(buckets.step, minute));
         if (slot == index_of.end()) continue;

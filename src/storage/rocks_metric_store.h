@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +16,7 @@
 #include "absl/time/time.h"
 #include "storage/database.h"
 #include "storage/metric_store.h"
+#include "storage/pending_metric_rows.h"
 
 namespace stackhouse::storage {
 
@@ -49,8 +49,7 @@ class RocksMetricStore final : public MetricStore {
       ABSL_LOCKS_EXCLUDED(mu_, fold_mu_);
   // Writes only rows it has not written yet in the last two minutes, or with a component of
   // higher priority than written (writing the others again would change nothing).
-  absl::Status AddRelations(const std::vector<metrics::RelationRow>& rows) override
-      ABSL_LOCKS_EXCLUDED(relations_mu_);
+  absl::Status AddRelations(const std::vector<metrics::RelationRow>& rows) override;
   absl::Status AddSampledRecords(const std::vector<metrics::SampledTrace>& records) override;
   absl::StatusOr<std::vector<metrics::RelationRow>> ReadRelations(
       absl::string_view instance_id, int64_t start_minute_ms, int64_t end_minute_ms) const override;
@@ -80,29 +79,6 @@ class RocksMetricStore final : public MetricStore {
   int64_t DayStart(int64_t minute_ms) const;
 
  private:
-  // The rows of one minute not yet folded: (metric, entity) → label → accumulator, and the log
-  // records holding them. Entities are numbered within the minute, so that a series is found by
-  // two words instead of hashing and comparing a 129-byte relation id per update.
-  using SeriesKey = std::pair<const metrics::MetricDefinition*, uint32_t>;
-  using LabelRows = std::map<std::string, metrics::Accumulator, std::less<>>;
-  struct PendingMinute {
-    // The number of `entity`, numbering it if it has none yet.
-    uint32_t EntityNumber(absl::string_view entity);
-    // The rows of (metric, entity), or null.
-    const LabelRows* Find(const metrics::MetricDefinition* metric, absl::string_view entity) const;
-    // The rows of (metric, entity), added if absent.
-    LabelRows& Rows(const metrics::MetricDefinition* metric, absl::string_view entity) {
-      return series[SeriesKey(metric, EntityNumber(entity))];
-    }
-
-    std::deque<std::string> entities;  // by number; a deque: the views below stay valid
-    absl::flat_hash_map<absl::string_view, uint32_t> entity_numbers;
-    absl::flat_hash_map<SeriesKey, LabelRows> series;
-    std::vector<uint64_t> log_records;
-    size_t rows = 0;
-  };
-  using PendingMinutes = std::map<int64_t, PendingMinute>;
-
   RocksMetricStore(Database* db, absl::TimeZone zone, size_t max_pending_rows)
       : db_(db), zone_(zone), max_pending_rows_(max_pending_rows) {}
 
@@ -137,13 +113,9 @@ class RocksMetricStore final : public MetricStore {
   // Log records that could not be read at Open: deleted by the next fold.
   std::vector<uint64_t> unreadable_records_ ABSL_GUARDED_BY(mu_);
 
-  // Relation rows written (key → minute, component), of the last two minutes: a report naming a
-  // relation row again writes nothing unless its component has a higher priority.
-  static constexpr size_t kMaxRememberedRelations = 1'000'000;
-  absl::Mutex relations_mu_;
-  absl::flat_hash_map<std::string, std::pair<int64_t, int>> written_relations_
-      ABSL_GUARDED_BY(relations_mu_);
-  int64_t newest_relation_minute_ ABSL_GUARDED_BY(relations_mu_) = INT64_MIN;
+  // The relation rows written lately: a report naming one again writes nothing unless its
+  // component has a higher priority.
+  RecentRelations written_relations_;
 };
 
 }  // namespace stackhouse::storage

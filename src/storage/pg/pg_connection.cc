@@ -173,6 +173,34 @@ int64_t Result::Int64(int row, int column) const {
   }
 }
 
+std::optional<std::vector<int64_t>> Result::Int64Array(int row, int column) const {
+  std::vector<int64_t> out;
+  if (IsNull(row, column)) return out;
+  if (PQftype(result_, column) != kInt8ArrayOid) return std::nullopt;
+  // ndim, has-null flag, element type; per dimension its size and lower bound; per element its
+  // length (-1: NULL) and bytes.
+  absl::string_view v = Bytes(row, column);
+  auto take = [&v](size_t n) -> std::optional<uint64_t> {
+    if (v.size() < n) return std::nullopt;
+    const uint64_t x = GetBe(v.data(), static_cast<int>(n));
+    v.remove_prefix(n);
+    return x;
+  };
+  std::optional<uint64_t> ndim = take(4), has_null = take(4), type = take(4);
+  if (!ndim || !has_null || !type || *type != kInt8Oid) return std::nullopt;
+  if (*ndim == 0) return out;
+  std::optional<uint64_t> size = take(4), lower = take(4);
+  if (*ndim != 1 || !size || !lower || *size > v.size() / 12) return std::nullopt;
+  out.reserve(*size);
+  for (uint64_t i = 0; i < *size; ++i) {
+    std::optional<uint64_t> length = take(4);
+    std::optional<uint64_t> value = length && *length == 8 ? take(8) : std::nullopt;
+    if (!value) return std::nullopt;
+    out.push_back(static_cast<int64_t>(*value));
+  }
+  return v.empty() ? std::optional<std::vector<int64_t>>(std::move(out)) : std::nullopt;
+}
+
 bool Result::Bool(int row, int column) const {
   if (IsNull(row, column) || PQftype(result_, column) != kBoolOid) return false;
   return PQgetvalue(result_, row, column)[0] != 0;

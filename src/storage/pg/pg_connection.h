@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,9 @@ class Result {
   absl::string_view Bytes(int row, int column) const;
   std::string String(int row, int column) const { return std::string(Bytes(row, column)); }
   int64_t Int64(int row, int column) const;
+  // A one-dimensional bigint[] (binary format); nullopt when the value is another type, has
+  // more dimensions, a NULL element or is malformed. NULL and '{}' are empty.
+  std::optional<std::vector<int64_t>> Int64Array(int row, int column) const;
   bool Bool(int row, int column) const;
 
  private:

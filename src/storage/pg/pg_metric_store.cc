@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "storage/metric_codec.h"
 
@@ -25,26 +26,68 @@ int StepCode(metrics::Step step) {
   return 1;
 }
 
-// $9 is the metrics cutoff: a row stamped at or before it has expired and starts afresh.
-constexpr char kAddMetrics[] = R"sql(
-WITH r AS (
-  INSERT INTO sh_metric AS m (metric, entity, step, bucket_ms, label, sum, count, stamp_ms)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bytea[],
-                       $6::bigint[], $7::bigint[], $8::bigint[])
-  ON CONFLICT (metric, entity, step, bucket_ms, label) DO UPDATE SET
-    sum = CASE WHEN m.stamp_ms <= $9 THEN EXCLUDED.sum ELSE sh_sat_add(m.sum, EXCLUDED.sum) END,
-    count = CASE WHEN m.stamp_ms <= $9 THEN EXCLUDED.count
-                 ELSE sh_sat_add(m.count, EXCLUDED.count) END,
-    stamp_ms = CASE WHEN m.stamp_ms <= $9 THEN EXCLUDED.stamp_ms
-                    ELSE GREATEST(m.stamp_ms, EXCLUDED.stamp_ms) END)
-INSERT INTO sh_metric_bucket AS b (metric, entity, step, bucket_ms, label, key, n, stamp_ms)
-SELECT * FROM unnest($10::text[], $11::text[], $12::int[], $13::bigint[], $14::bytea[],
-                     $15::bigint[], $16::bigint[], $17::bigint[])
-ON CONFLICT (metric, entity, step, bucket_ms, label, key) DO UPDATE SET
-  n = CASE WHEN b.stamp_ms <= $9 THEN EXCLUDED.n ELSE sh_sat_add(b.n, EXCLUDED.n) END,
-  stamp_ms = CASE WHEN b.stamp_ms <= $9 THEN EXCLUDED.stamp_ms
-                  ELSE GREATEST(b.stamp_ms, EXCLUDED.stamp_ms) END
+constexpr int64_t kMinuteMs = 60'000;
+// Records a sweep folds at most.
+constexpr int kMaxSweptRecords = 10'000;
+
+// $1: the intake records' entities, $2 their minutes, $3 the time written, $4 their updates.
+constexpr char kAddIntake[] = R"sql(
+INSERT INTO sh_metric_intake (entity, minute_ms, written_ms, updates)
+SELECT e, m, $3, u FROM unnest($1::text[], $2::bigint[], $4::bytea[]) AS t(e, m, u)
+RETURNING seq, minute_ms, entity
 )sql";
+
+// $10 is the metrics cutoff: a row stamped at or before it has expired and starts afresh. $9
+// holds each row's buckets as a bigint[] literal (keys ascending, each followed by its count).
+constexpr char kUpsertRows[] = R"sql(
+INSERT INTO sh_metric AS m (metric, entity, step, bucket_ms, label, sum, count, stamp_ms, buckets)
+SELECT u.metric, u.entity, u.step, u.bucket_ms, u.label, u.sum, u.count, u.stamp_ms,
+       u.buckets::bigint[]
+FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bytea[], $6::bigint[],
+            $7::bigint[], $8::bigint[], $9::text[])
+  AS u(metric, entity, step, bucket_ms, label, sum, count, stamp_ms, buckets)
+ON CONFLICT (metric, entity, step, bucket_ms, label) DO UPDATE SET
+  sum = CASE WHEN m.stamp_ms <= $10 THEN EXCLUDED.sum ELSE sh_sat_add(m.sum, EXCLUDED.sum) END,
+  count = CASE WHEN m.stamp_ms <= $10 THEN EXCLUDED.count
+               ELSE sh_sat_add(m.count, EXCLUDED.count) END,
+  buckets = CASE WHEN m.stamp_ms <= $10 THEN EXCLUDED.buckets
+                 ELSE sh_merge_buckets(m.buckets, EXCLUDED.buckets) END,
+  stamp_ms = CASE WHEN m.stamp_ms <= $10 THEN EXCLUDED.stamp_ms
+                  ELSE GREATEST(m.stamp_ms, EXCLUDED.stamp_ms) END
+)sql";
+
+// The stored rows (kind 0) and the unfolded intake records (kind 1) of one metric and entity, in
+// one statement: one snapshot, so that a fold committing meanwhile is seen before or after,
+// never half. $6 and $7 bound the records' minutes.
+constexpr char kReadRows[] = R"sql(
+SELECT 0, bucket_ms, label, sum, count, buckets, NULL::bytea FROM sh_metric
+WHERE metric = $1 AND entity = $2 AND step = $3::int AND bucket_ms = ANY($4::bigint[])
+  AND stamp_ms > $5
+UNION ALL
+SELECT 1, minute_ms, NULL::bytea, NULL::bigint, NULL::bigint, NULL::bigint[], updates
+FROM sh_metric_intake
+WHERE entity = $2 AND minute_ms >= $6 AND minute_ms <= $7 AND minute_ms > $5
+)sql";
+
+// Decodes intake records (columns: seq, minute, updates) into `into`, appending their seqs to
+// `seqs`; an unreadable record is only counted (its seq is appended: it is deleted with the
+// rest).
+void AddIntakeRecords(const Result& r, PendingMinutes* into, std::vector<int64_t>* seqs,
+                      int64_t* unreadable) {
+  for (int row = 0; row < r.rows(); ++row) {
+    const int64_t seq = r.Int64(row, 0);
+    seqs->push_back(seq);
+    std::optional<IntakeLogRecord> log = DecodeIntakeLog(r.Bytes(row, 2));
+    if (!log || log->minute_ms != r.Int64(row, 1)) {
+      ++*unreadable;
+      continue;
+    }
+    std::vector<const metrics::MetricUpdate*> updates;
+    updates.reserve(log->updates.size());
+    for (const metrics::MetricUpdate& u : log->updates) updates.push_back(&u);
+    (*into)[log->minute_ms].Add(updates.data(), updates.size(), static_cast<uint64_t>(seq));
+  }
+}
 
 constexpr char kAddRelations[] = R"sql(
 INSERT INTO sh_metric_relation AS r (instance_id, minute_ms, server_side, client_id, server_id,
@@ -85,35 +128,178 @@ absl::Status PgMetricStore::Write(const std::string& name, absl::string_view sql
   return status;
 }
 
+PgMetricStore::~PgMetricStore() {
+  if (absl::Status s = FoldAll(); !s.ok()) {
+    GetLogger("storage")->warn(
+        "meter rows: the fold at shutdown failed; a node's sweep folds them later: {}",
+        s.ToString());
+  }
+}
+
+int64_t PgMetricStore::BucketOf(metrics::Step step, int64_t minute_ms) const {
+  switch (step) {
+    case metrics::Step::kMinute:
+      return minute_ms;
+    case metrics::Step::kHour:
+      return HourStart(minute_ms);
+    case metrics::Step::kDay:
+      return DayStart(minute_ms);
+  }
+  return minute_ms;
+}
+
+size_t PgMetricStore::pending_rows() const {
+  absl::MutexLock lock(&mu_);
+  return pending_rows_;
+}
+
+size_t PgMetricStore::pending_log_records() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = folding_seqs_.size();
+  for (const auto& [minute, p] : pending_) n += p.log_records().size();
+  return n;
+}
+
 absl::Status PgMetricStore::AddMetrics(const std::vector<metrics::MetricUpdate>& updates) {
+  const int64_t now = clock_->NowMillis();
   const int64_t cutoff = MetricsCutoff();
+  std::vector<const metrics::MetricUpdate*> kept;
+  kept.reserve(updates.size());
+  for (const metrics::MetricUpdate& u : updates) {
+    if (u.metric != nullptr && u.minute_ms > cutoff) kept.push_back(&u);  // expired: never read
+  }
+  if (kept.empty()) return absl::OkStatus();
+  // One intake record per minute and entity (readers fetch an entity's records only).
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const metrics::MetricUpdate* a, const metrics::MetricUpdate* b) {
+                     if (a->minute_ms != b->minute_ms) return a->minute_ms < b->minute_ms;
+                     return a->entity_id < b->entity_id;
+                   });
+  struct Group {
+    size_t begin, end;
+  };
+  std::vector<Group> groups;
+  std::vector<std::string> entities, payloads;
+  std::vector<int64_t> minutes;
+  std::vector<const metrics::MetricUpdate*> group;
+  for (size_t begin = 0; begin < kept.size();) {
+    size_t end = begin + 1;
+    while (end < kept.size() && kept[end]->minute_ms == kept[begin]->minute_ms &&
+           kept[end]->entity_id == kept[begin]->entity_id) {
+      ++end;
+    }
+    group.assign(kept.begin() + static_cast<std::ptrdiff_t>(begin),
+                 kept.begin() + static_cast<std::ptrdiff_t>(end));
+    groups.push_back({begin, end});
+    entities.push_back(kept[begin]->entity_id);
+    minutes.push_back(kept[begin]->minute_ms);
+    payloads.push_back(EncodeIntakeLog(kept[begin]->minute_ms, group));
+    begin = end;
+  }
+  SH_ASSIGN_OR_RETURN(
+      Result r,
+      pool_->ExecPrepared(
+          "sh_add_metric_intake", kAddIntake,
+          Params().TextArray(entities).Int64Array(minutes).Int64(now).BytesArray(payloads)));
+  // (minute, entity) is unique within the call: it names the record's group.
+  absl::flat_hash_map<std::pair<int64_t, std::string>, int64_t> seq_of;
+  for (int row = 0; row < r.rows(); ++row) {
+    seq_of.emplace(std::make_pair(r.Int64(row, 1), r.String(row, 2)), r.Int64(row, 0));
+  }
+  int64_t fold_cutoff = INT64_MIN;
+  bool sweep = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t newest_before = newest_minute_;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      auto seq = seq_of.find(std::make_pair(minutes[g], entities[g]));
+      if (seq == seq_of.end()) {
+        return absl::InternalError("PostgreSQL did not return an intake record it inserted");
+      }
+      pending_rows_ +=
+          pending_[minutes[g]].Add(kept.data() + groups[g].begin, groups[g].end - groups[g].begin,
+                                   static_cast<uint64_t>(seq->second));
+      newest_minute_ = std::max(newest_minute_, minutes[g]);
+    }
+    holding_since_ms_ = std::min(holding_since_ms_, now);
+    if (pending_rows_ > max_pending_rows_ || now - holding_since_ms_ >= kMaxPendingAgeMs) {
+      fold_cutoff = INT64_MAX;
+    } else if (newest_minute_ > newest_before && newest_minute_ > INT64_MIN + kMinuteMs) {
+      // The newest minute moved on: fold the minutes before the one preceding it, as
+      // RocksMetricStore does (a report of the previous minute may still come).
+      fold_cutoff = newest_minute_ - kMinuteMs;
+      if (pending_.empty() || pending_.begin()->first >= fold_cutoff) fold_cutoff = INT64_MIN;
+    }
+    if (last_sweep_ms_ == INT64_MIN || now - last_sweep_ms_ >= kMinuteMs) {
+      last_sweep_ms_ = now;
+      sweep = true;
+    }
+  }
+  // The updates are durable in the log whatever happens below: a failed fold leaves them
+  // pending, a failed sweep leaves the records for the next one.
+  if (fold_cutoff != INT64_MIN) {
+    if (absl::Status s = Fold(fold_cutoff); !s.ok()) {
+      GetLogger("storage")->error("meter rows: a fold failed, the rows stay pending: {}",
+                                  s.ToString());
+    }
+  }
+  if (sweep) {
+    if (absl::Status s = SweepOrphans(); !s.ok()) {
+      GetLogger("storage")->error("meter rows: a sweep of the intake log failed: {}", s.ToString());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgMetricStore::FoldAll() { return Fold(INT64_MAX); }
+
+absl::Status PgMetricStore::WriteFold(Connection& conn, const PendingMinutes& minutes,
+                                      const std::vector<int64_t>& seqs) {
+  if (!seqs.empty()) {
+    SH_ASSIGN_OR_RETURN(
+        Result deleted,
+        conn.ExecPrepared("sh_delete_metric_intake",
+                          "DELETE FROM sh_metric_intake WHERE seq = ANY($1::bigint[])",
+                          Params().Int64Array(seqs)));
+    if (deleted.affected() != static_cast<int64_t>(seqs.size())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("meter intake: ", static_cast<int64_t>(seqs.size()) - deleted.affected(),
+                       " of ", seqs.size(), " records were folded by another node"));
+    }
+  }
   // One row per key (a statement may not update a row twice), in key order (so that nodes lock
-  // rows in the same order): (metric, entity, step, bucket, label) → the sum of its updates.
+  // rows in the same order): (metric, entity, step, bucket, label) → the sum of its rows.
+  const int64_t cutoff = MetricsCutoff();
   using Key = std::tuple<absl::string_view, absl::string_view, int, int64_t, absl::string_view>;
   struct Row {
     metrics::Accumulator sum;
     int64_t stamp_ms;
   };
   std::map<Key, Row> rows;
-  for (const metrics::MetricUpdate& u : updates) {
-    if (u.metric == nullptr || u.minute_ms <= cutoff) continue;  // expired: never read
-    const std::pair<int, int64_t> buckets[] = {
-        {StepCode(metrics::Step::kMinute), u.minute_ms},
-        {StepCode(metrics::Step::kHour), HourStart(u.minute_ms)},
-        {StepCode(metrics::Step::kDay), DayStart(u.minute_ms)}};
-    for (const auto& [step, start] : buckets) {
-      auto [it, inserted] = rows.try_emplace(
-          Key(u.metric->name, u.entity_id, step, start, u.label_value), Row{u.delta, u.minute_ms});
-      if (!inserted) {
-        it->second.sum.Merge(u.delta);
-        it->second.stamp_ms = std::max(it->second.stamp_ms, u.minute_ms);
+  for (const auto& [minute, pending] : minutes) {
+    if (minute <= cutoff) continue;  // expired: its rows would never be read
+    const std::pair<int, int64_t> buckets[] = {{StepCode(metrics::Step::kMinute), minute},
+                                               {StepCode(metrics::Step::kHour), HourStart(minute)},
+                                               {StepCode(metrics::Step::kDay), DayStart(minute)}};
+    for (const auto& [series, labels] : pending.series()) {
+      const absl::string_view metric = series.first->name;
+      const absl::string_view entity = pending.entity(series.second);
+      for (const auto& [label, row] : labels) {
+        for (const auto& [step, start] : buckets) {
+          auto [it, inserted] =
+              rows.try_emplace(Key(metric, entity, step, start, label), Row{row, minute});
+          if (!inserted) {
+            it->second.sum.Merge(row);
+            it->second.stamp_ms = std::max(it->second.stamp_ms, minute);
+          }
+        }
       }
     }
   }
   if (rows.empty()) return absl::OkStatus();
-  std::vector<std::string> metric, entity, label, b_metric, b_entity, b_label;
-  std::vector<int32_t> step, b_step;
-  std::vector<int64_t> bucket, sum, count, stamp, b_bucket, b_key, b_n, b_stamp;
+  std::vector<std::string> metric, entity, label, bucket_lists;
+  std::vector<int32_t> step;
+  std::vector<int64_t> bucket, sum, count, stamp;
   for (const auto& [key, row] : rows) {
     const auto& [m, e, s, start, l] = key;
     metric.emplace_back(m);
@@ -124,36 +310,108 @@ absl::Status PgMetricStore::AddMetrics(const std::vector<metrics::MetricUpdate>&
     sum.push_back(row.sum.sum);
     count.push_back(row.sum.count);
     stamp.push_back(row.stamp_ms);
+    std::string& list = bucket_lists.emplace_back("{");
     for (const auto& [bucket_key, n] : row.sum.buckets) {
-      b_metric.emplace_back(m);
-      b_entity.emplace_back(e);
-      b_step.push_back(s);
-      b_bucket.push_back(start);
-      b_label.emplace_back(l);
-      b_key.push_back(bucket_key);
-      b_n.push_back(n);
-      b_stamp.push_back(row.stamp_ms);
+      absl::StrAppend(&list, list.size() > 1 ? "," : "", bucket_key, ",", n);
+    }
+    list.push_back('}');
+  }
+  return conn
+      .ExecPrepared("sh_upsert_metric_rows", kUpsertRows,
+                    Params()
+                        .TextArray(metric)
+                        .TextArray(entity)
+                        .Int32Array(step)
+                        .Int64Array(bucket)
+                        .BytesArray(label)
+                        .Int64Array(sum)
+                        .Int64Array(count)
+                        .Int64Array(stamp)
+                        .TextArray(bucket_lists)
+                        .Int64(cutoff))
+      .status();
+}
+
+absl::Status PgMetricStore::Fold(int64_t cutoff_ms) {
+  PendingMinutes taken;
+  std::vector<int64_t> seqs;
+  {
+    absl::MutexLock lock(&mu_);
+    if (fold_running_) return absl::OkStatus();  // it holds or will take what is older
+    auto end = pending_.lower_bound(cutoff_ms);
+    if (end == pending_.begin()) return absl::OkStatus();
+    for (auto it = pending_.begin(); it != end;) {
+      pending_rows_ -= it->second.rows();
+      for (uint64_t seq : it->second.log_records()) seqs.push_back(static_cast<int64_t>(seq));
+      taken.insert(pending_.extract(it++));
+    }
+    if (pending_.empty()) holding_since_ms_ = INT64_MAX;
+    folding_seqs_ = seqs;
+    fold_running_ = true;
+  }
+  auto write = [&](Connection& conn) { return WriteFold(conn, taken, seqs); };
+  absl::Status written = pool_->Transaction(write);
+  if (absl::IsFailedPrecondition(written)) {
+    // A sweep took some of the records (this node looked dead to it): fold what is left of
+    // them, read back from the log, instead.
+    GetLogger("storage")->warn("meter rows: {}; folding the rest", written.message());
+    absl::StatusOr<Result> left = pool_->ExecPrepared(
+        "sh_reread_metric_intake",
+        "SELECT seq, minute_ms, updates FROM sh_metric_intake WHERE seq = ANY($1::bigint[])",
+        Params().Int64Array(seqs));
+    written = left.status();
+    if (left.ok()) {
+      taken.clear();
+      seqs.clear();
+      int64_t unreadable = 0;
+      AddIntakeRecords(*left, &taken, &seqs, &unreadable);
+      written = pool_->Transaction(write);
     }
   }
-  Params params;
-  params.TextArray(metric)
-      .TextArray(entity)
-      .Int32Array(step)
-      .Int64Array(bucket)
-      .BytesArray(label)
-      .Int64Array(sum)
-      .Int64Array(count)
-      .Int64Array(stamp)
-      .Int64(cutoff)
-      .TextArray(b_metric)
-      .TextArray(b_entity)
-      .Int32Array(b_step)
-      .Int64Array(b_bucket)
-      .BytesArray(b_label)
-      .Int64Array(b_key)
-      .Int64Array(b_n)
-      .Int64Array(b_stamp);
-  return Write("sh_add_metrics", kAddMetrics, params);
+  absl::MutexLock lock(&mu_);
+  if (!written.ok()) {
+    // Back to pending, for a later fold.
+    for (const auto& [minute, p] : taken) pending_rows_ += pending_[minute].Merge(p);
+    if (!pending_.empty()) holding_since_ms_ = std::min(holding_since_ms_, clock_->NowMillis());
+  }
+  folding_seqs_.clear();
+  fold_running_ = false;
+  return written;
+}
+
+absl::Status PgMetricStore::SweepOrphans(int64_t min_age_ms) {
+  std::vector<int64_t> held;
+  {
+    absl::MutexLock lock(&mu_);
+    held = folding_seqs_;
+    for (const auto& [minute, p] : pending_) {
+      for (uint64_t seq : p.log_records()) held.push_back(static_cast<int64_t>(seq));
+    }
+  }
+  const int64_t before = clock_->NowMillis() - std::max<int64_t>(0, min_age_ms);
+  size_t swept = 0;
+  int64_t unreadable = 0;
+  absl::Status s = pool_->Transaction([&](Connection& conn) -> absl::Status {
+    SH_ASSIGN_OR_RETURN(
+        Result r,
+        conn.ExecPrepared("sh_sweep_metric_intake",
+                          "SELECT seq, minute_ms, updates FROM sh_metric_intake "
+                          "WHERE written_ms <= $1 AND NOT (seq = ANY($2::bigint[])) "
+                          "ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED",
+                          Params().Int64(before).Int64Array(held).Int64(kMaxSweptRecords)));
+    PendingMinutes orphans;
+    std::vector<int64_t> seqs;
+    unreadable = 0;
+    AddIntakeRecords(r, &orphans, &seqs, &unreadable);
+    swept = seqs.size();
+    return WriteFold(conn, orphans, seqs);
+  });
+  if (s.ok() && swept > 0) {
+    GetLogger("storage")->info(
+        "meter rows: folded {} intake record(s) no node had folded ({} unreadable, dropped)", swept,
+        unreadable);
+  }
+  return s;
 }
 
 absl::StatusOr<std::vector<metrics::LabeledRows>> PgMetricStore::ReadRows(
@@ -162,51 +420,67 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> PgMetricStore::ReadRows(
   std::vector<metrics::LabeledRows> series;
   if (buckets.starts_ms.empty()) return series;
   absl::flat_hash_map<int64_t, size_t> index_of;
-  for (size_t i = 0; i < buckets.starts_ms.size(); ++i) index_of.emplace(buckets.starts_ms[i], i);
-  Params params;
-  params.Text(metric.name)
-      .Text(entity_id)
-      .Int64(StepCode(buckets.step))
-      .Int64Array(buckets.starts_ms)
-      .Int64(MetricsCutoff());
-  SH_ASSIGN_OR_RETURN(Result r,
-                      pool_->ExecPrepared("sh_read_metric_rows",
-                                          "SELECT bucket_ms, label, sum, count FROM sh_metric "
-                                          "WHERE metric = $1 AND entity = $2 AND step = $3::int "
-                                          "AND bucket_ms = ANY($4::bigint[]) AND stamp_ms > $5",
-                                          params));
+  int64_t first = buckets.starts_ms.front(), last = buckets.starts_ms.front();
+  for (size_t i = 0; i < buckets.starts_ms.size(); ++i) {
+    index_of.emplace(buckets.starts_ms[i], i);
+    first = std::min(first, buckets.starts_ms[i]);
+    last = std::max(last, buckets.starts_ms[i]);
+  }
+  // The minutes of the last bucket: a day may have 25 hours; BucketOf sorts them out below.
+  const int64_t span_ms = buckets.step == metrics::Step::kMinute ? 0
+                          : buckets.step == metrics::Step::kHour ? 3'600'000 - kMinuteMs
+                                                                 : 25 * 3'600'000 - kMinuteMs;
+  const int64_t last_minute = last > INT64_MAX - span_ms ? INT64_MAX : last + span_ms;
+  SH_ASSIGN_OR_RETURN(Result r, pool_->ExecPrepared("sh_read_metric_rows", kReadRows,
+                                                    Params()
+                                                        .Text(metric.name)
+                                                        .Text(entity_id)
+                                                        .Int64(StepCode(buckets.step))
+                                                        .Int64Array(buckets.starts_ms)
+                                                        .Int64(MetricsCutoff())
+                                                        .Int64(first)
+                                                        .Int64(last_minute)));
   absl::flat_hash_map<std::string, size_t> series_of;
-  auto row_of = [&](int64_t bucket,
-                    absl::string_view label) -> std::optional<metrics::Accumulator>* {
-    auto slot = index_of.find(bucket);
-    if (slot == index_of.end()) return nullptr;
+  auto add = [&](absl::string_view label, size_t slot, const metrics::Accumulator& row) {
     auto [it, inserted] = series_of.try_emplace(std::string(label), series.size());
     if (inserted) {
       series.push_back({std::string(label), std::vector<std::optional<metrics::Accumulator>>(
                                                 buckets.starts_ms.size())});
     }
-    return &series[it->second].rows[slot->second];
+    std::optional<metrics::Accumulator>& into = series[it->second].rows[slot];
+    if (into) {
+      into->Merge(row);
+    } else {
+      into = row;
+    }
   };
   for (int row = 0; row < r.rows(); ++row) {
-    std::optional<metrics::Accumulator>* into = row_of(r.Int64(row, 0), r.Bytes(row, 1));
-    if (into == nullptr) continue;
-    metrics::Accumulator& a = into->emplace();
-    a.sum = r.Int64(row, 2);
-    a.count = r.Int64(row, 3);
-  }
-  if (metric.function == metrics::MetricFunction::kHistogramPercentile && !series.empty()) {
-    SH_ASSIGN_OR_RETURN(Result b,
-                        pool_->ExecPrepared("sh_read_metric_buckets",
-                                            "SELECT bucket_ms, label, key, n FROM sh_metric_bucket "
-                                            "WHERE metric = $1 AND entity = $2 AND step = $3::int "
-                                            "AND bucket_ms = ANY($4::bigint[]) AND stamp_ms > $5",
-                                            params));
-    for (int row = 0; row < b.rows(); ++row) {
-      auto known = series_of.find(b.Bytes(row, 1));
-      auto slot = index_of.find(b.Int64(row, 0));
-      if (known == series_of.end() || slot == index_of.end()) continue;
-      std::optional<metrics::Accumulator>& into = series[known->second].rows[slot->second];
-      if (into) into->buckets.Add(b.Int64(row, 2), b.Int64(row, 3));
+    if (r.Int64(row, 0) == 0) {
+      auto slot = index_of.find(r.Int64(row, 1));
+      std::optional<std::vector<int64_t>> list = r.Int64Array(row, 5);
+      if (!list || list->size() % 2 != 0) {
+        return absl::DataLossError(absl::StrCat("unreadable histogram buckets of metric ",
+                                                metric.name, " for ", entity_id));
+      }
+      if (slot == index_of.end()) continue;
+      metrics::Accumulator a;
+      a.sum = r.Int64(row, 3);
+      a.count = r.Int64(row, 4);
+      a.buckets.reserve(list->size() / 2);
+      for (size_t i = 0; i < list->size(); i += 2) a.buckets.Add((*list)[i], (*list)[i + 1]);
+      add(r.Bytes(row, 2), slot->second, a);
+      continue;
+    }
+    std::optional<IntakeLogRecord> log = DecodeIntakeLog(r.Bytes(row, 6));
+    if (!log) {
+      return absl::DataLossError(absl::StrCat("unreadable meter intake record of ", entity_id));
+    }
+    auto slot = index_of.find(BucketOf(buckets.step, log->minute_ms));
+    if (slot == index_of.end()) continue;
+    for (const metrics::MetricUpdate& u : log->updates) {
+      if (u.metric->name == metric.name && u.entity_id == entity_id) {
+        add(u.label_value, slot->second, u.delta);
+      }
     }
   }
   std::sort(series.begin(), series.end(),
@@ -215,17 +489,18 @@ absl::StatusOr<std::vector<metrics::LabeledRows>> PgMetricStore::ReadRows(
 }
 
 absl::Status PgMetricStore::AddRelations(const std::vector<metrics::RelationRow>& rows) {
-  // One row per key, in key order; of two writes of one key the component of higher priority
-  // wins, a tie keeps the first.
+  // Only rows that change what this node wrote lately; one row per key, in key order; of two
+  // writes of one key the component of higher priority wins, a tie keeps the first.
   using Key = std::tuple<absl::string_view, int64_t, int, absl::string_view, absl::string_view>;
+  const std::vector<const metrics::RelationRow*> to_write = written_relations_.ToWrite(rows);
   std::map<Key, int> merged;
-  for (const metrics::RelationRow& row : rows) {
+  for (const metrics::RelationRow* row : to_write) {
     auto [it, inserted] =
-        merged.try_emplace(Key(row.instance_id, row.minute_ms, row.server_side ? 1 : 0,
-                               row.client_process_id, row.server_process_id),
-                           row.component_id);
-    if (!inserted && ComponentPriority(row.component_id) > ComponentPriority(it->second)) {
-      it->second = row.component_id;
+        merged.try_emplace(Key(row->instance_id, row->minute_ms, row->server_side ? 1 : 0,
+                               row->client_process_id, row->server_process_id),
+                           row->component_id);
+    if (!inserted && ComponentPriority(row->component_id) > ComponentPriority(it->second)) {
+      it->second = row->component_id;
     }
   }
   if (merged.empty()) return absl::OkStatus();
@@ -248,7 +523,9 @@ absl::Status PgMetricStore::AddRelations(const std::vector<metrics::RelationRow>
       .TextArray(clients)
       .TextArray(servers)
       .Int32Array(components);
-  return Write("sh_add_relations", kAddRelations, params);
+  SH_RETURN_IF_ERROR(Write("sh_add_relations", kAddRelations, params));
+  written_relations_.Remember(to_write);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<metrics::RelationRow>> PgMetricStore::ReadRelations(

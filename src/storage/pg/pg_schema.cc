@@ -1,5 +1,6 @@
 #include "storage/pg/pg_schema.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -196,6 +197,53 @@ CREATE TABLE sh_sampled_record (
   uri bytea NOT NULL,
   PRIMARY KEY (record, entity, timestamp_ms, trace_id));
 )sql",
+      // 5: a metric row keeps its histogram buckets (ascending keys, interleaved with their
+      // counts) in an array of its own, instead of a row per bucket; the meter intake log, one
+      // record per report, entity and minute (the updates as metric_codec's intake-log bytes),
+      // folded by its node into the metric rows once the minute closed.
+      R"sql(
+CREATE FUNCTION sh_merge_buckets(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE plpgsql
+IMMUTABLE AS $$
+DECLARE
+  merged bigint[] := '{}';
+  i integer := 1;
+  j integer := 1;
+  na integer := coalesce(array_length(a, 1), 0);
+  nb integer := coalesce(array_length(b, 1), 0);
+BEGIN
+  IF nb = 0 THEN RETURN a; END IF;
+  IF na = 0 THEN RETURN b; END IF;
+  WHILE i <= na OR j <= nb LOOP
+    IF j > nb OR (i <= na AND a[i] < b[j]) THEN
+      merged := merged || a[i] || a[i + 1];
+      i := i + 2;
+    ELSIF i > na OR b[j] < a[i] THEN
+      merged := merged || b[j] || b[j + 1];
+      j := j + 2;
+    ELSE
+      merged := merged || a[i] || sh_sat_add(a[i + 1], b[j + 1]);
+      i := i + 2;
+      j := j + 2;
+    END IF;
+  END LOOP;
+  RETURN merged;
+END $$;
+ALTER TABLE sh_metric ADD COLUMN buckets bigint[] NOT NULL DEFAULT '{}';
+UPDATE sh_metric m SET buckets = b.buckets FROM (
+  SELECT metric, entity, step, bucket_ms, label, array_agg(v ORDER BY key, o) AS buckets
+  FROM sh_metric_bucket, unnest(ARRAY[key, n]) WITH ORDINALITY AS u(v, o)
+  GROUP BY metric, entity, step, bucket_ms, label) b
+WHERE m.metric = b.metric AND m.entity = b.entity AND m.step = b.step
+  AND m.bucket_ms = b.bucket_ms AND m.label = b.label;
+DROP TABLE sh_metric_bucket;
+CREATE TABLE sh_metric_intake (
+  seq bigserial PRIMARY KEY,
+  entity text COLLATE "C" NOT NULL,
+  minute_ms bigint NOT NULL,
+  written_ms bigint NOT NULL,
+  updates bytea NOT NULL);
+CREATE INDEX sh_metric_intake_by_entity ON sh_metric_intake (entity, minute_ms);
+)sql",
   };
   return *migrations;
 }
@@ -204,7 +252,7 @@ CREATE TABLE sh_sampled_record (
 
 int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
-absl::StatusOr<int> MigrateSchema(Pool& pool) {
+absl::StatusOr<int> MigrateSchema(Pool& pool, int target) {
   int found = 0;
   auto migrate = [&](Connection& conn) -> absl::Status {
     SH_RETURN_IF_ERROR(
@@ -221,7 +269,7 @@ absl::StatusOr<int> MigrateSchema(Pool& pool) {
                        ", newer than this build's ", LatestSchemaVersion(),
                        ": run a Stackhouse at least as new as the one that upgraded it"));
     }
-    for (int version = found + 1; version <= LatestSchemaVersion(); ++version) {
+    for (int version = found + 1; version <= std::min(target, LatestSchemaVersion()); ++version) {
       absl::Status applied = conn.ExecScript(Migrations()[version - 1]);
       if (!applied.ok()) {
         return absl::Status(applied.code(), absl::StrCat("schema migration ", version,

@@ -13,7 +13,8 @@ int LatestSchemaVersion();
 // one transaction under a transaction-scoped advisory lock, so nodes that start at the same
 // time wait for each other and the last ones find nothing to do; running it again is a no-op.
 // FailedPrecondition when the database holds a newer version than this build knows (an
-// older node must not write into a newer schema).
-absl::StatusOr<int> MigrateSchema(Pool& pool);
+// older node must not write into a newer schema). `target` (tests of a migration) stops at
+// an older version.
+absl::StatusOr<int> MigrateSchema(Pool& pool, int target = LatestSchemaVersion());
 
 }  // namespace stackhouse::storage::pg

@@ -115,21 +115,123 @@ TEST_F(PgEbpfAndMetricNodesTest, MetricRowsWrittenByNodesAtOnceAddUpExactly) {
   }
   for (std::thread& node : nodes) node.join();
   for (const absl::Status& status : results) ASSERT_TRUE(status.ok()) << status;
-  for (int e = 0; e < 10; ++e) {
-    const std::string entity = "c-s" + std::to_string(e);
-    auto rows = metrics_[e % kNodes]->ReadRows(
-        *cpm, entity, {metrics::Step::kHour, {minute - minute % 3600'000}});
-    ASSERT_TRUE(rows.ok()) << rows.status();
-    ASSERT_EQ(rows->size(), 1u);
-    ASSERT_TRUE((*rows)[0].rows[0].has_value());
-    EXPECT_EQ((*rows)[0].rows[0]->sum, kNodes * kCalls) << entity;
-    auto hist = metrics_[e % kNodes]->ReadRows(*rtt, entity, {metrics::Step::kMinute, {minute}});
-    ASSERT_TRUE(hist.ok()) << hist.status();
-    ASSERT_EQ(hist->size(), 1u);
-    ASSERT_TRUE((*hist)[0].rows[0].has_value());
-    EXPECT_EQ((*hist)[0].rows[0]->buckets,
-              (metrics::BucketCounts{{0, kNodes * kCalls}, {100, 2 * kNodes * kCalls}}));
+  auto expect_totals = [&](const std::string& when) {
+    for (int e = 0; e < 10; ++e) {
+      const std::string entity = "c-s" + std::to_string(e);
+      auto rows = metrics_[e % kNodes]->ReadRows(
+          *cpm, entity, {metrics::Step::kHour, {minute - minute % 3600'000}});
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      ASSERT_EQ(rows->size(), 1u);
+      ASSERT_TRUE((*rows)[0].rows[0].has_value());
+      EXPECT_EQ((*rows)[0].rows[0]->sum, kNodes * kCalls) << entity << " " << when;
+      auto hist = metrics_[e % kNodes]->ReadRows(*rtt, entity, {metrics::Step::kMinute, {minute}});
+      ASSERT_TRUE(hist.ok()) << hist.status();
+      ASSERT_EQ(hist->size(), 1u);
+      ASSERT_TRUE((*hist)[0].rows[0].has_value());
+      EXPECT_EQ((*hist)[0].rows[0]->buckets,
+                (metrics::BucketCounts{{0, kNodes * kCalls}, {100, 2 * kNodes * kCalls}}))
+          << entity << " " << when;
+    }
+  };
+  // Still in the nodes' intake logs (one minute, never closed), then folded by every node into
+  // the same rows at once: the histograms' buckets add up in the database.
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric"), 0);
+  expect_totals("before the folds");
+  nodes.clear();
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] { results[n] = metrics_[n]->FoldAll(); });
   }
+  for (std::thread& node : nodes) node.join();
+  for (const absl::Status& status : results) ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric"), 2 * 10 * 3);
+  expect_totals("after the folds");
+}
+
+metrics::MetricUpdate Cpm(int64_t minute_ms, int64_t sum, const std::string& entity = "c-s") {
+  metrics::MetricUpdate u;
+  u.metric = metrics::FindMetric("process_relation_client_write_cpm");
+  u.entity_id = entity;
+  u.minute_ms = minute_ms;
+  u.delta.sum = sum;
+  return u;
+}
+
+// The cpm of `entity` in `minute` and in its hour, as `store` reads them (-1: no row).
+std::pair<int64_t, int64_t> MinuteAndHour(PgMetricStore& store, int64_t minute,
+                                          const std::string& entity = "c-s") {
+  const metrics::MetricDefinition* cpm = metrics::FindMetric("process_relation_client_write_cpm");
+  auto value = [&](metrics::Step step, int64_t bucket) -> int64_t {
+    auto rows = store.ReadRows(*cpm, entity, {step, {bucket}});
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (!rows.ok() || rows->empty() || !(*rows)[0].rows[0]) return -1;
+    return (*rows)[0].rows[0]->sum;
+  };
+  return {value(metrics::Step::kMinute, minute),
+          value(metrics::Step::kHour, minute - minute % 3600'000)};
+}
+
+TEST_F(PgEbpfAndMetricNodesTest, MeterUpdatesAreFoldedOnceTheirMinuteClosedAndReadAlikeMeanwhile) {
+  const int64_t minute = kStart - kStart % 3600'000 + 10 * 60'000;  // hh:10
+  ASSERT_TRUE(metrics_[0]->AddMetrics({Cpm(minute, 5), Cpm(minute, 2, "other")}).ok());
+  ASSERT_TRUE(metrics_[0]->AddMetrics({Cpm(minute, 7)}).ok());
+  // Three intake records (one per call and entity), nothing folded; every node reads them.
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric"), 0);
+  EXPECT_EQ(metrics_[0]->pending_log_records(), 3u);
+  EXPECT_EQ(metrics_[0]->pending_rows(), 2u);
+  for (const auto& node : metrics_)
+    EXPECT_EQ(MinuteAndHour(*node, minute), std::make_pair(12L, 12L));
+  // The next minute closes nothing (a late report of hh:10 may still come); the one after
+  // folds hh:10 into one minute, hour and day row per entity, in one transaction with the
+  // deletion of its records.
+  ASSERT_TRUE(metrics_[0]->AddMetrics({Cpm(minute + 60'000, 1)}).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric"), 0);
+  ASSERT_TRUE(metrics_[0]->AddMetrics({Cpm(minute + 2 * 60'000, 3)}).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric"), 2 * 3);
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 2);
+  EXPECT_EQ(metrics_[0]->pending_log_records(), 2u);
+  // A late report of the folded minute, through another node, adds to its rows.
+  ASSERT_TRUE(metrics_[1]->AddMetrics({Cpm(minute, 100)}).ok());
+  for (const auto& node : metrics_) {
+    EXPECT_EQ(MinuteAndHour(*node, minute), std::make_pair(112L, 116L));
+    EXPECT_EQ(MinuteAndHour(*node, minute + 2 * 60'000), std::make_pair(3L, 116L));
+    EXPECT_EQ(MinuteAndHour(*node, minute, "other"), std::make_pair(2L, 2L));
+  }
+  ASSERT_TRUE(metrics_[1]->FoldAll().ok());
+  ASSERT_TRUE(metrics_[0]->FoldAll().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 0);
+  EXPECT_EQ(metrics_[0]->pending_rows(), 0u);
+  for (const auto& node : metrics_) {
+    EXPECT_EQ(MinuteAndHour(*node, minute), std::make_pair(112L, 116L));
+    EXPECT_EQ(MinuteAndHour(*node, minute + 60'000), std::make_pair(1L, 116L));
+  }
+}
+
+TEST_F(PgEbpfAndMetricNodesTest, RecordsSweptFromASlowOrDeadNodeAreCountedOnce) {
+  const int64_t minute = kStart - kStart % 3600'000 + 10 * 60'000;
+  PgMetricStore& slow = *metrics_[0];
+  PgMetricStore& sweeper = *metrics_[1];
+  ASSERT_TRUE(slow.AddMetrics({Cpm(minute, 5)}).ok());
+  ASSERT_TRUE(slow.AddMetrics({Cpm(minute, 7)}).ok());
+  // Younger than the orphan age: left to their node.
+  ASSERT_TRUE(sweeper.SweepOrphans().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 2);
+  // Their node folds nothing for six minutes (stalled, or dead): another node's sweep folds
+  // them, and does not take its own.
+  clock_.AdvanceMillis(6 * 60'000);
+  ASSERT_TRUE(sweeper.AddMetrics({Cpm(minute, 1000, "held-by-the-sweeper")}).ok());
+  ASSERT_TRUE(sweeper.SweepOrphans(0).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake"), 1);
+  EXPECT_EQ(sweeper.pending_log_records(), 1u);
+  EXPECT_EQ(MinuteAndHour(sweeper, minute), std::make_pair(12L, 12L));
+  // The slow node wakes up with a third report: it has held rows for over two minutes, so it
+  // folds them all, finds two of its records gone, and folds only the one left.
+  ASSERT_TRUE(slow.AddMetrics({Cpm(minute, 1)}).ok());
+  EXPECT_EQ(slow.pending_log_records(), 0u);
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_metric_intake WHERE entity = 'c-s'"), 0);
+  for (const auto& node : metrics_)
+    EXPECT_EQ(MinuteAndHour(*node, minute), std::make_pair(13L, 13L));
 }
 
 TEST_F(PgEbpfAndMetricNodesTest, AnExpiredRowWrittenAgainStartsAfresh) {

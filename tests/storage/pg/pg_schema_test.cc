@@ -86,5 +86,46 @@ TEST_F(PgSchemaTest, ANewerSchemaIsRefusedWithTheReason) {
   EXPECT_THAT(refused.status().message(), HasSubstr("newer than this build's"));
 }
 
+TEST_F(PgSchemaTest, Version5MovesHistogramBucketRowsIntoTheirMetricRow) {
+  auto pool = NewPool();
+  ASSERT_NE(pool, nullptr);
+  ASSERT_TRUE(MigrateSchema(*pool, 4).ok());
+  // A histogram row of version 4 with its buckets in rows of their own (out of key order), and
+  // a row without buckets.
+  ASSERT_TRUE(pool->Exec("INSERT INTO sh_metric VALUES "
+                         "('rtt', 'c-s', 1, 60000, '', 0, 0, 60000), "
+                         "('cpm', 'c-s', 1, 60000, '', 4, 0, 60000)")
+                  .ok());
+  ASSERT_TRUE(pool->Exec("INSERT INTO sh_metric_bucket VALUES "
+                         "('rtt', 'c-s', 1, 60000, '', 100, 2, 60000), "
+                         "('rtt', 'c-s', 1, 60000, '', 0, 1, 60000), "
+                         "('rtt', 'c-s', 1, 60000, '', 50, 9, 60000)")
+                  .ok());
+  auto found = MigrateSchema(*pool);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, 4);
+  auto rows = pool->Exec("SELECT metric, buckets::text FROM sh_metric ORDER BY metric");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->rows(), 2);
+  EXPECT_EQ(rows->String(0, 1), "{}");
+  EXPECT_EQ(rows->String(1, 1), "{0,1,50,9,100,2}");
+  EXPECT_EQ(Count(*pool, "SELECT count(*) FROM pg_tables WHERE tablename = 'sh_metric_bucket'"), 0);
+}
+
+TEST_F(PgSchemaTest, BucketListsMergeByKeyAndSaturate) {
+  auto pool = NewPool();
+  ASSERT_NE(pool, nullptr);
+  ASSERT_TRUE(MigrateSchema(*pool).ok());
+  auto merged = pool->Exec(
+      "SELECT sh_merge_buckets('{0,1,100,2}', '{50,3,100,5,200,1}')::text, "
+      "sh_merge_buckets('{}', '{7,1}')::text, sh_merge_buckets('{7,1}', '{}')::text, "
+      "sh_merge_buckets('{7,9223372036854775807}', '{7,5}')::text");
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->String(0, 0), "{0,1,50,3,100,7,200,1}");
+  EXPECT_EQ(merged->String(0, 1), "{7,1}");
+  EXPECT_EQ(merged->String(0, 2), "{7,1}");
+  EXPECT_EQ(merged->String(0, 3), "{7,9223372036854775807}");
+}
+
 }  // namespace
 }  // namespace stackhouse::storage::pg
