@@ -16,6 +16,10 @@
 //     its 100 stacks every 5 s (12,096,000 samples). The analysis limit is raised so that the
 //     raw reads are whole. `peak_rss_mb` is the process's peak RSS during the analyses above
 //     its RSS before them (/proc/self/clear_refs resets the peak);
+//   * the OAP shape on PostgreSQL (BM_EbpfAnalyzePostgresql, issue 16): written through the
+//     PostgreSQL stores into a throw-away PostgreSQL 15 cluster on this machine (initdb as for
+//     the tests, tests/storage/pg/throwaway_cluster.h; skipped when its binaries are missing),
+//     then VACUUM (ANALYZE), and analysed raw through /graphql over a pool as the server's;
 //   * large trees (issue 15 goal 4): 100,000 distinct stacks, each sampled once, analysed
 //     through /graphql: trace profiling (one segment, 100,000 dumps of depth 60) and eBPF (one
 //     schedule, depth 30, 100,000 samples in 25 uploads). The stacks branch near their leaves
@@ -32,12 +36,20 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
 #include "config/config.h"
 #include "graphql/http_endpoint.h"
 #include "query/query_service.h"
 #include "service/ebpf_service.h"
 #include "service/profile_task_service.h"
 #include "storage/database.h"
+#include "storage/pg/pg_ebpf_store.h"
+#include "storage/pg/pg_metadata_store.h"
+#include "storage/pg/pg_pool.h"
+#include "storage/pg/pg_profile_store.h"
+#include "storage/pg/pg_schema.h"
+#include "storage/pg/pg_segment_store.h"
+#include "storage/pg/throwaway_cluster.h"
 #include "storage/rocks_ebpf_store.h"
 #include "storage/rocks_metadata_store.h"
 #include "storage/rocks_profile_store.h"
@@ -47,6 +59,43 @@ namespace stackhouse {
 namespace {
 
 constexpr int64_t kStart = 1700000000000;
+
+// The services and the /graphql endpoint over one set of stores, wired as the server wires them,
+// with the trace-profiling snapshot cap `max_snapshots` and no eBPF analysis limit.
+struct QueryStack {
+  QueryStack(storage::MetadataStore* metadata, storage::ProfileTaskStore* profile_tasks,
+             const storage::SnapshotStore* snapshots, const storage::SegmentStore* segments,
+             storage::EbpfStore* ebpf_store, const Clock* clock, int32_t max_snapshots) {
+    tasks = std::move(*service::ProfileTaskService::Create(profile_tasks, clock));
+    ebpf = std::move(*service::EbpfService::Create(ebpf_store, metadata, clock, {}));
+    config.query.max_analyze_snapshots = max_snapshots;
+    config.query.ebpf_analysis_max_samples = int64_t{1} << 40;
+    config.query.max_body_bytes = 64 << 20;
+    query::QueryDeps deps;
+    deps.metadata = metadata;
+    deps.profile_tasks = tasks.get();
+    deps.snapshots = snapshots;
+    deps.segments = segments;
+    deps.ebpf = ebpf.get();
+    deps.ebpf_store = ebpf_store;
+    deps.clock = clock;
+    deps.config = &config;
+    endpoint = std::move(*query::BuildQueryEndpoint(deps));
+  }
+
+  graphql::HttpResponse Post(const std::string& body) const {
+    graphql::HttpRequest request;
+    request.method = "POST";
+    request.content_type = "application/json";
+    request.body = body;
+    return endpoint->Handle(request);
+  }
+
+  config::Config config;
+  std::unique_ptr<service::ProfileTaskService> tasks;
+  std::unique_ptr<service::EbpfService> ebpf;
+  std::unique_ptr<graphql::HttpEndpoint> endpoint;
+};
 
 // Everything a query needs, over one temporary data directory.
 struct Fixture {
@@ -62,26 +111,13 @@ struct Fixture {
     profiles = std::make_unique<storage::RocksProfileStore>(db.get(), &clock);
     segments = std::make_unique<storage::RocksSegmentStore>(db.get());
     ebpf_store = std::make_unique<storage::RocksEbpfStore>(db.get(), &clock);
-    tasks = std::move(*service::ProfileTaskService::Create(profiles.get(), &clock));
-    ebpf = std::move(*service::EbpfService::Create(ebpf_store.get(), metadata.get(), &clock, {}));
-    config.query.max_analyze_snapshots = max_snapshots;
-    config.query.ebpf_analysis_max_samples = int64_t{1} << 40;
-    config.query.max_body_bytes = 64 << 20;
-    query::QueryDeps deps;
-    deps.metadata = metadata.get();
-    deps.profile_tasks = tasks.get();
-    deps.snapshots = profiles.get();
-    deps.segments = segments.get();
-    deps.ebpf = ebpf.get();
-    deps.ebpf_store = ebpf_store.get();
-    deps.clock = &clock;
-    deps.config = &config;
-    endpoint = std::move(*query::BuildQueryEndpoint(deps));
+    query = std::make_unique<QueryStack>(metadata.get(), profiles.get(), profiles.get(),
+                                         segments.get(), ebpf_store.get(), &clock, max_snapshots);
   }
   // With STACKHOUSE_BENCH_KEEP_DATA set, the data directory is kept (and named on stderr), so
   // that a server can be started on it (docs/performance.md, the memory of an analysis).
   ~Fixture() {
-    endpoint.reset();
+    query.reset();
     db.reset();
     if (std::getenv("STACKHOUSE_BENCH_KEEP_DATA") != nullptr) {
       std::fprintf(stderr, "kept the data directory %s\n", dir.c_str());
@@ -90,25 +126,58 @@ struct Fixture {
     }
   }
 
-  graphql::HttpResponse Post(const std::string& body) const {
-    graphql::HttpRequest request;
-    request.method = "POST";
-    request.content_type = "application/json";
-    request.body = body;
-    return endpoint->Handle(request);
-  }
+  graphql::HttpResponse Post(const std::string& body) const { return query->Post(body); }
 
   std::filesystem::path dir;
   SimulatedClock clock;
-  config::Config config;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::RocksMetadataStore> metadata;
   std::unique_ptr<storage::RocksProfileStore> profiles;
   std::unique_ptr<storage::RocksSegmentStore> segments;
   std::unique_ptr<storage::RocksEbpfStore> ebpf_store;
-  std::unique_ptr<service::ProfileTaskService> tasks;
-  std::unique_ptr<service::EbpfService> ebpf;
-  std::unique_ptr<graphql::HttpEndpoint> endpoint;
+  std::unique_ptr<QueryStack> query;
+};
+
+// The same over a fresh database of a throw-away PostgreSQL cluster on this machine, through a
+// pool of the server's default size, with the schema migrated.
+struct PgFixture {
+  // FailedPrecondition when PostgreSQL's binaries are missing; the cluster's errors else.
+  static absl::StatusOr<std::unique_ptr<PgFixture>> Create() {
+    auto f = std::make_unique<PgFixture>();
+    SH_ASSIGN_OR_RETURN(f->cluster, storage::pg::testing::ThrowawayCluster::Start());
+    storage::pg::PoolOptions options;
+    SH_ASSIGN_OR_RETURN(options.conninfo, f->cluster->CreateDatabase());
+    options.size = config::PostgresqlConfig().pool_size;
+    options.statement_timeout_ms = config::PostgresqlConfig().statement_timeout_ms;
+    SH_ASSIGN_OR_RETURN(f->pool, storage::pg::Pool::Create(options));
+    SH_RETURN_IF_ERROR(storage::pg::MigrateSchema(*f->pool).status());
+    storage::pg::StoreOptions store_options;
+    store_options.record_ttl_ms = 3650LL * 24 * 3600 * 1000;
+    store_options.metrics_ttl_ms = store_options.record_ttl_ms;
+    storage::pg::Pool* p = f->pool.get();
+    f->metadata = std::make_unique<storage::pg::PgMetadataStore>(p, &f->clock, store_options);
+    f->profiles = std::make_unique<storage::pg::PgProfileStore>(p, &f->clock, store_options);
+    f->segments = std::make_unique<storage::pg::PgSegmentStore>(p, &f->clock, store_options);
+    f->ebpf_store = std::make_unique<storage::pg::PgEbpfStore>(p, &f->clock, store_options);
+    f->query =
+        std::make_unique<QueryStack>(f->metadata.get(), f->profiles.get(), f->profiles.get(),
+                                     f->segments.get(), f->ebpf_store.get(), &f->clock, 12000);
+    return f;
+  }
+  // What autovacuum would have done to the loaded tables by the time an operator queries them.
+  absl::Status VacuumAnalyze() {
+    SH_ASSIGN_OR_RETURN(storage::pg::Pool::Lease conn, pool->Acquire());
+    return conn->ExecScript("VACUUM (ANALYZE)");
+  }
+
+  SimulatedClock clock{kStart};
+  std::unique_ptr<storage::pg::testing::ThrowawayCluster> cluster;
+  std::unique_ptr<storage::pg::Pool> pool;
+  std::unique_ptr<storage::pg::PgMetadataStore> metadata;
+  std::unique_ptr<storage::pg::PgProfileStore> profiles;
+  std::unique_ptr<storage::pg::PgSegmentStore> segments;
+  std::unique_ptr<storage::pg::PgEbpfStore> ebpf_store;
+  std::unique_ptr<QueryStack> query;
 };
 
 // The process's RSS figures in kB from /proc/self/status ("VmRSS", "VmHWM"), -1 if unknown.
@@ -217,12 +286,9 @@ std::map<std::string, EbpfWorkload>& Workloads() {
   return *workloads;
 }
 
-EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_ms,
-                       int per_upload) {
-  EbpfWorkload& w = Workloads()[name];
-  if (w.fixture) return w;
-  w.fixture = std::make_unique<Fixture>(12000, name);
-  Fixture& f = *w.fixture;
+// Writes the uploads of `schedules` (see Workload) into `store`.
+void WriteEbpfUploads(storage::EbpfStore& store, const std::vector<std::string>& schedules,
+                      int64_t duration_ms, int per_upload) {
   std::vector<model::EbpfSample> distinct = DistinctStacks();
   std::vector<storage::PendingStack> pending;
   std::vector<std::vector<std::string>> frames(distinct.size());
@@ -232,12 +298,11 @@ EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_
     }
     pending.push_back({storage::StackHasher::Of(frames[i]), &frames[i]});
   }
-  std::vector<uint64_t> ids = *f.ebpf_store->ResolveStacks(pending);
+  std::vector<uint64_t> ids = *store.ResolveStacks(pending);
   std::mt19937 rng(11);
   std::vector<storage::StoredEbpfSample> block(static_cast<size_t>(per_upload));
-  for (int s = 0; s < schedules; ++s) w.schedules.push_back(absl::StrCat("schedule-", s));
   for (int64_t t = kStart; t < kStart + duration_ms; t += 5000) {
-    for (const std::string& schedule : w.schedules) {
+    for (const std::string& schedule : schedules) {
       for (int i = 0; i < per_upload; ++i) {
         const bool each_once = per_upload == 100;
         block[static_cast<size_t>(i)] = {
@@ -248,13 +313,47 @@ EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_
             0,
             0};
       }
-      if (!f.ebpf_store->AddSampleBlock(schedule, t, block).ok()) std::abort();
+      if (!store.AddSampleBlock(schedule, t, block).ok()) std::abort();
     }
   }
+}
+
+EbpfWorkload& Workload(const std::string& name, int schedules, int64_t duration_ms,
+                       int per_upload) {
+  EbpfWorkload& w = Workloads()[name];
+  if (w.fixture) return w;
+  w.fixture = std::make_unique<Fixture>(12000, name);
+  Fixture& f = *w.fixture;
+  for (int s = 0; s < schedules; ++s) w.schedules.push_back(absl::StrCat("schedule-", s));
+  WriteEbpfUploads(*f.ebpf_store, w.schedules, duration_ms, per_upload);
   w.end_ms = kStart + duration_ms;
   w.samples = static_cast<double>(schedules) * static_cast<double>(duration_ms / 5000) * per_upload;
   w.raw_bytes = SampleFamilyBytes(*f.db);
   return w;
+}
+
+// Times analysisEBPFProfilingResult (COUNT) of `schedules` over [kStart, end_ms) through
+// `query`, and the peak RSS of this process above its RSS before (rss_before_mb, peak_rss_mb).
+void TimeEbpfAnalysis(benchmark::State& state, const QueryStack& query,
+                      const std::vector<std::string>& schedules, int64_t end_ms) {
+  ResetPeakRss();
+  const int64_t rss_before_kb = StatusKb("VmRSS");
+  std::string ids;
+  for (const std::string& s : schedules)
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", "\"", s, "\"");
+  const std::string body = absl::StrCat(
+      R"({"query":"query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }","variables":{"ids":[)",
+      ids, R"(],"r":[{"start":)", kStart, R"(,"end":)", end_ms - 1, "}]}}");
+  for (auto _ : state) {
+    graphql::HttpResponse response = query.Post(body);
+    if (response.status != 200 || response.body.find("\"errors\"") != std::string::npos ||
+        response.body.find("\"tip\":null") == std::string::npos) {
+      state.SkipWithError(response.body.substr(0, 200).c_str());
+      break;
+    }
+  }
+  state.counters["rss_before_mb"] = static_cast<double>(rss_before_kb) / 1024.0;
+  state.counters["peak_rss_mb"] = static_cast<double>(StatusKb("VmHWM") - rss_before_kb) / 1024.0;
 }
 
 void RunEbpfAnalysis(benchmark::State& state, EbpfWorkload& w) {
@@ -270,24 +369,7 @@ void RunEbpfAnalysis(benchmark::State& state, EbpfWorkload& w) {
     state.SkipWithError("the raw run must come first");
     return;
   }
-  ResetPeakRss();
-  const int64_t rss_before_kb = StatusKb("VmRSS");
-  std::string ids;
-  for (const std::string& s : w.schedules)
-    absl::StrAppend(&ids, ids.empty() ? "" : ",", "\"", s, "\"");
-  const std::string body = absl::StrCat(
-      R"({"query":"query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) { tip trees { elements { id parentId symbol stackType dumpCount } } } }","variables":{"ids":[)",
-      ids, R"(],"r":[{"start":)", kStart, R"(,"end":)", w.end_ms - 1, "}]}}");
-  for (auto _ : state) {
-    graphql::HttpResponse response = f.Post(body);
-    if (response.status != 200 || response.body.find("\"errors\"") != std::string::npos ||
-        response.body.find("\"tip\":null") == std::string::npos) {
-      state.SkipWithError(response.body.substr(0, 200).c_str());
-      break;
-    }
-  }
-  state.counters["rss_before_mb"] = static_cast<double>(rss_before_kb) / 1024.0;
-  state.counters["peak_rss_mb"] = static_cast<double>(StatusKb("VmHWM") - rss_before_kb) / 1024.0;
+  TimeEbpfAnalysis(state, *f.query, w.schedules, w.end_ms);
   state.counters["samples"] = w.samples;
   state.counters["sst_bytes_per_sample"] = static_cast<double>(w.raw_bytes) / w.samples;
   if (w.rolled) {
@@ -302,6 +384,50 @@ void BM_EbpfAnalyze(benchmark::State& state) {
   RunEbpfAnalysis(state, Workload("oap", 1, 28800LL * 5000, 100));
 }
 BENCHMARK(BM_EbpfAnalyze)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// The same on PostgreSQL (issue 16): written through PgEbpfStore into a throw-away cluster on
+// this machine, then VACUUM (ANALYZE) as autovacuum would have run, read raw (PgEbpfStore has no
+// roll-ups). The CPU column and the RSS counters are this process's alone (not the server
+// backend's). `table_bytes_per_sample`: sh_ebpf_block with its index and TOAST, per sample.
+struct PgEbpfWorkload {
+  std::unique_ptr<PgFixture> fixture;
+  absl::Status error;  // why there is no fixture
+  std::vector<std::string> schedules = {"schedule-0"};
+  double table_bytes = 0;
+};
+
+PgEbpfWorkload& PgWorkload() {
+  static auto* workload = new PgEbpfWorkload;
+  return *workload;
+}
+
+void BM_EbpfAnalyzePostgresql(benchmark::State& state) {
+  PgEbpfWorkload* w = &PgWorkload();
+  constexpr int64_t kUploads = 28800;
+  constexpr int64_t kDurationMs = kUploads * 5000;
+  if (w->fixture == nullptr && w->error.ok()) {
+    absl::StatusOr<std::unique_ptr<PgFixture>> fixture = PgFixture::Create();
+    if (fixture.ok()) {
+      w->fixture = std::move(*fixture);
+      WriteEbpfUploads(*w->fixture->ebpf_store, w->schedules, kDurationMs, 100);
+      w->error = w->fixture->VacuumAnalyze();
+      auto size = w->fixture->pool->Exec("SELECT pg_total_relation_size('sh_ebpf_block')");
+      if (w->error.ok()) w->error = size.status();
+      if (w->error.ok()) w->table_bytes = static_cast<double>(size->Int64(0, 0));
+    } else {
+      w->error = fixture.status();
+    }
+  }
+  if (!w->error.ok()) {
+    state.SkipWithError(w->error.ToString().c_str());
+    return;
+  }
+  TimeEbpfAnalysis(state, *w->fixture->query, w->schedules, kStart + kDurationMs);
+  const double samples = kUploads * 100.0;
+  state.counters["samples"] = samples;
+  state.counters["table_bytes_per_sample"] = w->table_bytes / samples;
+}
+BENCHMARK(BM_EbpfAnalyzePostgresql)->Unit(benchmark::kMillisecond);
 
 // Continuous profiling: `schedules` schedules × 1 h × 100 Hz (500 samples per 5 s upload).
 void BM_EbpfAnalyzeContinuous(benchmark::State& state) {
@@ -447,6 +573,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   stackhouse::Workloads().clear();
+  stackhouse::PgWorkload().fixture.reset();
   benchmark::Shutdown();
   return 0;
 }

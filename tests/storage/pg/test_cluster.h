@@ -1,9 +1,7 @@
 #pragma once
 
-// A throw-away PostgreSQL cluster for tests: initdb into a temporary directory, a postmaster
-// that listens only on a unix socket in that directory, a fresh database per test.
-#include <sys/types.h>
-
+// The tests' throw-away PostgreSQL cluster (throwaway_cluster.h): one per test process, a fresh
+// database per test.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,37 +10,12 @@
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "storage/pg/pg_pool.h"
+#include "storage/pg/throwaway_cluster.h"
 
 namespace stackhouse::storage::pg::testing {
 
-// Where Debian's postgresql-15 puts initdb and postgres.
-inline constexpr char kPgBinDir[] = "/usr/lib/postgresql/15/bin";
-
-// One running cluster. When the process runs as root (initdb refuses root), the cluster's
-// processes run as user "nobody", which owns the directory. The postmaster gets SIGQUIT
-// (immediate shutdown) should the process that started it die, so no cluster outlives a
-// crashed test. Not thread-safe (tests use it from their main thread).
-class TestCluster {
- public:
-  // initdb and start with the binaries in `bin_dir`. FailedPrecondition when they are missing
-  // (naming the package), Internal with the tail of the server's log when it does not come up.
-  static absl::StatusOr<std::unique_ptr<TestCluster>> Start(const std::string& bin_dir = kPgBinDir);
-  // Stops the postmaster (fast shutdown) and removes the directory.
-  ~TestCluster();
-
-  // Creates an empty database and returns a libpq conninfo for it.
-  absl::StatusOr<std::string> CreateDatabase();
-
-  // The conninfo of database `dbname`.
-  std::string ConnInfo(const std::string& dbname) const;
-
- private:
-  TestCluster(std::string dir, pid_t postmaster) : dir_(std::move(dir)), postmaster_(postmaster) {}
-
-  const std::string dir_;  // data in dir_/data, the socket in dir_
-  pid_t postmaster_;
-  int databases_ = 0;
-};
+// The tests' name for the cluster (throwaway_cluster.h).
+using TestCluster = ThrowawayCluster;
 
 // Starts one cluster per test process on first use and stops it when the tests end.
 class ClusterEnvironment final : public ::testing::Environment {
