@@ -13,13 +13,16 @@
 # first, `java-load` reports the snapshots' segments first, untimed), stop it. Prints each run
 # (rate, client and server CPU seconds), then per K the median rates and their ratio.
 # Everything binds 127.0.0.1 and every step is bounded by a timeout; temporary files are removed
-# at exit.
+# at exit. --nodes N (with --storage postgresql; rover and meter loads) starts N Stackhouse nodes
+# over one database, and N clients at once, one per node (client i of 1..N seeded i, 1/N of
+# the messages): the rate is all clients' messages over the slowest client's time, the server
+# CPU the nodes' sum; the null run has N null servers and clients alike.
 #
 #   bench/ingest_bench.sh [--build DIR] [--load rover|meter|java] [--messages N] [--streams "2 4 8"]
 #                         [--repeat R] [--warmup N] [--depth D] [--stacks P]
 #                         [--target-type ON_CPU|OFF_CPU] [--samples N] [--per-message S]
 #                         [--processes P] [--coalesce true|false] [--stackhouse BIN] [--keep]
-#                         [--storage rocksdb|postgresql]
+#                         [--storage rocksdb|postgresql] [--nodes N]
 #
 # Needs the targets stackhouse, stackhouse-sim and ebpf_null_server built in DIR (default:
 # build); --stackhouse measures another stackhouse binary (e.g. main's, for a before figure) with
@@ -49,6 +52,7 @@ coalesce=true
 keep=false
 stackhouse=""
 storage=rocksdb
+nodes=1
 step_timeout=600
 
 while [[ $# -gt 0 ]]; do
@@ -68,7 +72,8 @@ while [[ $# -gt 0 ]]; do
     --stackhouse) stackhouse=$2; shift 2 ;;
     --keep) keep=true; shift ;;
     --storage) storage=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --nodes) nodes=$2; shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "ingest_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -83,6 +88,13 @@ case $storage in
   rocksdb|postgresql) ;;
   *) echo "ingest_bench.sh: --storage must be rocksdb or postgresql" >&2; exit 2 ;;
 esac
+if ! [[ $nodes =~ ^[1-9]$ ]]; then
+  echo "ingest_bench.sh: --nodes must be within [1, 9]" >&2; exit 2
+fi
+if [[ $nodes -gt 1 && ( $storage != postgresql || $load == java ) ]]; then
+  echo "ingest_bench.sh: --nodes > 1 needs --storage postgresql and --load rover or meter" >&2
+  exit 2
+fi
 
 sim=$build/bench/simulator/stackhouse-sim
 null_server=$build/bench/ebpf_null_server
@@ -92,15 +104,19 @@ for binary in "$sim" "$null_server" "$stackhouse"; do
 done
 
 work=$(mktemp -d /tmp/ingest_bench.XXXXXX)
-server_pid=""
+server_pids=()
+addresses=()
 pg_bin=/usr/lib/postgresql/15/bin
 pg_pid=""
 pg_databases=0
 cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${server_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [[ -n $pg_pid ]] && kill -0 "$pg_pid" 2>/dev/null; then
     kill -INT "$pg_pid" 2>/dev/null || true  # the postmaster's fast shutdown
     timeout 30 tail --pid="$pg_pid" -f /dev/null || kill -QUIT "$pg_pid" 2>/dev/null || true
@@ -109,12 +125,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits until `file` has a line matching `pattern` (10 s at most); prints that line.
+# Waits until `file` has a line matching `pattern` (10 s at most) while server `pid` runs;
+# prints that line.
 wait_for_line() {
-  local file=$1 pattern=$2
+  local file=$1 pattern=$2 pid=$3
   for _ in $(seq 1 200); do
     if grep -q -m1 "$pattern" "$file" 2>/dev/null; then grep -m1 "$pattern" "$file"; return 0; fi
-    kill -0 "$server_pid" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
   echo "ingest_bench.sh: server did not start; its output:" >&2
@@ -122,9 +139,14 @@ wait_for_line() {
   return 1
 }
 
-# CPU seconds (user + system) the server process has used so far.
+# CPU seconds (user + system) the server processes have used so far.
 server_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$server_pid/stat"
+  local total=0 pid
+  for pid in "${server_pids[@]}"; do
+    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" \
+      '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$pid/stat")
+  done
+  echo "$total"
 }
 
 # Bytes of the current run's database.
@@ -145,17 +167,25 @@ db_cpu() {
 }
 
 stop_server() {
-  kill -TERM "$server_pid"
-  timeout 30 tail --pid="$server_pid" -f /dev/null || kill -KILL "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  local pid
+  for pid in "${server_pids[@]}"; do kill -TERM "$pid"; done
+  for pid in "${server_pids[@]}"; do
+    timeout 30 tail --pid="$pid" -f /dev/null || kill -KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+  done
+  server_pids=()
+  addresses=()
 }
 
-# Both start a server in this shell (sets server_pid) and set `address` to its gRPC address.
+# Both start $nodes servers in this shell (in server_pids) and put their gRPC addresses in
+# `addresses`.
 start_null() {
-  "$null_server" --address 127.0.0.1:0 >"$work/null.out" 2>&1 &
-  server_pid=$!
-  address=$(wait_for_line "$work/null.out" '^listening on' | awk '{ print $3 }')
+  local i
+  for i in $(seq 1 "$nodes"); do
+    "$null_server" --address 127.0.0.1:0 >"$work/null-$i.out" 2>&1 &
+    server_pids+=($!)
+    addresses+=("$(wait_for_line "$work/null-$i.out" '^listening on' $! | awk '{ print $3 }')")
+  done
 }
 
 # Runs `command...` as the cluster's owner (nobody when this script runs as root).
@@ -196,20 +226,24 @@ start_stackhouse() {
                  SW_STORAGE_POSTGRESQL_PORT=5432 SW_STORAGE_POSTGRESQL_USER=postgres
                  SW_STORAGE_POSTGRESQL_DATABASE="bench$pg_databases")
   fi
-  env "${storage_env[@]}" SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 \
-    SW_CORE_REST_HOST=127.0.0.1 SW_CORE_REST_PORT=0 SW_STORAGE_DATA_DIR=$data \
-    "$stackhouse" --config "$repo/config/application.yml" >"$work/stackhouse.log" 2>&1 &
-  server_pid=$!
-  address=$(wait_for_line "$work/stackhouse.log" 'ready: gRPC on' |
-    sed -E 's/.*gRPC on ([0-9.]+:[0-9]+).*/\1/')
+  local i
+  for i in $(seq 1 "$nodes"); do
+    env "${storage_env[@]}" SW_CORE_GRPC_HOST=127.0.0.1 SW_CORE_GRPC_PORT=0 \
+      SW_CORE_REST_HOST=127.0.0.1 SW_CORE_REST_PORT=0 SW_STORAGE_DATA_DIR=$data-$i \
+      "$stackhouse" --config "$repo/config/application.yml" >"$work/stackhouse-$i.log" 2>&1 &
+    server_pids+=($!)
+  done
+  for i in $(seq 1 "$nodes"); do
+    addresses+=("$(wait_for_line "$work/stackhouse-$i.log" 'ready: gRPC on' \
+      "${server_pids[$((i - 1))]}" | sed -E 's/.*gRPC on ([0-9.]+:[0-9]+).*/\1/')")
+  done
 }
 
-# Runs the load against `address` (`real` true for stackhouse); prints
-# "<rate> <client cpu s> <server cpu s>".
+# Runs the load against the servers in `addresses`, one client each (`real` true for
+# stackhouse); prints "<rate> <client cpu s> <server cpu s>".
 run_load() {
-  local address=$1 k=$2 real=$3 out mode count
-  local flags=(--target "$address" --streams "$k" --coalesce="$coalesce" --seed 1
-               --log-level warn)
+  local k=$1 real=$2 mode count
+  local flags=(--streams "$k" --coalesce="$coalesce" --log-level warn)
   if [[ $load == rover ]]; then
     mode=rover-load count=--messages
     flags+=(--depth "$depth" --stacks "$stacks" --target-type "$target")
@@ -220,18 +254,41 @@ run_load() {
     mode=meter-load count=--samples
     flags+=(--per-message "$per_message" --processes "$processes" --register="$real")
   fi
+  local i pids=()
   if [[ $warmup -gt 0 ]]; then
-    timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" "$count" "$warmup" >/dev/null
+    for i in $(seq 1 "$nodes"); do
+      timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" --target "${addresses[$((i - 1))]}" \
+        --seed "$i" "$count" $((warmup / nodes)) >/dev/null &
+      pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    pids=()
   fi
   local cpu_before; cpu_before=$(server_cpu)
-  out=$(timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" "$count" "$messages")
+  for i in $(seq 1 "$nodes"); do
+    timeout "$step_timeout" "$sim" "$mode" "${flags[@]}" --target "${addresses[$((i - 1))]}" \
+      --seed "$i" "$count" $((messages / nodes)) >"$work/load-$i.out" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i"; done
   local cpu_after; cpu_after=$(server_cpu)
-  echo "  $out" >&2
-  local rate client
-  rate=$(sed -E 's/.*rate=([0-9]+).*/\1/' <<<"$out")
-  client=$(sed -E 's/.*client_cpu=([0-9.]+).*/\1/' <<<"$out")
-  [[ $out == *" errors=0" ]] || { echo "ingest_bench.sh: the load had errors" >&2; exit 1; }
-  echo "$rate $client $(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')"
+  local total=0 slowest=0 client=0 out
+  for i in $(seq 1 "$nodes"); do
+    out=$(cat "$work/load-$i.out")
+    echo "  $out" >&2
+    [[ $out == *" errors=0" ]] || { echo "ingest_bench.sh: the load had errors" >&2; exit 1; }
+    read -r total slowest client < <(awk -v t="$total" -v s="$slowest" -v c="$client" '{
+      for (f = 1; f <= NF; ++f) {
+        split($f, kv, "=")
+        if (kv[1] == "rate") rate = kv[2]
+        if (kv[1] == "seconds") seconds = kv[2]
+        if (kv[1] == "client_cpu") cpu = kv[2]
+      }
+      printf "%.0f %.3f %.2f\n", t + rate * seconds, (seconds > s ? seconds : s), c + cpu
+    }' <<<"$out")
+  done
+  echo "$(awk -v t="$total" -v s="$slowest" 'BEGIN { printf "%.0f", t / s }') $client" \
+    "$(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }')"
 }
 
 # The median of the numbers on stdin (space-separated).
@@ -257,7 +314,7 @@ fi
 if [[ $storage == postgresql ]]; then
   start_postgresql
   echo "storage: PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') in $work/pg" \
-    "(default durability: fsync on, synchronous_commit on)"
+    "(default durability: fsync on, synchronous_commit on); $nodes node(s) over one database"
 fi
 summary=()
 for k in $streams; do
@@ -265,8 +322,8 @@ for k in $streams; do
   real_rates=()
   for r in $(seq 1 "$repeat"); do
     start_null
-    echo "K=$k run $r: null server on $address" >&2
-    run_load "$address" "$k" false >"$work/result"
+    echo "K=$k run $r: null server on ${addresses[*]}" >&2
+    run_load "$k" false >"$work/result"
     read -r rate client server <"$work/result"
     stop_server
     null_rates+=("$rate")
@@ -274,9 +331,9 @@ for k in $streams; do
       "$k" "$r" "$rate" "$unit" "$client" "$server"
 
     start_stackhouse "$work/data-$k-$r"
-    echo "K=$k run $r: stackhouse on $address" >&2
+    echo "K=$k run $r: stackhouse on ${addresses[*]}" >&2
     db_before=$(db_cpu)
-    run_load "$address" "$k" true >"$work/result"
+    run_load "$k" true >"$work/result"
     db_after=$(db_cpu)
     read -r rate client server <"$work/result"
     stop_server
@@ -286,9 +343,9 @@ for k in $streams; do
         'BEGIN { printf "%.2f", b - a }')s grew by $((grown / 1024)) KiB (schema included)" >&2
     fi
     if [[ $keep == true ]]; then
-      echo "  data directory: $(du -sh "$work/data-$k-$r" | cut -f1)" >&2
+      echo "  data directories: $(du -shc "$work/data-$k-$r"-* | tail -1 | cut -f1)" >&2
     else
-      rm -rf "$work/data-$k-$r"
+      rm -rf "$work/data-$k-$r"-*
     fi
     real_rates+=("$rate")
     printf 'K=%s run %s stackhouse rate=%8s %s  client_cpu=%5ss  server_cpu=%5ss\n' \
