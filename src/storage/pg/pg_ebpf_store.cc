@@ -1,6 +1,7 @@
 #include "storage/pg/pg_ebpf_store.h"
 
-#include "absl/container/flat_hash_map.h"
+#include <map>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -52,21 +53,21 @@ std::vector<model::EbpfSchedule> Schedules(const Result& r) {
 
 absl::Status PgEbpfStore::PutProcesses(const std::vector<model::Process>& processes) {
   if (processes.empty()) return absl::OkStatus();
-  // One row per id, the last copy winning (a statement may not update a row twice).
-  absl::flat_hash_map<std::string, size_t> last;
-  for (size_t i = 0; i < processes.size(); ++i) last[processes[i].id] = i;
+  // One row per id, the last copy winning (a statement may not update a row twice), in id
+  // order, so that two nodes writing the same processes lock them in one order; a deadlock
+  // (rows inserted in between) is retried.
+  std::map<absl::string_view, const model::Process*> last;
+  for (const model::Process& p : processes) last[p.id] = &p;
   std::vector<std::string> ids, bodies;
   std::vector<int64_t> pings;
-  for (size_t i = 0; i < processes.size(); ++i) {
-    const model::Process& p = processes[i];
-    if (last[p.id] != i) continue;
-    ids.push_back(p.id);
-    pings.push_back(p.last_ping_ms);
-    bodies.push_back(EncodeProcess(p));
+  for (const auto& [id, p] : last) {
+    ids.emplace_back(id);
+    pings.push_back(p->last_ping_ms);
+    bodies.push_back(EncodeProcess(*p));
   }
   Params params;
   params.TextArray(ids).Int64Array(pings).BytesArray(bodies);
-  return pool_->ExecPrepared("sh_put_ebpf_processes", kPutProcesses, params).status();
+  return pool_->ExecPreparedRetried("sh_put_ebpf_processes", kPutProcesses, params).status();
 }
 
 absl::StatusOr<std::vector<model::Process>> PgEbpfStore::ListProcesses() const {

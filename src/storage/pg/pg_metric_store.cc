@@ -120,12 +120,7 @@ int64_t PgMetricStore::DayStart(int64_t minute_ms) const {
 
 absl::Status PgMetricStore::Write(const std::string& name, absl::string_view sql,
                                   const Params& params) {
-  absl::Status status;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // a deadlock between nodes is retried
-    status = pool_->ExecPrepared(name, sql, params).status();
-    if (!absl::IsAborted(status)) break;
-  }
-  return status;
+  return pool_->ExecPreparedRetried(name, sql, params).status();
 }
 
 PgMetricStore::~PgMetricStore() {
@@ -220,15 +215,20 @@ absl::Status PgMetricStore::AddMetrics(const std::vector<metrics::MetricUpdate>&
           pending_[minutes[g]].Add(kept.data() + groups[g].begin, groups[g].end - groups[g].begin,
                                    static_cast<uint64_t>(seq->second));
       newest_minute_ = std::max(newest_minute_, minutes[g]);
+      first_held_ms_.try_emplace(minutes[g], now);
     }
-    holding_since_ms_ = std::min(holding_since_ms_, now);
-    if (pending_rows_ > max_pending_rows_ || now - holding_since_ms_ >= kMaxPendingAgeMs) {
+    if (pending_rows_ > max_pending_rows_) {
       fold_cutoff = INT64_MAX;
     } else if (newest_minute_ > newest_before && newest_minute_ > INT64_MIN + kMinuteMs) {
       // The newest minute moved on: fold the minutes before the one preceding it, as
       // RocksMetricStore does (a report of the previous minute may still come).
       fold_cutoff = newest_minute_ - kMinuteMs;
       if (pending_.empty() || pending_.begin()->first >= fold_cutoff) fold_cutoff = INT64_MIN;
+    }
+    // And every minute held for kMaxPendingAgeMs (its reporters stopped, or report an old time),
+    // with the minutes before it.
+    for (const auto& [minute, since] : first_held_ms_) {
+      if (now - since >= kMaxPendingAgeMs) fold_cutoff = std::max(fold_cutoff, minute + 1);
     }
     if (last_sweep_ms_ == INT64_MIN || now - last_sweep_ms_ >= kMinuteMs) {
       last_sweep_ms_ = now;
@@ -334,6 +334,7 @@ absl::Status PgMetricStore::WriteFold(Connection& conn, const PendingMinutes& mi
 
 absl::Status PgMetricStore::Fold(int64_t cutoff_ms) {
   PendingMinutes taken;
+  std::map<int64_t, int64_t> taken_since;  // minute → first held
   std::vector<int64_t> seqs;
   {
     absl::MutexLock lock(&mu_);
@@ -343,9 +344,12 @@ absl::Status PgMetricStore::Fold(int64_t cutoff_ms) {
     for (auto it = pending_.begin(); it != end;) {
       pending_rows_ -= it->second.rows();
       for (uint64_t seq : it->second.log_records()) seqs.push_back(static_cast<int64_t>(seq));
+      if (auto since = first_held_ms_.find(it->first); since != first_held_ms_.end()) {
+        taken_since[it->first] = since->second;
+        first_held_ms_.erase(since);
+      }
       taken.insert(pending_.extract(it++));
     }
-    if (pending_.empty()) holding_since_ms_ = INT64_MAX;
     folding_seqs_ = seqs;
     fold_running_ = true;
   }
@@ -371,8 +375,13 @@ absl::Status PgMetricStore::Fold(int64_t cutoff_ms) {
   absl::MutexLock lock(&mu_);
   if (!written.ok()) {
     // Back to pending, for a later fold.
-    for (const auto& [minute, p] : taken) pending_rows_ += pending_[minute].Merge(p);
-    if (!pending_.empty()) holding_since_ms_ = std::min(holding_since_ms_, clock_->NowMillis());
+    const int64_t now = clock_->NowMillis();
+    for (const auto& [minute, p] : taken) {
+      pending_rows_ += pending_[minute].Merge(p);
+      auto since = taken_since.find(minute);
+      int64_t& held = first_held_ms_.try_emplace(minute, now).first->second;
+      if (since != taken_since.end()) held = std::min(held, since->second);
+    }
   }
   folding_seqs_.clear();
   fold_running_ = false;

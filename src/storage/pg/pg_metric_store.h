@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,16 +41,17 @@ namespace stackhouse::storage::pg {
 // Records no node folds (their node died, or stopped before folding) are folded by any node that
 // sweeps them: AddMetrics sweeps records written more than kOrphanAgeMs ago, at most once a
 // minute. A node that finds some of its own records gone when it folds (swept while it was slow)
-// reads back the rest and folds those. A node folds everything it holds once it has held rows for
-// kMaxPendingAgeMs, and when it is destroyed (best effort). Relation rows expire metricsDataTTL
-// after their minute, sampled records recordDataTTL after their time. Thread-safe.
+// reads back the rest and folds those. A node also folds a minute it has held for
+// kMaxPendingAgeMs (its reporters stopped, or report an old time) with those before it, and
+// everything when it is destroyed (best effort). Relation rows expire metricsDataTTL after their
+// minute, sampled records recordDataTTL after their time. Thread-safe.
 class PgMetricStore final : public MetricStore {
  public:
   // Pending rows at which a node folds everything it holds.
   static constexpr size_t kDefaultMaxPendingRows = 2'000'000;
   // Intake records written this long ago are folded by whichever node sweeps them.
   static constexpr int64_t kOrphanAgeMs = 5 * 60'000;
-  // A node folds everything it holds once it has held rows this long.
+  // A node folds a minute (and those before it) once it has held it this long.
   static constexpr int64_t kMaxPendingAgeMs = 2 * 60'000;
 
   // `pool` and `clock` must outlive the store.
@@ -117,8 +119,8 @@ class PgMetricStore final : public MetricStore {
   PendingMinutes pending_ ABSL_GUARDED_BY(mu_);
   size_t pending_rows_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t newest_minute_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
-  // When the node began holding rows (clock time; INT64_MAX: it holds none).
-  int64_t holding_since_ms_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
+  // Pending minute → when the node began holding it (clock time).
+  std::map<int64_t, int64_t> first_held_ms_ ABSL_GUARDED_BY(mu_);
   int64_t last_sweep_ms_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   bool fold_running_ ABSL_GUARDED_BY(mu_) = false;
   // The relation rows this node wrote lately: a report naming one again writes nothing unless

@@ -80,6 +80,16 @@ absl::StatusOr<Result> Pool::ExecPrepared(const std::string& name, absl::string_
   return conn->ExecPrepared(name, sql, params);
 }
 
+absl::StatusOr<Result> Pool::ExecPreparedRetried(const std::string& name, absl::string_view sql,
+                                                 const Params& params) {
+  absl::StatusOr<Result> r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    r = ExecPrepared(name, sql, params);
+    if (!absl::IsAborted(r.status())) break;
+  }
+  return r;
+}
+
 absl::Status Pool::Transaction(const std::function<absl::Status(Connection&)>& body) {
   absl::Status status;
   for (int attempt = 0; attempt < 3; ++attempt) {

@@ -57,6 +57,11 @@ class Pool {
   // The same, prepared once per connection under `name`.
   absl::StatusOr<Result> ExecPrepared(const std::string& name, absl::string_view sql,
                                       const Params& params = Params());
+  // ExecPrepared of one statement that is a transaction of its own (it runs whole or not at
+  // all), run again when it fails with Aborted (a deadlock with another node's statement, or a
+  // serialization failure), up to 3 times in all.
+  absl::StatusOr<Result> ExecPreparedRetried(const std::string& name, absl::string_view sql,
+                                             const Params& params = Params());
 
   // Runs `body` inside BEGIN … COMMIT on one connection; rolls back when it or the commit
   // fails, returning its error. A transaction that fails with Aborted (a serialization failure

@@ -75,11 +75,8 @@ absl::StatusOr<std::vector<uint64_t>> PgStackDictionary::Resolve(
   Params params;
   params.BytesArray(digests).BytesArray(frames).Int64(now_ms);
   const std::string name = absl::StrCat("sh_resolve_", table_);
-  absl::StatusOr<Result> r;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // a deadlock between nodes is retried
-    r = pool_->ExecPrepared(name, resolve_sql_, params);
-    if (!absl::IsAborted(r.status())) break;
-  }
+  // A deadlock between nodes is retried.
+  absl::StatusOr<Result> r = pool_->ExecPreparedRetried(name, resolve_sql_, params);
   if (!r.ok()) return r.status();
   if (r->rows() != static_cast<int>(digests.size())) {
     return absl::InternalError(absl::StrCat("the stack dictionary returned ", r->rows(),

@@ -81,6 +81,34 @@ TEST_F(PgEbpfAndMetricNodesTest, NodesRacingOnNewEbpfStacksGetOneIdEach) {
   EXPECT_EQ((*stack)[1].type, model::StackType::kKernel);
 }
 
+TEST_F(PgEbpfAndMetricNodesTest, NodesPuttingTheSameNewProcessesInTheirOwnOrderAllSucceed) {
+  // What the meter intake does when reports name virtual processes: every node upserts the
+  // same new processes at once, each in the order its report names them.
+  constexpr int kRounds = 20;
+  constexpr int kProcesses = 30;
+  std::vector<absl::Status> results(kNodes, absl::OkStatus());
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([&, n] {
+      for (int round = 0; round < kRounds && results[n].ok(); ++round) {
+        std::vector<model::Process> processes;
+        for (int i = 0; i < kProcesses; ++i) {
+          constexpr int kCoprime[] = {1, 29, 7, 23};  // to kProcesses: a permutation per node
+          const int p = (i * kCoprime[n % 4] + n) % kProcesses;
+          model::Process& process = processes.emplace_back();
+          process.id = "round" + std::to_string(round) + "-process" + std::to_string(p);
+          process.name = "UNKNOWN_REMOTE";
+          process.last_ping_ms = kStart + n;
+        }
+        results[n] = ebpf_[n]->PutProcesses(processes);
+      }
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  for (const absl::Status& status : results) EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_ebpf_process"), kRounds * kProcesses);
+}
+
 TEST_F(PgEbpfAndMetricNodesTest, MetricRowsWrittenByNodesAtOnceAddUpExactly) {
   constexpr int kCalls = 30;
   const metrics::MetricDefinition* cpm = metrics::FindMetric("process_relation_client_write_cpm");
@@ -206,6 +234,24 @@ TEST_F(PgEbpfAndMetricNodesTest, MeterUpdatesAreFoldedOnceTheirMinuteClosedAndRe
     EXPECT_EQ(MinuteAndHour(*node, minute), std::make_pair(112L, 116L));
     EXPECT_EQ(MinuteAndHour(*node, minute + 60'000), std::make_pair(1L, 116L));
   }
+}
+
+TEST_F(PgEbpfAndMetricNodesTest, ANodeReportedToEvery5SecondsFoldsEachMinuteOnceItClosed) {
+  PgMetricStore& node = *metrics_[0];
+  const int64_t hour = kStart - kStart % 3600'000;
+  // Six minutes of reports 5 s apart, stamped with the (simulated) time they are sent.
+  for (int i = 0; i < 72; ++i) {
+    const int64_t now = clock_.NowMillis();
+    ASSERT_TRUE(node.AddMetrics({Cpm(now - now % 60'000, 1)}).ok());
+    // The current minute and the one before it stay pending (a report is never folded on its
+    // own); older ones are folded.
+    EXPECT_GE(node.pending_log_records(), 1u) << "report " << i;
+    EXPECT_LE(node.pending_log_records(), 24u) << "report " << i;
+    clock_.AdvanceMillis(5'000);
+  }
+  EXPECT_LE(Count("SELECT count(*) FROM sh_metric_intake"), 24);
+  EXPECT_GE(Count("SELECT count(*) FROM sh_metric WHERE step = 1"), 4);
+  EXPECT_EQ(MinuteAndHour(*metrics_[1], hour).second, 72);
 }
 
 TEST_F(PgEbpfAndMetricNodesTest, RecordsSweptFromASlowOrDeadNodeAreCountedOnce) {
