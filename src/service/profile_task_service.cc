@@ -1,6 +1,7 @@
 #include "service/profile_task_service.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
 
 #include "absl/strings/ascii.h"
@@ -95,30 +96,38 @@ absl::StatusOr<ProfileTaskCreation> ProfileTaskService::CreateTask(
   task.min_duration_threshold_ms = request.min_duration_threshold_ms;
   task.dump_period_ms = request.dump_period_ms;
   task.max_sampling_count = request.max_sampling_count;
-  {
-    absl::MutexLock lock(&mu_);
-    // Overlap: the service's latest-starting task that starts no later than the new end
-    // minute, among the stored tasks and those being created by other calls.
+  // Overlap: the service's latest-starting task that starts no later than the new end minute
+  // ends at or after the new start.
+  auto overlaps = [&](std::initializer_list<const std::vector<model::ProfileTask>*> lists) {
     const model::ProfileTask* latest = nullptr;
-    for (const std::vector<model::ProfileTask>* tasks : {&tasks_, &creating_}) {
+    for (const std::vector<model::ProfileTask>* tasks : lists) {
       for (const model::ProfileTask& t : *tasks) {
         if (!request.service_id->empty() && t.service_id != *request.service_id) continue;
         if (Minute(t.start_time_ms) > Minute(end)) continue;
         if (latest == nullptr || t.start_time_ms > latest->start_time_ms) latest = &t;
       }
     }
-    if (latest != nullptr && latest->EndTimeMs() >= start) {
-      return refuse("current service already has monitor task execute at this time");
-    }
+    return latest != nullptr && latest->EndTimeMs() >= start;
+  };
+  constexpr char kOverlap[] = "current service already has monitor task execute at this time";
+  {
+    absl::MutexLock lock(&mu_);
+    // Among the tasks this node knows and those being created by other calls.
+    if (overlaps({&tasks_, &creating_})) return refuse(kOverlap);
     // Reserved while it is written: overlap checks see it, polls do not.
     creating_.push_back(task);
   }
-  const absl::Status stored = store_->PutTask(task);
+  // Checked again by the store against what every node stored (another node's new task may not
+  // have reached this node's cache yet).
+  const absl::Status stored = store_->PutNewTask(
+      task,
+      [&](const std::vector<model::ProfileTask>& of_service) { return overlaps({&of_service}); });
   {
     absl::MutexLock lock(&mu_);
     auto reserved = std::find_if(creating_.begin(), creating_.end(),
                                  [&](const model::ProfileTask& t) { return t.id == task.id; });
     creating_.erase(reserved);
+    if (absl::IsFailedPrecondition(stored)) return refuse(kOverlap);
     SH_RETURN_IF_ERROR(stored);
     AddStored(task);
   }

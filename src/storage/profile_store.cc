@@ -1,8 +1,21 @@
 #include "storage/profile_store.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace stackhouse::storage {
+
+absl::Status ProfileTaskStore::PutNewTask(const model::ProfileTask& task,
+                                          const TaskConflict& conflicts) {
+  SH_ASSIGN_OR_RETURN(std::vector<model::ProfileTask> tasks, ListTasks());
+  std::erase_if(tasks,
+                [&](const model::ProfileTask& t) { return t.service_id != task.service_id; });
+  if (conflicts(tasks)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("trace-profiling task ", task.id, " conflicts with a stored task"));
+  }
+  return PutTask(task);
+}
 
 absl::Status SnapshotStore::AddSnapshots(const std::vector<model::ThreadSnapshot>& snapshots) {
   if (snapshots.empty()) return absl::OkStatus();

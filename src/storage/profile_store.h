@@ -40,6 +40,16 @@ class ProfileTaskStore {
   // Stores `task` (a new one, or a replacement under the same id). Durable when OK.
   virtual absl::Status PutTask(const model::ProfileTask& task) = 0;
 
+  // The stored tasks of one service → whether a new task conflicts with them.
+  using TaskConflict = std::function<bool(const std::vector<model::ProfileTask>& of_service)>;
+  // Stores new task `task` unless `conflicts` says it conflicts with the stored tasks of its
+  // service: then FailedPrecondition, and nothing is written. The check and the write are one
+  // step against every other PutNewTask of that service through any store over the same data:
+  // the PostgreSQL store locks the service in the database, so that two nodes never both create
+  // overlapping tasks. This default lists the tasks and calls PutTask: one step only while the
+  // caller lets no other creation of the service run meanwhile (ProfileTaskService, one node).
+  virtual absl::Status PutNewTask(const model::ProfileTask& task, const TaskConflict& conflicts);
+
   // Every stored task, in no particular order.
   virtual absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const = 0;
 

@@ -351,15 +351,33 @@ TEST_F(TwoNodesTest, AFailedPublicationStillCreatesTheTask) {
 }
 
 TEST_F(TwoNodesTest, AnAgentIsNotHandedANewerTaskBeforeAnOlderOneOfAnotherNode) {
-  // A creates a task; a moment later B, which has not re-read it yet, creates a later one.
+  // A creates a task; a moment later B, which has not re-read it yet, creates the next one
+  // (starting as the first ends: overlapping ones are refused whichever node they go through).
   const std::string first = CreateTraceTask(a_);
   clock_.AdvanceMillis(1);
-  const std::string second = CreateTraceTask(b_, kNow + 2 * 60'000);
+  const std::string second = CreateTraceTask(b_, kNow + 5 * 60'000 + 1);
   // Handing out the second now would move the agent's cursor past the first for good.
   EXPECT_THAT(Polled(b_), IsEmpty());
   RunBoth();  // within the delay, B re-reads what A notified
   clock_.AdvanceMillis(kSharedTaskDelayMs);
   EXPECT_THAT(Polled(b_), ElementsAre(first, second));
+}
+
+TEST_F(TwoNodesTest, AnOverlappingTaskThroughTheOtherNodeIsRefusedBeforeItHasReRead) {
+  CreateTraceTask(a_);
+  ProfileTaskRequest r;
+  r.service_id = model::ServiceId("svc");
+  r.start_time_ms = kNow + 60'000;
+  r.endpoint_name = "GET:/orders";
+  r.duration_minutes = 5;
+  r.dump_period_ms = 10;
+  r.max_sampling_count = 5;
+  auto refused = b_.tasks->CreateTask(r);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->id.has_value());
+  EXPECT_EQ(refused->error_reason.value_or(""),
+            "current service already has monitor task execute at this time");
+  EXPECT_EQ(profiles_->ListTasks()->size(), 1u);
 }
 
 ReportedProcess Rover(const std::string& process, std::vector<std::string> labels) {

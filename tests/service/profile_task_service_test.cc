@@ -336,6 +336,27 @@ TEST_F(ProfileTaskServiceReloadTest, BringsInTasksStoredElsewhere) {
   EXPECT_EQ(service_->Poll("svc", "pod-1", -1).size(), 1u);
 }
 
+TEST_F(ProfileTaskServiceReloadTest, ATaskAnotherNodeStoredButThisOneHasNotSeenStillOverlaps) {
+  model::ProfileTask other;
+  other.id = "from-another-node";
+  other.service_id = model::ServiceId("svc");
+  other.start_time_ms = kNow;
+  other.create_time_ms = kNow - 1;
+  other.duration_minutes = 5;
+  ASSERT_TRUE(store_.inner_.PutTask(other).ok());
+  ASSERT_EQ(Cached(), 0u);  // its notification has not arrived
+  // The store checks what is stored, whatever this node's cache holds.
+  auto created = service_->CreateTask(Valid());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(created->id.has_value());
+  EXPECT_EQ(created->error_reason.value_or(""),
+            "current service already has monitor task execute at this time");
+  EXPECT_EQ(store_.inner_.ListTasks()->size(), 1u);
+  EXPECT_EQ(Cached(), 0u);
+  // Another service's task is created as usual.
+  EXPECT_TRUE(service_->CreateTask(Valid("svc-2"))->id.has_value());
+}
+
 TEST_F(ProfileTaskServiceReloadTest, KeepsATaskCreatedWhileItReads) {
   // The reload's read misses the task that is created right after it.
   store_.after_list = [&] { ASSERT_TRUE(service_->CreateTask(Valid())->id.has_value()); };

@@ -39,6 +39,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 using testing::Dump;
 using testing::Instance;
@@ -470,6 +471,30 @@ TEST_P(ProfileStoreContract, TasksAreReplacedByIdAndLogsListNewestFirst) {
   EXPECT_THAT(order, ElementsAre("inst1", "inst2", "inst0"));
   EXPECT_EQ((*logs)[1].operation, model::ProfileTaskOperation::kExecutionFinished);
   EXPECT_TRUE(tasks_->ListLogs("task-2")->empty());
+}
+
+TEST_P(ProfileStoreContract, ANewTaskIsStoredUnlessItConflictsWithItsServicesTasks) {
+  ASSERT_TRUE(tasks_->PutTask(Task("task-1")).ok());
+  model::ProfileTask other = Task("task-other");
+  other.service_id = model::ServiceId("other");
+  ASSERT_TRUE(tasks_->PutTask(other).ok());
+  // The check sees the stored tasks of the new task's service only.
+  std::vector<std::string> seen;
+  auto any = [&](const std::vector<model::ProfileTask>& of_service) {
+    for (const model::ProfileTask& t : of_service) seen.push_back(t.id);
+    return !of_service.empty();
+  };
+  absl::Status refused = tasks_->PutNewTask(Task("task-2"), any);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(seen, ElementsAre("task-1"));
+  model::ProfileTask third = Task("task-3");
+  third.service_id = model::ServiceId("third");
+  EXPECT_TRUE(tasks_->PutNewTask(third, any).ok());
+  auto tasks = tasks_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  std::vector<std::string> ids;
+  for (const model::ProfileTask& t : *tasks) ids.push_back(t.id);
+  EXPECT_THAT(ids, UnorderedElementsAre("task-1", "task-other", "task-3"));
 }
 
 TEST_P(ProfileStoreContract, DumpsReferenceOneStackPerDistinctFrames) {

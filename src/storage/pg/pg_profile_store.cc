@@ -60,9 +60,7 @@ x AS (
 SELECT id FROM p
 )sql";
 
-}  // namespace
-
-absl::Status PgProfileStore::PutTask(const model::ProfileTask& task) {
+Params TaskParams(const model::ProfileTask& task) {
   Params params;
   params.Text(task.id)
       .Text(task.service_id)
@@ -73,16 +71,10 @@ absl::Status PgProfileStore::PutTask(const model::ProfileTask& task) {
       .Int64(task.dump_period_ms)
       .Int64(task.max_sampling_count)
       .Int64(task.create_time_ms);
-  return pool_->ExecPrepared("sh_put_profile_task", kPutTask, params).status();
+  return params;
 }
 
-absl::StatusOr<std::vector<model::ProfileTask>> PgProfileStore::ListTasks() const {
-  SH_ASSIGN_OR_RETURN(
-      Result r,
-      pool_->ExecPrepared("sh_list_profile_tasks",
-                          "SELECT id, service_id, endpoint_name, start_time_ms, duration_minutes, "
-                          "min_duration_threshold_ms, dump_period_ms, max_sampling_count, "
-                          "create_time_ms FROM sh_profile_task ORDER BY id"));
+std::vector<model::ProfileTask> TasksOf(const Result& r) {
   std::vector<model::ProfileTask> tasks(static_cast<size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
     model::ProfileTask& task = tasks[static_cast<size_t>(row)];
@@ -97,6 +89,43 @@ absl::StatusOr<std::vector<model::ProfileTask>> PgProfileStore::ListTasks() cons
     task.create_time_ms = r.Int64(row, 8);
   }
   return tasks;
+}
+
+constexpr char kTaskColumns[] =
+    "SELECT id, service_id, endpoint_name, start_time_ms, duration_minutes, "
+    "min_duration_threshold_ms, dump_period_ms, max_sampling_count, create_time_ms "
+    "FROM sh_profile_task ";
+
+}  // namespace
+
+absl::Status PgProfileStore::PutTask(const model::ProfileTask& task) {
+  return pool_->ExecPrepared("sh_put_profile_task", kPutTask, TaskParams(task)).status();
+}
+
+absl::Status PgProfileStore::PutNewTask(const model::ProfileTask& task,
+                                        const TaskConflict& conflicts) {
+  return pool_->Transaction([&](Connection& conn) -> absl::Status {
+    SH_RETURN_IF_ERROR(conn.ExecPrepared("sh_lock_profile_service",
+                                         "SELECT pg_advisory_xact_lock(hashtextextended("
+                                         "'sh_profile_task ' || $1, 0))",
+                                         Params().Text(task.service_id))
+                           .status());
+    SH_ASSIGN_OR_RETURN(
+        Result r, conn.ExecPrepared("sh_list_service_profile_tasks",
+                                    absl::StrCat(kTaskColumns, "WHERE service_id = $1 ORDER BY id"),
+                                    Params().Text(task.service_id)));
+    if (conflicts(TasksOf(r))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("trace-profiling task ", task.id, " conflicts with a stored task"));
+    }
+    return conn.ExecPrepared("sh_put_profile_task", kPutTask, TaskParams(task)).status();
+  });
+}
+
+absl::StatusOr<std::vector<model::ProfileTask>> PgProfileStore::ListTasks() const {
+  SH_ASSIGN_OR_RETURN(Result r, pool_->ExecPrepared("sh_list_profile_tasks",
+                                                    absl::StrCat(kTaskColumns, "ORDER BY id")));
+  return TasksOf(r);
 }
 
 absl::Status PgProfileStore::AddLog(const model::ProfileTaskLog& log, int64_t task_end_ms) {

@@ -31,6 +31,9 @@ class PgProfileStore final : public ProfileTaskStore, public SnapshotStore {
       : pool_(pool), clock_(clock), options_(options), stacks_(pool, "sh_profile_stack") {}
 
   absl::Status PutTask(const model::ProfileTask& task) override;
+  // Under a transaction-scoped advisory lock on the service (one per service id), so that nodes
+  // creating tasks of one service take turns.
+  absl::Status PutNewTask(const model::ProfileTask& task, const TaskConflict& conflicts) override;
   absl::StatusOr<std::vector<model::ProfileTask>> ListTasks() const override;
   absl::Status AddLog(const model::ProfileTaskLog& log, int64_t task_end_ms) override;
   absl::StatusOr<std::vector<model::ProfileTaskLog>> ListLogs(

@@ -88,6 +88,38 @@ TEST_F(PgNodesTest, ATaskWrittenOnOneNodeIsListedByAnother) {
   EXPECT_EQ((*tasks)[0].id, "task-1");
 }
 
+TEST_F(PgNodesTest, NodesCreatingTasksOfOneServiceAtOnceStoreOneOfThem) {
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string service = "svc-" + std::to_string(round);
+    std::vector<absl::Status> results(kNodes);
+    std::vector<std::thread> nodes;
+    for (int n = 0; n < kNodes; ++n) {
+      nodes.emplace_back([&, n] {
+        model::ProfileTask task;
+        task.id = service + "-task-" + std::to_string(n);
+        task.service_id = service;
+        task.duration_minutes = 5;
+        // What ProfileTaskService asks: any stored task of the service conflicts here.
+        results[n] = stores_[n]->PutNewTask(
+            task, [](const std::vector<model::ProfileTask>& stored) { return !stored.empty(); });
+      });
+    }
+    for (std::thread& node : nodes) node.join();
+    int stored = 0;
+    for (const absl::Status& status : results) {
+      if (status.ok()) {
+        ++stored;
+      } else {
+        EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+      }
+    }
+    EXPECT_EQ(stored, 1) << service;
+    EXPECT_EQ(Count("SELECT count(*) FROM sh_profile_task WHERE service_id = '" + service + "'"),
+              1);
+  }
+}
+
 // Not a test: prints a rough figure of thread-dump ingest on this machine (run with
 // --gtest_also_run_disabled_tests). No assertion on time.
 TEST_F(PgNodesTest, DISABLED_PrintsTheDumpInsertRate) {
