@@ -408,15 +408,26 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
 
 absl::StatusOr<std::string> EbpfService::AddWithUniqueId(model::EbpfTask task, int64_t id_time_ms) {
   absl::MutexLock create(&create_mu_);
-  for (int64_t id_time = id_time_ms;; ++id_time) {
-    task.logical_id = model::EbpfTaskLogicalId(task.service_id, {}, id_time);
-    absl::MutexLock lock(&mu_);
-    if (std::none_of(tasks_.begin(), tasks_.end(),
-                     [&](const model::EbpfTask& t) { return t.logical_id == task.logical_id; })) {
-      break;
+  // The first id unused among the tasks this node knows and, checked by the store, among those
+  // every node stored (another node's may not be in this node's cache yet).
+  constexpr int kMaxAttempts = 1000;
+  int64_t id_time = id_time_ms;
+  for (int attempt = 0;; ++attempt, ++id_time) {
+    if (attempt == kMaxAttempts) {
+      return absl::ResourceExhaustedError(absl::StrCat("no unused eBPF task id for service ",
+                                                       task.service_id, " near time ", id_time_ms));
     }
+    task.logical_id = model::EbpfTaskLogicalId(task.service_id, {}, id_time);
+    {
+      absl::MutexLock lock(&mu_);
+      if (std::any_of(tasks_.begin(), tasks_.end(),
+                      [&](const model::EbpfTask& t) { return t.logical_id == task.logical_id; })) {
+        continue;
+      }
+    }
+    SH_ASSIGN_OR_RETURN(bool stored, store_->PutNewTask(task));
+    if (stored) break;
   }
-  SH_RETURN_IF_ERROR(store_->PutTask(task));
   {
     absl::MutexLock lock(&mu_);
     AddStored(task);

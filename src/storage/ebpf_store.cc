@@ -81,6 +81,15 @@ uint64_t EbpfStore::EncodeSampleBlock(absl::Span<const StoredEbpfSample> samples
   return count;
 }
 
+absl::StatusOr<bool> EbpfStore::PutNewTask(const model::EbpfTask& task) {
+  SH_ASSIGN_OR_RETURN(std::vector<model::EbpfTask> tasks, ListTasks());
+  for (const model::EbpfTask& t : tasks) {
+    if (t.logical_id == task.logical_id) return false;
+  }
+  SH_RETURN_IF_ERROR(PutTask(task));
+  return true;
+}
+
 absl::Status EbpfStore::ReadStacks(absl::Span<const uint64_t> stack_ids,
                                    StackVisitor& visitor) const {
   return VisitStacksOneByOne(

@@ -154,6 +154,13 @@ class EbpfStore {
   // Appends one task record (records sharing a logical id are merged by readers).
   virtual absl::Status PutTask(const model::EbpfTask& task) = 0;
   virtual absl::StatusOr<std::vector<model::EbpfTask>> ListTasks() const = 0;
+  // Stores `task`, the first record of a new logical id, unless a record of that id is stored
+  // already: then false, and nothing is written. The check and the write are one step against
+  // every other PutNewTask of that id through any store over the same data (the PostgreSQL store
+  // locks the id in the database, so that two nodes never give two tasks one id). This default
+  // lists the tasks and calls PutTask: one step only while the caller lets no other creation
+  // run meanwhile (EbpfService, one node).
+  virtual absl::StatusOr<bool> PutNewTask(const model::EbpfTask& task);
 
   // Stores a schedule; it expires metricsDataTTL after its end time. One of the same id stored
   // already is replaced but keeps the later of the two end times, so that nodes extending one

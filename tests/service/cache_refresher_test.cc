@@ -392,6 +392,22 @@ ReportedProcess Rover(const std::string& process, std::vector<std::string> label
   return r;
 }
 
+TEST_F(TwoNodesTest, NetworkTasksCreatedThroughBothNodesAtOnceGetTwoIds) {
+  ASSERT_TRUE(b_.ebpf->ReportProcesses("rover-1", {Rover("java", {"mesh"})}).ok());
+  RunBoth();
+  EbpfNetworkRequest request;
+  request.instance_id = model::InstanceId(model::ServiceId("svc"), "pod-1");
+  auto on_a = a_.ebpf->CreateNetworkTask(request);
+  // B has not re-read A's task; the same millisecond would give it the same id.
+  auto on_b = b_.ebpf->CreateNetworkTask(request);
+  ASSERT_TRUE(on_a.ok() && on_a->id) << on_a.status();
+  ASSERT_TRUE(on_b.ok() && on_b->id) << on_b.status();
+  EXPECT_NE(*on_a->id, *on_b->id);
+  auto stored = ebpf_store_->ListTasks();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->size(), 2u);
+}
+
 TEST_F(TwoNodesTest, AnEbpfTaskForProcessesOfTheOtherNodeIsCreatedAndHandedOut) {
   // Rover reports to B; the operator asks A, which must know B's processes and their labels.
   ASSERT_TRUE(b_.ebpf->ReportProcesses("rover-1", {Rover("java", {"mesh"})}).ok());

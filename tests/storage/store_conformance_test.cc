@@ -620,6 +620,29 @@ class EbpfStoreContract : public ContractTest {
   std::unique_ptr<EbpfStore> store_ = backend_->NewEbpfStore(&clock_);
 };
 
+TEST_P(EbpfStoreContract, ANewTaskIdIsStoredOnceAndNotReplacedByAnother) {
+  model::EbpfTask task;
+  task.logical_id = "net-task-1";
+  task.service_id = "svc";
+  task.create_time_ms = kStart;
+  task.last_update_time_ms = kStart;
+  auto first = store_->PutNewTask(task);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  task.create_time_ms = kStart + 1;  // another node's task that happened on the same id
+  auto second = store_->PutNewTask(task);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(*second);
+  task.logical_id = "net-task-2";
+  EXPECT_TRUE(*store_->PutNewTask(task));
+  auto tasks = store_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  std::vector<std::pair<std::string, int64_t>> stored;
+  for (const model::EbpfTask& t : *tasks) stored.emplace_back(t.logical_id, t.create_time_ms);
+  EXPECT_THAT(stored,
+              UnorderedElementsAre(Pair("net-task-1", kStart), Pair("net-task-2", kStart + 1)));
+}
+
 TEST_P(EbpfStoreContract, SampleBlocksRoundTripWithSharedStacks) {
   ASSERT_TRUE(
       store_->AddSamples("sched", kStart, {OnCpu({"main", "work"}, 3), OnCpu({"main"}, 5)}).ok());

@@ -16,6 +16,11 @@ SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])
 ON CONFLICT (id) DO UPDATE SET last_ping_ms = EXCLUDED.last_ping_ms, body = EXCLUDED.body
 )sql";
 
+constexpr char kPutTask[] = R"sql(
+INSERT INTO sh_ebpf_task (logical_id, create_time_ms, body) VALUES ($1, $2, $3)
+ON CONFLICT (logical_id, create_time_ms) DO UPDATE SET body = EXCLUDED.body
+)sql";
+
 constexpr char kPutSchedule[] = R"sql(
 INSERT INTO sh_ebpf_schedule (schedule_id, task_id, process_id, start_time_ms, end_time_ms)
 VALUES ($1, $2, $3, $4, $5)
@@ -90,13 +95,31 @@ absl::StatusOr<std::vector<model::Process>> PgEbpfStore::ListProcesses() const {
 absl::Status PgEbpfStore::PutTask(const model::EbpfTask& task) {
   Params params;
   params.Text(task.logical_id).Int64(task.create_time_ms).Bytes(EncodeEbpfTask(task));
-  return pool_
-      ->ExecPrepared("sh_put_ebpf_task",
-                     "INSERT INTO sh_ebpf_task (logical_id, create_time_ms, body) "
-                     "VALUES ($1, $2, $3) ON CONFLICT (logical_id, create_time_ms) "
-                     "DO UPDATE SET body = EXCLUDED.body",
-                     params)
-      .status();
+  return pool_->ExecPrepared("sh_put_ebpf_task", kPutTask, params).status();
+}
+
+absl::StatusOr<bool> PgEbpfStore::PutNewTask(const model::EbpfTask& task) {
+  bool stored = false;
+  const absl::Status written = pool_->Transaction([&](Connection& conn) -> absl::Status {
+    stored = false;
+    SH_RETURN_IF_ERROR(conn.ExecPrepared("sh_lock_ebpf_task_id",
+                                         "SELECT pg_advisory_xact_lock(hashtextextended("
+                                         "'sh_ebpf_task ' || $1, 0))",
+                                         Params().Text(task.logical_id))
+                           .status());
+    SH_ASSIGN_OR_RETURN(Result found,
+                        conn.ExecPrepared("sh_find_ebpf_task_id",
+                                          "SELECT count(*) FROM sh_ebpf_task WHERE logical_id = $1",
+                                          Params().Text(task.logical_id)));
+    if (found.Int64(0, 0) > 0) return absl::OkStatus();
+    Params params;
+    params.Text(task.logical_id).Int64(task.create_time_ms).Bytes(EncodeEbpfTask(task));
+    SH_RETURN_IF_ERROR(conn.ExecPrepared("sh_put_ebpf_task", kPutTask, params).status());
+    stored = true;
+    return absl::OkStatus();
+  });
+  if (!written.ok()) return written;
+  return stored;
 }
 
 absl::StatusOr<std::vector<model::EbpfTask>> PgEbpfStore::ListTasks() const {

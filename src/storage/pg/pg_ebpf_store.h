@@ -33,6 +33,8 @@ class PgEbpfStore final : public EbpfStore {
   absl::Status PutProcesses(const std::vector<model::Process>& processes) override;
   absl::StatusOr<std::vector<model::Process>> ListProcesses() const override;
   absl::Status PutTask(const model::EbpfTask& task) override;
+  // Under a transaction-scoped advisory lock on the logical id.
+  absl::StatusOr<bool> PutNewTask(const model::EbpfTask& task) override;
   absl::StatusOr<std::vector<model::EbpfTask>> ListTasks() const override;
   absl::Status PutSchedule(const model::EbpfSchedule& schedule) override;
   absl::StatusOr<std::optional<model::EbpfSchedule>> GetSchedule(

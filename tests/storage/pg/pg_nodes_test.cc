@@ -109,6 +109,31 @@ TEST_F(PgEbpfAndMetricNodesTest, NodesPuttingTheSameNewProcessesInTheirOwnOrderA
   EXPECT_EQ(Count("SELECT count(*) FROM sh_ebpf_process"), kRounds * kProcesses);
 }
 
+TEST_F(PgEbpfAndMetricNodesTest, NodesGivingANewTaskTheSameIdAtOnceStoreOne) {
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<absl::StatusOr<bool>> results(kNodes);
+    std::vector<std::thread> nodes;
+    for (int n = 0; n < kNodes; ++n) {
+      nodes.emplace_back([&, n] {
+        model::EbpfTask task;
+        task.logical_id = "task-" + std::to_string(round);
+        task.service_id = "svc";
+        task.create_time_ms = kStart + n;
+        results[n] = ebpf_[n]->PutNewTask(task);
+      });
+    }
+    for (std::thread& node : nodes) node.join();
+    int stored = 0;
+    for (const auto& r : results) {
+      ASSERT_TRUE(r.ok()) << r.status();
+      stored += *r ? 1 : 0;
+    }
+    EXPECT_EQ(stored, 1) << "round " << round;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM sh_ebpf_task"), kRounds);
+}
+
 TEST_F(PgEbpfAndMetricNodesTest, MetricRowsWrittenByNodesAtOnceAddUpExactly) {
   constexpr int kCalls = 30;
   const metrics::MetricDefinition* cpm = metrics::FindMetric("process_relation_client_write_cpm");
