@@ -7,6 +7,19 @@
 
 namespace stackhouse::storage {
 
+int64_t BucketStart(metrics::Step step, int64_t minute_ms, absl::TimeZone zone) {
+  const absl::Time t = absl::FromUnixMillis(minute_ms);
+  switch (step) {
+    case metrics::Step::kMinute:
+      return minute_ms;
+    case metrics::Step::kHour:
+      return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilHour(t, zone), zone));
+    case metrics::Step::kDay:
+      return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilDay(t, zone), zone));
+  }
+  return minute_ms;
+}
+
 uint32_t PendingMinute::EntityNumber(absl::string_view entity) {
   auto found = entity_numbers_.find(entity);
   if (found != entity_numbers_.end()) return found->second;

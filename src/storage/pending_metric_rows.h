@@ -12,7 +12,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "metrics/meter_analyzer.h"
+#include "metrics/mqe.h"
 
 // What both metric stores (RocksMetricStore, pg::PgMetricStore) keep in memory: the metric rows
 // of a minute before they fold them into their stored rows, and the relation rows they wrote
@@ -54,6 +56,10 @@ class PendingMinute {
   std::vector<uint64_t> log_records_;
   size_t rows_ = 0;
 };
+
+// The start of the `step` bucket that holds `minute_ms`: the minute itself, or the start of its
+// hour or day in `zone`.
+int64_t BucketStart(metrics::Step step, int64_t minute_ms, absl::TimeZone zone);
 
 // Pending minutes by minute start.
 using PendingMinutes = std::map<int64_t, PendingMinute>;

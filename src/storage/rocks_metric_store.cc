@@ -72,25 +72,15 @@ absl::StatusOr<std::unique_ptr<RocksMetricStore>> RocksMetricStore::Open(Databas
 }
 
 int64_t RocksMetricStore::HourStart(int64_t minute_ms) const {
-  absl::Time t = absl::FromUnixMillis(minute_ms);
-  return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilHour(t, zone_), zone_));
+  return BucketStart(metrics::Step::kHour, minute_ms, zone_);
 }
 
 int64_t RocksMetricStore::DayStart(int64_t minute_ms) const {
-  absl::Time t = absl::FromUnixMillis(minute_ms);
-  return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilDay(t, zone_), zone_));
+  return BucketStart(metrics::Step::kDay, minute_ms, zone_);
 }
 
 int64_t RocksMetricStore::BucketOf(metrics::Step step, int64_t minute_ms) const {
-  switch (step) {
-    case metrics::Step::kMinute:
-      return minute_ms;
-    case metrics::Step::kHour:
-      return HourStart(minute_ms);
-    case metrics::Step::kDay:
-      return DayStart(minute_ms);
-  }
-  return minute_ms;
+  return BucketStart(step, minute_ms, zone_);
 }
 
 size_t RocksMetricStore::pending_rows() const {

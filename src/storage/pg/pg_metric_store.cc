@@ -109,13 +109,11 @@ ON CONFLICT (record, entity, timestamp_ms, trace_id) DO UPDATE SET
 }  // namespace
 
 int64_t PgMetricStore::HourStart(int64_t minute_ms) const {
-  absl::Time t = absl::FromUnixMillis(minute_ms);
-  return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilHour(t, zone_), zone_));
+  return BucketStart(metrics::Step::kHour, minute_ms, zone_);
 }
 
 int64_t PgMetricStore::DayStart(int64_t minute_ms) const {
-  absl::Time t = absl::FromUnixMillis(minute_ms);
-  return absl::ToUnixMillis(absl::FromCivil(absl::ToCivilDay(t, zone_), zone_));
+  return BucketStart(metrics::Step::kDay, minute_ms, zone_);
 }
 
 absl::Status PgMetricStore::Write(const std::string& name, absl::string_view sql,
@@ -132,15 +130,7 @@ PgMetricStore::~PgMetricStore() {
 }
 
 int64_t PgMetricStore::BucketOf(metrics::Step step, int64_t minute_ms) const {
-  switch (step) {
-    case metrics::Step::kMinute:
-      return minute_ms;
-    case metrics::Step::kHour:
-      return HourStart(minute_ms);
-    case metrics::Step::kDay:
-      return DayStart(minute_ms);
-  }
-  return minute_ms;
+  return BucketStart(step, minute_ms, zone_);
 }
 
 size_t PgMetricStore::pending_rows() const {
