@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/embedded_files.h"
 #include "common/logging.h"
@@ -54,6 +55,7 @@
 #include "storage/pg/pg_ebpf_store.h"
 #include "storage/pg/pg_metadata_store.h"
 #include "storage/pg/pg_metric_store.h"
+#include "storage/pg/pg_partitions.h"
 #include "storage/pg/pg_pool.h"
 #include "storage/pg/pg_profile_store.h"
 #include "storage/pg/pg_retry.h"
@@ -301,6 +303,7 @@ absl::Status Server::OpenStorage() {
     storage::pg::StoreOptions store_options;
     store_options.record_ttl_ms = config_.storage.record_ttl_days * kMillisPerDay;
     store_options.metrics_ttl_ms = config_.storage.metrics_ttl_days * kMillisPerDay;
+    store_options.max_future_skew_ms = config_.storage.max_future_skew_seconds * 1000;
     storage::pg::Pool* p = pg_pool_.get();
     metadata_store_ = std::make_unique<storage::pg::PgMetadataStore>(p, clock_, store_options);
     auto profiles = std::make_unique<storage::pg::PgProfileStore>(p, clock_, store_options);
@@ -313,6 +316,23 @@ absl::Status Server::OpenStorage() {
     continuous_policy_store_ = std::make_unique<storage::pg::PgContinuousPolicyStore>(p);
     metric_store_ = std::make_unique<storage::pg::PgMetricStore>(p, clock_, store_options,
                                                                  absl::LocalTimeZone());
+    // Partitions for today's rows exist before the first agent reports; later passes run on
+    // the keeper's thread.
+    storage::pg::PartitionKeeperOptions keeper_options;
+    keeper_options.ttl = store_options;
+    partition_keeper_ = std::make_unique<storage::pg::PartitionKeeper>(p, clock_, keeper_options);
+    storage::pg::PartitionReport kept = partition_keeper_->RunOnce();
+    if (!kept.failures.empty()) {
+      log->warn(
+          "PostgreSQL partitions: {} (rows go to the default partitions meanwhile; "
+          "tried again in {} s)",
+          absl::StrJoin(kept.failures, "; "), keeper_options.interval_ms / 1000);
+    }
+    log->info(
+        "PostgreSQL partitions: {} created, {} expired dropped, {} rows moved, {} expired "
+        "rows deleted",
+        kept.created, kept.dropped, kept.moved, kept.deleted);
+    partition_keeper_->Start();
     log->info("storage: PostgreSQL database {} on {}:{} ({} connections at most)", c.database,
               c.host, c.port, c.pool_size);
     // Listening starts before the services load their caches, so that no change committed
@@ -729,6 +749,7 @@ void Server::Shutdown() {
   StopRollups();
   // Before the services whose caches they reload, and the pool they use.
   if (change_feed_) change_feed_->Stop();
+  if (partition_keeper_) partition_keeper_->Stop();
   cache_refresher_.reset();
   change_feed_.reset();
   if (db_) {
@@ -764,6 +785,7 @@ void Server::Shutdown() {
   snapshot_store_ = nullptr;
   const bool was_open = db_ != nullptr || pg_pool_ != nullptr;
   db_.reset();
+  partition_keeper_.reset();
   pg_pool_.reset();
   if (was_open) log->info("stopped");
 }

@@ -36,6 +36,7 @@ class MetricStore;
 namespace stackhouse::storage::pg {
 class Pool;
 class PgChangeFeed;
+class PartitionKeeper;
 }  // namespace stackhouse::storage::pg
 
 namespace stackhouse::service {
@@ -138,6 +139,8 @@ class Server {
   // PostgreSQL only: the other nodes' changes (null with listenNotify: false) and the reloads
   // of the services' caches they and cacheRefreshSeconds trigger.
   std::unique_ptr<storage::pg::PgChangeFeed> change_feed_;
+  // PostgreSQL only: creates and drops the day partitions (retention).
+  std::unique_ptr<storage::pg::PartitionKeeper> partition_keeper_;
   std::unique_ptr<service::CacheRefresher> cache_refresher_;
   std::unique_ptr<storage::MetadataStore> metadata_store_;
   // The trace-profiling store: one object, both interfaces; snapshot_store_ is the same object.

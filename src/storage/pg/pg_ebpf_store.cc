@@ -194,6 +194,8 @@ absl::Status PgEbpfStore::AddSampleBlock(const std::string& schedule_id, int64_t
   // Each distinct stack once (blocks repeat few stacks many times).
   absl::flat_hash_set<uint64_t> distinct;
   for (const StoredEbpfSample& s : samples) distinct.insert(s.stack_id);
+  std::vector<uint64_t> retained(distinct.begin(), distinct.end());
+  SH_RETURN_IF_ERROR(stacks_.Retain(retained, clock_->NowMillis(), upload_time_ms));
   std::vector<int64_t> ids;
   ids.reserve(distinct.size());
   for (uint64_t id : distinct) ids.push_back(static_cast<int64_t>(id));

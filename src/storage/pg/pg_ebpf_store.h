@@ -20,15 +20,20 @@ namespace stackhouse::storage::pg {
 // sh_ebpf_stack (a PgStackDictionary: one row per distinct stack in the database, racing inserts
 // resolve to one id; frames encoded by EncodeEbpfFrame) and sh_ebpf_block: one row per upload and
 // target type, its samples in EbpfStore::EncodeSampleBlock's format (a repeated sample costs its
-// 8-byte stack id and a few value bytes), expiring recordDataTTL after the upload time. An upload
-// is one statement (its blocks through unnest, with the check that every stack it refers to is
-// in the dictionary), so it is stored whole or not at all. No roll-ups yet: ScanAggregated reads
+// 8-byte stack id and a few value bytes), expiring recordDataTTL after the upload time (day
+// partitions, pg_partitions.h). An upload first retains its stacks (PgStackDictionary::Retain,
+// NotFound for one that expired), then is one statement (its blocks through unnest, with the
+// check that every stack it refers to is in the dictionary), so it is stored whole or not at
+// all. No roll-ups yet: ScanAggregated reads
 // raw blocks and RollUp does nothing (EbpfStore's defaults). Thread-safe.
 class PgEbpfStore final : public EbpfStore {
  public:
   // `pool` and `clock` must outlive the store.
   PgEbpfStore(Pool* pool, const Clock* clock, const StoreOptions& options)
-      : pool_(pool), clock_(clock), options_(options), stacks_(pool, "sh_ebpf_stack") {}
+      : pool_(pool),
+        clock_(clock),
+        options_(options),
+        stacks_(pool, "sh_ebpf_stack", options.max_future_skew_ms) {}
 
   absl::Status PutProcesses(const std::vector<model::Process>& processes) override;
   absl::StatusOr<std::vector<model::Process>> ListProcesses() const override;

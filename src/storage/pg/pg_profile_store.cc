@@ -38,9 +38,8 @@ WITH d AS (
   INSERT INTO sh_profile_dump AS d (segment_id, sequence, dump_time_ms, stack_id, language)
   SELECT s, q, t, k, 0 FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
     AS x(s, q, t, k)
-  ON CONFLICT (segment_id, sequence) DO UPDATE SET
-    dump_time_ms = EXCLUDED.dump_time_ms, stack_id = EXCLUDED.stack_id,
-    language = EXCLUDED.language)
+  ON CONFLICT (segment_id, sequence, dump_time_ms) DO UPDATE SET
+    stack_id = EXCLUDED.stack_id, language = EXCLUDED.language)
 INSERT INTO sh_profiled_segment (task_id, dump_time_ms, segment_id)
 SELECT * FROM unnest($5::text[], $6::bigint[], $7::text[])
 ON CONFLICT DO NOTHING
@@ -185,6 +184,9 @@ absl::Status PgProfileStore::AddDumps(absl::Span<const ResolvedDump> dumps) {
       profiled_segments.push_back(s.segment_id);
     }
   }
+  std::vector<uint64_t> retained(ids.begin(), ids.end());
+  SH_RETURN_IF_ERROR(
+      stacks_.Retain(retained, clock_->NowMillis(), *std::max_element(times.begin(), times.end())));
   Params params;
   params.TextArray(segments)
       .Int32Array(sequences)
@@ -216,9 +218,10 @@ absl::Status PgProfileStore::ScanDumps(const std::string& segment_id,
                                        const std::function<void(const StoredDump&)>& visit) const {
   SH_ASSIGN_OR_RETURN(Result r,
                       pool_->ExecPrepared("sh_scan_profile_dumps",
-                                          "SELECT sequence, dump_time_ms, stack_id, language "
-                                          "FROM sh_profile_dump WHERE segment_id = $1 "
-                                          "AND dump_time_ms > $2 ORDER BY sequence",
+                                          "SELECT DISTINCT ON (sequence) sequence, dump_time_ms, "
+                                          "stack_id, language FROM sh_profile_dump "
+                                          "WHERE segment_id = $1 AND dump_time_ms > $2 "
+                                          "ORDER BY sequence, dump_time_ms DESC",
                                           Params().Text(segment_id).Int64(RecordCutoff())));
   for (int row = 0; row < r.rows(); ++row) {
     StoredDump dump;

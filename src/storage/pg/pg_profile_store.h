@@ -16,19 +16,24 @@ namespace stackhouse::storage::pg {
 // ProfileTaskStore and SnapshotStore on PostgreSQL.
 //
 // Tables: sh_profile_task (kept until replaced), sh_profile_task_log (expiring recordDataTTL
-// after the task's end), sh_profile_dump (segment, sequence → dump time, stack id),
+// after the task's end), sh_profile_dump (segment, sequence, dump time → stack id: unique per
+// day partition, so a dump sent again with another time is a second row and readers take the
+// one with the latest time),
 // sh_profiled_segment (task, dump time, segment of a sequence-0 dump or a Go profile),
 // sh_go_profile (one row per upload) with sh_go_segment_profile (a reference per labelled
-// segment), all expiring recordDataTTL after their dump time; and the stack dictionary
-// sh_profile_stack (a PgStackDictionary: one row per distinct stack in the database, racing
-// inserts resolve to one id).
+// segment), all expiring recordDataTTL after their dump time (day partitions, pg_partitions.h);
+// and the stack dictionary sh_profile_stack (a PgStackDictionary: one row per distinct stack in
+// the database, racing inserts resolve to one id; AddDumps retains the dumps' stacks first).
 //
 // Thread-safe.
 class PgProfileStore final : public ProfileTaskStore, public SnapshotStore {
  public:
   // `pool` and `clock` must outlive the store.
   PgProfileStore(Pool* pool, const Clock* clock, const StoreOptions& options)
-      : pool_(pool), clock_(clock), options_(options), stacks_(pool, "sh_profile_stack") {}
+      : pool_(pool),
+        clock_(clock),
+        options_(options),
+        stacks_(pool, "sh_profile_stack", options.max_future_skew_ms) {}
 
   absl::Status PutTask(const model::ProfileTask& task) override;
   // Under a transaction-scoped advisory lock on the service (one per service id), so that nodes

@@ -244,6 +244,50 @@ CREATE TABLE sh_metric_intake (
   updates bytea NOT NULL);
 CREATE INDEX sh_metric_intake_by_entity ON sh_metric_intake (entity, minute_ms);
 )sql",
+      // 6: the time-series tables become partitioned by range of their time column (one
+      // partition per UTC day, pg_partitions.h keeps them, and a default partition for rows
+      // outside them), so that retention drops whole partitions. A primary key now includes the
+      // time column; rows are copied (into the default partition, whence the partition keeper
+      // moves the live ones into their days) and serial columns keep their sequences. The stack
+      // dictionaries' stamps are indexed, for their expiry.
+      R"sql(
+CREATE FUNCTION sh_repartition(t text, col text, pk text, serial_col text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS) PARTITION BY RANGE (%I)',
+                 t || '_next', t, col);
+  EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (%s)', t || '_next', t || '_pk',
+                 pk);
+  EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', t || '_pdefault', t || '_next');
+  EXECUTE format('INSERT INTO %I SELECT * FROM %I', t || '_next', t);
+  IF serial_col IS NOT NULL THEN
+    EXECUTE format('ALTER SEQUENCE %s OWNED BY %I.%I', pg_get_serial_sequence(t, serial_col),
+                   t || '_next', serial_col);
+  END IF;
+  EXECUTE format('DROP TABLE %I', t);
+  EXECUTE format('ALTER TABLE %I RENAME TO %I', t || '_next', t);
+END $$;
+SELECT sh_repartition('sh_segment', 'start_time_ms', 'segment_id, start_time_ms', NULL);
+CREATE INDEX sh_segment_by_trace ON sh_segment (trace_id, instance_id, segment_id);
+SELECT sh_repartition('sh_profile_dump', 'dump_time_ms', 'segment_id, sequence, dump_time_ms',
+                      NULL);
+SELECT sh_repartition('sh_profiled_segment', 'dump_time_ms', 'task_id, dump_time_ms, segment_id',
+                      NULL);
+SELECT sh_repartition('sh_go_profile', 'dump_time_ms', 'id, dump_time_ms', 'id');
+SELECT sh_repartition('sh_go_segment_profile', 'dump_time_ms',
+                      'segment_id, dump_time_ms, profile_id', NULL);
+SELECT sh_repartition('sh_ebpf_block', 'upload_time_ms', 'schedule_id, upload_time_ms, id', 'id');
+SELECT sh_repartition('sh_span_event', 'stored_ms', 'id, stored_ms', 'id');
+CREATE INDEX sh_span_event_by_trace ON sh_span_event (trace_id, start_seconds, start_nanos, id);
+SELECT sh_repartition('sh_metric', 'bucket_ms', 'metric, entity, step, bucket_ms, label', NULL);
+SELECT sh_repartition('sh_metric_relation', 'minute_ms',
+                      'instance_id, minute_ms, server_side, client_id, server_id', NULL);
+SELECT sh_repartition('sh_sampled_record', 'timestamp_ms',
+                      'record, entity, timestamp_ms, trace_id', NULL);
+DROP FUNCTION sh_repartition(text, text, text, text);
+CREATE INDEX sh_profile_stack_by_stamp ON sh_profile_stack (stamp_ms);
+CREATE INDEX sh_ebpf_stack_by_stamp ON sh_ebpf_stack (stamp_ms);
+)sql",
   };
   return *migrations;
 }

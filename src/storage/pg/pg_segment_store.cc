@@ -14,15 +14,16 @@ INSERT INTO sh_segment AS g (segment_id, trace_id, instance_id, service_id, endp
 SELECT s, t, i, v, e, n, st, l, err <> 0, b
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
             $7::bigint[], $8::int[], $9::int[], $10::bytea[]) AS x(s, t, i, v, e, n, st, l, err, b)
-ON CONFLICT (segment_id) DO UPDATE SET
+ON CONFLICT (segment_id, start_time_ms) DO UPDATE SET
   trace_id = EXCLUDED.trace_id, instance_id = EXCLUDED.instance_id,
   service_id = EXCLUDED.service_id, endpoint_id = EXCLUDED.endpoint_id,
-  endpoint_name = EXCLUDED.endpoint_name, start_time_ms = EXCLUDED.start_time_ms,
-  latency_ms = EXCLUDED.latency_ms, is_error = EXCLUDED.is_error, body = EXCLUDED.body
+  endpoint_name = EXCLUDED.endpoint_name, latency_ms = EXCLUDED.latency_ms, is_error = EXCLUDED.is_error, body = EXCLUDED.body
 )sql";
 
+// A segment is unique per day partition (its key includes its start time), so one sent again
+// with another start time is stored twice; readers return the copy with the latest start.
 constexpr char kColumns[] =
-    "SELECT segment_id, trace_id, instance_id, service_id, endpoint_id, endpoint_name, "
+    "segment_id, trace_id, instance_id, service_id, endpoint_id, endpoint_name, "
     "start_time_ms, latency_ms, is_error, body FROM sh_segment ";
 
 absl::StatusOr<std::vector<StoredSegment>> Segments(const Result& r) {
@@ -94,10 +95,11 @@ absl::Status PgSegmentStore::AddSegments(const std::vector<model::Segment>& segm
 absl::StatusOr<std::optional<StoredSegment>> PgSegmentStore::GetSegment(
     const std::string& segment_id) const {
   SH_ASSIGN_OR_RETURN(
-      Result r,
-      pool_->ExecPrepared("sh_get_segment",
-                          absl::StrCat(kColumns, "WHERE segment_id = $1 AND start_time_ms > $2"),
-                          Params().Text(segment_id).Int64(RecordCutoff())));
+      Result r, pool_->ExecPrepared("sh_get_segment",
+                                    absl::StrCat("SELECT ", kColumns,
+                                                 "WHERE segment_id = $1 AND start_time_ms > $2 "
+                                                 "ORDER BY start_time_ms DESC LIMIT 1"),
+                                    Params().Text(segment_id).Int64(RecordCutoff())));
   SH_ASSIGN_OR_RETURN(auto segments, Segments(r));
   if (segments.empty()) return std::nullopt;
   return std::move(segments[0]);
@@ -108,9 +110,10 @@ absl::StatusOr<std::vector<StoredSegment>> PgSegmentStore::ListByTraceAndInstanc
   SH_ASSIGN_OR_RETURN(
       Result r,
       pool_->ExecPrepared("sh_segments_of_trace_instance",
-                          absl::StrCat(kColumns,
+                          absl::StrCat("SELECT DISTINCT ON (segment_id) ", kColumns,
                                        "WHERE trace_id = $1 AND instance_id = $2 "
-                                       "AND start_time_ms > $3 ORDER BY segment_id"),
+                                       "AND start_time_ms > $3 "
+                                       "ORDER BY segment_id, start_time_ms DESC"),
                           Params().Text(trace_id).Text(instance_id).Int64(RecordCutoff())));
   return Segments(r);
 }
@@ -118,16 +121,18 @@ absl::StatusOr<std::vector<StoredSegment>> PgSegmentStore::ListByTraceAndInstanc
 absl::StatusOr<std::vector<StoredSegment>> PgSegmentStore::ListByTrace(const std::string& trace_id,
                                                                        size_t limit) const {
   if (limit == 0) return std::vector<StoredSegment>{};
-  SH_ASSIGN_OR_RETURN(Result r,
-                      pool_->ExecPrepared("sh_segments_of_trace",
-                                          absl::StrCat(kColumns,
-                                                       "WHERE trace_id = $1 AND start_time_ms > $2 "
-                                                       "ORDER BY instance_id, segment_id LIMIT $3"),
-                                          Params()
-                                              .Text(trace_id)
-                                              .Int64(RecordCutoff())
-                                              .Int64(static_cast<int64_t>(std::min<size_t>(
-                                                  limit, static_cast<size_t>(INT64_MAX))))));
+  SH_ASSIGN_OR_RETURN(
+      Result r,
+      pool_->ExecPrepared("sh_segments_of_trace",
+                          absl::StrCat("SELECT DISTINCT ON (instance_id, segment_id) ", kColumns,
+                                       "WHERE trace_id = $1 AND start_time_ms > $2 "
+                                       "ORDER BY instance_id, segment_id, "
+                                       "start_time_ms DESC LIMIT $3"),
+                          Params()
+                              .Text(trace_id)
+                              .Int64(RecordCutoff())
+                              .Int64(static_cast<int64_t>(
+                                  std::min<size_t>(limit, static_cast<size_t>(INT64_MAX))))));
   return Segments(r);
 }
 

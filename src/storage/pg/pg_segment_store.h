@@ -9,8 +9,11 @@ namespace stackhouse::storage::pg {
 
 // SegmentStore on PostgreSQL: table sh_segment, one row per segment (the summary in columns,
 // the segment as a records::SegmentBody), indexed by (trace, instance, segment). A batch is one
-// multi-row statement, so it is stored whole or not at all; a segment stored again replaces
-// the first copy. Segments expire recordDataTTL after their start time. Thread-safe.
+// multi-row statement, so it is stored whole or not at all; a segment stored again with the
+// same start time replaces the first copy (the key is segment id and start time, since the
+// table has a partition per day: one sent again with another start time is a second row, and
+// readers return the copy with the latest start). Segments expire recordDataTTL after their
+// start time. Thread-safe.
 class PgSegmentStore final : public SegmentStore {
  public:
   // `pool` and `clock` must outlive the store.

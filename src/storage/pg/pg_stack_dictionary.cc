@@ -2,9 +2,14 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "common/saturating.h"
 #include "common/status_macros.h"
+#include "storage/database.h"
 #include "storage/key_codec.h"
 
 namespace stackhouse::storage::pg {
@@ -27,16 +32,33 @@ std::string Digest(absl::string_view bytes) {
 }  // namespace
 
 // Sorted by digest so that nodes inserting overlapping stacks lock rows in the same order.
-PgStackDictionary::PgStackDictionary(Pool* pool, std::string table)
+PgStackDictionary::PgStackDictionary(Pool* pool, std::string table, int64_t max_future_skew_ms)
     : pool_(pool),
       table_(std::move(table)),
+      max_future_skew_ms_(max_future_skew_ms),
       resolve_sql_(absl::StrCat("INSERT INTO ", table_,
                                 " AS k (digest, frames, stamp_ms) "
                                 "SELECT d, f, $3 FROM unnest($1::bytea[], $2::bytea[]) AS t(d, f) "
                                 "ORDER BY d ON CONFLICT (digest) DO UPDATE SET "
                                 "stamp_ms = GREATEST(k.stamp_ms, EXCLUDED.stamp_ms) "
                                 "RETURNING id, digest")),
+      // In id order, for the same reason.
+      retain_sql_(absl::StrCat("UPDATE ", table_, " AS k SET stamp_ms = GREATEST(k.stamp_ms, $2) ",
+                               "FROM (SELECT id FROM ", table_,
+                               " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS l ",
+                               "WHERE k.id = l.id RETURNING k.id")),
       get_sql_(absl::StrCat("SELECT frames FROM ", table_, " WHERE id = $1")) {}
+
+bool PgStackDictionary::FreshLocked(uint64_t id, int64_t time) const {
+  auto it = stamps_.find(id);
+  return it != stamps_.end() && SaturatingSub(time, it->second) < kDictionaryRefreshMs;
+}
+
+void PgStackDictionary::StampedLocked(uint64_t id, int64_t stamp_ms) {
+  if (stamps_.size() >= kMaxKnownStacks) stamps_.clear();
+  int64_t& stamp = stamps_.try_emplace(id, stamp_ms).first->second;
+  stamp = std::max(stamp, stamp_ms);
+}
 
 absl::StatusOr<std::vector<uint64_t>> PgStackDictionary::Resolve(
     absl::Span<const PendingStack> stacks, int64_t now_ms) {
@@ -50,7 +72,10 @@ absl::StatusOr<std::vector<uint64_t>> PgStackDictionary::Resolve(
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < stacks.size(); ++i) {
       auto known = known_.find(stacks[i].fingerprint);
-      if (known != known_.end() && known->second.check == checks[i]) {
+      // A known stack whose stamp is due is put again (which also finds it again should it
+      // have expired meanwhile).
+      if (known != known_.end() && known->second.check == checks[i] &&
+          FreshLocked(known->second.id, now_ms)) {
         ids[i] = known->second.id;
       } else {
         misses.push_back(i);
@@ -90,12 +115,51 @@ absl::StatusOr<std::vector<uint64_t>> PgStackDictionary::Resolve(
       return absl::InternalError("the stack dictionary returned a stranger");
     }
     const auto id = static_cast<uint64_t>(r->Int64(row, 0));
+    StampedLocked(id, now_ms);
     for (size_t i : it->second) {
       ids[i] = id;
       known_[stacks[i].fingerprint] = Known{id, checks[i]};
     }
   }
   return ids;
+}
+
+absl::Status PgStackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t now_ms,
+                                       int64_t records_time_ms) {
+  const int64_t time =
+      std::clamp(records_time_ms, now_ms, SaturatingAdd(now_ms, max_future_skew_ms_));
+  std::vector<int64_t> due;
+  {
+    absl::MutexLock lock(&mu_);
+    for (uint64_t id : ids) {
+      if (!FreshLocked(id, time)) due.push_back(static_cast<int64_t>(id));
+    }
+  }
+  if (due.empty()) return absl::OkStatus();
+  std::sort(due.begin(), due.end());
+  due.erase(std::unique(due.begin(), due.end()), due.end());
+  absl::StatusOr<Result> r = pool_->ExecPreparedRetried(
+      absl::StrCat("sh_retain_", table_), retain_sql_, Params().Int64Array(due).Int64(time));
+  if (!r.ok()) return r.status();
+  absl::flat_hash_set<int64_t> found;
+  for (int row = 0; row < r->rows(); ++row) found.insert(r->Int64(row, 0));
+  absl::MutexLock lock(&mu_);
+  for (int64_t id : due) {
+    if (found.contains(id)) {
+      StampedLocked(static_cast<uint64_t>(id), time);
+    } else {
+      // Expired: the next Resolve of its stack, not finding it fresh, puts it again.
+      stamps_.erase(static_cast<uint64_t>(id));
+    }
+  }
+  if (found.size() != due.size()) {
+    for (int64_t id : due) {
+      if (!found.contains(id)) {
+        return absl::NotFoundError(absl::StrCat("stack ", id, " is no longer stored in ", table_));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> PgStackDictionary::Get(uint64_t id) const {
