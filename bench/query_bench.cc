@@ -19,7 +19,8 @@
 //   * the OAP shape on PostgreSQL (BM_EbpfAnalyzePostgresql, issue 16): written through the
 //     PostgreSQL stores into a throw-away PostgreSQL 15 cluster on this machine (initdb as for
 //     the tests, tests/storage/pg/throwaway_cluster.h; skipped when its binaries are missing),
-//     then VACUUM (ANALYZE), and analysed raw through /graphql over a pool as the server's;
+//     then VACUUM (ANALYZE), and analysed raw (/0) and from roll-ups (/1) through /graphql over
+//     a pool as the server's;
 //   * large trees (issue 15 goal 4): 100,000 distinct stacks, each sampled once, analysed
 //     through /graphql: trace profiling (one segment, 100,000 dumps of depth 60) and eBPF (one
 //     schedule, depth 30, 100,000 samples in 25 uploads). The stacks branch near their leaves
@@ -45,6 +46,7 @@
 #include "storage/database.h"
 #include "storage/pg/pg_ebpf_store.h"
 #include "storage/pg/pg_metadata_store.h"
+#include "storage/pg/pg_partitions.h"
 #include "storage/pg/pg_pool.h"
 #include "storage/pg/pg_profile_store.h"
 #include "storage/pg/pg_schema.h"
@@ -151,6 +153,12 @@ struct PgFixture {
     options.statement_timeout_ms = config::PostgresqlConfig().statement_timeout_ms;
     SH_ASSIGN_OR_RETURN(f->pool, storage::pg::Pool::Create(options));
     SH_RETURN_IF_ERROR(storage::pg::MigrateSchema(*f->pool).status());
+    storage::pg::PartitionKeeperOptions keeper;
+    keeper.ttl.record_ttl_ms = 3650LL * 24 * 3600 * 1000;
+    keeper.ttl.metrics_ttl_ms = keeper.ttl.record_ttl_ms;
+    storage::pg::PartitionReport kept =
+        storage::pg::PartitionKeeper(f->pool.get(), &f->clock, keeper).RunOnce();
+    if (!kept.failures.empty()) return absl::InternalError(kept.failures[0]);
     storage::pg::StoreOptions store_options;
     store_options.record_ttl_ms = 3650LL * 24 * 3600 * 1000;
     store_options.metrics_ttl_ms = store_options.record_ttl_ms;
@@ -386,14 +394,17 @@ void BM_EbpfAnalyze(benchmark::State& state) {
 BENCHMARK(BM_EbpfAnalyze)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // The same on PostgreSQL (issue 16): written through PgEbpfStore into a throw-away cluster on
-// this machine, then VACUUM (ANALYZE) as autovacuum would have run, read raw (PgEbpfStore has no
-// roll-ups). The CPU column and the RSS counters are this process's alone (not the server
-// backend's). `table_bytes_per_sample`: sh_ebpf_block with its index and TOAST, per sample.
+// this machine (its day partitions kept as a node keeps them), then VACUUM (ANALYZE) as
+// autovacuum would have run; /0 read raw, /1 from roll-ups (RollUp after writing, then VACUUM
+// again). The CPU column and the RSS counters are this process's alone (not the server
+// backend's). `table_bytes_per_sample`: sh_ebpf_block's partitions with their indexes and
+// TOAST, per sample.
 struct PgEbpfWorkload {
   std::unique_ptr<PgFixture> fixture;
   absl::Status error;  // why there is no fixture
   std::vector<std::string> schedules = {"schedule-0"};
   double table_bytes = 0;
+  bool rolled = false;
 };
 
 PgEbpfWorkload& PgWorkload() {
@@ -411,7 +422,9 @@ void BM_EbpfAnalyzePostgresql(benchmark::State& state) {
       w->fixture = std::move(*fixture);
       WriteEbpfUploads(*w->fixture->ebpf_store, w->schedules, kDurationMs, 100);
       w->error = w->fixture->VacuumAnalyze();
-      auto size = w->fixture->pool->Exec("SELECT pg_total_relation_size('sh_ebpf_block')");
+      auto size = w->fixture->pool->Exec(
+          "SELECT sum(pg_total_relation_size(inhrelid))::bigint FROM pg_inherits "
+          "WHERE inhparent = 'sh_ebpf_block'::regclass");
       if (w->error.ok()) w->error = size.status();
       if (w->error.ok()) w->table_bytes = static_cast<double>(size->Int64(0, 0));
     } else {
@@ -422,12 +435,26 @@ void BM_EbpfAnalyzePostgresql(benchmark::State& state) {
     state.SkipWithError(w->error.ToString().c_str());
     return;
   }
+  if (state.range(0) == 1 && !w->rolled) {
+    w->fixture->clock.SetMillis(kStart + kDurationMs + 2 * storage::kEbpfRollupMinuteMs);
+    auto stats = w->fixture->ebpf_store->RollUp(int64_t{1} << 40);
+    if (!stats.ok() || stats->pending != 0) {
+      state.SkipWithError("RollUp failed or left minutes pending");
+      return;
+    }
+    w->error = w->fixture->VacuumAnalyze();
+    w->rolled = true;
+  }
+  if (state.range(0) == 0 && w->rolled) {
+    state.SkipWithError("the raw run must come first");
+    return;
+  }
   TimeEbpfAnalysis(state, *w->fixture->query, w->schedules, kStart + kDurationMs);
   const double samples = kUploads * 100.0;
   state.counters["samples"] = samples;
   state.counters["table_bytes_per_sample"] = w->table_bytes / samples;
 }
-BENCHMARK(BM_EbpfAnalyzePostgresql)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EbpfAnalyzePostgresql)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // Continuous profiling: `schedules` schedules × 1 h × 100 Hz (500 samples per 5 s upload).
 void BM_EbpfAnalyzeContinuous(benchmark::State& state) {

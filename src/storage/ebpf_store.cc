@@ -1,5 +1,6 @@
 #include "storage/ebpf_store.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "common/status_macros.h"
 #include "storage/varint.h"
 
@@ -180,6 +181,36 @@ absl::Status EbpfStore::ScanAggregated(const std::string& schedule_id, int64_t f
   return ScanSampleBlocks(schedule_id, from_ms, to_ms, [&](EbpfSampleBlock& block) {
     if (go) go = visitor.Block(block);
   });
+}
+
+bool EbpfMinuteSums::WorthARollup() const {
+  return !stacks.empty() &&
+         samples >= static_cast<int64_t>(stacks.size()) * EbpfStore::kMinSamplesPerRollupStack;
+}
+
+absl::StatusOr<EbpfMinuteSums> EbpfStore::SumMinute(const std::string& schedule_id,
+                                                    int64_t minute_ms) const {
+  EbpfMinuteSums sums;
+  absl::flat_hash_map<uint64_t, size_t> index;  // stack id → sums.stacks[i]
+  SH_RETURN_IF_ERROR(ScanSampleBlocks(
+      schedule_id, minute_ms, minute_ms + kEbpfRollupMinuteMs, [&](EbpfSampleBlock& block) {
+        (block.target_type() == model::EbpfTargetType::kOnCpu ? sums.has_on_cpu
+                                                              : sums.has_off_cpu) = true;
+        StoredEbpfSample sample;
+        while (block.Next(&sample)) {
+          ++sums.samples;
+          auto [it, inserted] = index.try_emplace(sample.stack_id, sums.stacks.size());
+          if (inserted) sums.stacks.push_back({sample.stack_id, sample.upload_time_ms});
+          EbpfRollupStack& stack = sums.stacks[it->second];
+          if (sample.target_type == model::EbpfTargetType::kOnCpu) {
+            stack.dump_count += sample.dump_count;
+          } else {
+            stack.switch_count += sample.switch_count;
+            stack.duration_ns += sample.duration_ns;
+          }
+        }
+      }));
+  return sums;
 }
 
 absl::StatusOr<EbpfRollupStats> EbpfStore::RollUp(int64_t /*max_minutes*/) {

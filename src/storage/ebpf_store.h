@@ -140,6 +140,18 @@ struct EbpfRollupStats {
   int64_t pending = 0;    // minutes still pending after the call (new samples, not rolled up)
 };
 
+// One minute of one schedule's samples summed per stack, in order of first appearance (what a
+// roll-up holds; EbpfStore::SumMinute).
+struct EbpfMinuteSums {
+  std::vector<EbpfRollupStack> stacks;
+  int64_t samples = 0;
+  bool has_on_cpu = false;
+  bool has_off_cpu = false;
+  // At least kMinSamplesPerRollupStack samples per distinct stack (else reading the minute raw
+  // costs as little as its roll-up would).
+  bool WorthARollup() const;
+};
+
 // eBPF profiling records: processes, tasks, schedules, a dictionary of distinct stacks and
 // sample blocks (one record per schedule and upload). Implementations are thread-safe.
 class EbpfStore {
@@ -235,6 +247,10 @@ class EbpfStore {
   // as little). Calls must not overlap (one background job); adds and scans may run meanwhile.
   // The default does nothing. Errors: storage failures (what was committed before stays).
   virtual absl::StatusOr<EbpfRollupStats> RollUp(int64_t max_minutes);
+
+  // The samples of `schedule_id` in [minute_ms, minute_ms + kEbpfRollupMinuteMs), summed per
+  // stack as a roll-up of the minute sums them (read through ScanSampleBlocks).
+  absl::StatusOr<EbpfMinuteSums> SumMinute(const std::string& schedule_id, int64_t minute_ms) const;
 
   // How long after its end a minute is rolled up (late uploads into it are still correct,
   // only costlier: the minute is rolled up again).

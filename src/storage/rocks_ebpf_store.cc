@@ -380,32 +380,10 @@ absl::StatusOr<std::optional<std::string>> RocksEbpfStore::ComputeRollup(const M
                                                                          int64_t now) {
   // Expired (its first samples are gone, or about to be): read raw, as the raw path would.
   if (db_->IsExpired(Family::kEbpfSample, minute.first)) return std::nullopt;
-  std::vector<EbpfRollupStack> stacks;
-  absl::flat_hash_map<uint64_t, size_t> index;  // stack id → stacks[i]
-  int64_t samples = 0;
-  bool on_cpu = false, off_cpu = false;
-  SH_RETURN_IF_ERROR(ScanSampleBlocks(
-      minute.second, minute.first, minute.first + kEbpfRollupMinuteMs, [&](EbpfSampleBlock& block) {
-        (block.target_type() == model::EbpfTargetType::kOnCpu ? on_cpu : off_cpu) = true;
-        StoredEbpfSample sample;
-        while (block.Next(&sample)) {
-          ++samples;
-          auto [it, inserted] = index.try_emplace(sample.stack_id, stacks.size());
-          if (inserted) {
-            stacks.push_back({sample.stack_id, sample.upload_time_ms});
-          }
-          EbpfRollupStack& stack = stacks[it->second];
-          if (sample.target_type == model::EbpfTargetType::kOnCpu) {
-            stack.dump_count += sample.dump_count;
-          } else {
-            stack.switch_count += sample.switch_count;
-            stack.duration_ns += sample.duration_ns;
-          }
-        }
-      }));
-  if (stacks.empty() || samples < static_cast<int64_t>(stacks.size()) * kMinSamplesPerRollupStack) {
-    return std::nullopt;
-  }
+  SH_ASSIGN_OR_RETURN(EbpfMinuteSums sums, SumMinute(minute.second, minute.first));
+  if (!sums.WorthARollup()) return std::nullopt;
+  const std::vector<EbpfRollupStack>& stacks = sums.stacks;
+  const bool on_cpu = sums.has_on_cpu, off_cpu = sums.has_off_cpu;
   std::vector<uint64_t> ids;
   ids.reserve(stacks.size());
   for (const EbpfRollupStack& stack : stacks) ids.push_back(stack.stack_id);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,15 @@ namespace stackhouse::storage::pg {
 // partitions, pg_partitions.h). An upload first retains its stacks (PgStackDictionary::Retain,
 // NotFound for one that expired), then is one statement (its blocks through unnest, with the
 // check that every stack it refers to is in the dictionary), so it is stored whole or not at
-// all. No roll-ups yet: ScanAggregated reads
-// raw blocks and RollUp does nothing (EbpfStore's defaults). Thread-safe.
+// all.
+//
+// Roll-ups (as RocksEbpfStore's, shared by every node): sh_ebpf_rollup holds a minute's samples
+// summed per stack; sh_ebpf_pending the minutes an upload went into since (the same statement
+// as the upload upserts the minute with a new generation and deletes its roll-up). RollUp
+// writes a closed minute's roll-up in one statement with the deletion of its pending row of
+// the generation it read, so an upload that came in meanwhile keeps the minute pending.
+// ScanAggregated uses a roll-up only while its minute is not pending (in the same statement), so
+// a roll-up an upload raced past is never read. Thread-safe.
 class PgEbpfStore final : public EbpfStore {
  public:
   // `pool` and `clock` must outlive the store.
@@ -56,6 +64,14 @@ class PgEbpfStore final : public EbpfStore {
   absl::Status ScanSampleBlocks(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
                                 const std::function<void(EbpfSampleBlock&)>& visit) const override;
   absl::StatusOr<std::vector<model::EbpfSymbol>> GetStack(uint64_t stack_id) const override;
+  absl::Status ScanAggregated(const std::string& schedule_id, int64_t from_ms, int64_t to_ms,
+                              EbpfSampleVisitor& visitor) const override;
+  // Every node may run it: two that roll up one minute at once write it once (the other's is
+  // counted as retried).
+  absl::StatusOr<EbpfRollupStats> RollUp(int64_t max_minutes) override;
+
+  // Tests: called by RollUp after it has read its minutes and before it commits them.
+  void SetRollupHookForTest(std::function<void()> hook) { rollup_hook_ = std::move(hook); }
 
  private:
   int64_t RecordCutoff() const { return Cutoff(clock_->NowMillis(), options_.record_ttl_ms); }
@@ -66,6 +82,7 @@ class PgEbpfStore final : public EbpfStore {
   const Clock* const clock_;
   const StoreOptions options_;
   PgStackDictionary stacks_;
+  std::function<void()> rollup_hook_;
 };
 
 }  // namespace stackhouse::storage::pg

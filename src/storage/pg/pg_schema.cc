@@ -288,6 +288,26 @@ DROP FUNCTION sh_repartition(text, text, text, text);
 CREATE INDEX sh_profile_stack_by_stamp ON sh_profile_stack (stamp_ms);
 CREATE INDEX sh_ebpf_stack_by_stamp ON sh_ebpf_stack (stamp_ms);
 )sql",
+      // 7: eBPF roll-ups (one row per schedule and minute: the minute's samples summed per stack,
+      // in EbpfStore::EncodeRollupStacks's format; day partitions) and the minutes pending one
+      // (a new generation from the sequence for every upload into the minute).
+      R"sql(
+CREATE TABLE sh_ebpf_rollup (
+  schedule_id text COLLATE "C" NOT NULL,
+  minute_ms bigint NOT NULL,
+  has_on_cpu boolean NOT NULL,
+  has_off_cpu boolean NOT NULL,
+  stack_count integer NOT NULL,
+  stacks bytea NOT NULL,
+  CONSTRAINT sh_ebpf_rollup_pk PRIMARY KEY (schedule_id, minute_ms)) PARTITION BY RANGE (minute_ms);
+CREATE TABLE sh_ebpf_rollup_pdefault PARTITION OF sh_ebpf_rollup DEFAULT;
+CREATE TABLE sh_ebpf_pending (
+  minute_ms bigint NOT NULL,
+  schedule_id text COLLATE "C" NOT NULL,
+  generation bigint NOT NULL,
+  PRIMARY KEY (minute_ms, schedule_id));
+CREATE SEQUENCE sh_ebpf_generation;
+)sql",
   };
   return *migrations;
 }
