@@ -559,6 +559,8 @@ struct HttpServer::Impl {
 
   static MHD_Result OnAccept(void* cls, const sockaddr*, socklen_t) {
     auto* impl = static_cast<Impl*>(cls);
+    // Stop has begun: no new connections (instead of MHD_quiesce_daemon, see Stop).
+    if (impl->stopping.load()) return MHD_NO;
     if (impl->open_connections.load() >= impl->options.max_connections) {
       impl->refused_connections->Increment();
       return MHD_NO;
@@ -875,7 +877,11 @@ absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
 void HttpServer::Stop() {
   Impl& impl = *impl_;
   if (impl.daemon == nullptr) return;
-  MHD_quiesce_daemon(impl.daemon);  // no new connections
+  // No new connections from here on: OnAccept closes them at once. Not MHD_quiesce_daemon:
+  // with a thread pool and epoll (libmicrohttpd 0.9.75, still so in 1.0.1), it removes the listen
+  // socket from each I/O thread's epoll set while that thread, seeing the daemon quiesced, may
+  // be removing it too; the loser's EPOLL_CTL_DEL fails with ENOENT, which MHD_quiesce_daemon
+  // does not tolerate: "Failed to remove listen FD from epoll set", abort().
   {
     absl::MutexLock lock(&impl.mu);
     impl.stopping.store(true);
@@ -894,8 +900,7 @@ void HttpServer::Stop() {
     impl.reaper_stop = true;
   }
   impl.reaper.join();
-  ::close(impl.listen_fd);
-  impl.listen_fd = -1;
+  impl.listen_fd = -1;  // closed by MHD_stop_daemon (it keeps a quiesced daemon's)
 }
 
 }  // namespace stackhouse::http

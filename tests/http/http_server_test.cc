@@ -368,6 +368,48 @@ TEST_F(HttpServerTest, ProgressiveHandlersAnswerWholeOrStreamOnceStarted) {
   EXPECT_FALSE(cut) << "an aborted body must not look complete";
 }
 
+// Stop while clients keep connecting. It used MHD_quiesce_daemon, which races with the I/O
+// threads' own removal of the listen socket from their epoll sets and aborted the process
+// ("Failed to remove listen FD from epoll set") when one of them was busy, as after a
+// connection the server closed (the aborted stream above, then TearDown). A connection made
+// once Stop has begun is closed without an answer.
+TEST_F(HttpServerTest, StopWhileClientsKeepConnecting) {
+  for (int round = 0; round < 100; ++round) {
+    StartServer(Options(2));
+    std::atomic<bool> done{false};
+    std::atomic<int> answered{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 2; ++i) {
+      clients.emplace_back([&, port = port_] {
+        while (!done.load()) {
+          int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+          timeval timeout{10, 0};
+          ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+          sockaddr_in address{};
+          address.sin_family = AF_INET;
+          address.sin_port = htons(static_cast<uint16_t>(port));
+          address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+              absl::StartsWith(
+                  Exchange(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+                  "HTTP/1.1 200")) {
+            answered.fetch_add(1);
+            // Until the server closes the connection, so that its I/O thread is busy closing.
+            char buffer[256];
+            while (::recv(fd, buffer, sizeof(buffer), 0) > 0) {
+            }
+          }
+          ::close(fd);
+        }
+      });
+    }
+    while (answered.load() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_->Stop();
+    done.store(true);
+    for (std::thread& client : clients) client.join();
+  }
+}
+
 // A client that asks for a streamed response and then reads nothing holds the handler's worker
 // only until the stall timeout: the handler's writes start failing, and the worker is free for
 // the next request.
