@@ -680,10 +680,11 @@ struct HttpServer::Impl {
             connection->deadline_ms > now || connection->fd < 0) {
           continue;
         }
-        // libmicrohttpd sees the end of the stream and closes the connection.
+        // Counted first, so that whoever sees the close sees the count. libmicrohttpd sees the
+        // end of the stream and closes the connection.
+        timed_out_connections->Increment();
         ::shutdown(connection->fd, SHUT_RDWR);
         connection->closing = true;
-        timed_out_connections->Increment();
       }
     }
   }
