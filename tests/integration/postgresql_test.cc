@@ -1,9 +1,9 @@
 // The stackhouse binary on storage.selector: postgresql: two nodes over one database (a
 // throw-away cluster, tests/storage/pg/test_cluster.h) answer as one, hand out each other's
-// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), complete trace and eBPF
-// tasks for simulated agents whose calls alternate between them with the results of one node,
-// lose nothing acknowledged when one is killed mid-ingest, and bad settings stop the start with
-// one clear message.
+// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), complete trace, eBPF
+// On-CPU, Off-CPU, continuous-profiling and network tasks for simulated agents whose calls
+// alternate between them with the results of one node, lose nothing acknowledged when one is
+// killed mid-ingest, and bad settings stop the start with one clear message.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "ebpf/profiling/Process.grpc.pb.h"
 #include "ebpf/profiling/Profile.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -34,6 +35,9 @@
 #include "simulator/java_agent_client.h"
 #include "simulator/profile_task.h"
 #include "simulator/rover_client.h"
+#include "simulator/rover_continuous.h"
+#include "simulator/rover_meters.h"
+#include "simulator/rover_network.h"
 #include "simulator/rover_process.h"
 #include "simulator/rover_stacks.h"
 #include "simulator/rover_task.h"
@@ -181,14 +185,18 @@ class SimJavaAgent {
   std::vector<sim::ProfileTaskSpec> tasks_;
 };
 
-// A simulated Rover with one java process of inventory.default (label k8s-service): the
-// simulator's process registry, client (one per call) and task board. Not thread-safe.
+// A simulated Rover with one java process of `<name>.default` (label k8s-service), by
+// default inventory.default: the simulator's process registry, client (one per call), task
+// board and continuous-profiling policy book. Not thread-safe.
 class SimRover {
  public:
   static constexpr char kService[] = "inventory.default";
   static constexpr char kLabel[] = "k8s-service";
 
-  SimRover() : registry_(Discover(), "rover-sim", "10.0.0.7") {}
+  explicit SimRover(const std::string& name = "inventory", std::string agent = "rover-sim")
+      : registry_(Discover(name), std::move(agent), "10.0.0.7") {}
+  SimRover(const SimRover&) = delete;  // the checker refers to this
+  SimRover& operator=(const SimRover&) = delete;
 
   // reportProcesses to `node`.
   void Register(const ServerProcess& node) {
@@ -201,8 +209,15 @@ class SimRover {
 
   const std::string& process_id() const { return registry_.entries()[0].id; }
 
+  // The registered process's entity (service, instance, process name, layer).
+  const sim::RoverEntity& entity() const {
+    const sim::RoverProcessRegistry::Entry& entry = registry_.entries()[0];
+    return registry_.processes()[entry.process].entities[entry.entity];
+  }
+
   // queryTasks on `node` with the board's latestUpdateTime; the commands are offered to the
-  // board (each must start a task). Returns how many commands came.
+  // board (each must start a task, or be a NETWORK task, which the board leaves to the
+  // caller). Returns how many commands came.
   int Poll(const ServerProcess& node) {
     skywalking::v3::EBPFProfilingTaskQuery query;
     query.set_roverinstanceid(registry_.agent_id());
@@ -210,19 +225,65 @@ class SimRover {
     absl::StatusOr<skywalking::v3::Commands> commands = Client(node).QueryTasks(query);
     EXPECT_TRUE(commands.ok()) << commands.status();
     if (!commands.ok()) return 0;
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = NowMs();
     for (const auto& command : commands->commands()) {
       sim::RoverTaskBoard::OfferResult offered = board_.Offer(
           command, [&](const std::string& id) { return registry_.Find(id) != nullptr; }, now);
-      EXPECT_EQ(offered.outcome, sim::RoverTaskBoard::Outcome::kStarted) << offered.reason;
+      EXPECT_EQ(offered.outcome, offered.spec.target == sim::EbpfTarget::kNetwork
+                                     ? sim::RoverTaskBoard::Outcome::kNetwork
+                                     : sim::RoverTaskBoard::Outcome::kStarted)
+          << offered.reason;
       tasks_.push_back(offered.spec);
     }
     return commands->commands_size();
   }
 
   const std::vector<sim::EbpfTaskSpec>& tasks() const { return tasks_; }
+
+  // queryPolicies on `node` for the process's service with the uuid the book holds (or an
+  // empty uuid with `forget`: a restarted Rover); the answer is applied to the book. Returns how
+  // many commands came.
+  int PollPolicies(const ServerProcess& node, bool forget = false) {
+    sim::ContinuousPolicyBook empty;
+    const sim::ContinuousPolicyBook& book = forget ? empty : book_;
+    absl::StatusOr<skywalking::v3::Commands> reply =
+        Client(node).QueryPolicies(book.Query({entity().service}));
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) return 0;
+    absl::StatusOr<std::vector<std::string>> changed = book_.Apply(*reply);
+    EXPECT_TRUE(changed.ok()) << changed.status();
+    return reply->commands_size();
+  }
+
+  // The policy the book holds for the process's service, or nullptr.
+  const sim::ContinuousPolicy* policy() const { return book_.Find(entity().service); }
+
+  // Rover's continuous-profiling check at `now_ms`, the process's CPU at `cpu` percent and its
+  // thread count at `threads`; the tasks it triggers are not reported.
+  std::vector<sim::ContinuousChecker::Trigger> Check(double cpu, double threads, int64_t now_ms) {
+    cpu_ = cpu;
+    threads_ = threads;
+    const sim::RoverEntity& e = entity();
+    return checker_
+        .Check({{1, process_id(), e.service, e.instance, e.process, e.layer}}, book_, now_ms)
+        .triggers;
+  }
+
+  // reportProfilingTask to `node`: the id of the task the server answers with, or "".
+  std::string Report(const ServerProcess& node, const sim::ContinuousChecker::Trigger& trigger) {
+    absl::StatusOr<skywalking::v3::Commands> reply =
+        Client(node).ReportProfilingTask(trigger.report);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) return "";
+    EXPECT_EQ(reply->commands_size(), 1);
+    for (const auto& command : reply->commands()) {
+      EXPECT_EQ(command.command(), "ContinuousProfilingReportTask");
+      for (const auto& kv : command.args()) {
+        if (kv.key() == "TaskId") return kv.value();
+      }
+    }
+    return "";
+  }
 
   // One collectProfilingData stream to `node`: `messages`, the first one carrying `task` with
   // its start as the profiling start and `current_time`. `before_message(i)` runs before the
@@ -245,10 +306,16 @@ class SimRover {
         });
   }
 
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
  private:
-  static std::vector<sim::RoverProcess> Discover() {
+  static std::vector<sim::RoverProcess> Discover(const std::string& name) {
     sim::RoverDiscoveryOptions options;
-    options.service = "inventory";
+    options.service = name;
     options.processes = 1;
     options.mesh = false;
     sim::Rng rng(16);
@@ -261,6 +328,14 @@ class SimRover {
   sim::RoverProcessRegistry registry_;
   sim::RoverTaskBoard board_;
   std::vector<sim::EbpfTaskSpec> tasks_;
+  sim::ContinuousPolicyBook book_;
+  double cpu_ = 0;
+  double threads_ = 0;
+  // Rover's checker over the values set by Check.
+  sim::ContinuousChecker checker_{
+      {}, [this](const sim::ContinuousProcess&, sim::MonitorType type, absl::string_view, int64_t) {
+        return type == sim::MonitorType::kProcessCpu ? cpu_ : threads_;
+      }};
 };
 
 constexpr char kTraceAnalysis[] =
@@ -269,8 +344,9 @@ constexpr char kTraceAnalysis[] =
     "} } }";
 
 constexpr char kEbpfAnalysis[] =
-    "query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { a: "
-    "analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: COUNT) "
+    "query($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!, "
+    "$g: EBPFProfilingAnalyzeAggregateType) { a: "
+    "analysisEBPFProfilingResult(scheduleIdList: $ids, timeRanges: $r, aggregateType: $g) "
     "{ tip trees { elements { id parentId symbol stackType dumpCount } } } }";
 
 // The merged tree of `segment`'s dumps from `start` on (a range far wider than the dumps).
@@ -282,19 +358,26 @@ json TraceTree(const ServerProcess& node, const std::string& segment, int64_t st
                                .dump()))["a"];
 }
 
+// The merged tree of `node`'s schedules `ids` from `start` on, counted by `aggregate` (COUNT or
+// DURATION).
+json EbpfTree(const ServerProcess& node, const json& ids, int64_t start, const char* aggregate) {
+  return Data(node.GraphQL(
+      kEbpfAnalysis,
+      json{{"ids", ids}, {"r", {{{"start", start}, {"end", start + 3600000}}}}, {"g", aggregate}}
+          .dump()))["a"];
+}
+
+// A Long of the GraphQL answer (a number, or a string of digits).
+int64_t Long(const json& value) {
+  return value.is_string() ? std::stoll(value.get<std::string>()) : value.get<int64_t>();
+}
+
 // The schedules of eBPF task `task_id` as `node` lists them, with times relative to `start`
-// (each schedule's id is checked and left out), and the tree of all of them from `start` on.
-json EbpfResult(const ServerProcess& node, const std::string& task_id, int64_t start) {
+// (each schedule's id is checked and left out), and the tree of all of them from `start` on by
+// COUNT (and, for OFF_CPU, by DURATION as "duration").
+json EbpfSchedules(const ServerProcess& node, const std::string& task_id, int64_t start,
+                   const std::string& target) {
   json out;
-  json tasks = Data(node.GraphQL(
-      "query($s: ID) { t: queryEBPFProfilingTasks(serviceId: $s, targets: [ON_CPU]) "
-      "{ taskId serviceName processLabels targetType triggerType fixedTriggerDuration } }",
-      json{{"s", model::ServiceId(SimRover::kService)}}.dump()))["t"];
-  for (json& task : tasks) {
-    EXPECT_EQ(task["taskId"], task_id);
-    task.erase("taskId");
-  }
-  out["tasks"] = tasks;
   json schedules = Data(node.GraphQL(
       "query($t: ID!) { s: queryEBPFProfilingSchedules(taskId: $t) { scheduleId startTime "
       "endTime process { name labels } } }",
@@ -303,13 +386,31 @@ json EbpfResult(const ServerProcess& node, const std::string& task_id, int64_t s
   for (json& schedule : schedules) {
     ids.push_back(schedule["scheduleId"]);
     schedule.erase("scheduleId");
-    schedule["startTime"] = schedule["startTime"].get<int64_t>() - start;
-    schedule["endTime"] = schedule["endTime"].get<int64_t>() - start;
+    schedule["startTime"] = Long(schedule["startTime"]) - start;
+    schedule["endTime"] = Long(schedule["endTime"]) - start;
   }
   out["schedules"] = schedules;
-  out["analysis"] = Data(node.GraphQL(
-      kEbpfAnalysis,
-      json{{"ids", ids}, {"r", {{{"start", start}, {"end", start + 3600000}}}}}.dump()))["a"];
+  out["analysis"] = EbpfTree(node, ids, start, "COUNT");
+  if (target == "OFF_CPU") out["duration"] = EbpfTree(node, ids, start, "DURATION");
+  return out;
+}
+
+// The `target` (ON_CPU or OFF_CPU) fixed-time tasks of `service` as `node` lists them (each
+// task's id is checked to be `task_id` and left out), and EbpfSchedules of `task_id`.
+json EbpfResult(const ServerProcess& node, const std::string& task_id, int64_t start,
+                const std::string& service = SimRover::kService,
+                const std::string& target = "ON_CPU") {
+  json tasks = Data(node.GraphQL(
+      absl::StrCat("query($s: ID) { t: queryEBPFProfilingTasks(serviceId: $s, targets: [", target,
+                   "]) { taskId serviceName processLabels targetType triggerType "
+                   "fixedTriggerDuration } }"),
+      json{{"s", model::ServiceId(service)}}.dump()))["t"];
+  for (json& task : tasks) {
+    EXPECT_EQ(task["taskId"], task_id);
+    task.erase("taskId");
+  }
+  json out = EbpfSchedules(node, task_id, start, target);
+  out["tasks"] = tasks;
   return out;
 }
 
@@ -443,11 +544,13 @@ class PostgresqlServerTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // Creates an On-CPU task for `service`'s processes labelled `label` through `node`; its id,
-  // or empty when refused (e.g. the node does not know the processes yet).
+  // Creates a fixed-time `target` task (ON_CPU by default) of 60 s for `service`'s processes
+  // labelled `label` through `node`; its id, or empty when refused (e.g. the node does not know
+  // the processes yet).
   static std::string CreateEbpfTask(const ServerProcess& node,
                                     const std::string& service = "order-svc",
-                                    const std::string& label = "mesh") {
+                                    const std::string& label = "mesh",
+                                    const std::string& target = "ON_CPU") {
     auto [status, body] = node.GraphQL(
         "mutation($r: EBPFProfilingTaskFixedTimeCreationRequest!) { "
         "t: createEBPFProfilingFixedTimeTask(request: $r) { status errorReason id } }",
@@ -456,7 +559,7 @@ class PostgresqlServerTest : public ::testing::Test {
                {"processLabels", {label}},
                {"startTime", 0},
                {"duration", 60},
-               {"targetType", "ON_CPU"}}}}
+               {"targetType", target}}}}
             .dump());
     EXPECT_EQ(status, 200) << body;
     json parsed = json::parse(body, nullptr, false);
@@ -572,19 +675,26 @@ class PostgresqlServerTest : public ::testing::Test {
     return results;
   }
 
-  // eBPF On-CPU profiling through `d`: SimRover registers with Agent(0), the task is created
-  // through d.create, Rover polls Agent(0) until it gets it, then Agent(1) and Agent(0) again
-  // (nothing more), and uploads four times, to Agent(0), Agent(1), ..., stacks of the
-  // simulator's Java model. The last upload arrives late: its current time is before the third's
-  // (a slow stream through one node overtaken by the next through the other). Returns, per
-  // query node, EbpfResult; `*samples` is the number of samples uploaded.
-  static std::vector<json> EbpfScenario(const Deployment& d, int64_t* samples) {
+  // eBPF fixed-time profiling of `target` (ON_CPU or OFF_CPU) through `d`: a SimRover (of
+  // inventory.default for ON_CPU, of payments.default with an agent id of its own for OFF_CPU)
+  // registers with Agent(0), the task is created through d.create, Rover polls Agent(0) until
+  // it gets it, then Agent(1) and Agent(0) again (nothing more), and uploads four times, to
+  // Agent(0), Agent(1), ..., stacks of the simulator's Java model for the target (OFF_CPU: with
+  // switch counts and durations). The last upload arrives late: its current time is before the
+  // third's (a slow stream through one node overtaken by the next through the other). Returns,
+  // per query node, EbpfResult; `*counts` is the number of samples (ON_CPU) or switches
+  // (OFF_CPU) uploaded, `*duration_ns` (OFF_CPU) their time off CPU.
+  static std::vector<json> EbpfScenario(const Deployment& d, int64_t* counts,
+                                        const std::string& target = "ON_CPU",
+                                        int64_t* duration_ns = nullptr) {
     std::vector<json> results;
-    SimRover rover;
+    const bool on_cpu = target == "ON_CPU";
+    SimRover rover(on_cpu ? "inventory" : "payments", on_cpu ? "rover-sim" : "rover-off-cpu");
+    const std::string service = rover.entity().service;
     rover.Register(d.Agent(0));
     std::string id;
     EXPECT_TRUE(Eventually([&] {
-      id = CreateEbpfTask(*d.create, SimRover::kService, SimRover::kLabel);
+      id = CreateEbpfTask(*d.create, service, SimRover::kLabel, target);
       return !id.empty();
     }));
     if (id.empty()) return results;
@@ -595,16 +705,22 @@ class PostgresqlServerTest : public ::testing::Test {
     if (rover.tasks().size() != 1) return results;
     const sim::EbpfTaskSpec& task = rover.tasks()[0];
     EXPECT_EQ(task.task_id, id);
+    EXPECT_EQ(task.target, on_cpu ? sim::EbpfTarget::kOnCpu : sim::EbpfTarget::kOffCpu);
+    EXPECT_EQ(task.duration_s, 60);
     EXPECT_EQ(task.process_ids, std::vector<std::string>{rover.process_id()});
 
-    const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, 24, 7);
-    *samples = 0;
+    const sim::StackModel model(sim::ProcessKind::kJava, task.target, 24, 7);
+    *counts = 0;
+    if (duration_ns != nullptr) *duration_ns = 0;
     const int64_t current_times[] = {5000, 10000, 20000, 15000};
     for (int upload = 0; upload < 4; ++upload) {
       std::vector<skywalking::v3::EBPFProfilingData> messages;
       for (int i = upload * 4; i < upload * 4 + 12; ++i) {
-        messages.push_back(model.Message(static_cast<size_t>(i), 1 + i % 3, 0));
-        *samples += 1 + i % 3;
+        const int32_t count = 1 + i % 3;
+        const int64_t duration = on_cpu ? 0 : count * (i + 1) * int64_t{100'000};
+        messages.push_back(model.Message(static_cast<size_t>(i), count, duration));
+        *counts += count;
+        if (duration_ns != nullptr) *duration_ns += duration;
       }
       EXPECT_TRUE(rover
                       .Upload(d.Agent(static_cast<size_t>(upload)), task,
@@ -612,7 +728,239 @@ class PostgresqlServerTest : public ::testing::Test {
                       .ok());
     }
     for (const ServerProcess* node : d.query) {
-      results.push_back(EbpfResult(*node, id, task.start_time_ms));
+      results.push_back(EbpfResult(*node, id, task.start_time_ms, service, target));
+    }
+    return results;
+  }
+
+  // Continuous profiling through `d`: a SimRover of checkout.default (an agent id of its own)
+  // registers with Agent(0); the operator sets the service's policy through d.create (ON_CPU
+  // when the process's CPU is at or over 80 % for 3 s of 10, OFF_CPU when it has 500 threads or
+  // more for 3 s of 10); Rover polls Agent(0) until it gets the policy, then Agent(1) with its
+  // uuid (nothing new) and without (the same uuid again). Its checker, the CPU at 95 % and 40
+  // threads, triggers an ON_CPU task after three seconds, which Rover reports through Agent(1)
+  // and profiles for 10 s, uploading to Agent(0) then Agent(1). Returns, per query node, what
+  // the operator reads: the continuous tasks with their causes, the policy's targets with their
+  // trigger counts, the monitored instances and the task's EbpfSchedules (times relative to
+  // Rover's start of the task; the task's start, checked to be when it was reported, relative
+  // to the first query node's); `*samples` is the number of samples uploaded.
+  static std::vector<json> ContinuousScenario(const Deployment& d, int64_t* samples) {
+    std::vector<json> results;
+    *samples = 0;
+    SimRover rover("checkout", "rover-continuous");
+    const std::string service = rover.entity().service;
+    const std::string service_id = model::ServiceId(service);
+    rover.Register(d.Agent(0));
+    auto item = [](const char* type, const char* threshold) {
+      return json{{"type", type}, {"threshold", threshold}, {"period", 10},
+                  {"count", 3},   {"uriList", nullptr},     {"uriRegex", nullptr}};
+    };
+    const json set = Data(d.create->GraphQL(
+        "mutation($r: ContinuousProfilingPolicyCreation!) { "
+        "p: setContinuousProfilingPolicy(request: $r) { status errorReason } }",
+        json{{"r",
+              {{"serviceId", service_id},
+               {"targets",
+                {{{"targetType", "ON_CPU"}, {"checkItems", {item("PROCESS_CPU", "80")}}},
+                 {{"targetType", "OFF_CPU"},
+                  {"checkItems", {item("PROCESS_THREAD_COUNT", "500")}}}}}}}}
+            .dump()))["p"];
+    EXPECT_EQ(set["status"], true) << set;
+
+    // The policy as Rover parses it, with the same uuid through either node.
+    EXPECT_TRUE(Eventually([&] { return rover.PollPolicies(d.Agent(0)) > 0; }));
+    if (rover.policy() == nullptr) {
+      ADD_FAILURE() << "no policy";
+      return results;
+    }
+    const std::string uuid = rover.policy()->uuid;
+    EXPECT_FALSE(uuid.empty());
+    const std::vector<sim::ContinuousTarget>& targets = rover.policy()->targets;
+    EXPECT_EQ(targets.size(), 2u);
+    if (targets.size() == 2 && targets[0].items.size() == 1 && targets[1].items.size() == 1) {
+      EXPECT_EQ(targets[0].target, sim::EbpfTarget::kOnCpu);
+      EXPECT_EQ(targets[0].items[0].type, sim::MonitorType::kProcessCpu);
+      EXPECT_EQ(targets[0].items[0].threshold, 80);
+      EXPECT_EQ(targets[1].target, sim::EbpfTarget::kOffCpu);
+      EXPECT_EQ(targets[1].items[0].type, sim::MonitorType::kThreadCount);
+      EXPECT_EQ(targets[1].items[0].threshold, 500);
+      EXPECT_EQ(targets[1].items[0].period_s, 10);
+      EXPECT_EQ(targets[1].items[0].count, 3);
+    } else {
+      ADD_FAILURE() << "unexpected policy targets";
+    }
+    EXPECT_EQ(rover.PollPolicies(d.Agent(1)), 0);
+    EXPECT_EQ(rover.PollPolicies(d.Agent(1), /*forget=*/true), 1);
+    EXPECT_TRUE(rover.policy() != nullptr && rover.policy()->uuid == uuid);
+    EXPECT_EQ(rover.PollPolicies(d.Agent(0)), 0);
+
+    // Three checks a second apart: the third triggers ON_CPU (and OFF_CPU never).
+    const int64_t now = SimRover::NowMs();
+    EXPECT_TRUE(rover.Check(95, 40, now - 2000).empty());
+    EXPECT_TRUE(rover.Check(95, 40, now - 1000).empty());
+    const std::vector<sim::ContinuousChecker::Trigger> triggers = rover.Check(95, 40, now);
+    EXPECT_EQ(triggers.size(), 1u);
+    if (triggers.size() != 1) return results;
+    EXPECT_EQ(triggers[0].target, sim::EbpfTarget::kOnCpu);
+    EXPECT_EQ(triggers[0].process_id, rover.process_id());
+    const int64_t before_report = SimRover::NowMs();
+    const std::string id = rover.Report(d.Agent(1), triggers[0]);
+    const int64_t after_report = SimRover::NowMs();
+    EXPECT_FALSE(id.empty());
+    if (id.empty()) return results;
+    // A triggered task is never handed out by queryTasks.
+    EXPECT_EQ(rover.Poll(d.Agent(0)), 0);
+    EXPECT_EQ(rover.Poll(d.Agent(1)), 0);
+
+    // Rover profiles the process from `now`: two uploads of 5 s each, through either node.
+    sim::EbpfTaskSpec task;
+    task.task_id = id;
+    task.process_ids = {rover.process_id()};
+    task.start_time_ms = now;
+    const sim::StackModel model(sim::ProcessKind::kJava, sim::EbpfTarget::kOnCpu, 8, 3);
+    for (int upload = 0; upload < 2; ++upload) {
+      std::vector<skywalking::v3::EBPFProfilingData> messages;
+      for (int i = 0; i < 8; ++i) {
+        messages.push_back(model.Message(static_cast<size_t>(i), 1 + upload + i % 2, 0));
+        *samples += 1 + upload + i % 2;
+      }
+      EXPECT_TRUE(rover
+                      .Upload(d.Agent(static_cast<size_t>(upload)), task, now + 5000 * (upload + 1),
+                              std::move(messages))
+                      .ok());
+    }
+
+    int64_t first_start = -1;
+    for (const ServerProcess* node : d.query) {
+      json result;
+      json tasks;
+      // Eventually: the task list of a node that did not store the task.
+      EXPECT_TRUE(Eventually([&] {
+        tasks = Data(node->GraphQL(
+            "query($s: ID) { t: queryEBPFProfilingTasks(serviceId: $s, targets: [], "
+            "triggerType: CONTINUOUS_PROFILING) { taskId serviceName processId processName "
+            "serviceInstanceName taskStartTime triggerType targetType fixedTriggerDuration "
+            "continuousProfilingCauses { type singleValue { threshold current } message } } }",
+            json{{"s", service_id}}.dump()))["t"];
+        return tasks.size() == 1;
+      }));
+      int64_t start = -1;
+      for (json& t : tasks) {
+        EXPECT_EQ(t["taskId"], id);
+        EXPECT_EQ(t["processId"], rover.process_id());
+        EXPECT_EQ(t["serviceInstanceName"], rover.entity().instance);
+        t.erase("taskId");
+        start = Long(t["taskStartTime"]);
+        EXPECT_GE(start, before_report);
+        EXPECT_LE(start, after_report);
+        if (first_start < 0) first_start = start;
+        t["taskStartTime"] = start - first_start;
+      }
+      result["tasks"] = tasks;
+      json watched = Data(node->GraphQL(
+          "query($s: ID!) { t: queryContinuousProfilingServiceTargets(serviceId: $s) { type "
+          "checkItems { type threshold period count uriList uriRegex } triggeredCount "
+          "lastTriggerTimestamp } m: queryContinuousProfilingMonitoringInstances(serviceId: $s, "
+          "target: ON_CPU) { name triggeredCount lastTriggerTimestamp processes { name "
+          "triggeredCount } } }",
+          json{{"s", service_id}}.dump()));
+      for (json& t : watched["t"]) {
+        if (!t["lastTriggerTimestamp"].is_null()) {
+          t["lastTriggerTimestamp"] = Long(t["lastTriggerTimestamp"]) - start;
+        }
+      }
+      for (json& m : watched["m"]) {
+        if (!m["lastTriggerTimestamp"].is_null()) {
+          m["lastTriggerTimestamp"] = Long(m["lastTriggerTimestamp"]) - start;
+        }
+      }
+      result["targets"] = watched["t"];
+      result["instances"] = watched["m"];
+      result["profile"] = EbpfSchedules(*node, id, now, "ON_CPU");
+      results.push_back(result);
+    }
+    return results;
+  }
+
+  // Network profiling through `d`: a SimRover of frontend.default (an agent id of its own)
+  // registers with Agent(0); the task for its instance is created through d.create; Rover polls
+  // Agent(0) until it gets the task, then Agent(1) and Agent(0) again (nothing more), starts it
+  // and sends two rounds of the simulator's network report (meters, sampled requests, segments,
+  // attached events), to Agent(0) then Agent(1). Returns, per query node, the NETWORK tasks of
+  // the instance (the id checked and left out) and its process topology over the last day.
+  static std::vector<json> NetworkScenario(const Deployment& d) {
+    std::vector<json> results;
+    SimRover rover("frontend", "rover-network");
+    const sim::RoverEntity entity = rover.entity();
+    const std::string service_id = model::ServiceId(entity.service);
+    const std::string instance_id = model::InstanceId(service_id, entity.instance);
+    rover.Register(d.Agent(0));
+    std::string id;
+    EXPECT_TRUE(Eventually([&] {
+      auto [status, body] = d.create->GraphQL(
+          "mutation($r: EBPFProfilingNetworkTaskRequest!) { "
+          "t: createEBPFNetworkProfiling(request: $r) { status errorReason id } }",
+          json{{"r", {{"instanceId", instance_id}, {"samplings", json::array()}}}}.dump());
+      json parsed = json::parse(body, nullptr, false);
+      if (status != 200 || parsed.is_discarded() || parsed["data"]["t"]["status"] != true) {
+        return false;
+      }
+      id = parsed["data"]["t"]["id"];
+      return true;
+    }));
+    if (id.empty()) return results;
+    EXPECT_TRUE(Eventually([&] { return rover.Poll(d.Agent(0)) > 0; }));
+    EXPECT_EQ(rover.Poll(d.Agent(1)), 0);
+    EXPECT_EQ(rover.Poll(d.Agent(0)), 0);
+    EXPECT_EQ(rover.tasks().size(), 1u);
+    if (rover.tasks().size() != 1) return results;
+    const sim::EbpfTaskSpec& task = rover.tasks()[0];
+    EXPECT_EQ(task.task_id, id);
+    EXPECT_EQ(task.target, sim::EbpfTarget::kNetwork);
+    EXPECT_EQ(task.process_ids, std::vector<std::string>{rover.process_id()});
+    sim::RoverNetworkProfiler profiler;
+    EXPECT_EQ(profiler.Offer(task), "started");
+    const int64_t now = SimRover::NowMs();
+    EXPECT_TRUE(profiler.Running(now));
+
+    const sim::RoverNetworkModel model(5, 10000);
+    const std::vector<sim::MeterProcess> processes = {
+        {1, rover.process_id(), entity.service, entity.instance, entity.process, entity.layer}};
+    for (int round = 0; round < 2; ++round) {
+      const sim::NetworkReport report = model.Report(processes, profiler.NextRound(), now);
+      EXPECT_FALSE(report.meters.empty());
+      EXPECT_FALSE(report.logs.empty());
+      const ServerProcess& node = d.Agent(static_cast<size_t>(round));
+      absl::Status sent =
+          sim::RoverNetworkClient(sim::MakeAgentChannel(node.GrpcTarget()), "", 10000).Send(report);
+      EXPECT_TRUE(sent.ok()) << sent;
+    }
+
+    auto minute = [](int64_t ms) {
+      return absl::FormatTime("%Y-%m-%d %H%M", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+    };
+    // A day either side: whatever the nodes' time zone.
+    const json duration = {
+        {"start", minute(now - 86400000)}, {"end", minute(now + 86400000)}, {"step", "MINUTE"}};
+    for (const ServerProcess* node : d.query) {
+      json result;
+      json tasks = Data(node->GraphQL(
+          "query($s: ID, $i: ID) { t: queryEBPFProfilingTasks(serviceId: $s, serviceInstanceId: "
+          "$i, targets: [NETWORK], triggerType: FIXED_TIME) { taskId serviceName "
+          "serviceInstanceName targetType triggerType fixedTriggerDuration } }",
+          json{{"s", service_id}, {"i", instance_id}}.dump()))["t"];
+      for (json& t : tasks) {
+        EXPECT_EQ(t["taskId"], id);
+        EXPECT_EQ(t["serviceInstanceName"], entity.instance);
+        t.erase("taskId");
+      }
+      result["tasks"] = tasks;
+      result["topology"] = Data(node->GraphQL(
+          "query($i: ID!, $d: Duration!) { t: getProcessTopology(serviceInstanceId: $i, "
+          "duration: $d) { nodes { id name isReal } calls { source target detectPoints "
+          "sourceComponents targetComponents } } }",
+          json{{"i", instance_id}, {"d", duration}}.dump()))["t"];
+      results.push_back(result);
     }
     return results;
   }
@@ -773,12 +1121,24 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   const std::vector<json> trace = TraceScenario(two);
   int64_t samples = 0;
   const std::vector<json> ebpf = EbpfScenario(two, &samples);
+  int64_t switches = 0;
+  int64_t off_cpu_ns = 0;
+  const std::vector<json> off_cpu = EbpfScenario(two, &switches, "OFF_CPU", &off_cpu_ns);
+  int64_t continuous_samples = 0;
+  const std::vector<json> continuous = ContinuousScenario(two, &continuous_samples);
+  const std::vector<json> network = NetworkScenario(two);
   EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
   EXPECT_EQ(b->Stop(SIGTERM), std::optional<int>(0)) << b->Log();
   ASSERT_EQ(trace.size(), 2u);
   ASSERT_EQ(ebpf.size(), 2u);
+  ASSERT_EQ(off_cpu.size(), 2u);
+  ASSERT_EQ(continuous.size(), 2u);
+  ASSERT_EQ(network.size(), 2u);
   EXPECT_EQ(trace[0], trace[1]);
   EXPECT_EQ(ebpf[0], ebpf[1]);
+  EXPECT_EQ(off_cpu[0], off_cpu[1]);
+  EXPECT_EQ(continuous[0], continuous[1]);
+  EXPECT_EQ(network[0], network[1]);
 
   // What they answer: one NOTIFIED log per instance however often it polled which node, both
   // segments, seg-1's five dumps from both nodes merged in sequence order.
@@ -816,6 +1176,68 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
     counted += count;
   }
   EXPECT_EQ(counted, samples);
+  // Off-CPU likewise, counted by switches and by time off CPU.
+  ASSERT_EQ(off_cpu[0]["tasks"].size(), 1u);
+  EXPECT_EQ(off_cpu[0]["tasks"][0]["targetType"], "OFF_CPU");
+  EXPECT_EQ(off_cpu[0]["tasks"][0]["serviceName"], "payments.default");
+  ASSERT_EQ(off_cpu[0]["schedules"].size(), 1u);
+  EXPECT_EQ(off_cpu[0]["schedules"][0]["startTime"], 0);
+  EXPECT_EQ(off_cpu[0]["schedules"][0]["endTime"], 20000);
+  auto total = [](const json& analysis) {
+    int64_t sum = 0;
+    for (const auto& [symbol, count] : Roots(analysis, "symbol", "dumpCount")) sum += count;
+    return sum;
+  };
+  EXPECT_EQ(total(off_cpu[0]["analysis"]), switches);
+  EXPECT_EQ(total(off_cpu[0]["duration"]), off_cpu_ns);
+  EXPECT_NE(off_cpu[0]["analysis"], off_cpu[0]["duration"]);
+  // Continuous: the one task triggered, with its cause, counted once on its target, instance
+  // and process; its samples merged from both nodes.
+  const json& c = continuous[0];
+  ASSERT_EQ(c["tasks"].size(), 1u);
+  EXPECT_EQ(c["tasks"][0]["taskStartTime"], 0);
+  EXPECT_EQ(c["tasks"][0]["triggerType"], "CONTINUOUS_PROFILING");
+  EXPECT_EQ(c["tasks"][0]["targetType"], "ON_CPU");
+  EXPECT_EQ(c["tasks"][0]["serviceName"], "checkout.default");
+  ASSERT_EQ(c["tasks"][0]["continuousProfilingCauses"].size(), 1u);
+  EXPECT_EQ(c["tasks"][0]["continuousProfilingCauses"][0]["type"], "PROCESS_CPU");
+  EXPECT_EQ(c["tasks"][0]["continuousProfilingCauses"][0]["message"],
+            "PROCESS_CPU: current 95.00% >= threshold 80.00%");
+  ASSERT_EQ(c["targets"].size(), 2u);
+  EXPECT_EQ(c["targets"][0]["type"], "ON_CPU");
+  EXPECT_EQ(c["targets"][0]["triggeredCount"], 1);
+  EXPECT_EQ(c["targets"][0]["lastTriggerTimestamp"], 0);
+  EXPECT_EQ(c["targets"][1]["type"], "OFF_CPU");
+  EXPECT_EQ(c["targets"][1]["triggeredCount"], 0);
+  EXPECT_EQ(c["targets"][1]["checkItems"][0]["threshold"], "500");
+  ASSERT_EQ(c["instances"].size(), 1u);
+  EXPECT_EQ(c["instances"][0]["name"], c["tasks"][0]["serviceInstanceName"]);
+  EXPECT_EQ(c["instances"][0]["triggeredCount"], 1);
+  EXPECT_EQ(c["instances"][0]["lastTriggerTimestamp"], 0);
+  ASSERT_EQ(c["profile"]["schedules"].size(), 1u);
+  EXPECT_EQ(c["profile"]["schedules"][0]["startTime"], 0);
+  EXPECT_EQ(c["profile"]["schedules"][0]["endTime"], 10000);
+  EXPECT_EQ(total(c["profile"]["analysis"]), continuous_samples);
+  // Network: the task as created (600 s), and the topology of what both nodes received: the
+  // simulator's process calls a remote HTTP service (client side) and is called by a local peer
+  // (server side), each peer a virtual process.
+  ASSERT_EQ(network[0]["tasks"].size(), 1u);
+  EXPECT_EQ(network[0]["tasks"][0]["targetType"], "NETWORK");
+  EXPECT_EQ(network[0]["tasks"][0]["fixedTriggerDuration"], 600);
+  const json& topology = network[0]["topology"];
+  std::map<std::string, json> nodes;  // id → node
+  for (const json& n : topology["nodes"]) nodes[n["id"].get<std::string>()] = n;
+  std::set<std::string> calls;  // "source name>target name:detect points"
+  for (const json& call : topology["calls"]) {
+    const json& source = nodes[call["source"].get<std::string>()];
+    const json& target = nodes[call["target"].get<std::string>()];
+    calls.insert(absl::StrCat(source["name"].get<std::string>(), source["isReal"] ? "" : "?", ">",
+                              target["name"].get<std::string>(), target["isReal"] ? "" : "?", ":",
+                              call["detectPoints"].dump()));
+  }
+  EXPECT_EQ(calls, (std::set<std::string>{"java>UNKNOWN_REMOTE?:[\"CLIENT\"]",
+                                          "UNKNOWN_LOCAL?>java:[\"SERVER\"]"}))
+      << topology.dump();
 
   // The same scenario on one node over a database of its own, and on one RocksDB node.
   auto single = std::make_unique<ServerProcess>(dir_.path() + "/single", FreshDatabaseEnv());
@@ -823,12 +1245,19 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   const Deployment one{single.get(), {single.get()}, {single.get()}};
   EXPECT_EQ(TraceScenario(one), std::vector<json>{trace[0]});
   EXPECT_EQ(EbpfScenario(one, &samples), std::vector<json>{ebpf[0]});
+  EXPECT_EQ(EbpfScenario(one, &switches, "OFF_CPU", &off_cpu_ns), std::vector<json>{off_cpu[0]});
+  EXPECT_EQ(ContinuousScenario(one, &continuous_samples), std::vector<json>{continuous[0]});
+  EXPECT_EQ(NetworkScenario(one), std::vector<json>{network[0]});
   EXPECT_EQ(single->Stop(SIGTERM), std::optional<int>(0)) << single->Log();
   auto rocks = std::make_unique<ServerProcess>(dir_.path() + "/rocks");
   ASSERT_TRUE(rocks->Start()) << rocks->Log();
   const Deployment embedded{rocks.get(), {rocks.get()}, {rocks.get()}};
   EXPECT_EQ(TraceScenario(embedded), std::vector<json>{trace[0]});
   EXPECT_EQ(EbpfScenario(embedded, &samples), std::vector<json>{ebpf[0]});
+  EXPECT_EQ(EbpfScenario(embedded, &switches, "OFF_CPU", &off_cpu_ns),
+            std::vector<json>{off_cpu[0]});
+  EXPECT_EQ(ContinuousScenario(embedded, &continuous_samples), std::vector<json>{continuous[0]});
+  EXPECT_EQ(NetworkScenario(embedded), std::vector<json>{network[0]});
   EXPECT_EQ(rocks->Stop(SIGTERM), std::optional<int>(0)) << rocks->Log();
 }
 
