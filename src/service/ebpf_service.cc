@@ -366,11 +366,18 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
   };
   if (request.service_id.empty()) return refuse("service could not be empty");
   if (!request.process_labels.empty()) {
-    std::vector<std::string> have = ServiceLabels(request.service_id);
-    std::vector<std::string> missing;
-    for (const std::string& label : request.process_labels) {
-      if (std::find(have.begin(), have.end(), label) == have.end()) missing.push_back(label);
-    }
+    auto missing_labels = [&] {
+      std::vector<std::string> have = ServiceLabels(request.service_id);
+      std::vector<std::string> missing;
+      for (const std::string& label : request.process_labels) {
+        if (std::find(have.begin(), have.end(), label) == have.end()) missing.push_back(label);
+      }
+      return missing;
+    };
+    std::vector<std::string> missing = missing_labels();
+    // Before refusing, the store: a process another node registered a moment ago may not have
+    // reached this node's cache yet (a failed re-read leaves the cache's answer).
+    if (!missing.empty() && ReloadProcesses().ok()) missing = missing_labels();
     if (!missing.empty()) {
       return refuse(absl::StrCat("The service doesn't have processes with label(s) ",
                                  absl::StrJoin(missing, ", "), "."));

@@ -432,6 +432,27 @@ TEST_F(TwoNodesTest, AnEbpfTaskForProcessesOfTheOtherNodeIsCreatedAndHandedOut) 
   EXPECT_EQ(a_.ebpf->ListTasks("", "", {}, model::EbpfTriggerType::kFixedTime).size(), 1u);
 }
 
+TEST_F(TwoNodesTest, AnEbpfTaskForLabelsOnlyAnotherNodeHasSeenIsCreatedWithoutWaiting) {
+  // Rover reports to B; A creates the task before any notification or refresh reached it.
+  ASSERT_TRUE(b_.ebpf->ReportProcesses("rover-1", {Rover("java", {"mesh"})}).ok());
+  EXPECT_THAT(a_.ebpf->ServiceLabels(model::ServiceId("svc")), IsEmpty());
+  EbpfFixedTimeRequest request;
+  request.service_id = model::ServiceId("svc");
+  request.process_labels = {"mesh"};
+  request.duration_s = 60;
+  request.target_type = model::EbpfTargetType::kOnCpu;
+  auto created = a_.ebpf->CreateFixedTimeTask(request);
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
+  // A label no node has seen is still refused, naming it.
+  request.process_labels = {"mesh", "canary"};
+  created = a_.ebpf->CreateFixedTimeTask(request);
+  ASSERT_TRUE(created.ok());
+  EXPECT_FALSE(created->id.has_value());
+  EXPECT_EQ(created->error_reason.value_or(""),
+            "The service doesn't have processes with label(s) canary.");
+}
+
 TEST_F(TwoNodesTest, AKeepAliveOnAnotherNodeRefreshesTheProcessEverywhere) {
   ASSERT_TRUE(a_.ebpf->ReportProcesses("rover-1", {Rover("java", {})}).ok());
   RunBoth();
