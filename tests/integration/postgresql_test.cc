@@ -1421,6 +1421,43 @@ TEST_F(PostgresqlServerTest, BadStorageSettingsStopTheStartWithOneClearMessage) 
   }
 }
 
+TEST_F(PostgresqlServerTest, ADatabaseLostMidIngestFailsCallsUntilItIsBackWithoutARestart) {
+  // The node reaches the cluster through a socket directory of its own (a symbolic link to the
+  // cluster's socket), so that the test can take the database away from this node alone.
+  const std::string link_dir = dir_.path() + "/db-link";
+  ASSERT_EQ(mkdir(link_dir.c_str(), 0700), 0);
+  const std::string socket = "/.s.PGSQL." + port_;
+  const std::string link = link_dir + socket;
+  ASSERT_EQ(symlink((socket_dir_ + socket).c_str(), link.c_str()), 0);
+  auto node = MakeNode("a", {{"SW_STORAGE_POSTGRESQL_HOST", link_dir}});
+  ASSERT_TRUE(node->Start()) << node->Log();
+  ASSERT_TRUE(ReportProperties(*node, "order-svc", "pod-1").ok());
+
+  // Lost: no new connection can be made, and the node's open ones are cut.
+  ASSERT_EQ(unlink(link.c_str()), 0);
+  auto admin = storage::pg::Connection::Open(conninfo_);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  auto cut = (*admin)->Exec(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND application_name LIKE 'stackhouse%'");
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_GE(cut->Int64(0, 0), 1);
+  const grpc::Status lost = ReportProperties(*node, "lost-svc", "pod-1");
+  EXPECT_EQ(lost.error_code(), grpc::StatusCode::UNAVAILABLE) << lost.error_message();
+  const auto [health, reason] = node->HttpGet("/healthz");
+  EXPECT_EQ(health, 503);
+  EXPECT_THAT(reason, HasSubstr("PostgreSQL unreachable"));
+
+  // Back: the same process serves again, with everything it acknowledged and nothing of the
+  // call it refused.
+  ASSERT_EQ(symlink((socket_dir_ + socket).c_str(), link.c_str()), 0);
+  EXPECT_TRUE(Eventually([&] { return ReportProperties(*node, "billing-svc", "pod-1").ok(); }))
+      << node->Log();
+  EXPECT_THAT(Services(*node), ::testing::ElementsAre("billing-svc", "order-svc"));
+  EXPECT_EQ(node->HttpGet("/healthz").first, 200);
+  EXPECT_EQ(node->Stop(SIGTERM), std::optional<int>(0)) << node->Log();
+}
+
 TEST_F(PostgresqlServerTest, ANodeStartedBeforeItsDatabaseComesUpOnceTheDatabaseIs) {
   // The node connects through a socket directory where no server listens yet; once it has
   // failed an attempt, the cluster's socket appears there (a symbolic link), as when the
