@@ -376,8 +376,12 @@ absl::StatusOr<EbpfTaskCreation> EbpfService::CreateFixedTimeTask(
     };
     std::vector<std::string> missing = missing_labels();
     // Before refusing, the store: a process another node registered a moment ago may not have
-    // reached this node's cache yet (a failed re-read leaves the cache's answer).
-    if (!missing.empty() && ReloadProcesses().ok()) missing = missing_labels();
+    // reached this node's cache yet. A failed re-read is the answer (not a refusal that names
+    // labels the store may well have).
+    if (!missing.empty()) {
+      SH_RETURN_IF_ERROR(ReloadProcesses());
+      missing = missing_labels();
+    }
     if (!missing.empty()) {
       return refuse(absl::StrCat("The service doesn't have processes with label(s) ",
                                  absl::StrJoin(missing, ", "), "."));

@@ -1,5 +1,7 @@
 #include "storage/ebpf_store.h"
 
+#include <limits>
+
 #include "absl/container/flat_hash_map.h"
 #include "common/status_macros.h"
 #include "storage/varint.h"
@@ -181,6 +183,15 @@ absl::Status EbpfStore::ScanAggregated(const std::string& schedule_id, int64_t f
   return ScanSampleBlocks(schedule_id, from_ms, to_ms, [&](EbpfSampleBlock& block) {
     if (go) go = visitor.Block(block);
   });
+}
+
+int64_t EbpfRollupMinuteOf(int64_t t) {
+  if (t < std::numeric_limits<int64_t>::min() + kEbpfRollupMinuteMs) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  int64_t r = t % kEbpfRollupMinuteMs;
+  if (r < 0) r += kEbpfRollupMinuteMs;
+  return t - r;
 }
 
 bool EbpfMinuteSums::WorthARollup() const {

@@ -69,6 +69,9 @@ class EbpfSampleBlock {
 // Roll-ups: the samples of one schedule and one minute of upload time, [m, m + 60 s) with m a
 // multiple of kEbpfRollupMinuteMs since the epoch, summed per distinct stack.
 inline constexpr int64_t kEbpfRollupMinuteMs = 60'000;
+// The start of the roll-up minute holding `t` (floor); times in the first minute of int64 map to
+// its lowest value, a minute no reader ever treats as whole.
+int64_t EbpfRollupMinuteOf(int64_t t);
 
 // One distinct stack of a roll-up.
 struct EbpfRollupStack {

@@ -40,17 +40,6 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("cannot decode stored ", what));
 }
 
-// The start of the minute holding `t` (floor); times in the first minute of int64 map to its
-// lowest value, a minute no reader ever treats as whole.
-int64_t MinuteOf(int64_t t) {
-  if (t < std::numeric_limits<int64_t>::min() + kEbpfRollupMinuteMs) {
-    return std::numeric_limits<int64_t>::min();
-  }
-  int64_t r = t % kEbpfRollupMinuteMs;
-  if (r < 0) r += kEbpfRollupMinuteMs;
-  return t - r;
-}
-
 std::string RollupKey(absl::string_view schedule_id, int64_t minute) {
   std::string key = Key(kRollupPrefix, schedule_id);
   AppendInt64(&key, minute);
@@ -213,7 +202,7 @@ absl::Status RocksEbpfStore::AddSampleBlock(const std::string& schedule_id, int6
   }
   // The minute's roll-up goes and the minute is pending, in the same write; unless it is pending
   // already (then the records say so: only a roll-up's commit, excluded here, changes that).
-  MinuteKey minute{MinuteOf(upload_time_ms), schedule_id};
+  MinuteKey minute{EbpfRollupMinuteOf(upload_time_ms), schedule_id};
   absl::ReaderMutexLock lock(&rollup_mu_);
   bool pending;
   {
@@ -307,8 +296,8 @@ absl::Status RocksEbpfStore::ScanAggregated(const std::string& schedule_id, int6
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min() + 2 * kEbpfRollupMinuteMs;
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max() - 2 * kEbpfRollupMinuteMs;
   if (from_ms > kMin && to_ms < kMax) {
-    const int64_t first = MinuteOf(from_ms + kEbpfRollupMinuteMs - 1);
-    const int64_t last = MinuteOf(to_ms);
+    const int64_t first = EbpfRollupMinuteOf(from_ms + kEbpfRollupMinuteMs - 1);
+    const int64_t last = EbpfRollupMinuteOf(to_ms);
     if (first < last) {
       // One iterator, one consistent view of the minutes' roll-ups; a minute without one is read
       // raw (an add removes the roll-up in the write that adds the block).

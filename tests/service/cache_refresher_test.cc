@@ -282,6 +282,16 @@ class TwoNodesTest : public ::testing::Test {
     return created.ok() ? created->id.value_or("") : "";
   }
 
+  // A one-minute On-CPU fixed-time task of service "svc" for processes with `labels`.
+  static EbpfFixedTimeRequest FixedTimeRequest(std::vector<std::string> labels) {
+    EbpfFixedTimeRequest request;
+    request.service_id = model::ServiceId("svc");
+    request.process_labels = std::move(labels);
+    request.duration_s = 60;
+    request.target_type = model::EbpfTargetType::kOnCpu;
+    return request;
+  }
+
   static std::vector<std::string> Polled(Node& node, int64_t last_command_time = -1) {
     std::vector<std::string> ids;
     for (const model::ProfileTask& t : node.tasks->Poll("svc", "pod-1", last_command_time)) {
@@ -413,11 +423,7 @@ TEST_F(TwoNodesTest, AnEbpfTaskForProcessesOfTheOtherNodeIsCreatedAndHandedOut) 
   ASSERT_TRUE(b_.ebpf->ReportProcesses("rover-1", {Rover("java", {"mesh"})}).ok());
   RunBoth();
   EXPECT_THAT(a_.ebpf->ServiceLabels(model::ServiceId("svc")), ElementsAre("mesh"));
-  EbpfFixedTimeRequest request;
-  request.service_id = model::ServiceId("svc");
-  request.process_labels = {"mesh"};
-  request.duration_s = 60;
-  request.target_type = model::EbpfTargetType::kOnCpu;
+  EbpfFixedTimeRequest request = FixedTimeRequest({"mesh"});
   auto created = a_.ebpf->CreateFixedTimeTask(request);
   ASSERT_TRUE(created.ok());
   ASSERT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
@@ -436,11 +442,7 @@ TEST_F(TwoNodesTest, AnEbpfTaskForLabelsOnlyAnotherNodeHasSeenIsCreatedWithoutWa
   // Rover reports to B; A creates the task before any notification or refresh reached it.
   ASSERT_TRUE(b_.ebpf->ReportProcesses("rover-1", {Rover("java", {"mesh"})}).ok());
   EXPECT_THAT(a_.ebpf->ServiceLabels(model::ServiceId("svc")), IsEmpty());
-  EbpfFixedTimeRequest request;
-  request.service_id = model::ServiceId("svc");
-  request.process_labels = {"mesh"};
-  request.duration_s = 60;
-  request.target_type = model::EbpfTargetType::kOnCpu;
+  EbpfFixedTimeRequest request = FixedTimeRequest({"mesh"});
   auto created = a_.ebpf->CreateFixedTimeTask(request);
   ASSERT_TRUE(created.ok());
   EXPECT_TRUE(created->id.has_value()) << created->error_reason.value_or("");

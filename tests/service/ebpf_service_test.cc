@@ -449,6 +449,28 @@ class EbpfServiceFaultTest : public ::testing::Test {
   std::unique_ptr<EbpfService> service_;
 };
 
+// Labels this node's cache lacks send it to the store before it refuses; when the store cannot
+// answer, the caller gets that error, not a refusal naming labels the store may have.
+TEST_F(EbpfServiceFaultTest, AFixedTimeTaskForUnknownLabelsFailsWhenTheStoreCannotBeRead) {
+  model::Process process;
+  process.id = "proc-of-another-node";
+  process.service_id = model::ServiceId("svc");
+  process.labels = {"mesh"};
+  process.last_ping_ms = kNow;
+  ASSERT_TRUE(fake_.PutProcesses({process}).ok());
+  EbpfFixedTimeRequest request;
+  request.service_id = model::ServiceId("svc");
+  request.process_labels = {"mesh"};
+  request.duration_s = 60;
+  request.target_type = model::EbpfTargetType::kOnCpu;
+  faults_.FailNth(1, absl::UnavailableError("database down"), "ListProcesses");
+  auto failed = service_->CreateFixedTimeTask(request);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+  auto created = service_->CreateFixedTimeTask(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->id.has_value()) << created->error_reason.value_or("");
+}
+
 TEST_F(EbpfServiceFaultTest, AFailedScheduleWriteIsRetriedByTheNextCall) {
   const std::string id = model::EbpfScheduleId("task", "proc", kNow);
   faults_.FailNth(1, absl::UnavailableError("disk full"), "PutSchedule");

@@ -78,12 +78,6 @@ SELECT count(*) FROM d
 constexpr int64_t kMinRollupTime = std::numeric_limits<int64_t>::min() + 2 * kEbpfRollupMinuteMs;
 constexpr int64_t kMaxRollupTime = std::numeric_limits<int64_t>::max() - 2 * kEbpfRollupMinuteMs;
 
-int64_t MinuteOf(int64_t t) {
-  int64_t r = t % kEbpfRollupMinuteMs;
-  if (r < 0) r += kEbpfRollupMinuteMs;
-  return t - r;
-}
-
 std::vector<model::EbpfSchedule> Schedules(const Result& r) {
   std::vector<model::EbpfSchedule> schedules(static_cast<size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
@@ -242,10 +236,6 @@ absl::Status PgEbpfStore::AddSampleBlock(const std::string& schedule_id, int64_t
   std::vector<int64_t> ids;
   ids.reserve(distinct.size());
   for (uint64_t id : distinct) ids.push_back(static_cast<int64_t>(id));
-  if (upload_time_ms < kMinRollupTime || upload_time_ms > kMaxRollupTime) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("eBPF upload time ", upload_time_ms, " is out of range"));
-  }
   Params params;
   params.Text(schedule_id)
       .Int64(upload_time_ms)
@@ -253,7 +243,7 @@ absl::Status PgEbpfStore::AddSampleBlock(const std::string& schedule_id, int64_t
       .Int32Array(counts)
       .BytesArray(blocks)
       .Int64Array(ids)
-      .Int64(MinuteOf(upload_time_ms));
+      .Int64(EbpfRollupMinuteOf(upload_time_ms));
   // A deadlock on the pending row between nodes is retried (the statement is all or nothing).
   SH_ASSIGN_OR_RETURN(Result r,
                       pool_->ExecPreparedRetried("sh_add_ebpf_blocks", kAddBlocks, params));
@@ -311,8 +301,8 @@ absl::Status PgEbpfStore::ScanAggregated(const std::string& schedule_id, int64_t
   if (from_ms > kMinRollupTime && to_ms < kMaxRollupTime) {
     // The whole minutes inside [from, to): [first, last). Their roll-ups and the pending check
     // are one statement (one snapshot); a minute without a usable roll-up is read raw.
-    const int64_t first = MinuteOf(from_ms + kEbpfRollupMinuteMs - 1);
-    const int64_t last = MinuteOf(to_ms);
+    const int64_t first = EbpfRollupMinuteOf(from_ms + kEbpfRollupMinuteMs - 1);
+    const int64_t last = EbpfRollupMinuteOf(to_ms);
     if (first < last) {
       SH_ASSIGN_OR_RETURN(
           Result r, pool_->ExecPrepared(

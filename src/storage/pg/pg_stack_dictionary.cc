@@ -143,6 +143,7 @@ absl::Status PgStackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t n
   if (!r.ok()) return r.status();
   absl::flat_hash_set<int64_t> found;
   for (int row = 0; row < r->rows(); ++row) found.insert(r->Int64(row, 0));
+  absl::Status status;
   absl::MutexLock lock(&mu_);
   for (int64_t id : due) {
     if (found.contains(id)) {
@@ -150,16 +151,13 @@ absl::Status PgStackDictionary::Retain(absl::Span<const uint64_t> ids, int64_t n
     } else {
       // Expired: the next Resolve of its stack, not finding it fresh, puts it again.
       stamps_.erase(static_cast<uint64_t>(id));
-    }
-  }
-  if (found.size() != due.size()) {
-    for (int64_t id : due) {
-      if (!found.contains(id)) {
-        return absl::NotFoundError(absl::StrCat("stack ", id, " is no longer stored in ", table_));
+      if (status.ok()) {
+        status =
+            absl::NotFoundError(absl::StrCat("stack ", id, " is no longer stored in ", table_));
       }
     }
   }
-  return absl::OkStatus();
+  return status;
 }
 
 absl::StatusOr<std::vector<std::string>> PgStackDictionary::Get(uint64_t id) const {
