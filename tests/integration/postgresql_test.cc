@@ -1,8 +1,8 @@
 // The stackhouse binary on storage.selector: postgresql: two nodes over one database (a
 // throw-away cluster, tests/storage/pg/test_cluster.h) answer as one, hand out each other's
-// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), complete trace, eBPF
-// On-CPU, Off-CPU, continuous-profiling and network tasks for simulated agents whose calls
-// alternate between them with the results of one node, lose nothing acknowledged when one is
+// tasks (by LISTEN/NOTIFY, or by the periodic cache refresh alone), complete trace (Java and
+// Go), eBPF On-CPU, Off-CPU, continuous-profiling and network tasks for simulated agents whose
+// calls alternate between them with the results of one node, lose nothing acknowledged when one is
 // killed mid-ingest, and bad settings stop the start with one clear message.
 #include <signal.h>
 #include <sys/stat.h>
@@ -31,6 +31,7 @@
 #include "orders_segment.h"
 #include "profile/Profile.grpc.pb.h"
 #include "server_process.h"
+#include "simulator/go_pprof.h"
 #include "simulator/grpc_util.h"
 #include "simulator/java_agent_client.h"
 #include "simulator/profile_task.h"
@@ -103,19 +104,21 @@ struct Deployment {
 };
 
 constexpr char kTraceService[] = "order-svc";
+constexpr char kGoService[] = "order-go";
 
-// A simulated Java agent of kTraceService: the simulator's client (one per call, to the node
-// the call goes to) and its task board, which keeps lastCommandTime as the Java agent does.
-// Not thread-safe.
+// A simulated Java (or Go) agent of `service`, by default kTraceService: the simulator's client
+// (one per call, to the node the call goes to) and its task board, which keeps lastCommandTime
+// as the Java agent does. Not thread-safe.
 class SimJavaAgent {
  public:
-  explicit SimJavaAgent(std::string instance) : instance_(std::move(instance)) {}
+  explicit SimJavaAgent(std::string instance, std::string service = kTraceService)
+      : instance_(std::move(instance)), service_(std::move(service)) {}
 
   // getProfileTaskCommands on `node` with the board's lastCommandTime; the commands are offered
   // to the board. Returns how many commands came.
   int Poll(const ServerProcess& node) {
     skywalking::v3::ProfileTaskCommandQuery query;
-    query.set_service(kTraceService);
+    query.set_service(service_);
     query.set_serviceinstance(instance_);
     query.set_lastcommandtime(board_.last_command_time());
     absl::StatusOr<skywalking::v3::Commands> commands = Client(node).GetProfileTaskCommands(query);
@@ -160,16 +163,30 @@ class SimJavaAgent {
                                          });
   }
 
+  // One goProfileReport stream to `node`, in 64-byte chunks: the Go agent's CPU profile of the
+  // task from `start`, one 10 ms sample per (segment, stack outermost frame first).
+  absl::Status GoProfile(
+      const ServerProcess& node, const std::string& task_id,
+      const std::vector<std::pair<std::string, std::vector<std::string>>>& samples, int64_t start) {
+    std::vector<skywalking::v3::ThreadSnapshot> dumps;
+    for (const auto& [segment, stack] : samples) {
+      skywalking::v3::ThreadSnapshot& dump = dumps.emplace_back();
+      dump.set_tracesegmentid(segment);
+      for (const std::string& frame : stack) dump.mutable_stack()->add_codesignatures(frame);
+    }
+    return Client(node).GoProfileReport(task_id, sim::BuildGoCpuProfile(dumps, 10, start), 64);
+  }
+
   // The segment of a 200 ms GET:/orders from `start` calling MySQL.
   absl::Status Segment(const ServerProcess& node, const std::string& trace_id,
                        const std::string& segment_id, int64_t start) {
     return Client(node).CollectSegments(
-        {OrdersSegment(kTraceService, instance_, trace_id, segment_id, start)});
+        {OrdersSegment(service_, instance_, trace_id, segment_id, start)});
   }
 
   absl::Status Finish(const ServerProcess& node, const std::string& task_id) {
     skywalking::v3::ProfileTaskFinishReport report;
-    report.set_service(kTraceService);
+    report.set_service(service_);
     report.set_serviceinstance(instance_);
     report.set_taskid(task_id);
     return Client(node).ReportTaskFinish(report);
@@ -181,6 +198,7 @@ class SimJavaAgent {
 
  private:
   const std::string instance_;
+  const std::string service_;
   sim::TaskBoard board_;
   std::vector<sim::ProfileTaskSpec> tasks_;
 };
@@ -501,13 +519,14 @@ class PostgresqlServerTest : public ::testing::Test {
     return tasks;
   }
 
-  // Creates a trace-profiling task of order-svc through `node`'s /graphql; returns its id.
-  static std::string CreateTraceTask(const ServerProcess& node) {
+  // Creates a trace-profiling task of `service` through `node`'s /graphql; returns its id.
+  static std::string CreateTraceTask(const ServerProcess& node,
+                                     const std::string& service = kTraceService) {
     auto [status, body] = node.GraphQL(
         "mutation($r: ProfileTaskCreationRequest) { task: createProfileTask(creationRequest: $r) "
         "{ id errorReason } }",
         json{{"r",
-              {{"serviceId", model::ServiceId("order-svc")},
+              {{"serviceId", model::ServiceId(service)},
                {"endpointName", "GET:/orders"},
                {"startTime", 0},
                {"duration", 5},
@@ -670,6 +689,71 @@ class PostgresqlServerTest : public ::testing::Test {
       result["segments"] = segments;
       result["seg-1"] = TraceTree(*node, "seg-1", start);
       result["seg-2"] = TraceTree(*node, "seg-2", start);
+      results.push_back(result);
+    }
+    return results;
+  }
+
+  // Trace profiling of Go agents through `d`: the task of kGoService created through d.create;
+  // pod-go-1 polls Agent(0) until it gets the task, then Agent(1) (nothing more: once per
+  // instance); pod-go-2 polls Agent(1). Each sends its segment to one node and its CPU profile
+  // to the other: pod-go-1's of seg-go-1 (5 samples, and 2 of a segment never reported) to
+  // Agent(0), pod-go-2's of seg-go-2 (2 samples) to Agent(1). Returns, per query node, the task
+  // logs, the profiled segments (times relative to the task's start) and both segments' trees.
+  static std::vector<json> GoScenario(const Deployment& d) {
+    std::vector<json> results;
+    const std::string id = CreateTraceTask(*d.create, kGoService);
+    EXPECT_FALSE(id.empty());
+    if (id.empty()) return results;
+    SimJavaAgent pod1("pod-go-1", kGoService);
+    SimJavaAgent pod2("pod-go-2", kGoService);
+    EXPECT_TRUE(Eventually([&] { return pod1.Poll(d.Agent(0)) > 0; }));
+    EXPECT_EQ(pod1.Poll(d.Agent(1)), 0);
+    EXPECT_TRUE(Eventually([&] { return pod2.Poll(d.Agent(1)) > 0; }));
+    if (pod1.tasks().size() != 1 || pod2.tasks().size() != 1) {
+      ADD_FAILURE() << "the Go agents got " << pod1.tasks().size() << " and " << pod2.tasks().size()
+                    << " tasks";
+      return results;
+    }
+    const int64_t start = pod1.tasks()[0].start_time_ms;
+    const std::vector<std::string> abc = {"main.main:10", "main.handle:20", "main.hash:30"};
+    const std::vector<std::string> ab = {"main.main:10", "main.handle:20"};
+    EXPECT_TRUE(pod1.Segment(d.Agent(1), "trace-go-1", "seg-go-1", start + 10).ok());
+    EXPECT_TRUE(pod2.Segment(d.Agent(0), "trace-go-2", "seg-go-2", start + 20).ok());
+    EXPECT_TRUE(pod1.GoProfile(d.Agent(0), id,
+                               {{"seg-go-1", abc},
+                                {"seg-go-1", abc},
+                                {"seg-go-1", ab},
+                                {"seg-go-1", abc},
+                                {"seg-go-1", abc},
+                                {"seg-go-x", ab},
+                                {"seg-go-x", abc}},
+                               start)
+                    .ok());
+    EXPECT_TRUE(pod2.GoProfile(d.Agent(1), id, {{"seg-go-2", ab}, {"seg-go-2", abc}}, start).ok());
+    for (const ServerProcess* node : d.query) {
+      json result;
+      std::multiset<std::string> logs;
+      const json listed = Data(node->GraphQL(
+          "query($t: String) { l: getProfileTaskLogs(taskID: $t) { instanceName operationType } }",
+          json{{"t", id}}.dump()))["l"];
+      for (const json& log : listed) {
+        logs.insert(log["instanceName"].get<std::string>() + ":" +
+                    log["operationType"].get<std::string>());
+      }
+      result["logs"] = logs;
+      json segments = Data(node->GraphQL(
+          "query($t: ID!) { s: getProfileTaskSegments(taskID: $t) { traceId instanceName "
+          "start spans { segmentId profiled } } }",
+          json{{"t", id}}.dump()))["s"];
+      for (json& segment : segments) {
+        segment["start"] = std::stoll(segment["start"].get<std::string>()) - start;
+      }
+      std::sort(segments.begin(), segments.end(),
+                [](const json& x, const json& y) { return x["traceId"] < y["traceId"]; });
+      result["segments"] = segments;
+      result["seg-go-1"] = TraceTree(*node, "seg-go-1", start);
+      result["seg-go-2"] = TraceTree(*node, "seg-go-2", start);
       results.push_back(result);
     }
     return results;
@@ -1119,6 +1203,7 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   // Created through A; the agents' calls go to B first, then A, B, ...; both answer.
   const Deployment two{a.get(), {b.get(), a.get()}, {a.get(), b.get()}};
   const std::vector<json> trace = TraceScenario(two);
+  const std::vector<json> go = GoScenario(two);
   int64_t samples = 0;
   const std::vector<json> ebpf = EbpfScenario(two, &samples);
   int64_t switches = 0;
@@ -1130,11 +1215,13 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   EXPECT_EQ(a->Stop(SIGTERM), std::optional<int>(0)) << a->Log();
   EXPECT_EQ(b->Stop(SIGTERM), std::optional<int>(0)) << b->Log();
   ASSERT_EQ(trace.size(), 2u);
+  ASSERT_EQ(go.size(), 2u);
   ASSERT_EQ(ebpf.size(), 2u);
   ASSERT_EQ(off_cpu.size(), 2u);
   ASSERT_EQ(continuous.size(), 2u);
   ASSERT_EQ(network.size(), 2u);
   EXPECT_EQ(trace[0], trace[1]);
+  EXPECT_EQ(go[0], go[1]);
   EXPECT_EQ(ebpf[0], ebpf[1]);
   EXPECT_EQ(off_cpu[0], off_cpu[1]);
   EXPECT_EQ(continuous[0], continuous[1]);
@@ -1166,6 +1253,32 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
              {{{"elements",
                 {row("1", "0", "Thread.run", 40, 0, 5), row("2", "1", "Controller.get", 40, 20, 5),
                  row("3", "2", "Repo.find", 20, 20, 4)}}}}}}));
+  // Go: one NOTIFIED log per instance; each segment profiled, its tree walked from the pprof
+  // leaf (grpc-protocol.md §4.6: the two leaf frames under a virtual root), whichever node had
+  // the profile and which the segment; the samples of the unreported segment nowhere.
+  EXPECT_EQ(go[0]["logs"], json({"pod-go-1:NOTIFIED", "pod-go-2:NOTIFIED"}));
+  ASSERT_EQ(go[0]["segments"].size(), 2u) << go[0].dump();
+  EXPECT_EQ(go[0]["segments"][0]["traceId"], "trace-go-1");
+  EXPECT_EQ(go[0]["segments"][0]["start"], 10);
+  EXPECT_EQ(go[0]["segments"][0]["spans"][0]["profiled"], true);
+  EXPECT_EQ(go[0]["segments"][1]["traceId"], "trace-go-2");
+  EXPECT_EQ(go[0]["segments"][1]["instanceName"], "pod-go-2");
+  EXPECT_EQ(
+      go[0]["seg-go-1"],
+      (json{
+          {"tip", nullptr},
+          {"trees",
+           {{{"elements",
+              {row("0", "-1", "root", 50, 0, 5), row("1", "0", "main.hash:30", 40, 0, 4),
+               row("2", "0", "main.handle:20", 10, 0, 1), row("3", "1", "main.handle:20", 40, 0, 4),
+               row("4", "2", "main.main:10", 10, 10, 1),
+               row("5", "3", "main.main:10", 40, 40, 4)}}}}}}))
+      << go[0].dump();
+  int64_t go_counted = 0;
+  for (const auto& [frame, count] : Roots(go[0]["seg-go-2"], "codeSignature", "count")) {
+    go_counted += count;
+  }
+  EXPECT_EQ(go_counted, 2);
   // One schedule from the task's start to the latest current time uploaded, whichever node had
   // it and in whatever order the uploads arrived.
   ASSERT_EQ(ebpf[0]["schedules"].size(), 1u);
@@ -1244,6 +1357,7 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   ASSERT_TRUE(single->Start()) << single->Log();
   const Deployment one{single.get(), {single.get()}, {single.get()}};
   EXPECT_EQ(TraceScenario(one), std::vector<json>{trace[0]});
+  EXPECT_EQ(GoScenario(one), std::vector<json>{go[0]});
   EXPECT_EQ(EbpfScenario(one, &samples), std::vector<json>{ebpf[0]});
   EXPECT_EQ(EbpfScenario(one, &switches, "OFF_CPU", &off_cpu_ns), std::vector<json>{off_cpu[0]});
   EXPECT_EQ(ContinuousScenario(one, &continuous_samples), std::vector<json>{continuous[0]});
@@ -1253,6 +1367,7 @@ TEST_F(PostgresqlServerTest, AgentsSpreadOverTwoNodesCompleteTasksAsOnOneNode) {
   ASSERT_TRUE(rocks->Start()) << rocks->Log();
   const Deployment embedded{rocks.get(), {rocks.get()}, {rocks.get()}};
   EXPECT_EQ(TraceScenario(embedded), std::vector<json>{trace[0]});
+  EXPECT_EQ(GoScenario(embedded), std::vector<json>{go[0]});
   EXPECT_EQ(EbpfScenario(embedded, &samples), std::vector<json>{ebpf[0]});
   EXPECT_EQ(EbpfScenario(embedded, &switches, "OFF_CPU", &off_cpu_ns),
             std::vector<json>{off_cpu[0]});
