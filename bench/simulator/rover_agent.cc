@@ -416,13 +416,12 @@ void RoverAgent::StartTriggered(const ContinuousChecker::Trigger& trigger, int64
 
 void RoverAgent::ReportNetwork(int64_t now_ms) {
   if (!network_.Running(now_ms)) return;
-  const EbpfTaskSpec& task = *network_.task();
+  const std::vector<std::string> watched = network_.ProcessIds(now_ms);
   std::vector<MeterProcess> processes;
   std::vector<bool> seen(registry_.processes().size(), false);
   for (const auto& entry : registry_.entries()) {
     if (entry.status != RoverProcessRegistry::Status::kRegistered || seen[entry.process]) continue;
-    if (std::find(task.process_ids.begin(), task.process_ids.end(), entry.id) ==
-        task.process_ids.end()) {
+    if (std::find(watched.begin(), watched.end(), entry.id) == watched.end()) {
       continue;
     }
     seen[entry.process] = true;

@@ -1,6 +1,8 @@
 #include "simulator/rover_network.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -282,26 +284,44 @@ absl::Status RoverNetworkClient::Send(const NetworkReport& report) {
 }
 
 std::string RoverNetworkProfiler::Offer(const EbpfTaskSpec& spec) {
-  std::string what = "started";
-  if (task_ && task_->SameTaskAs(spec)) {
-    what = "extended";
-  } else if (task_) {
-    what = "replaced";
-    round_ = 0;
-  } else {
-    round_ = 0;
+  if (tasks_.empty()) round_ = 0;
+  for (EbpfTaskSpec& held : tasks_) {
+    if (held.SameTaskAs(spec)) {
+      held = spec;
+      return "extended";
+    }
   }
-  task_ = spec;
-  return what;
+  auto shares_a_process = [&](const EbpfTaskSpec& held) {
+    return std::any_of(held.process_ids.begin(), held.process_ids.end(), [&](const auto& id) {
+      return std::find(spec.process_ids.begin(), spec.process_ids.end(), id) !=
+             spec.process_ids.end();
+    });
+  };
+  const size_t before = tasks_.size();
+  tasks_.erase(std::remove_if(tasks_.begin(), tasks_.end(), shares_a_process), tasks_.end());
+  const bool replaced = tasks_.size() != before;
+  const bool added = !replaced && !tasks_.empty();
+  tasks_.push_back(spec);
+  return replaced ? "replaced" : added ? "added" : "started";
 }
 
 bool RoverNetworkProfiler::Running(int64_t now_ms) {
-  if (!task_) return false;
-  if (now_ms > task_->EndTimeMs()) {
-    task_.reset();
-    return false;
+  tasks_.erase(std::remove_if(tasks_.begin(), tasks_.end(),
+                              [&](const EbpfTaskSpec& t) { return now_ms > t.EndTimeMs(); }),
+               tasks_.end());
+  return std::any_of(tasks_.begin(), tasks_.end(),
+                     [&](const EbpfTaskSpec& t) { return now_ms >= t.start_time_ms; });
+}
+
+std::vector<std::string> RoverNetworkProfiler::ProcessIds(int64_t now_ms) const {
+  std::vector<std::string> ids;
+  for (const EbpfTaskSpec& t : tasks_) {
+    if (now_ms < t.start_time_ms || now_ms > t.EndTimeMs()) continue;
+    for (const std::string& id : t.process_ids) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
   }
-  return now_ms >= task_->start_time_ms;
+  return ids;
 }
 
 }  // namespace stackhouse::sim

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,27 +80,32 @@ class RoverNetworkClient {
   std::unique_ptr<skywalking::v3::SpanAttachedEventReportService::Stub> event_;
 };
 
-// The NETWORK task a simulated Rover runs (one at a time, like Rover per process list):
-// accepted from RoverTaskBoard's kNetwork outcome, extended when the same task comes again
-// with a longer duration (keep-alive), replaced by a different one. Thread-compatible.
+// The NETWORK tasks a simulated Rover runs. Like Rover, whose network profiling watches the
+// processes of every NETWORK task in one runner, tasks of other processes run side by side (two
+// instances triggered a second apart each get their reports); a task sharing a process with a
+// running one replaces it; the same task again with a longer duration extends it (keep-alive).
+// Accepted from RoverTaskBoard's kNetwork outcome. Thread-compatible.
 class RoverNetworkProfiler {
  public:
   // Takes `spec` (a parsed, unexpired NETWORK command naming processes this Rover registered).
-  // Returns what happened, for the log: "started", "extended" or "replaced".
+  // Returns what happened, for the log: "started", "added", "extended" or "replaced".
   std::string Offer(const EbpfTaskSpec& spec);
 
-  // Whether a task runs at `now_ms` (between its start and start + duration); drops it once
-  // it has ended.
+  // Whether a task runs at `now_ms` (between its start and start + duration); drops those that
+  // have ended.
   bool Running(int64_t now_ms);
 
-  // The running task, if any.
-  const std::optional<EbpfTaskSpec>& task() const { return task_; }
+  // The processes of the tasks running at `now_ms`, each once, in the tasks' order.
+  std::vector<std::string> ProcessIds(int64_t now_ms) const;
 
-  // The next report number (counts from 0 for each task).
+  // The tasks held (started or about to start), oldest first.
+  const std::vector<EbpfTaskSpec>& tasks() const { return tasks_; }
+
+  // The next report number (counts from 0 each time the runner starts from idle).
   int64_t NextRound() { return round_++; }
 
  private:
-  std::optional<EbpfTaskSpec> task_;
+  std::vector<EbpfTaskSpec> tasks_;
   int64_t round_ = 0;
 };
 

@@ -94,7 +94,45 @@ TEST(RoverNetworkProfilerTest, FollowsTheTaskAndItsKeepAlive) {
   EXPECT_EQ(profiler.NextRound(), 2);
   EXPECT_TRUE(profiler.Running(1000 + 1200 * 1000));
   EXPECT_FALSE(profiler.Running(1001 + 1200 * 1000));
-  EXPECT_FALSE(profiler.task().has_value());
+  EXPECT_TRUE(profiler.tasks().empty());
+}
+
+// Two instances triggered a moment apart: both tasks run, each until its own end; a task of a
+// process already watched replaces the one watching it.
+TEST(RoverNetworkProfilerTest, RunsTasksOfOtherProcessesSideBySide) {
+  RoverNetworkProfiler profiler;
+  EbpfTaskSpec pod1;
+  pod1.task_id = "t1";
+  pod1.process_ids = {"a", "b"};
+  pod1.target = EbpfTarget::kNetwork;
+  pod1.start_time_ms = 1000;
+  pod1.duration_s = 20;
+  EbpfTaskSpec pod2 = pod1;
+  pod2.task_id = "t2";
+  pod2.process_ids = {"c"};
+  pod2.start_time_ms = 2000;
+  EXPECT_EQ(profiler.Offer(pod1), "started");
+  EXPECT_EQ(profiler.NextRound(), 0);
+  EXPECT_EQ(profiler.Offer(pod2), "added");
+  EXPECT_EQ(profiler.NextRound(), 1);  // one runner: the rounds go on
+  EXPECT_TRUE(profiler.Running(1500));
+  EXPECT_EQ(profiler.ProcessIds(1500), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(profiler.ProcessIds(2000), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(profiler.Running(21500));  // t1 has ended, t2 runs on
+  EXPECT_EQ(profiler.ProcessIds(21500), std::vector<std::string>{"c"});
+  EXPECT_EQ(profiler.tasks().size(), 1u);
+
+  EbpfTaskSpec again = pod1;
+  again.task_id = "t3";
+  again.process_ids = {"c", "d"};
+  again.start_time_ms = 21500;
+  EXPECT_EQ(profiler.Offer(again), "replaced");
+  ASSERT_EQ(profiler.tasks().size(), 1u);
+  EXPECT_EQ(profiler.tasks()[0].task_id, "t3");
+  EXPECT_FALSE(profiler.Running(21500 + 20001));
+  EXPECT_TRUE(profiler.tasks().empty());
+  EXPECT_EQ(profiler.Offer(pod2), "started");
+  EXPECT_EQ(profiler.NextRound(), 0);
 }
 
 }  // namespace
